@@ -1,0 +1,37 @@
+//! Pure types and rules of railway ticketing: no I/O, no HTTP, no SQL.
+//!
+//! Everything here is deterministic and unit-tested; the store and the
+//! server convert to and from these types at their edges.
+
+pub mod fare;
+pub mod segment;
+pub mod station;
+pub mod time;
+pub mod train;
+pub mod trip;
+pub mod user;
+
+pub use fare::{Fare, FareRate, SeatClass};
+pub use segment::{Journey, SegmentMask, MAX_SEGMENTS};
+pub use station::{Station, StationCode};
+pub use time::{ServiceDate, TripTime, DHAKA_OFFSET_SECS};
+pub use train::{Coach, SeatLayout, Stop, Train, Weekdays};
+pub use trip::SalePolicy;
+pub use user::{Email, Phone, Role};
+
+/// Why a value from outside (a flag, a JSON field, a fixture) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! ticketctl: an open railway ticketing system in one binary.
+//!
+//! Data flows one way: `bin → commands → {server, tui} → app → {domain, store}`.
+//! The domain knows nothing of HTTP or SQL; handlers hold no business rules.
+
+pub mod domain;
+pub mod store;
