@@ -3,5 +3,8 @@
 //! Data flows one way: `bin → commands → {server, tui} → app → {domain, store}`.
 //! The domain knows nothing of HTTP or SQL; handlers hold no business rules.
 
+pub mod app;
+pub mod commands;
 pub mod domain;
+pub mod server;
 pub mod store;

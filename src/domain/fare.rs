@@ -140,7 +140,10 @@ mod tests {
         for c in SeatClass::ALL {
             assert_eq!(c.code().parse::<SeatClass>().unwrap(), c);
         }
-        assert_eq!("s_chair".parse::<SeatClass>().unwrap(), SeatClass::ShovanChair);
+        assert_eq!(
+            "s_chair".parse::<SeatClass>().unwrap(),
+            SeatClass::ShovanChair
+        );
         let e = "BUSINESS".parse::<SeatClass>().unwrap_err();
         assert!(e.message.contains("S_CHAIR"));
     }

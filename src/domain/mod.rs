@@ -12,9 +12,9 @@ pub mod trip;
 pub mod user;
 
 pub use fare::{Fare, FareRate, SeatClass};
-pub use segment::{Journey, SegmentMask, MAX_SEGMENTS};
+pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
-pub use time::{ServiceDate, TripTime, DHAKA_OFFSET_SECS};
+pub use time::{DHAKA_OFFSET_SECS, ServiceDate, TripTime};
 pub use train::{Coach, SeatLayout, Stop, Train, Weekdays};
 pub use trip::SalePolicy;
 pub use user::{Email, Phone, Role};

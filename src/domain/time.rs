@@ -108,7 +108,9 @@ impl fmt::Display for TripTime {
 
 /// Formats an instant as local Dhaka time with its offset (RFC 3339).
 pub fn to_local_rfc3339(t: DateTime<Utc>) -> String {
-    t.with_timezone(&dhaka()).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    t.with_timezone(&dhaka())
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 #[cfg(test)]

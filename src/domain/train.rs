@@ -3,11 +3,11 @@
 use chrono::Weekday;
 use std::fmt;
 
+use super::ParseError;
 use super::fare::SeatClass;
 use super::segment::{Journey, MAX_SEGMENTS};
 use super::station::StationCode;
 use super::time::{ServiceDate, TripTime};
-use super::ParseError;
 
 /// A set of weekdays on which a train runs (bit 0 = Monday).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,12 +118,16 @@ pub struct Stop {
 impl Stop {
     /// When a passenger boarding here leaves (the departure, or arrival for the last stop).
     pub fn boards_at(&self) -> TripTime {
-        self.depart.or(self.arrive).expect("validated stop has a time")
+        self.depart
+            .or(self.arrive)
+            .expect("validated stop has a time")
     }
 
     /// When a passenger alighting here arrives.
     pub fn alights_at(&self) -> TripTime {
-        self.arrive.or(self.depart).expect("validated stop has a time")
+        self.arrive
+            .or(self.depart)
+            .expect("validated stop has a time")
     }
 }
 
@@ -172,7 +176,10 @@ impl Train {
             {
                 return Err(ParseError::new(
                     "stops",
-                    format!("{who}: times and distances must grow along the route at {}", stop.station),
+                    format!(
+                        "{who}: times and distances must grow along the route at {}",
+                        stop.station
+                    ),
                 ));
             }
             if self.stops[..i].iter().any(|s| s.station == stop.station) {

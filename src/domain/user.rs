@@ -101,7 +101,10 @@ impl Email {
         if valid {
             Ok(Email(s))
         } else {
-            Err(ParseError::new("email", format!("'{s}' is not an e-mail address")))
+            Err(ParseError::new(
+                "email",
+                format!("'{s}' is not an e-mail address"),
+            ))
         }
     }
 
@@ -117,7 +120,10 @@ pub fn check_password(password: &str) -> Result<(), ParseError> {
         return Err(ParseError::new("password", "must be at least 8 characters"));
     }
     if n > 128 {
-        return Err(ParseError::new("password", "must be at most 128 characters"));
+        return Err(ParseError::new(
+            "password",
+            "must be at most 128 characters",
+        ));
     }
     Ok(())
 }
@@ -128,18 +134,38 @@ mod tests {
 
     #[test]
     fn phones_normalise_to_international_form() {
-        for s in ["01712345678", "8801712345678", "+880 1712-345678", "+8801712345678"] {
+        for s in [
+            "01712345678",
+            "8801712345678",
+            "+880 1712-345678",
+            "+8801712345678",
+        ] {
             assert_eq!(Phone::parse(s).unwrap().as_str(), "+8801712345678", "{s}");
         }
-        for s in ["0171234567", "01212345678", "02712345678", "+9101712345678", "0171234567a"] {
+        for s in [
+            "0171234567",
+            "01212345678",
+            "02712345678",
+            "+9101712345678",
+            "0171234567a",
+        ] {
             assert!(Phone::parse(s).is_err(), "{s}");
         }
     }
 
     #[test]
     fn emails_need_a_domain() {
-        assert_eq!(Email::parse(" Rahim@Example.COM ").unwrap().as_str(), "rahim@example.com");
-        for s in ["rahim", "rahim@", "@example.com", "rahim@example", "a b@example.com"] {
+        assert_eq!(
+            Email::parse(" Rahim@Example.COM ").unwrap().as_str(),
+            "rahim@example.com"
+        );
+        for s in [
+            "rahim",
+            "rahim@",
+            "@example.com",
+            "rahim@example",
+            "a b@example.com",
+        ] {
             assert!(Email::parse(s).is_err(), "{s}");
         }
     }

@@ -5,8 +5,8 @@
 //! (`tests/store_conformance.rs`); behaviour may not differ between them.
 //! Only `app` calls the store.
 
-mod records;
 pub mod postgres;
+mod records;
 pub mod sqlite;
 
 pub use records::*;
@@ -92,7 +92,10 @@ pub trait Store: Send + Sync + 'static {
         last: ServiceDate,
     ) -> StoreResult<Vec<TripRecord>>;
     /// Per trip and class, the number of seats free for the given journey mask.
-    async fn free_seat_counts(&self, journeys: &[(i64, SegmentMask)]) -> StoreResult<Vec<FreeCount>>;
+    async fn free_seat_counts(
+        &self,
+        journeys: &[(i64, SegmentMask)],
+    ) -> StoreResult<Vec<FreeCount>>;
     async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>>;
 
     // ---- identity ----
@@ -120,8 +123,11 @@ pub trait Store: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Deletes the token and returns its user if it was valid at `now` (refresh tokens rotate).
-    async fn take_refresh_token(&self, token_hash: &str, now: DateTime<Utc>)
-    -> StoreResult<Option<i64>>;
+    async fn take_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>>;
 
     /// Row counts of the main tables, for reports and for proving idempotency.
     async fn counts(&self) -> StoreResult<Counts>;
@@ -130,7 +136,8 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the store named by `url`: `sqlite://PATH`, a bare file path, or `postgres://…`.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let _ = postgres::PgStore::connect(url).await?; Err(StoreError::Open("x".into()))
+        let _ = postgres::PgStore::connect(url).await?;
+        Err(StoreError::Open("x".into()))
     } else {
         let path = url
             .strip_prefix("sqlite://")
@@ -139,6 +146,8 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
         if path.is_empty() {
             return Err(StoreError::Open("the SQLite URL names no file".into()));
         }
-        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path))?))
+        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
+            path,
+        ))?))
     }
 }

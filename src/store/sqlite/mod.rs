@@ -54,7 +54,9 @@ fn parse_class(s: &str) -> rusqlite::Result<SeatClass> {
 }
 
 fn station_ids(conn: &Connection) -> StoreResult<HashMap<String, i64>> {
-    let mut stmt = conn.prepare_cached("SELECT code, id FROM stations").map_err(db)?;
+    let mut stmt = conn
+        .prepare_cached("SELECT code, id FROM stations")
+        .map_err(db)?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(db)?;
@@ -108,8 +110,14 @@ fn load_trains(conn: &Connection, number: Option<u32>) -> StoreResult<Vec<TrainR
         let code: String = r.get(1).map_err(db)?;
         let stop = Stop {
             station: StationCode::parse(&code).map_err(|e| StoreError::Backend(e.to_string()))?,
-            arrive: r.get::<_, Option<u32>>(2).map_err(db)?.map(TripTime::from_minutes),
-            depart: r.get::<_, Option<u32>>(3).map_err(db)?.map(TripTime::from_minutes),
+            arrive: r
+                .get::<_, Option<u32>>(2)
+                .map_err(db)?
+                .map(TripTime::from_minutes),
+            depart: r
+                .get::<_, Option<u32>>(3)
+                .map_err(db)?
+                .map(TripTime::from_minutes),
             km: r.get(4).map_err(db)?,
         };
         if let Some(&i) = index.get(&train_id) {
@@ -192,7 +200,12 @@ fn upsert_train_tx(conn: &Connection, train: &Train) -> StoreResult<Upsert> {
     let Some(existing) = existing else {
         conn.execute(
             "INSERT INTO trains (number, name, name_bn, runs_on) VALUES (?1, ?2, ?3, ?4)",
-            params![train.number, train.name, train.name_bn, train.runs_on.bits()],
+            params![
+                train.number,
+                train.name,
+                train.name_bn,
+                train.runs_on.bits()
+            ],
         )
         .map_err(db)?;
         insert_train_parts(conn, conn.last_insert_rowid(), train, &ids)?;
@@ -203,7 +216,11 @@ fn upsert_train_tx(conn: &Connection, train: &Train) -> StoreResult<Upsert> {
     }
     if existing.train.stops != train.stops {
         let trips: i64 = conn
-            .query_row("SELECT COUNT(*) FROM trips WHERE train_id = ?1", [existing.id], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM trips WHERE train_id = ?1",
+                [existing.id],
+                |r| r.get(0),
+            )
             .map_err(db)?;
         if trips > 0 {
             return Err(StoreError::Conflict(format!(
@@ -219,13 +236,17 @@ fn upsert_train_tx(conn: &Connection, train: &Train) -> StoreResult<Upsert> {
     .map_err(db)?;
     conn.execute("DELETE FROM train_stops WHERE train_id = ?1", [existing.id])
         .map_err(db)?;
-    conn.execute("DELETE FROM train_coaches WHERE train_id = ?1", [existing.id])
-        .map_err(db)?;
+    conn.execute(
+        "DELETE FROM train_coaches WHERE train_id = ?1",
+        [existing.id],
+    )
+    .map_err(db)?;
     insert_train_parts(conn, existing.id, train, &ids)?;
     Ok(Upsert::Updated)
 }
 
-const TRIP_COLUMNS: &str = "SELECT t.id, t.train_id, tr.number, t.service_date, t.departs_at, t.sale_opens_at
+const TRIP_COLUMNS: &str =
+    "SELECT t.id, t.train_id, tr.number, t.service_date, t.departs_at, t.sale_opens_at
      FROM trips t JOIN trains tr ON tr.id = t.train_id";
 
 fn trip_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TripRecord> {
@@ -264,7 +285,11 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn user_where(conn: &Connection, clause: &str, arg: impl rusqlite::ToSql) -> StoreResult<Option<User>> {
+fn user_where(
+    conn: &Connection,
+    clause: &str,
+    arg: impl rusqlite::ToSql,
+) -> StoreResult<Option<User>> {
     conn.prepare_cached(&format!("{USER_COLUMNS} WHERE {clause}"))
         .map_err(db)?
         .query_row([arg], user_row)
@@ -312,8 +337,10 @@ impl Store for SqliteStore {
                     params![key, init],
                 )
                 .map_err(db)?;
-                conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-                    .map_err(db)
+                conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .map_err(db)
             })
             .await
     }
@@ -366,14 +393,21 @@ impl Store for SqliteStore {
                     .map_err(db)?;
                 let rows = stmt
                     .query_map([], |r| {
-                        Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get::<_, String>(4)?))
+                        Ok((
+                            r.get(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get::<_, String>(4)?,
+                        ))
                     })
                     .map_err(db)?;
                 rows.map(|row| {
                     let (id, code, name_en, name_bn, aliases) = row.map_err(db)?;
                     Ok(Station {
                         id,
-                        code: StationCode::parse(&code).map_err(|e| StoreError::Backend(e.to_string()))?,
+                        code: StationCode::parse(&code)
+                            .map_err(|e| StoreError::Backend(e.to_string()))?,
                         name_en,
                         name_bn,
                         aliases: serde_json::from_str(&aliases).unwrap_or_default(),
@@ -386,7 +420,9 @@ impl Store for SqliteStore {
 
     async fn upsert_train(&self, train: &Train) -> StoreResult<Upsert> {
         let train = train.clone();
-        self.engine.write(move |conn| upsert_train_tx(conn, &train)).await
+        self.engine
+            .write(move |conn| upsert_train_tx(conn, &train))
+            .await
     }
 
     async fn list_trains(&self) -> StoreResult<Vec<TrainRecord>> {
@@ -452,7 +488,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn fares_between(&self, from: &StationCode, to: &StationCode) -> StoreResult<Vec<(SeatClass, Fare)>> {
+    async fn fares_between(
+        &self,
+        from: &StationCode,
+        to: &StationCode,
+    ) -> StoreResult<Vec<(SeatClass, Fare)>> {
         let (from, to) = (from.to_string(), to.to_string());
         self.engine
             .read(move |conn| {
@@ -465,7 +505,13 @@ impl Store for SqliteStore {
                     .map_err(db)?;
                 let rows = stmt
                     .query_map([from, to], |r| {
-                        Ok((parse_class(&r.get::<_, String>(0)?)?, Fare { base: r.get(1)?, vat: r.get(2)? }))
+                        Ok((
+                            parse_class(&r.get::<_, String>(0)?)?,
+                            Fare {
+                                base: r.get(1)?,
+                                vat: r.get(2)?,
+                            },
+                        ))
                     })
                     .map_err(db)?;
                 rows.collect::<Result<_, _>>().map_err(db)
@@ -533,7 +579,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn trips_between(&self, first: ServiceDate, last: ServiceDate) -> StoreResult<Vec<TripRecord>> {
+    async fn trips_between(
+        &self,
+        first: ServiceDate,
+        last: ServiceDate,
+    ) -> StoreResult<Vec<TripRecord>> {
         self.engine
             .read(move |conn| {
                 let mut stmt = conn
@@ -550,7 +600,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn free_seat_counts(&self, journeys: &[(i64, SegmentMask)]) -> StoreResult<Vec<FreeCount>> {
+    async fn free_seat_counts(
+        &self,
+        journeys: &[(i64, SegmentMask)],
+    ) -> StoreResult<Vec<FreeCount>> {
         if journeys.is_empty() {
             return Ok(vec![]);
         }
@@ -614,12 +667,19 @@ impl Store for SqliteStore {
                 conn.execute(
                     "INSERT INTO users (name, phone, email, password_hash, role, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![u.name, u.phone, u.email, u.password_hash, u.role.as_str(), ts(Utc::now())],
+                    params![
+                        u.name,
+                        u.phone,
+                        u.email,
+                        u.password_hash,
+                        u.role.as_str(),
+                        ts(Utc::now())
+                    ],
                 )
                 .map_err(|e| match db(e) {
-                    StoreError::Conflict(_) => {
-                        StoreError::Conflict("a user with this phone or e-mail already exists".into())
-                    }
+                    StoreError::Conflict(_) => StoreError::Conflict(
+                        "a user with this phone or e-mail already exists".into(),
+                    ),
                     other => other,
                 })?;
                 user_where(conn, "id = ?1", conn.last_insert_rowid())?
@@ -629,7 +689,9 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, id: i64) -> StoreResult<Option<User>> {
-        self.engine.read(move |conn| user_where(conn, "id = ?1", id)).await
+        self.engine
+            .read(move |conn| user_where(conn, "id = ?1", id))
+            .await
     }
 
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
@@ -642,7 +704,9 @@ impl Store for SqliteStore {
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         self.engine
             .read(|conn| {
-                let mut stmt = conn.prepare_cached(&format!("{USER_COLUMNS} ORDER BY id")).map_err(db)?;
+                let mut stmt = conn
+                    .prepare_cached(&format!("{USER_COLUMNS} ORDER BY id"))
+                    .map_err(db)?;
                 let rows = stmt.query_map([], user_row).map_err(db)?;
                 rows.collect::<Result<_, _>>().map_err(db)
             })
@@ -653,7 +717,10 @@ impl Store for SqliteStore {
         self.engine
             .write(move |conn| {
                 match conn
-                    .execute("UPDATE users SET role = ?2 WHERE id = ?1", params![id, role.as_str()])
+                    .execute(
+                        "UPDATE users SET role = ?2 WHERE id = ?1",
+                        params![id, role.as_str()],
+                    )
                     .map_err(db)?
                 {
                     0 => Err(StoreError::NotFound(format!("user {id}"))),
@@ -714,7 +781,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.engine
             .write(move |conn| {
@@ -728,7 +800,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn take_refresh_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<i64>> {
+    async fn take_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
         let token_hash = token_hash.to_owned();
         self.engine
             .write(move |conn| {

@@ -1,0 +1,473 @@
+//! Catalog use cases: stations, trains, trips, trip search and seat maps.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+
+use crate::domain::station::fold_name;
+use crate::domain::time::to_local_rfc3339;
+use crate::domain::trip::{SaleState, sale_state};
+use crate::domain::{
+    Fare, FareRate, Journey, ParseError, SeatClass, ServiceDate, Station, StationCode, Train,
+};
+use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
+
+use super::{App, AppError, AppResult};
+
+/// A station as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationView {
+    pub code: String,
+    pub name: String,
+    pub name_bn: Option<String>,
+}
+
+impl From<&Station> for StationView {
+    fn from(s: &Station) -> Self {
+        StationView {
+            code: s.code.to_string(),
+            name: s.name_en.clone(),
+            name_bn: s.name_bn.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainRef {
+    pub number: u32,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassOffer {
+    pub class: SeatClass,
+    pub fare: i64,
+    pub vat: i64,
+    pub total: i64,
+    /// Seats free for exactly this journey.
+    pub seats_free: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TripOption {
+    pub trip_id: i64,
+    pub train: TrainRef,
+    pub service_date: String,
+    pub departs: String,
+    pub arrives: String,
+    pub duration_minutes: i64,
+    pub distance_km: u32,
+    pub sale: SaleView,
+    pub classes: Vec<ClassOffer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SaleView {
+    pub state: SaleState,
+    pub opens_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    pub from: StationView,
+    pub to: StationView,
+    pub date: String,
+    pub trips: Vec<TripOption>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StopView {
+    pub station: StationView,
+    pub arrives: Option<String>,
+    pub departs: Option<String>,
+    pub km: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoachView {
+    pub code: String,
+    pub class: SeatClass,
+    pub seats: u32,
+    pub layout: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TripDetail {
+    pub trip_id: i64,
+    pub train: TrainRef,
+    pub service_date: String,
+    pub sale_opens_at: String,
+    pub stops: Vec<StopView>,
+    pub coaches: Vec<CoachView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeatView {
+    pub seat: String,
+    pub number: u32,
+    pub free: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoachSeats {
+    pub code: String,
+    pub class: SeatClass,
+    pub layout: String,
+    pub free: usize,
+    pub seats: Vec<SeatView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeatMap {
+    pub trip_id: i64,
+    pub train: TrainRef,
+    pub from: StationView,
+    pub to: StationView,
+    pub coaches: Vec<CoachSeats>,
+}
+
+fn train_ref(t: &Train) -> TrainRef {
+    TrainRef {
+        number: t.number,
+        name: t.name.clone(),
+    }
+}
+
+/// Finds a station by code, English or Bangla name or alias, case-insensitively.
+pub fn find_station<'a>(stations: &'a [Station], query: &str) -> AppResult<&'a Station> {
+    if let Some(s) = stations.iter().find(|s| s.answers_to(query)) {
+        return Ok(s);
+    }
+    let q = fold_name(query);
+    let mut suggestions: Vec<String> = stations
+        .iter()
+        .filter(|s| !q.is_empty() && fold_name(&s.name_en).contains(&q))
+        .map(|s| format!("{} ({})", s.name_en, s.code))
+        .take(5)
+        .collect();
+    suggestions.sort();
+    Err(AppError::UnknownStation {
+        query: query.to_owned(),
+        suggestions,
+    })
+}
+
+/// The fare of a class for a journey: the published pair fare, or the per-km rate.
+pub fn fare_for(
+    class: SeatClass,
+    published: &HashMap<SeatClass, Fare>,
+    rates: &HashMap<SeatClass, FareRate>,
+    km: u32,
+) -> Option<Fare> {
+    published
+        .get(&class)
+        .copied()
+        .or_else(|| rates.get(&class).map(|r| r.fare_for(km)))
+}
+
+/// Creates a trip of `train` on `date` with its seat inventory; `None` if it exists.
+pub(crate) async fn create_trip_for(
+    app: &App,
+    train: &TrainRecord,
+    date: ServiceDate,
+) -> AppResult<Option<i64>> {
+    let t = &train.train;
+    let seats = t
+        .coaches
+        .iter()
+        .enumerate()
+        .flat_map(|(seq, c)| {
+            (1..=c.seats).map(move |n| SeatSpec {
+                coach_seq: seq as u32,
+                coach_code: c.code.clone(),
+                seat_no: n,
+                class: c.class,
+            })
+        })
+        .collect();
+    let trip = NewTrip {
+        train_id: train.id,
+        date,
+        departs_at: date.at(t.stops[0].boards_at()),
+        sale_opens_at: app.config.sale.opens_at(date),
+        seats,
+    };
+    Ok(app.store.create_trip(&trip).await?)
+}
+
+impl App {
+    pub async fn stations(&self) -> AppResult<Vec<Station>> {
+        Ok(self.store.list_stations().await?)
+    }
+
+    pub async fn station(&self, query: &str) -> AppResult<Station> {
+        let stations = self.stations().await?;
+        find_station(&stations, query).cloned()
+    }
+
+    pub async fn add_station(&self, station: NewStation) -> AppResult<Upsert> {
+        if station.name_en.trim().is_empty() {
+            return Err(ParseError::new("name", "a station needs a name").into());
+        }
+        let stations = self.stations().await?;
+        // A new name must not shadow another station's code, name or alias.
+        for name in std::iter::once(&station.name_en).chain(&station.aliases) {
+            if let Some(other) = stations
+                .iter()
+                .find(|s| s.code != station.code && s.answers_to(name))
+            {
+                return Err(AppError::Conflict(format!(
+                    "'{name}' already names station {} ({})",
+                    other.name_en, other.code
+                )));
+            }
+        }
+        Ok(self.store.upsert_station(&station).await?)
+    }
+
+    pub async fn trains(&self) -> AppResult<Vec<TrainRecord>> {
+        Ok(self.store.list_trains().await?)
+    }
+
+    pub async fn train(&self, number: u32) -> AppResult<TrainRecord> {
+        self.store
+            .train_by_number(number)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no train numbered {number}")))
+    }
+
+    /// Schedules one trip (admin): the train must run on that weekday.
+    pub async fn schedule_trip(&self, number: u32, date: ServiceDate) -> AppResult<i64> {
+        let train = self.train(number).await?;
+        if !train.train.runs_on_date(date) {
+            return Err(AppError::Conflict(format!(
+                "train {number} does not run on {} (off-day: {})",
+                date.weekday(),
+                train.train.runs_on.off_days().join(", ")
+            )));
+        }
+        create_trip_for(self, &train, date).await?.ok_or_else(|| {
+            AppError::Conflict(format!("train {number} already has a trip on {date}"))
+        })
+    }
+
+    pub async fn trips_between(
+        &self,
+        first: ServiceDate,
+        last: ServiceDate,
+    ) -> AppResult<Vec<TripRecord>> {
+        Ok(self.store.trips_between(first, last).await?)
+    }
+
+    /// Trips that call at `from` and later at `to`, boarding at `from` on `date` (Dhaka time).
+    pub async fn search(&self, from: &str, to: &str, date: ServiceDate) -> AppResult<SearchResult> {
+        let stations = self.stations().await?;
+        let from = find_station(&stations, from)?;
+        let to = find_station(&stations, to)?;
+        if from.id == to.id {
+            return Err(
+                ParseError::new("to", "origin and destination are the same station").into(),
+            );
+        }
+        let now = self.now();
+        if date < ServiceDate::today_at(now) {
+            return Err(ParseError::new("date", format!("{date} is in the past")).into());
+        }
+
+        // A train that left the day before may reach `from` after midnight.
+        let trips = self.store.trips_between(date.add_days(-1), date).await?;
+        let trains: HashMap<i64, Train> = self
+            .store
+            .list_trains()
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.train))
+            .collect();
+
+        struct Candidate<'a> {
+            trip: &'a TripRecord,
+            train: &'a Train,
+            journey: Journey,
+            boards: DateTime<Utc>,
+            alights: DateTime<Utc>,
+        }
+        let mut candidates: Vec<Candidate> = trips
+            .iter()
+            .filter_map(|trip| {
+                let train = trains.get(&trip.train_id)?;
+                let journey = train.journey(&from.code, &to.code)?;
+                let boards = trip.date.at(train.stops[journey.from_stop()].boards_at());
+                let alights = trip.date.at(train.stops[journey.to_stop()].alights_at());
+                (ServiceDate::today_at(boards) == date).then_some(Candidate {
+                    trip,
+                    train,
+                    journey,
+                    boards,
+                    alights,
+                })
+            })
+            .collect();
+        candidates.sort_by_key(|c| (c.boards, c.train.number));
+
+        let masks: Vec<_> = candidates
+            .iter()
+            .map(|c| (c.trip.id, c.journey.mask()))
+            .collect();
+        let mut free: HashMap<(i64, SeatClass), i64> = HashMap::new();
+        for f in self.store.free_seat_counts(&masks).await? {
+            free.insert((f.trip_id, f.class), f.free);
+        }
+        let published: HashMap<_, _> = self
+            .store
+            .fares_between(&from.code, &to.code)
+            .await?
+            .into_iter()
+            .collect();
+        let rates: HashMap<_, _> = self.store.fare_rates().await?.into_iter().collect();
+
+        let options = candidates
+            .iter()
+            .map(|c| {
+                let km =
+                    c.train.stops[c.journey.to_stop()].km - c.train.stops[c.journey.from_stop()].km;
+                let classes = c
+                    .train
+                    .classes()
+                    .into_iter()
+                    .filter_map(|class| {
+                        let fare = fare_for(class, &published, &rates, km)?;
+                        Some(ClassOffer {
+                            class,
+                            fare: fare.base,
+                            vat: fare.vat,
+                            total: fare.total(),
+                            seats_free: free.get(&(c.trip.id, class)).copied().unwrap_or(0),
+                        })
+                    })
+                    .collect();
+                TripOption {
+                    trip_id: c.trip.id,
+                    train: train_ref(c.train),
+                    service_date: c.trip.date.to_string(),
+                    departs: to_local_rfc3339(c.boards),
+                    arrives: to_local_rfc3339(c.alights),
+                    duration_minutes: (c.alights - c.boards).num_minutes(),
+                    distance_km: km,
+                    sale: SaleView {
+                        state: sale_state(c.trip.sale_opens_at, c.boards, now),
+                        opens_at: to_local_rfc3339(c.trip.sale_opens_at),
+                    },
+                    classes,
+                }
+            })
+            .collect();
+        Ok(SearchResult {
+            from: from.into(),
+            to: to.into(),
+            date: date.to_string(),
+            trips: options,
+        })
+    }
+
+    async fn trip_and_train(&self, id: i64) -> AppResult<(TripRecord, Train)> {
+        let trip = self
+            .store
+            .trip(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no trip {id}")))?;
+        let train = self.train(trip.train_number).await?.train;
+        Ok((trip, train))
+    }
+
+    pub async fn trip_detail(&self, id: i64) -> AppResult<TripDetail> {
+        let (trip, train) = self.trip_and_train(id).await?;
+        let stations = self.stations().await?;
+        let by_code: HashMap<_, _> = stations.iter().map(|s| (s.code.clone(), s)).collect();
+        let stops = train
+            .stops
+            .iter()
+            .map(|s| StopView {
+                station: by_code
+                    .get(&s.station)
+                    .map(|st| StationView::from(*st))
+                    .unwrap_or_else(|| StationView {
+                        code: s.station.to_string(),
+                        name: s.station.to_string(),
+                        name_bn: None,
+                    }),
+                arrives: s.arrive.map(|t| to_local_rfc3339(trip.date.at(t))),
+                departs: s.depart.map(|t| to_local_rfc3339(trip.date.at(t))),
+                km: s.km,
+            })
+            .collect();
+        Ok(TripDetail {
+            trip_id: trip.id,
+            train: train_ref(&train),
+            service_date: trip.date.to_string(),
+            sale_opens_at: to_local_rfc3339(trip.sale_opens_at),
+            stops,
+            coaches: train
+                .coaches
+                .iter()
+                .map(|c| CoachView {
+                    code: c.code.clone(),
+                    class: c.class,
+                    seats: c.seats,
+                    layout: c.layout.to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    /// The seats of a trip, each free or taken for the journey `from` → `to`.
+    pub async fn seat_map(&self, id: i64, from: &str, to: &str) -> AppResult<SeatMap> {
+        let (trip, train) = self.trip_and_train(id).await?;
+        let stations = self.stations().await?;
+        let from = find_station(&stations, from)?;
+        let to = find_station(&stations, to)?;
+        let journey = journey_on(&train, &from.code, &to.code)?;
+        let seats = self.store.seats(trip.id).await?;
+        let mut coaches: Vec<CoachSeats> = Vec::new();
+        for seat in seats {
+            if coaches.last().is_none_or(|c| c.code != seat.coach_code) {
+                let layout = train
+                    .coaches
+                    .get(seat.coach_seq as usize)
+                    .map(|c| c.layout.to_string())
+                    .unwrap_or_default();
+                coaches.push(CoachSeats {
+                    code: seat.coach_code.clone(),
+                    class: seat.class,
+                    layout,
+                    free: 0,
+                    seats: vec![],
+                });
+            }
+            let coach = coaches.last_mut().expect("pushed above");
+            let free = !seat.taken.overlaps(journey.mask());
+            coach.free += free as usize;
+            coach.seats.push(SeatView {
+                seat: seat.label(),
+                number: seat.seat_no,
+                free,
+            });
+        }
+        Ok(SeatMap {
+            trip_id: trip.id,
+            train: train_ref(&train),
+            from: from.into(),
+            to: to.into(),
+            coaches,
+        })
+    }
+}
+
+fn journey_on(train: &Train, from: &StationCode, to: &StationCode) -> AppResult<Journey> {
+    train.journey(from, to).ok_or_else(|| {
+        ParseError::new(
+            "to",
+            format!("train {} does not run from {from} to {to}", train.number),
+        )
+        .into()
+    })
+}

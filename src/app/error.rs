@@ -1,0 +1,48 @@
+//! The errors use cases report. The server maps each to one HTTP status and
+//! problem type (server/error.rs); the CLI prints them.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::ParseError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A value was well-formed but not acceptable (bad phone, bad date, unknown class…).
+    #[error("{0}")]
+    Invalid(#[from] ParseError),
+    #[error("no station is called '{query}'")]
+    UnknownStation {
+        query: String,
+        suggestions: Vec<String>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Wrong credentials or a bad, expired or tampered token. Deliberately vague.
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("this account uses two-factor authentication: send the 6-digit code as 'totp'")]
+    MfaRequired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many failed logins; try again after {until}")]
+    Locked { until: DateTime<Utc> },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::NotFound(m) => AppError::NotFound(m),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,17 @@
+//! `ticketctl migrate`: create or update the schema.
+
+use anyhow::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Cmd {}
+
+impl Cmd {
+    pub async fn run(&self, url: &str) -> anyhow::Result<()> {
+        let store = crate::store::open(url)
+            .await
+            .with_context(|| format!("opening {url}"))?;
+        let applied = store.migrate().await.context("migrating")?;
+        println!("{url}: {applied} migration(s) applied; schema is up to date");
+        Ok(())
+    }
+}

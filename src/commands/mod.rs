@@ -1,0 +1,93 @@
+//! Subcommands: one module each, with a clap `Cmd` struct and a `run`.
+//! Flags are parsed here and resolved into app configuration; the work itself
+//! is done by `app`.
+
+mod completions;
+mod migrate;
+mod output;
+mod seed;
+mod serve;
+mod station;
+mod train;
+mod trip;
+mod user;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use crate::app::{App, AppConfig};
+use crate::store::Store;
+
+/// The default embedded database: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://ticketctl.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ticketctl",
+    version,
+    about = "Open railway ticketing: booking server, admin tools and load rehearsal"
+)]
+pub struct Cli {
+    /// Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the booking server (HTTP API).
+    Serve(serve::Cmd),
+    /// Create or update the database schema.
+    Migrate(migrate::Cmd),
+    /// Load the Bangladesh Railway network and create trips for the coming days.
+    Seed(seed::Cmd),
+    /// List or add stations.
+    #[command(subcommand)]
+    Station(station::Cmd),
+    /// List or show trains.
+    #[command(subcommand)]
+    Train(train::Cmd),
+    /// List, search or schedule trips.
+    #[command(subcommand)]
+    Trip(trip::Cmd),
+    /// Manage users and roles.
+    #[command(subcommand)]
+    User(user::Cmd),
+    /// Write shell completion scripts.
+    Completions(completions::Cmd),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(cmd) => cmd.run(&cli.database_url).await,
+        Command::Migrate(cmd) => cmd.run(&cli.database_url).await,
+        Command::Seed(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Station(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Train(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Trip(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::User(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Completions(cmd) => cmd.run(),
+    }
+}
+
+/// Opens the database and makes sure its schema exists.
+pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = crate::store::open(url)
+        .await
+        .with_context(|| format!("opening {url} (set --database-url or DATABASE_URL)"))?;
+    if !store.is_migrated().await.unwrap_or(false) {
+        store
+            .migrate()
+            .await
+            .context("creating the database schema")?;
+    }
+    Ok(store)
+}
+
+pub(crate) async fn open_app(url: &str) -> anyhow::Result<App> {
+    Ok(App::new(open_store(url).await?, AppConfig::default()).await?)
+}

@@ -1,0 +1,151 @@
+//! `ticketctl serve`: the booking server.
+
+use anyhow::Context;
+use std::net::SocketAddr;
+
+use crate::app::identity::Registration;
+use crate::app::{App, AppConfig, AppError};
+use crate::domain::Role;
+use crate::server::Server;
+
+use super::seed::{Bars, print_report};
+
+#[derive(Debug, clap::Args)]
+pub struct Cmd {
+    /// Address to listen on.
+    #[arg(long, env = "TICKETCTL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Demo mode: seed the network and trips if the database is empty, and create demo users.
+    #[arg(long)]
+    pub demo: bool,
+    /// With --demo: days of trips to create.
+    #[arg(long, default_value_t = 3)]
+    pub demo_days: u32,
+    /// Secret for signing access tokens (at least 32 characters). By default one is
+    /// generated and kept in the database, so all servers on one database agree.
+    #[arg(long, env = "TICKETCTL_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Resolved settings for one server process.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub demo: Option<u32>,
+    pub app: AppConfig,
+}
+
+impl Cmd {
+    fn resolve(&self, database_url: &str) -> ServeConfig {
+        ServeConfig {
+            database_url: database_url.to_owned(),
+            listen: self.listen,
+            demo: self.demo.then_some(self.demo_days),
+            app: AppConfig {
+                jwt_secret: self.jwt_secret.clone(),
+                ..AppConfig::default()
+            },
+        }
+    }
+
+    pub async fn run(&self, database_url: &str) -> anyhow::Result<()> {
+        serve(self.resolve(database_url)).await
+    }
+}
+
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// Demo users, one per role, all with `DEMO_PASSWORD`.
+const DEMO_USERS: [(&str, &str, &str, Role); 3] = [
+    (
+        "Demo Passenger",
+        "01700000001",
+        "passenger@demo.ticketctl",
+        Role::Passenger,
+    ),
+    (
+        "Demo Clerk",
+        "01700000002",
+        "clerk@demo.ticketctl",
+        Role::Clerk,
+    ),
+    (
+        "Demo Admin",
+        "01700000003",
+        "admin@demo.ticketctl",
+        Role::Admin,
+    ),
+];
+
+async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
+    if app.trains().await?.is_empty() {
+        eprintln!("demo: seeding the Bangladesh Railway network and {days} days of trips…");
+        let report = app.seed(days, &Bars::new()).await?;
+        print_report(&report);
+    }
+    for (name, phone, email, role) in DEMO_USERS {
+        let reg = Registration {
+            name: name.into(),
+            phone: phone.into(),
+            email: email.into(),
+            password: DEMO_PASSWORD.into(),
+            role,
+        };
+        match app.register(reg).await {
+            Ok(_) | Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let store = super::open_store(&config.database_url).await?;
+    let app = App::new(store, config.app.clone()).await?;
+    if let Some(days) = config.demo {
+        prepare_demo(&app, days).await?;
+    }
+    let server = Server::bind(config.listen, app).await.with_context(|| {
+        format!(
+            "listening on {} (is another server running there?)",
+            config.listen
+        )
+    })?;
+    let addr = server.local_addr()?;
+    println!(
+        "ticketctl serving on http://{addr} (database {})",
+        config.database_url
+    );
+    if config.demo.is_some() {
+        let tomorrow = crate::domain::ServiceDate::today_at(chrono::Utc::now()).add_days(1);
+        println!("try:  curl 'http://{addr}/v1/trips?from=Dhaka&to=Chattogram&date={tomorrow}'");
+        println!(
+            "demo logins (password '{DEMO_PASSWORD}'): {}",
+            DEMO_USERS
+                .iter()
+                .map(|u| u.2)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    server.run(shutdown_signal()).await?;
+    println!("ticketctl stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,125 @@
+//! `ticketctl trip list|search|add`.
+
+use crate::app::App;
+use crate::domain::ServiceDate;
+use crate::domain::time::to_local_rfc3339;
+
+use super::output::{print_json, table};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Cmd {
+    /// List trips from a date (default today) for some days.
+    List {
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search trips between two stations on a date, with fares and free seats.
+    Search {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Travel date, YYYY-MM-DD (default today).
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Schedule a trip of a train on a date (creates its seat inventory).
+    Add {
+        #[arg(long)]
+        train: u32,
+        #[arg(long)]
+        date: String,
+    },
+}
+
+fn date_or_today(app: &App, date: Option<String>) -> anyhow::Result<ServiceDate> {
+    Ok(match date {
+        Some(d) => ServiceDate::parse(&d)?,
+        None => ServiceDate::today_at(app.now()),
+    })
+}
+
+/// "2026-11-25T16:30:00+06:00" → "16:30" (the date is in the heading).
+fn clock(rfc3339: &str) -> &str {
+    rfc3339.get(11..16).unwrap_or(rfc3339)
+}
+
+impl Cmd {
+    pub async fn run(self, app: &App) -> anyhow::Result<()> {
+        match self {
+            Cmd::List { date, days, json } => {
+                let first = date_or_today(app, date)?;
+                let last = first.add_days(days.max(1) as i64 - 1);
+                let trips = app.trips_between(first, last).await?;
+                if json {
+                    let rows: Vec<_> = trips
+                        .iter()
+                        .map(|t| serde_json::json!({"trip_id": t.id, "train": t.train_number, "date": t.date.to_string(),
+                            "departs_at": to_local_rfc3339(t.departs_at), "sale_opens_at": to_local_rfc3339(t.sale_opens_at)}))
+                        .collect();
+                    return print_json(&rows);
+                }
+                let mut t = table(["trip", "train", "date", "departs", "sale opens"]);
+                for trip in &trips {
+                    t.add_row(vec![
+                        trip.id.to_string(),
+                        trip.train_number.to_string(),
+                        trip.date.to_string(),
+                        to_local_rfc3339(trip.departs_at),
+                        to_local_rfc3339(trip.sale_opens_at),
+                    ]);
+                }
+                println!("{t}\n{} trips from {first} to {last}", trips.len());
+            }
+            Cmd::Search {
+                from,
+                to,
+                date,
+                json,
+            } => {
+                let date = date_or_today(app, date)?;
+                let result = app.search(&from, &to, date).await?;
+                if json {
+                    return print_json(&result);
+                }
+                println!(
+                    "{} → {} on {}",
+                    result.from.name, result.to.name, result.date
+                );
+                let mut t = table([
+                    "trip", "train", "departs", "arrives", "class", "fare", "VAT", "total", "free",
+                ]);
+                for o in &result.trips {
+                    for (i, c) in o.classes.iter().enumerate() {
+                        let first = i == 0;
+                        let cell = |s: String| if first { s } else { String::new() };
+                        t.add_row(vec![
+                            cell(o.trip_id.to_string()),
+                            cell(format!("{} {}", o.train.number, o.train.name)),
+                            cell(clock(&o.departs).to_string()),
+                            cell(clock(&o.arrives).to_string()),
+                            c.class.to_string(),
+                            c.fare.to_string(),
+                            c.vat.to_string(),
+                            c.total.to_string(),
+                            c.seats_free.to_string(),
+                        ]);
+                    }
+                }
+                println!("{t}\n{} trains", result.trips.len());
+            }
+            Cmd::Add { train, date } => {
+                let date = ServiceDate::parse(&date)?;
+                let id = app.schedule_trip(train, date).await?;
+                println!("scheduled trip {id}: train {train} on {date}");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! The one place where errors become HTTP: RFC 9457 problem+json bodies with a
+//! stable `type` per kind of problem. Internal causes are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::app::AppError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    /// Short stable slug; the problem `type` is `/problems/{slug}`.
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+    extra: Option<Value>,
+    retry_after: Option<i64>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            extra: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with(mut self, extra: Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+            detail,
+        )
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        use StatusCode as S;
+        let detail = e.to_string();
+        match e {
+            AppError::Invalid(p) => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-field",
+                "Invalid value",
+                detail,
+            )
+            .with(json!({ "field": p.field })),
+            AppError::UnknownStation { query, suggestions } => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "unknown-station",
+                "Unknown station",
+                detail,
+            )
+            .with(json!({ "station": query, "suggestions": suggestions })),
+            AppError::NotFound(_) => ApiError::not_found(detail),
+            AppError::Conflict(_) => ApiError::new(S::CONFLICT, "conflict", "Conflict", detail),
+            AppError::Unauthorized(_) => ApiError::unauthorized(detail),
+            AppError::MfaRequired => ApiError::new(
+                S::UNAUTHORIZED,
+                "mfa-required",
+                "Two-factor code required",
+                detail,
+            ),
+            AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
+            AppError::Locked { until } => {
+                let mut err = ApiError::new(
+                    S::TOO_MANY_REQUESTS,
+                    "login-locked",
+                    "Account temporarily locked",
+                    detail,
+                );
+                err.retry_after = Some((until - chrono::Utc::now()).num_seconds().max(1));
+                err
+            }
+            AppError::Store(_) | AppError::Internal(_) => {
+                tracing::error!(error = %detail, "internal error");
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "something went wrong on our side; it has been logged",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("/problems/{}", self.slug),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let (Some(Value::Object(extra)), Value::Object(map)) = (self.extra, &mut body) {
+            map.extend(extra);
+        }
+        let mut response = (self.status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,95 @@
+//! Identity endpoints: register, login, refresh, two-factor, the caller's profile.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::app::identity::{MfaEnrolment, Registration, TokenPair, UserView};
+use crate::domain::Role;
+
+use super::auth::Caller;
+use super::error::ApiResult;
+use super::extract::ApiJson;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    name: String,
+    phone: String,
+    email: String,
+    password: String,
+}
+
+/// Self-registration always creates a passenger; clerks and admins are made by an admin.
+pub async fn register(
+    State(app): State<App>,
+    ApiJson(b): ApiJson<RegisterBody>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let user = app
+        .register(Registration {
+            name: b.name,
+            phone: b.phone,
+            email: b.email,
+            password: b.password,
+            role: Role::Passenger,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    /// Phone number or e-mail.
+    login: String,
+    password: String,
+    totp: Option<String>,
+}
+
+pub async fn login(
+    State(app): State<App>,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(
+        app.login(&b.login, &b.password, b.totp.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+pub async fn refresh(
+    State(app): State<App>,
+    ApiJson(b): ApiJson<RefreshBody>,
+) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(app.refresh(&b.refresh_token).await?))
+}
+
+pub async fn me(State(app): State<App>, caller: Caller) -> ApiResult<Json<UserView>> {
+    Ok(Json(UserView::from(&app.user(caller.id()).await?)))
+}
+
+pub async fn mfa_enroll(State(app): State<App>, caller: Caller) -> ApiResult<Json<MfaEnrolment>> {
+    Ok(Json(app.mfa_enroll(caller.id()).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    code: String,
+}
+
+pub async fn mfa_verify(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> ApiResult<Json<Value>> {
+    app.mfa_verify(caller.id(), &b.code).await?;
+    Ok(Json(json!({ "mfa_enabled": true })))
+}

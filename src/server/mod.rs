@@ -1,0 +1,86 @@
+//! The HTTP API (axum). Handlers are thin: parse → app call → map.
+
+mod admin;
+mod auth;
+mod catalog;
+pub mod error;
+mod extract;
+mod health;
+mod identity;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use error::ApiError;
+
+/// Largest request body accepted; every API body is a small JSON object.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v1/stations", get(catalog::stations))
+        .route("/v1/trains", get(catalog::trains))
+        .route("/v1/trains/{number}", get(catalog::train))
+        .route("/v1/trips", get(catalog::search))
+        .route("/v1/trips/{id}", get(catalog::trip))
+        .route("/v1/trips/{id}/seats", get(catalog::seats))
+        .route("/v1/auth/register", post(identity::register))
+        .route("/v1/auth/login", post(identity::login))
+        .route("/v1/auth/refresh", post(identity::refresh))
+        .route("/v1/auth/mfa/enroll", post(identity::mfa_enroll))
+        .route("/v1/auth/mfa/verify", post(identity::mfa_verify))
+        .route("/v1/me", get(identity::me))
+        .route("/v1/admin/users", get(admin::users))
+        .route("/v1/admin/users/{id}/role", put(admin::set_role))
+        .route("/v1/admin/stations", post(admin::add_station))
+        .route("/v1/admin/trips", post(admin::schedule_trip))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this endpoint does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// A bound listener, so callers (tests, `rehearse`) learn the port before serving.
+pub struct Server {
+    listener: TcpListener,
+    app: App,
+}
+
+impl Server {
+    pub async fn bind(addr: SocketAddr, app: App) -> std::io::Result<Server> {
+        Ok(Server {
+            listener: TcpListener::bind(addr).await?,
+            app,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, router(self.app))
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
