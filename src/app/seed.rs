@@ -69,6 +69,15 @@ impl App {
     /// Loads the network, then creates trips for today and the next `days` days
     /// (Dhaka dates) on the days each train runs.
     pub async fn seed(&self, days: u32, progress: &dyn Progress) -> AppResult<SeedReport> {
+        let mut report = self.seed_network(progress).await?;
+        let today = ServiceDate::today_at(self.now());
+        let dates: Vec<_> = (0..=days as i64).map(|d| today.add_days(d)).collect();
+        self.seed_trips(&dates, &mut report, progress).await?;
+        Ok(report)
+    }
+
+    /// Loads stations, trains, fares and fare rates from the embedded fixtures.
+    pub async fn seed_network(&self, progress: &dyn Progress) -> AppResult<SeedReport> {
         let net = fixtures::network().map_err(|e| AppError::Internal(format!("fixtures: {e}")))?;
         let mut report = SeedReport::default();
 
@@ -91,9 +100,16 @@ impl App {
         report.fare_rates_changed = self.store.upsert_fare_rates(&net.rates).await? as u64;
         progress.advance(net.fares.len() as u64);
         progress.finish();
+        Ok(report)
+    }
 
-        let today = ServiceDate::today_at(self.now());
-        let dates: Vec<_> = (0..=days as i64).map(|d| today.add_days(d)).collect();
+    /// Creates the trips of every train that runs on each of `dates`; existing ones are kept.
+    pub async fn seed_trips(
+        &self,
+        dates: &[ServiceDate],
+        report: &mut SeedReport,
+        progress: &dyn Progress,
+    ) -> AppResult<()> {
         report.first_date = dates.first().map(ToString::to_string);
         report.last_date = dates.last().map(ToString::to_string);
         let trains = self.store.list_trains().await?;
@@ -118,6 +134,6 @@ impl App {
             progress.advance(1);
         }
         progress.finish();
-        Ok(report)
+        Ok(())
     }
 }

@@ -3,7 +3,10 @@
 //! Everything here is deterministic and unit-tested; the store and the
 //! server convert to and from these types at their edges.
 
+pub mod allocation;
+pub mod card;
 pub mod fare;
+pub mod order;
 pub mod segment;
 pub mod station;
 pub mod time;
@@ -12,6 +15,7 @@ pub mod trip;
 pub mod user;
 
 pub use fare::{Fare, FareRate, SeatClass};
+pub use order::{OrderEvent, OrderStatus, RefundRule};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
 pub use time::{DHAKA_OFFSET_SECS, ServiceDate, TripTime};

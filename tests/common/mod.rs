@@ -2,3 +2,31 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod server;
+
+/// Runs each named `async fn(TestApp)` against a real server on SQLite and on
+/// Postgres (skipped with a message when Postgres is absent, fatal with CI=true).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let app = $crate::common::server::TestApp::start($crate::common::db::sqlite()).await;
+                    super::$case(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = $crate::common::db::postgres().await else { return };
+                    let app = $crate::common::server::TestApp::start(db).await;
+                    super::$case(app).await;
+                }
+            )*
+        }
+    };
+}
