@@ -29,6 +29,11 @@ pub enum AppError {
     Forbidden(String),
     #[error("too many failed logins; try again after {until}")]
     Locked { until: DateTime<Utc> },
+    /// The seats are not (or no longer) free for that journey.
+    #[error("{detail}")]
+    SeatsUnavailable { detail: String, seats: Vec<String> },
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyMismatch,
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]

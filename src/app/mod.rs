@@ -1,19 +1,26 @@
 //! Use cases: the only callers of the store. The server, the TUI and the
 //! admin commands all go through here, so a rule lives in one place.
 
+pub mod audit;
+pub mod booking;
 pub mod catalog;
 pub mod error;
 pub mod fixtures;
 pub mod identity;
+pub mod notify;
+pub mod payments;
 pub mod seed;
+pub mod tickets;
+pub mod workers;
 
 pub use error::{AppError, AppResult};
 
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-use crate::domain::SalePolicy;
+use crate::domain::{RefundRule, SalePolicy};
 use crate::store::Store;
+use payments::{GatewayConfig, MockGateway, PaymentGateway};
 
 /// Settings of the use cases, resolved from flags and environment by `commands`.
 #[derive(Debug, Clone)]
@@ -26,6 +33,20 @@ pub struct AppConfig {
     pub lockout: chrono::Duration,
     /// HMAC secret for access tokens; `None` = generate one and keep it in the database.
     pub jwt_secret: Option<String>,
+    /// How long held seats stay held without an order.
+    pub hold_ttl: chrono::Duration,
+    /// Seats per booking and per passenger per trip (Bangladesh Railway: 4).
+    pub max_seats_per_booking: i64,
+    pub refund_rule: RefundRule,
+    pub gateway: GatewayConfig,
+    /// An order left mid-saga this long is settled by recovery.
+    pub recovery_after: chrono::Duration,
+    /// How often expired holds are swept and stuck orders recovered.
+    pub sweep_every: std::time::Duration,
+    /// Where e-mail and SMS notifications are written; `None` = log only.
+    pub notifications_dir: Option<std::path::PathBuf>,
+    /// Ed25519 seed (hex) for signing tickets; `None` = generate and keep in the database.
+    pub ticket_key: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -37,6 +58,14 @@ impl Default for AppConfig {
             max_failed_logins: 5,
             lockout: chrono::Duration::minutes(15),
             jwt_secret: None,
+            hold_ttl: chrono::Duration::minutes(10),
+            max_seats_per_booking: 4,
+            refund_rule: RefundRule::default(),
+            gateway: GatewayConfig::default(),
+            recovery_after: chrono::Duration::seconds(30),
+            sweep_every: std::time::Duration::from_secs(1),
+            notifications_dir: None,
+            ticket_key: None,
         }
     }
 }
@@ -47,6 +76,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Arc<AppConfig>,
     pub(crate) tokens: Arc<identity::TokenKeys>,
+    pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 impl App {
@@ -54,10 +85,15 @@ impl App {
     pub async fn new(store: Arc<dyn Store>, config: AppConfig) -> AppResult<App> {
         let tokens =
             identity::TokenKeys::load(store.as_ref(), config.jwt_secret.as_deref()).await?;
+        let ticket_key =
+            tickets::load_signing_key(store.as_ref(), config.ticket_key.as_deref()).await?;
+        let gateway = Arc::new(MockGateway::new(store.clone(), config.gateway));
         Ok(App {
             store,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
+            ticket_key: Arc::new(ticket_key),
+            gateway,
         })
     }
 

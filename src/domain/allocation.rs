@@ -74,10 +74,19 @@ pub fn choose_seats<R: Rng>(
         .map(|(i, w)| (w.iter().map(|(_, sl)| *sl).sum(), i))
         .collect();
     if !runs.is_empty() {
-        let best = runs.iter().map(|(score, _)| *score).min().expect("non-empty");
+        let best = runs
+            .iter()
+            .map(|(score, _)| *score)
+            .min()
+            .expect("non-empty");
         runs.retain(|(score, _)| *score == best);
         let (_, start) = *runs.choose(rng).expect("non-empty");
-        return Some(free[start..start + count].iter().map(|(s, _)| s.seat_id).collect());
+        return Some(
+            free[start..start + count]
+                .iter()
+                .map(|(s, _)| s.seat_id)
+                .collect(),
+        );
     }
 
     // No adjacent run: the coach that can seat the group together, tightest seats first;
@@ -125,7 +134,10 @@ mod tests {
         let seats = [seat(1, 0, 1, 0), seat(2, 0, 2, 0b01), seat(3, 0, 3, 0)];
         let feni_ctg = Journey::new(1, 2, 3).unwrap();
         let mut rng = StdRng::seed_from_u64(7);
-        assert_eq!(choose_seats(&seats, feni_ctg, SEGMENTS, 1, &mut rng), Some(vec![2]));
+        assert_eq!(
+            choose_seats(&seats, feni_ctg, SEGMENTS, 1, &mut rng),
+            Some(vec![2])
+        );
     }
 
     #[test]
@@ -140,7 +152,10 @@ mod tests {
         let full = Journey::new(0, 2, 3).unwrap();
         for seed in 0..20 {
             let mut rng = StdRng::seed_from_u64(seed);
-            assert_eq!(choose_seats(&seats, full, SEGMENTS, 2, &mut rng), Some(vec![4, 5]));
+            assert_eq!(
+                choose_seats(&seats, full, SEGMENTS, 2, &mut rng),
+                Some(vec![4, 5])
+            );
         }
     }
 
@@ -151,12 +166,20 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         assert_eq!(choose_seats(&seats, full, SEGMENTS, 1, &mut rng), None);
         let first_leg = Journey::new(0, 1, 3).unwrap();
-        assert_eq!(choose_seats(&seats, first_leg, SEGMENTS, 1, &mut rng), Some(vec![2]));
+        assert_eq!(
+            choose_seats(&seats, first_leg, SEGMENTS, 1, &mut rng),
+            Some(vec![2])
+        );
     }
 
     #[test]
     fn scattered_seats_when_no_pair_is_adjacent() {
-        let seats = [seat(1, 0, 1, 0), seat(2, 0, 2, 0b11), seat(3, 0, 3, 0), seat(4, 1, 9, 0)];
+        let seats = [
+            seat(1, 0, 1, 0),
+            seat(2, 0, 2, 0b11),
+            seat(3, 0, 3, 0),
+            seat(4, 1, 9, 0),
+        ];
         let full = Journey::new(0, 2, 3).unwrap();
         let mut rng = StdRng::seed_from_u64(3);
         let mut got = choose_seats(&seats, full, SEGMENTS, 2, &mut rng).unwrap();

@@ -13,10 +13,16 @@ impl CardNumber {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let digits: String = s.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if !(12..=19).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ParseError::new("number", "a card number has 12 to 19 digits"));
+            return Err(ParseError::new(
+                "number",
+                "a card number has 12 to 19 digits",
+            ));
         }
         if !luhn_valid(&digits) {
-            return Err(ParseError::new("number", "the card number is mistyped (check digit fails)"));
+            return Err(ParseError::new(
+                "number",
+                "the card number is mistyped (check digit fails)",
+            ));
         }
         Ok(CardNumber(digits))
     }
@@ -33,9 +39,11 @@ impl CardNumber {
         let d = &self.0;
         if d.starts_with('4') {
             "visa"
-        } else if ["51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27"]
-            .iter()
-            .any(|p| d.starts_with(p))
+        } else if [
+            "51", "52", "53", "54", "55", "22", "23", "24", "25", "26", "27",
+        ]
+        .iter()
+        .any(|p| d.starts_with(p))
         {
             "mastercard"
         } else if d.starts_with("34") || d.starts_with("37") {
@@ -97,7 +105,12 @@ mod tests {
 
     #[test]
     fn luhn_accepts_test_cards_and_refuses_typos() {
-        for n in ["4242424242424242", "4000000000000002", "5555555555554444", "378282246310005"] {
+        for n in [
+            "4242424242424242",
+            "4000000000000002",
+            "5555555555554444",
+            "378282246310005",
+        ] {
             assert!(CardNumber::parse(n).is_ok(), "{n}");
         }
         assert!(CardNumber::parse("4242424242424241").is_err());

@@ -4,11 +4,13 @@
 //! server convert to and from these types at their edges.
 
 pub mod allocation;
+pub mod audit;
 pub mod card;
 pub mod fare;
 pub mod order;
 pub mod segment;
 pub mod station;
+pub mod ticket;
 pub mod time;
 pub mod train;
 pub mod trip;

@@ -77,7 +77,10 @@ impl OrderStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            OrderStatus::Failed | OrderStatus::Expired | OrderStatus::Cancelled | OrderStatus::Refunded
+            OrderStatus::Failed
+                | OrderStatus::Expired
+                | OrderStatus::Cancelled
+                | OrderStatus::Refunded
         )
     }
 
@@ -85,7 +88,10 @@ impl OrderStatus {
     pub fn holds_seats(self) -> bool {
         matches!(
             self,
-            OrderStatus::Pending | OrderStatus::Reserved | OrderStatus::Paid | OrderStatus::Confirmed
+            OrderStatus::Pending
+                | OrderStatus::Reserved
+                | OrderStatus::Paid
+                | OrderStatus::Confirmed
         )
     }
 

@@ -86,6 +86,19 @@ impl From<AppError> for ApiError {
                 "Two-factor code required",
                 detail,
             ),
+            AppError::SeatsUnavailable { seats, .. } => ApiError::new(
+                S::CONFLICT,
+                "seats-unavailable",
+                "Seats not available",
+                detail,
+            )
+            .with(json!({ "seats": seats })),
+            AppError::IdempotencyMismatch => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                detail,
+            ),
             AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
             AppError::Locked { until } => {
                 let mut err = ApiError::new(

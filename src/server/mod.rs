@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod booking;
 mod catalog;
 pub mod error;
 mod extract;
@@ -38,6 +39,22 @@ pub fn router(app: App) -> Router {
         .route("/v1/auth/mfa/enroll", post(identity::mfa_enroll))
         .route("/v1/auth/mfa/verify", post(identity::mfa_verify))
         .route("/v1/me", get(identity::me))
+        .route("/v1/holds", post(booking::create_hold))
+        .route(
+            "/v1/holds/{id}",
+            get(booking::get_hold).delete(booking::release_hold),
+        )
+        .route("/v1/payments/tokens", post(booking::tokenize))
+        .route("/v1/orders", post(booking::place_order))
+        .route("/v1/orders/{id}", get(booking::get_order))
+        .route("/v1/orders/{id}/cancel", post(booking::cancel_order))
+        .route("/v1/me/orders", get(booking::my_orders))
+        .route("/v1/tickets/verify", post(booking::verify_ticket))
+        .route("/v1/tickets/public-key", get(booking::public_key))
+        .route("/v1/tickets/{id}", get(booking::get_ticket))
+        .route("/v1/tickets/{id}/qr.png", get(booking::ticket_png))
+        .route("/v1/tickets/{id}/qr.svg", get(booking::ticket_svg))
+        .route("/v1/admin/audit/verify", get(booking::audit_verify))
         .route("/v1/admin/users", get(admin::users))
         .route("/v1/admin/users/{id}/role", put(admin::set_role))
         .route("/v1/admin/stations", post(admin::add_station))

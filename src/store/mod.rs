@@ -29,6 +29,9 @@ pub enum StoreError {
     Open(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
+    #[error("seats already taken: {0:?}")]
+    SeatsTaken(Vec<i64>),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -131,6 +134,92 @@ pub trait Store: Send + Sync + 'static {
 
     /// Row counts of the main tables, for reports and for proving idempotency.
     async fn counts(&self) -> StoreResult<Counts>;
+
+    // ---- holds ----
+    /// Takes the seats for the journey atomically: every seat must be free for
+    /// `mask`, or nothing changes and `SeatsTaken` names the ones that were not.
+    /// Refuses (`Conflict`) when the user would exceed `max_seats_per_user` on the trip.
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord>;
+    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>>;
+    /// Releases an active hold of `user_id`; false when it was not active.
+    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool>;
+    /// Ends active holds whose time is up, returning their seats; returns their ids.
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
+
+    // ---- orders ----
+    /// Turns an active, unexpired hold of the user into a `reserved` order and
+    /// records the idempotency key, in one transaction.
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord>;
+    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>>;
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
+    /// Orders in one of `statuses` last changed before `before` (for recovery).
+    async fn orders_stuck(
+        &self,
+        statuses: &[crate::domain::OrderStatus],
+        before: DateTime<Utc>,
+    ) -> StoreResult<Vec<OrderRecord>>;
+    /// Moves an order from `from` to `to` if it is still in `from` (false otherwise),
+    /// with its event in the outbox. Leaving a seat-holding state for one that
+    /// does not hold seats returns the seats; cancelling voids the tickets.
+    async fn transition_order(
+        &self,
+        id: i64,
+        from: crate::domain::OrderStatus,
+        to: crate::domain::OrderStatus,
+        change: &OrderChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+    async fn finish_idempotency(
+        &self,
+        user_id: i64,
+        key: &str,
+        status_code: u16,
+        response: &str,
+    ) -> StoreResult<()>;
+
+    // ---- payments ----
+    async fn insert_payment_token(
+        &self,
+        token: &PaymentToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn payment_token(&self, token: &str) -> StoreResult<Option<PaymentToken>>;
+    /// Records a charge in the gateway's ledger, or returns the one already under that key.
+    async fn gateway_record(
+        &self,
+        charge: &GatewayCharge,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GatewayCharge>;
+    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<GatewayCharge>>;
+    /// Raises the refunded total of a succeeded charge to `total` (never beyond its
+    /// amount, never lower than before), so repeating a refund is harmless.
+    async fn gateway_refund(&self, charge_id: &str, total: i64) -> StoreResult<GatewayCharge>;
+
+    // ---- tickets ----
+    /// Inserts the tickets not yet issued (by order and passenger); returns how many were new.
+    async fn issue_tickets(&self, tickets: &[NewTicket], now: DateTime<Utc>) -> StoreResult<usize>;
+    async fn tickets_of_order(&self, order_id: i64) -> StoreResult<Vec<TicketRecord>>;
+    async fn ticket(&self, id: i64) -> StoreResult<Option<TicketRecord>>;
+    async fn ticket_by_pnr(&self, pnr: &str) -> StoreResult<Option<TicketRecord>>;
+
+    // ---- outbox and audit ----
+    async fn outbox_pending(&self, consumer: Consumer, limit: i64)
+    -> StoreResult<Vec<OutboxEvent>>;
+    async fn outbox_mark(
+        &self,
+        consumer: Consumer,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Appends an outbox event to the hash-chained audit log (once per event).
+    async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()>;
+    async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>>;
+
+    // ---- invariants ----
+    /// Every hold's claim on every seat of a trip (all trips when `None`).
+    async fn seat_claims(&self, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>>;
+    async fn ledger(&self) -> StoreResult<Ledger>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH`, a bare file path, or `postgres://…`.

@@ -122,3 +122,205 @@ pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
 pub(crate) fn from_ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
+
+// ---- booking ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewHold {
+    pub trip_id: i64,
+    pub user_id: i64,
+    pub from_stop: u32,
+    pub to_stop: u32,
+    pub mask: SegmentMask,
+    pub class: SeatClass,
+    /// Per seat, VAT included.
+    pub fare: i64,
+    pub seat_ids: Vec<i64>,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Seats one user may hold or own on one trip (Bangladesh Railway: 4).
+    pub max_seats_per_user: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldRecord {
+    pub id: i64,
+    pub trip_id: i64,
+    pub user_id: i64,
+    pub from_stop: u32,
+    pub to_stop: u32,
+    pub mask: SegmentMask,
+    pub class: SeatClass,
+    pub fare: i64,
+    /// active | ordered | released | expired
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub seats: Vec<SeatRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassengerInput {
+    pub name: String,
+    pub nid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    pub user_id: i64,
+    pub hold_id: i64,
+    pub passengers: Vec<PassengerInput>,
+    pub payment_token: String,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassengerRecord {
+    pub seq: u32,
+    pub name: String,
+    pub nid: Option<String>,
+    pub seat_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub hold_id: i64,
+    pub trip_id: i64,
+    pub status: crate::domain::OrderStatus,
+    pub amount: i64,
+    pub payment_token: String,
+    pub charge_id: Option<String>,
+    pub refunded_amount: i64,
+    pub failure: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub passengers: Vec<PassengerRecord>,
+}
+
+/// What a transition writes besides the status.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderChange {
+    pub charge_id: Option<String>,
+    pub failure: Option<String>,
+    pub refunded_amount: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub order_id: Option<i64>,
+    pub status_code: Option<u16>,
+    pub response: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentToken {
+    pub token: String,
+    pub user_id: i64,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayCharge {
+    pub idempotency_key: String,
+    pub charge_id: String,
+    pub token: String,
+    pub amount: i64,
+    /// succeeded | declined
+    pub status: String,
+    pub refunded: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTicket {
+    pub pnr: String,
+    pub order_id: i64,
+    pub passenger_seq: u32,
+    pub seat_id: i64,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRecord {
+    pub id: i64,
+    pub pnr: String,
+    pub order_id: i64,
+    pub passenger_seq: u32,
+    pub seat_id: i64,
+    /// valid | cancelled
+    pub status: String,
+    pub payload: String,
+    pub issued_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub kind: String,
+    pub subject_id: i64,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The in-process consumers of the outbox; each tracks its own progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    Fulfillment,
+    Notification,
+    Audit,
+}
+
+impl Consumer {
+    /// The outbox column that records this consumer's progress.
+    pub fn column(self) -> &'static str {
+        match self {
+            Consumer::Fulfillment => "fulfilled_at",
+            Consumer::Notification => "notified_at",
+            Consumer::Audit => "audited_at",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub event_id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub subject_id: i64,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// One seat's claim by a hold, for checking the inventory invariants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeatClaim {
+    pub seat_id: i64,
+    pub seat_taken: SegmentMask,
+    pub hold_id: i64,
+    pub hold_mask: SegmentMask,
+    pub hold_status: String,
+    pub order_status: Option<crate::domain::OrderStatus>,
+}
+
+/// Money and ticket totals, for the invariants of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Ledger {
+    pub confirmed_orders: i64,
+    pub confirmed_passengers: i64,
+    pub valid_tickets: i64,
+    /// Valid tickets whose order is not confirmed (must be 0).
+    pub stray_tickets: i64,
+    /// What our orders say we kept: confirmed amounts, plus cancelled/refunded amounts less refunds.
+    pub orders_net: i64,
+    /// What the gateway says it took: succeeded charges less refunds.
+    pub gateway_net: i64,
+}

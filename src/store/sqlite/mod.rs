@@ -1,5 +1,6 @@
 //! SQLite implementation of `Store` (the embedded default), via `rusqlite`.
 
+mod booking;
 mod engine;
 
 use async_trait::async_trait;
@@ -9,9 +10,14 @@ use rusqlite_migration::{M, Migrations};
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::domain::OrderStatus;
 use crate::domain::{
     Coach, Fare, FareRate, Role, SeatClass, SeatLayout, SegmentMask, ServiceDate, Station,
     StationCode, Stop, Train, TripTime, Weekdays,
+};
+use crate::store::{
+    AuditRecord, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
+    NewTicket, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, TicketRecord,
 };
 use crate::store::{
     Backend, Counts, FareRow, FreeCount, NewStation, NewTrip, NewUser, SeatRecord, Store,
@@ -19,9 +25,12 @@ use crate::store::{
 };
 use engine::Engine;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!(
-    "../../../migrations/sqlite/0001_catalog_identity.sql"
-))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!(
+        "../../../migrations/sqlite/0001_catalog_identity.sql"
+    )),
+    M::up(include_str!("../../../migrations/sqlite/0002_booking.sql")),
+];
 
 pub struct SqliteStore {
     engine: Engine,
@@ -846,5 +855,209 @@ impl Store for SqliteStore {
                 .map_err(db)
             })
             .await
+    }
+
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+        let hold = hold.clone();
+        self.engine
+            .write(move |c| booking::create_hold(c, &hold))
+            .await
+    }
+
+    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+        self.engine.read(move |c| booking::load_hold(c, id)).await
+    }
+
+    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+        self.engine
+            .write(move |c| booking::release_hold(c, id, user_id))
+            .await
+    }
+
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+        self.engine
+            .write(move |c| booking::expire_holds(c, now, limit))
+            .await
+    }
+
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+        let order = order.clone();
+        self.engine
+            .write(move |c| booking::create_order(c, &order))
+            .await
+    }
+
+    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+        self.engine.read(move |c| booking::load_order(c, id)).await
+    }
+
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+        self.engine
+            .read(move |c| booking::orders_where(c, "user_id = ?1", [user_id]))
+            .await
+    }
+
+    async fn orders_stuck(
+        &self,
+        statuses: &[OrderStatus],
+        before: DateTime<Utc>,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
+        self.engine
+            .read(move |c| {
+                let list = serde_json::to_string(&statuses).expect("strings serialise");
+                booking::orders_where(
+                    c,
+                    "status IN (SELECT value FROM json_each(?1)) AND updated_at < ?2",
+                    params![list, ts(before)],
+                )
+            })
+            .await
+    }
+
+    async fn transition_order(
+        &self,
+        id: i64,
+        from: OrderStatus,
+        to: OrderStatus,
+        change: &OrderChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let change = change.clone();
+        self.engine
+            .write(move |c| booking::transition_order(c, id, from, to, &change, now))
+            .await
+    }
+
+    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let key = key.to_owned();
+        self.engine
+            .read(move |c| booking::idempotency(c, user_id, &key))
+            .await
+    }
+
+    async fn finish_idempotency(
+        &self,
+        user_id: i64,
+        key: &str,
+        status_code: u16,
+        response: &str,
+    ) -> StoreResult<()> {
+        let (key, response) = (key.to_owned(), response.to_owned());
+        self.engine
+            .write(move |c| booking::finish_idempotency(c, user_id, &key, status_code, &response))
+            .await
+    }
+
+    async fn insert_payment_token(
+        &self,
+        token: &PaymentToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let token = token.clone();
+        self.engine
+            .write(move |c| booking::insert_payment_token(c, &token, now))
+            .await
+    }
+
+    async fn payment_token(&self, token: &str) -> StoreResult<Option<PaymentToken>> {
+        let token = token.to_owned();
+        self.engine
+            .read(move |c| booking::payment_token(c, &token))
+            .await
+    }
+
+    async fn gateway_record(
+        &self,
+        charge: &GatewayCharge,
+        now: DateTime<Utc>,
+    ) -> StoreResult<GatewayCharge> {
+        let charge = charge.clone();
+        self.engine
+            .write(move |c| booking::gateway_record(c, &charge, now))
+            .await
+    }
+
+    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<GatewayCharge>> {
+        let key = idempotency_key.to_owned();
+        self.engine
+            .read(move |c| booking::gateway_charge(c, &key))
+            .await
+    }
+
+    async fn gateway_refund(&self, charge_id: &str, amount: i64) -> StoreResult<GatewayCharge> {
+        let charge_id = charge_id.to_owned();
+        self.engine
+            .write(move |c| booking::gateway_refund(c, &charge_id, amount))
+            .await
+    }
+
+    async fn issue_tickets(&self, tickets: &[NewTicket], now: DateTime<Utc>) -> StoreResult<usize> {
+        let tickets = tickets.to_vec();
+        self.engine
+            .write(move |c| booking::issue_tickets(c, &tickets, now))
+            .await
+    }
+
+    async fn tickets_of_order(&self, order_id: i64) -> StoreResult<Vec<TicketRecord>> {
+        self.engine
+            .read(move |c| booking::tickets_where(c, "order_id = ?1", order_id))
+            .await
+    }
+
+    async fn ticket(&self, id: i64) -> StoreResult<Option<TicketRecord>> {
+        self.engine
+            .read(move |c| Ok(booking::tickets_where(c, "id = ?1", id)?.pop()))
+            .await
+    }
+
+    async fn ticket_by_pnr(&self, pnr: &str) -> StoreResult<Option<TicketRecord>> {
+        let pnr = pnr.to_owned();
+        self.engine
+            .read(move |c| Ok(booking::tickets_where(c, "pnr = ?1", pnr)?.pop()))
+            .await
+    }
+
+    async fn outbox_pending(
+        &self,
+        consumer: Consumer,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        self.engine
+            .read(move |c| booking::outbox_pending(c, consumer, limit))
+            .await
+    }
+
+    async fn outbox_mark(
+        &self,
+        consumer: Consumer,
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let ids = ids.to_vec();
+        self.engine
+            .write(move |c| booking::outbox_mark(c, consumer, &ids, now))
+            .await
+    }
+
+    async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()> {
+        let event = event.clone();
+        self.engine
+            .write(move |c| booking::audit_append(c, &event))
+            .await
+    }
+
+    async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>> {
+        self.engine.read(booking::audit_log).await
+    }
+
+    async fn seat_claims(&self, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>> {
+        self.engine
+            .read(move |c| booking::seat_claims(c, trip_id))
+            .await
+    }
+
+    async fn ledger(&self) -> StoreResult<Ledger> {
+        self.engine.read(booking::ledger).await
     }
 }

@@ -1,0 +1,701 @@
+//! The booking saga: hold seats (TTL) → order (Idempotency-Key) → reserve →
+//! charge → confirm → issue tickets; a failed or timed-out charge releases the
+//! seats and fails the order. Cancelling refunds by the refund rule.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+use crate::domain::allocation::{Candidate, choose_seats};
+use crate::domain::time::to_local_rfc3339;
+use crate::domain::trip::{SaleState, sale_state};
+use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
+use crate::store::{
+    HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, StoreError, TripRecord,
+};
+
+use super::catalog::{fare_for, find_station};
+use super::payments::ChargeOutcome;
+use super::{App, AppError, AppResult};
+
+/// How often a count-based hold re-picks seats after losing a race.
+const HOLD_ATTEMPTS: usize = 4;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRequest {
+    pub trip_id: i64,
+    pub from: String,
+    pub to: String,
+    pub class: String,
+    /// Particular seats ("KA-12"), or…
+    #[serde(default)]
+    pub seats: Option<Vec<String>>,
+    /// …a number of seats for the system to choose (1–4).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldView {
+    pub hold_id: i64,
+    pub trip_id: i64,
+    pub train: u32,
+    pub from: String,
+    pub to: String,
+    pub class: SeatClass,
+    pub seats: Vec<String>,
+    pub fare_per_seat: i64,
+    pub total: i64,
+    pub status: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassengerBody {
+    pub name: String,
+    #[serde(default)]
+    pub nid: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    pub hold_id: i64,
+    pub passengers: Vec<PassengerBody>,
+    pub payment_token: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderSeat {
+    pub seat: String,
+    pub passenger: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderTicket {
+    pub ticket_id: i64,
+    pub pnr: String,
+    pub seat: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    pub order_id: i64,
+    pub status: OrderStatus,
+    pub trip_id: i64,
+    pub train: u32,
+    pub date: String,
+    pub from: String,
+    pub to: String,
+    pub departs: String,
+    pub class: SeatClass,
+    pub seats: Vec<OrderSeat>,
+    pub amount: i64,
+    pub refunded: i64,
+    pub failure: Option<String>,
+    pub tickets: Vec<OrderTicket>,
+    pub created_at: String,
+}
+
+/// What `POST /v1/orders` answers, stored for idempotent replays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderReply {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+fn sold_out(detail: String, seats: Vec<String>) -> AppError {
+    AppError::SeatsUnavailable { detail, seats }
+}
+
+impl App {
+    async fn trip_train(&self, trip_id: i64) -> AppResult<(TripRecord, Train)> {
+        let trip = self
+            .store
+            .trip(trip_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no trip {trip_id}")))?;
+        let train = self.train(trip.train_number).await?.train;
+        Ok((trip, train))
+    }
+
+    /// Holds seats for a journey until the TTL passes.
+    pub async fn hold_seats(&self, user_id: i64, req: HoldRequest) -> AppResult<HoldView> {
+        let max = self.config.max_seats_per_booking;
+        let class: SeatClass = req.class.parse()?;
+        let (trip, train) = self.trip_train(req.trip_id).await?;
+        let stations = self.stations().await?;
+        let from = find_station(&stations, &req.from)?;
+        let to = find_station(&stations, &req.to)?;
+        let journey = train.journey(&from.code, &to.code).ok_or_else(|| {
+            ParseError::new(
+                "to",
+                format!(
+                    "train {} does not run from {} to {}",
+                    train.number, from.code, to.code
+                ),
+            )
+        })?;
+        if !train.classes().contains(&class) {
+            return Err(ParseError::new(
+                "class",
+                format!("train {} has no {class} seats", train.number),
+            )
+            .into());
+        }
+        let now = self.now();
+        let boards = trip.date.at(train.stops[journey.from_stop()].boards_at());
+        match sale_state(trip.sale_opens_at, boards, now) {
+            SaleState::NotYetOpen => {
+                return Err(AppError::Conflict(format!(
+                    "sale for this trip opens at {}",
+                    to_local_rfc3339(trip.sale_opens_at)
+                )));
+            }
+            SaleState::Departed => {
+                return Err(AppError::Conflict(
+                    "this train has already left that station".into(),
+                ));
+            }
+            SaleState::Open => {}
+        }
+        let wanted = match (&req.seats, req.count) {
+            (Some(seats), None) if !seats.is_empty() => seats.len(),
+            (None, Some(n)) => n as usize,
+            _ => {
+                return Err(ParseError::new(
+                    "seats",
+                    "give either 'seats' (labels like KA-12) or 'count'",
+                )
+                .into());
+            }
+        };
+        if wanted == 0 || wanted > max as usize {
+            return Err(
+                ParseError::new("count", format!("book 1 to {max} seats at a time")).into(),
+            );
+        }
+
+        let published: HashMap<_, _> = self
+            .store
+            .fares_between(&from.code, &to.code)
+            .await?
+            .into_iter()
+            .collect();
+        let rates: HashMap<_, _> = self.store.fare_rates().await?.into_iter().collect();
+        let km = train.stops[journey.to_stop()].km - train.stops[journey.from_stop()].km;
+        let fare = fare_for(class, &published, &rates, km)
+            .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
+
+        for attempt in 0.. {
+            // Seat choice works on a read snapshot; the conditional write decides.
+            let seats: Vec<_> = self
+                .store
+                .seats(trip.id)
+                .await?
+                .into_iter()
+                .filter(|s| s.class == class)
+                .collect();
+            let seat_ids: Vec<i64> = match &req.seats {
+                Some(labels) => {
+                    let mut ids = Vec::with_capacity(labels.len());
+                    for label in labels {
+                        let seat = seats
+                            .iter()
+                            .find(|s| s.label().eq_ignore_ascii_case(label.trim()))
+                            .ok_or_else(|| {
+                                ParseError::new(
+                                    "seats",
+                                    format!("no {class} seat {label} on this trip"),
+                                )
+                            })?;
+                        if ids.contains(&seat.id) {
+                            return Err(ParseError::new(
+                                "seats",
+                                format!("seat {label} is listed twice"),
+                            )
+                            .into());
+                        }
+                        ids.push(seat.id);
+                    }
+                    ids
+                }
+                None => {
+                    let candidates: Vec<Candidate> = seats
+                        .iter()
+                        .map(|s| Candidate {
+                            seat_id: s.id,
+                            coach_seq: s.coach_seq,
+                            seat_no: s.seat_no,
+                            taken: s.taken,
+                        })
+                        .collect();
+                    let segments = train.stops.len() - 1;
+                    choose_seats(
+                        &candidates,
+                        journey,
+                        segments,
+                        wanted,
+                        &mut rand::thread_rng(),
+                    )
+                    .ok_or_else(|| {
+                        sold_out(
+                            format!("fewer than {wanted} {class} seats are free for this journey"),
+                            vec![],
+                        )
+                    })?
+                }
+            };
+            let hold = NewHold {
+                trip_id: trip.id,
+                user_id,
+                from_stop: journey.from_stop() as u32,
+                to_stop: journey.to_stop() as u32,
+                mask: journey.mask(),
+                class,
+                fare: fare.total(),
+                seat_ids,
+                now,
+                expires_at: now + self.config.hold_ttl,
+                max_seats_per_user: max,
+            };
+            match self.store.create_hold(&hold).await {
+                Ok(h) => return self.hold_view(&h, &train),
+                Err(StoreError::SeatsTaken(lost))
+                    if req.seats.is_none() && attempt + 1 < HOLD_ATTEMPTS =>
+                {
+                    tracing::debug!(?lost, attempt, "lost a seat race; choosing again");
+                }
+                Err(StoreError::SeatsTaken(lost)) => {
+                    let labels = seats
+                        .iter()
+                        .filter(|s| lost.contains(&s.id))
+                        .map(|s| s.label())
+                        .collect();
+                    return Err(sold_out(
+                        "these seats were just taken for this journey".into(),
+                        labels,
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    fn hold_view(&self, h: &HoldRecord, train: &Train) -> AppResult<HoldView> {
+        Ok(HoldView {
+            hold_id: h.id,
+            trip_id: h.trip_id,
+            train: train.number,
+            from: train.stops[h.from_stop as usize].station.to_string(),
+            to: train.stops[h.to_stop as usize].station.to_string(),
+            class: h.class,
+            seats: h.seats.iter().map(|s| s.label()).collect(),
+            fare_per_seat: h.fare,
+            total: h.fare * h.seats.len() as i64,
+            status: if h.status == "active" && h.expires_at <= self.now() {
+                "expired".into()
+            } else {
+                h.status.clone()
+            },
+            expires_at: to_local_rfc3339(h.expires_at),
+        })
+    }
+
+    pub async fn hold(&self, user_id: i64, hold_id: i64) -> AppResult<HoldView> {
+        let hold = self
+            .store
+            .hold(hold_id)
+            .await?
+            .filter(|h| h.user_id == user_id)
+            .ok_or_else(|| AppError::NotFound(format!("no hold {hold_id} of yours")))?;
+        let (_, train) = self.trip_train(hold.trip_id).await?;
+        self.hold_view(&hold, &train)
+    }
+
+    pub async fn release_hold(&self, user_id: i64, hold_id: i64) -> AppResult<()> {
+        if self.store.release_hold(hold_id, user_id).await? {
+            return Ok(());
+        }
+        match self
+            .store
+            .hold(hold_id)
+            .await?
+            .filter(|h| h.user_id == user_id)
+        {
+            None => Err(AppError::NotFound(format!("no hold {hold_id} of yours"))),
+            Some(h) => Err(AppError::Conflict(format!(
+                "hold {hold_id} is {} and cannot be released",
+                h.status
+            ))),
+        }
+    }
+
+    /// Places an order for a hold and runs the saga. Replays the stored reply for
+    /// a repeated Idempotency-Key; refuses the key with a different body.
+    pub async fn place_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        req: OrderRequest,
+    ) -> AppResult<OrderReply> {
+        if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ParseError::new(
+                "Idempotency-Key",
+                "send a header 'Idempotency-Key' of 1–255 visible characters",
+            )
+            .into());
+        }
+        let request_hash = hex::encode(Sha256::digest(
+            serde_json::to_vec(&req).expect("serialisable"),
+        ));
+        if let Some(reply) = self.replay(user_id, key, &request_hash).await? {
+            return Ok(reply);
+        }
+        if req.passengers.is_empty()
+            || req.passengers.len() > self.config.max_seats_per_booking as usize
+        {
+            return Err(ParseError::new("passengers", "name one passenger per held seat").into());
+        }
+        for p in &req.passengers {
+            let n = p.name.trim().chars().count();
+            if n == 0 || n > 100 {
+                return Err(ParseError::new(
+                    "passengers",
+                    "each passenger needs a name of 1–100 characters",
+                )
+                .into());
+            }
+            let nid_ok = |n: &String| {
+                matches!(n.len(), 10 | 13 | 17) && n.chars().all(|c| c.is_ascii_digit())
+            };
+            if p.nid.as_ref().is_some_and(|n| !nid_ok(n)) {
+                return Err(ParseError::new("passengers", "an NID has 10, 13 or 17 digits").into());
+            }
+        }
+        let token = self.payment_token_of(user_id, &req.payment_token).await?;
+        let new = NewOrder {
+            user_id,
+            hold_id: req.hold_id,
+            passengers: req
+                .passengers
+                .iter()
+                .map(|p| PassengerInput {
+                    name: p.name.trim().to_owned(),
+                    nid: p.nid.clone(),
+                })
+                .collect(),
+            payment_token: token.token.clone(),
+            idempotency_key: key.to_owned(),
+            request_hash: request_hash.clone(),
+            now: self.now(),
+        };
+        let order = match self.store.create_order(&new).await {
+            Ok(o) => o,
+            Err(StoreError::Conflict(m)) if m.contains("Idempotency-Key") => {
+                // A concurrent twin got there first: answer as it will.
+                return self
+                    .replay(user_id, key, &request_hash)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Conflict(
+                            "a request with this Idempotency-Key is in progress".into(),
+                        )
+                    });
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let order = self.charge_and_confirm(order, &token).await?;
+        let reply = self.order_reply(&order).await?;
+        self.store
+            .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())
+            .await?;
+        Ok(reply)
+    }
+
+    async fn replay(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+    ) -> AppResult<Option<OrderReply>> {
+        let Some(rec) = self.store.idempotency(user_id, key).await? else {
+            return Ok(None);
+        };
+        if rec.request_hash != request_hash {
+            return Err(AppError::IdempotencyMismatch);
+        }
+        if let (Some(status), Some(body)) = (rec.status_code, rec.response) {
+            let body =
+                serde_json::from_str(&body).map_err(|e| AppError::Internal(e.to_string()))?;
+            return Ok(Some(OrderReply { status, body }));
+        }
+        // The first attempt is still running, or crashed mid-saga (recovery will settle it).
+        match rec.order_id {
+            Some(id) => {
+                let order = self
+                    .store
+                    .order(id)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("order vanished".into()))?;
+                if order.status.is_final() || order.status == OrderStatus::Confirmed {
+                    Ok(Some(self.order_reply(&order).await?))
+                } else {
+                    Err(AppError::Conflict(format!(
+                        "order {id} for this Idempotency-Key is still being processed"
+                    )))
+                }
+            }
+            None => Err(AppError::Conflict(
+                "a request with this Idempotency-Key is in progress".into(),
+            )),
+        }
+    }
+
+    /// Moves an order along one legal transition, or explains why not.
+    pub(crate) async fn transition(
+        &self,
+        order: &OrderRecord,
+        event: OrderEvent,
+        change: OrderChange,
+    ) -> AppResult<OrderRecord> {
+        let to = order
+            .status
+            .apply(event)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        if !self
+            .store
+            .transition_order(order.id, order.status, to, &change, self.now())
+            .await?
+        {
+            tracing::info!(order = order.id, "order changed under us; reloading");
+        }
+        self.store
+            .order(order.id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {} vanished", order.id)))
+    }
+
+    /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
+    pub(crate) async fn charge_and_confirm(
+        &self,
+        order: OrderRecord,
+        token: &crate::store::PaymentToken,
+    ) -> AppResult<OrderRecord> {
+        let key = charge_key(order.id);
+        let order = match self.gateway.charge(&key, token, order.amount).await {
+            ChargeOutcome::Succeeded { charge_id } => {
+                let paid = self
+                    .transition(
+                        &order,
+                        OrderEvent::ChargeSucceeded,
+                        OrderChange {
+                            charge_id: Some(charge_id),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                self.confirm(paid).await?
+            }
+            ChargeOutcome::Declined { reason } => {
+                self.transition(
+                    &order,
+                    OrderEvent::Fail,
+                    OrderChange {
+                        failure: Some(format!("payment declined: {reason}")),
+                        ..Default::default()
+                    },
+                )
+                .await?
+            }
+            ChargeOutcome::Unknown => {
+                // Compensate now; if the charge did land, reconciliation refunds it.
+                self.transition(
+                    &order,
+                    OrderEvent::Fail,
+                    OrderChange {
+                        failure: Some("payment timed out; any charge will be refunded".into()),
+                        ..Default::default()
+                    },
+                )
+                .await?
+            }
+        };
+        Ok(order)
+    }
+
+    pub(crate) async fn confirm(&self, paid: OrderRecord) -> AppResult<OrderRecord> {
+        if paid.status != OrderStatus::Paid {
+            return Ok(paid);
+        }
+        let confirmed = self
+            .transition(&paid, OrderEvent::Confirm, OrderChange::default())
+            .await?;
+        // Issued here for a fast answer; the fulfillment worker issues them from the
+        // outbox too, so a crash right here still ends with tickets.
+        if let Err(e) = self.issue_tickets(confirmed.id).await {
+            tracing::warn!(order = confirmed.id, error = %e, "ticket issue deferred to the worker");
+        }
+        Ok(confirmed)
+    }
+
+    async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
+        let view = self.order_view(order).await?;
+        let body = serde_json::to_value(&view).expect("serialisable");
+        Ok(match order.status {
+            OrderStatus::Failed => OrderReply {
+                status: 402,
+                body: serde_json::json!({
+                    "type": "/problems/payment-failed",
+                    "title": "Payment failed",
+                    "status": 402,
+                    "detail": order.failure.clone().unwrap_or_default(),
+                    "order": body,
+                }),
+            },
+            _ => OrderReply { status: 201, body },
+        })
+    }
+
+    pub async fn order_view(&self, order: &OrderRecord) -> AppResult<OrderView> {
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let (trip, train) = self.trip_train(order.trip_id).await?;
+        let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+        let tickets = self.store.tickets_of_order(order.id).await?;
+        let from = &train.stops[hold.from_stop as usize];
+        Ok(OrderView {
+            order_id: order.id,
+            status: order.status,
+            trip_id: trip.id,
+            train: train.number,
+            date: trip.date.to_string(),
+            from: from.station.to_string(),
+            to: train.stops[hold.to_stop as usize].station.to_string(),
+            departs: to_local_rfc3339(trip.date.at(from.boards_at())),
+            class: hold.class,
+            seats: order
+                .passengers
+                .iter()
+                .map(|p| OrderSeat {
+                    seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
+                    passenger: p.name.clone(),
+                })
+                .collect(),
+            amount: order.amount,
+            refunded: order.refunded_amount,
+            failure: order.failure.clone(),
+            tickets: tickets
+                .iter()
+                .map(|t| OrderTicket {
+                    ticket_id: t.id,
+                    pnr: t.pnr.clone(),
+                    seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
+                    status: t.status.clone(),
+                })
+                .collect(),
+            created_at: to_local_rfc3339(order.created_at),
+        })
+    }
+
+    /// An order of the user (staff may see any).
+    pub async fn order_of(
+        &self,
+        order_id: i64,
+        user_id: i64,
+        staff: bool,
+    ) -> AppResult<OrderRecord> {
+        self.store
+            .order(order_id)
+            .await?
+            .filter(|o| staff || o.user_id == user_id)
+            .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))
+    }
+
+    pub async fn orders_of(&self, user_id: i64) -> AppResult<Vec<OrderView>> {
+        let mut views = Vec::new();
+        for o in self.store.orders_of_user(user_id).await? {
+            views.push(self.order_view(&o).await?);
+        }
+        Ok(views)
+    }
+
+    /// Cancels a confirmed order: seats return to sale, tickets are voided, and the
+    /// refund rule decides the refund.
+    pub async fn cancel_order(
+        &self,
+        order_id: i64,
+        user_id: i64,
+        staff: bool,
+    ) -> AppResult<OrderView> {
+        let order = self.order_of(order_id, user_id, staff).await?;
+        if order.status != OrderStatus::Confirmed {
+            return Err(AppError::Conflict(format!(
+                "only a confirmed order can be cancelled; this one is {}",
+                order.status
+            )));
+        }
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let (trip, train) = self.trip_train(order.trip_id).await?;
+        let departs = trip
+            .date
+            .at(train.stops[hold.from_stop as usize].boards_at());
+        let now = self.now();
+        if departs <= now {
+            return Err(AppError::Conflict(
+                "the train has left; this ticket can no longer be cancelled".into(),
+            ));
+        }
+        let hours = (departs - now).num_hours();
+        let refund =
+            self.config
+                .refund_rule
+                .refund(order.amount, order.passengers.len() as i64, hours);
+        let event = OrderEvent::Cancel {
+            refund: refund.is_some_and(|r| r > 0),
+        };
+        let change = OrderChange {
+            refunded_amount: Some(refund.unwrap_or(0)),
+            ..Default::default()
+        };
+        // Record the cancellation first: if we crash before the gateway refund,
+        // reconciliation sees a refunded order short of its refund and pays it.
+        let cancelled = self.transition(&order, event, change).await?;
+        self.settle_refund(&cancelled).await?;
+        self.order_view(&cancelled).await
+    }
+
+    /// Makes the gateway's refunded total match what the order says is owed.
+    pub(crate) async fn settle_refund(&self, order: &OrderRecord) -> AppResult<()> {
+        let owed = match order.status {
+            OrderStatus::Refunded | OrderStatus::Cancelled => order.refunded_amount,
+            OrderStatus::Failed | OrderStatus::Expired => order.amount,
+            _ => return Ok(()),
+        };
+        if let Some(charge) = self.gateway.lookup(&charge_key(order.id)).await?
+            && charge.status == "succeeded"
+            && charge.refunded < owed
+        {
+            self.gateway.refund(&charge.charge_id, owed).await?;
+            tracing::info!(order = order.id, owed, "refund settled with the gateway");
+        }
+        Ok(())
+    }
+}
+
+/// The gateway idempotency key of an order's charge: one charge per order, ever.
+pub(crate) fn charge_key(order_id: i64) -> String {
+    format!("order-{order_id}")
+}

@@ -1,0 +1,290 @@
+//! Tickets: issued for confirmed orders, one per passenger, each with a PNR and
+//! a QR code whose payload is signed (Ed25519) for offline checking.
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use qrcode::QrCode;
+use serde::Serialize;
+
+use crate::domain::OrderStatus;
+use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
+use crate::domain::time::to_local_rfc3339;
+use crate::store::{NewTicket, Store, TicketRecord};
+
+use super::{App, AppError, AppResult};
+
+/// Loads the signing key: the configured hex seed, or the one kept in the database.
+pub(crate) async fn load_signing_key(
+    store: &dyn Store,
+    configured: Option<&str>,
+) -> AppResult<SigningKey> {
+    let seed_hex = match configured {
+        Some(s) => s.to_owned(),
+        None => {
+            let mut seed = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut seed);
+            store
+                .setting_or_init("ticket_signing_key", &hex::encode(seed))
+                .await?
+        }
+    };
+    let seed: [u8; 32] = hex::decode(seed_hex.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| AppError::Internal("the ticket signing key must be 64 hex digits".into()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+pub fn parse_public_key(hex_key: &str) -> AppResult<VerifyingKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| crate::domain::ParseError::new("public_key", "must be 64 hex digits"))?;
+    VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| crate::domain::ParseError::new("public_key", "not an Ed25519 key").into())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketView {
+    pub ticket_id: i64,
+    pub pnr: String,
+    pub status: String,
+    pub order_id: i64,
+    pub claims: TicketClaims,
+    /// The signed QR payload.
+    pub payload: String,
+}
+
+/// The verdict on a presented ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// valid | forged | cancelled | malformed
+    pub verdict: &'static str,
+    pub detail: String,
+    pub claims: Option<TicketClaims>,
+}
+
+/// Checks a payload offline (signature only).
+pub fn verify_offline(payload: &str, key: &VerifyingKey) -> Verdict {
+    match verify(payload, key) {
+        Ok(claims) => Verdict {
+            verdict: "valid",
+            detail: "signature valid".into(),
+            claims: Some(claims),
+        },
+        Err(crate::domain::ticket::TicketError::Forged) => Verdict {
+            verdict: "forged",
+            detail: "the signature does not match: forged or altered".into(),
+            claims: None,
+        },
+        Err(e) => Verdict {
+            verdict: "malformed",
+            detail: e.to_string(),
+            claims: None,
+        },
+    }
+}
+
+/// Renders a payload as a QR code in SVG.
+pub fn qr_svg(payload: &str) -> AppResult<String> {
+    let code =
+        QrCode::new(payload.as_bytes()).map_err(|e| AppError::Internal(format!("QR: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(256, 256)
+        .build())
+}
+
+/// Renders a payload as a QR code in PNG (black on white, 4-module quiet zone).
+pub fn qr_png(payload: &str) -> AppResult<Vec<u8>> {
+    let code =
+        QrCode::new(payload.as_bytes()).map_err(|e| AppError::Internal(format!("QR: {e}")))?;
+    let (modules, scale, quiet) = (code.width(), 4usize, 4usize);
+    let colors = code.to_colors();
+    let size = (modules + 2 * quiet) * scale;
+    let mut pixels = vec![255u8; size * size];
+    for y in 0..modules {
+        for x in 0..modules {
+            if colors[y * modules + x] == qrcode::Color::Dark {
+                for dy in 0..scale {
+                    let row = (y + quiet) * scale + dy;
+                    let start = row * size + (x + quiet) * scale;
+                    pixels[start..start + scale].fill(0);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, size as u32, size as u32);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc
+            .write_header()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        writer
+            .write_image_data(&pixels)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// Reads the payload back out of a QR code PNG (what an inspector's scanner does).
+pub fn payload_from_png(png_bytes: &[u8]) -> AppResult<String> {
+    let bad = |m: String| AppError::Invalid(crate::domain::ParseError::new("png", m));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let luma = |x: usize, y: usize| buf[(y * w + x) * channels];
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma(x, y));
+    let grid = img
+        .detect_grids()
+        .into_iter()
+        .next()
+        .ok_or_else(|| bad("no QR code found in the image".into()))?;
+    let (_, content) = grid
+        .decode()
+        .map_err(|e| bad(format!("QR code unreadable: {e}")))?;
+    Ok(content)
+}
+
+impl App {
+    pub fn ticket_public_key(&self) -> String {
+        hex::encode(self.ticket_key.verifying_key().to_bytes())
+    }
+
+    /// Issues the tickets of a confirmed order; running it again issues nothing new.
+    pub async fn issue_tickets(&self, order_id: i64) -> AppResult<usize> {
+        let order = self
+            .store
+            .order(order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))?;
+        if order.status != OrderStatus::Confirmed {
+            return Ok(0);
+        }
+        let existing = self.store.tickets_of_order(order_id).await?;
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {order_id} lost its hold")))?;
+        let trip = self
+            .store
+            .trip(order.trip_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {order_id} lost its trip")))?;
+        let train = self.train(trip.train_number).await?.train;
+        let (from, to) = (
+            &train.stops[hold.from_stop as usize],
+            &train.stops[hold.to_stop as usize],
+        );
+        let now = self.now();
+        let tickets: Vec<NewTicket> = {
+            let mut rng = rand::thread_rng();
+            order
+                .passengers
+                .iter()
+                .filter(|p| !existing.iter().any(|t| t.passenger_seq == p.seq))
+                .map(|p| {
+                    let seat = hold
+                        .seats
+                        .iter()
+                        .find(|s| s.id == p.seat_id)
+                        .expect("passenger seat is in the hold");
+                    let claims = TicketClaims {
+                        pnr: new_pnr(&mut rng),
+                        train: train.number,
+                        train_name: train.name.clone(),
+                        date: trip.date.to_string(),
+                        from: from.station.to_string(),
+                        to: to.station.to_string(),
+                        departs: to_local_rfc3339(trip.date.at(from.boards_at())),
+                        coach: seat.coach_code.clone(),
+                        seat: seat.label(),
+                        class: hold.class.to_string(),
+                        passenger: p.name.clone(),
+                        order_id,
+                        issued_at: to_local_rfc3339(now),
+                    };
+                    NewTicket {
+                        pnr: claims.pnr.clone(),
+                        order_id,
+                        passenger_seq: p.seq,
+                        seat_id: p.seat_id,
+                        payload: sign(&claims, &self.ticket_key),
+                    }
+                })
+                .collect()
+        };
+        if tickets.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.store.issue_tickets(&tickets, now).await?)
+    }
+
+    pub fn ticket_view(&self, t: &TicketRecord) -> AppResult<TicketView> {
+        let claims = verify(&t.payload, &self.ticket_key.verifying_key())?;
+        Ok(TicketView {
+            ticket_id: t.id,
+            pnr: t.pnr.clone(),
+            status: t.status.clone(),
+            order_id: t.order_id,
+            claims,
+            payload: t.payload.clone(),
+        })
+    }
+
+    /// A ticket, visible to its buyer and to clerks and admins.
+    pub async fn ticket_for(&self, id: i64, user_id: i64, staff: bool) -> AppResult<TicketRecord> {
+        let ticket = self
+            .store
+            .ticket(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no ticket {id}")))?;
+        let order = self.store.order(ticket.order_id).await?;
+        if !staff && order.is_none_or(|o| o.user_id != user_id) {
+            return Err(AppError::NotFound(format!("no ticket {id}")));
+        }
+        Ok(ticket)
+    }
+
+    /// Verifies a presented payload: the signature offline, then whether the
+    /// ticket was cancelled since (which only the server knows).
+    pub async fn verify_ticket(&self, payload: &str) -> AppResult<Verdict> {
+        let mut verdict = verify_offline(payload, &self.ticket_key.verifying_key());
+        if let Some(claims) = &verdict.claims {
+            match self.store.ticket_by_pnr(&claims.pnr).await? {
+                Some(t) if t.status == "cancelled" => {
+                    verdict.verdict = "cancelled";
+                    verdict.detail = "the ticket was cancelled".into();
+                }
+                Some(t) if t.payload == payload => {}
+                _ => {
+                    verdict.verdict = "forged";
+                    verdict.detail = "signed with our key but never issued".into();
+                }
+            }
+        }
+        Ok(verdict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_png_round_trips_through_a_scanner() {
+        let payload = "TKT1.eyJwbnIiOiJBQkMifQ.c2lnbmF0dXJl";
+        let png = qr_png(payload).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert_eq!(payload_from_png(&png).unwrap(), payload);
+        assert!(qr_svg(payload).unwrap().starts_with("<?xml"));
+    }
+}

@@ -1,0 +1,203 @@
+//! Background work of a server process: outbox consumers (fulfillment,
+//! notification, audit), the hold sweeper and saga recovery.
+//!
+//! Delivery is at-least-once: a consumer marks an event done only after
+//! handling it, so a crash means the event is handled again; every handler is
+//! idempotent (tickets by order and passenger, audit entries by event id,
+//! notification files by event id, refunds as a target total).
+
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::domain::{OrderEvent, OrderStatus};
+use crate::store::{Consumer, OrderChange, OutboxEvent};
+
+use super::booking::charge_key;
+use super::{App, AppResult};
+
+const BATCH: i64 = 200;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RecoveryReport {
+    pub holds_expired: usize,
+    pub orders_confirmed: usize,
+    pub orders_failed: usize,
+}
+
+impl App {
+    /// Handles one batch of pending events for `consumer`; returns how many.
+    pub async fn run_outbox_once(&self, consumer: Consumer) -> AppResult<usize> {
+        let events = self.store.outbox_pending(consumer, BATCH).await?;
+        let mut done = Vec::with_capacity(events.len());
+        for event in &events {
+            let handled = match consumer {
+                Consumer::Fulfillment => self.fulfil(event).await,
+                Consumer::Notification => self.notify(event).await,
+                Consumer::Audit => Ok(self.store.audit_append(event).await?),
+            };
+            match handled {
+                Ok(()) => done.push(event.id),
+                Err(e) => {
+                    // Stop here to keep order; the event comes round again.
+                    tracing::warn!(event = event.id, kind = %event.kind, ?consumer, error = %e, "outbox handler failed; will retry");
+                    break;
+                }
+            }
+        }
+        if !done.is_empty() {
+            self.store.outbox_mark(consumer, &done, self.now()).await?;
+        }
+        Ok(done.len())
+    }
+
+    async fn fulfil(&self, event: &OutboxEvent) -> AppResult<()> {
+        match event.kind.as_str() {
+            "order.confirmed" => {
+                self.issue_tickets(event.subject_id).await?;
+            }
+            "order.failed" | "order.expired" | "order.refunded" | "order.cancelled" => {
+                if let Some(order) = self.store.order(event.subject_id).await? {
+                    self.settle_refund(&order).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Ends expired holds and settles orders a crash left mid-saga.
+    pub async fn recover_once(&self) -> AppResult<RecoveryReport> {
+        let now = self.now();
+        let mut report = RecoveryReport::default();
+        loop {
+            let expired = self.store.expire_holds(now, 500).await?;
+            report.holds_expired += expired.len();
+            if expired.len() < 500 {
+                break;
+            }
+        }
+        let before = now - self.config.recovery_after;
+        let stuck = self
+            .store
+            .orders_stuck(
+                &[
+                    OrderStatus::Pending,
+                    OrderStatus::Reserved,
+                    OrderStatus::Paid,
+                ],
+                before,
+            )
+            .await?;
+        for order in stuck {
+            let settled = match order.status {
+                OrderStatus::Paid => self.confirm(order).await?,
+                _ => match self.gateway.lookup(&charge_key(order.id)).await? {
+                    Some(c) if c.status == "succeeded" => {
+                        let change = OrderChange {
+                            charge_id: Some(c.charge_id),
+                            ..Default::default()
+                        };
+                        let paid = self
+                            .transition(&order, OrderEvent::ChargeSucceeded, change)
+                            .await?;
+                        self.confirm(paid).await?
+                    }
+                    Some(_) => {
+                        let change = OrderChange {
+                            failure: Some("payment declined".into()),
+                            ..Default::default()
+                        };
+                        self.transition(&order, OrderEvent::Fail, change).await?
+                    }
+                    None => {
+                        let change = OrderChange {
+                            failure: Some("interrupted before payment; nothing was charged".into()),
+                            ..Default::default()
+                        };
+                        self.transition(&order, OrderEvent::Fail, change).await?
+                    }
+                },
+            };
+            match settled.status {
+                OrderStatus::Confirmed => report.orders_confirmed += 1,
+                OrderStatus::Failed => report.orders_failed += 1,
+                _ => {}
+            }
+        }
+        Ok(report)
+    }
+
+    /// Drains every consumer and runs recovery until nothing is left (tests, CLI).
+    pub async fn settle(&self) -> AppResult<()> {
+        self.recover_once().await?;
+        loop {
+            let mut n = 0;
+            for c in [
+                Consumer::Fulfillment,
+                Consumer::Notification,
+                Consumer::Audit,
+            ] {
+                n += self.run_outbox_once(c).await?;
+            }
+            if n == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Starts the background workers; they stop when `shutdown` turns true.
+    pub fn spawn_workers(&self, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+        let mut set = JoinSet::new();
+        for consumer in [
+            Consumer::Fulfillment,
+            Consumer::Notification,
+            Consumer::Audit,
+        ] {
+            let app = self.clone();
+            set.spawn(every(
+                Duration::from_millis(100),
+                shutdown.clone(),
+                move || {
+                    let app = app.clone();
+                    async move {
+                        if let Err(e) = app.run_outbox_once(consumer).await {
+                            tracing::warn!(?consumer, error = %e, "outbox consumer failed");
+                        }
+                    }
+                },
+            ));
+        }
+        let app = self.clone();
+        set.spawn(every(self.config.sweep_every, shutdown, move || {
+            let app = app.clone();
+            async move {
+                match app.recover_once().await {
+                    Ok(r) if r != RecoveryReport::default() => tracing::info!(?r, "recovery"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "recovery failed"),
+                }
+            }
+        }));
+        set
+    }
+}
+
+/// Runs `tick` now and then every `period` until shutdown.
+async fn every<F, Fut>(period: Duration, mut shutdown: watch::Receiver<bool>, tick: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => tick().await,
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}

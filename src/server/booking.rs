@@ -1,0 +1,191 @@
+//! Booking endpoints: holds, card tokens, orders (with Idempotency-Key),
+//! cancellation, tickets with QR codes, and ticket verification.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::app::booking::{HoldRequest, HoldView, OrderRequest, OrderView};
+use crate::app::payments::{CardInput, TokenView};
+use crate::app::tickets::{TicketView, Verdict, qr_png, qr_svg};
+use crate::domain::Role;
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath};
+
+fn is_staff(caller: &Caller) -> bool {
+    caller.require(Role::Clerk).is_ok()
+}
+
+pub async fn create_hold(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(req): ApiJson<HoldRequest>,
+) -> ApiResult<(StatusCode, Json<HoldView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.hold_seats(caller.id(), req).await?),
+    ))
+}
+
+pub async fn get_hold(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<HoldView>> {
+    Ok(Json(app.hold(caller.id(), id).await?))
+}
+
+pub async fn release_hold(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    app.release_hold(caller.id(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardBody {
+    number: String,
+    exp_month: u32,
+    exp_year: u32,
+    cvc: String,
+}
+
+/// The card number and CVC exist only in this request; they are never logged or stored.
+pub async fn tokenize(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CardBody>,
+) -> ApiResult<(StatusCode, Json<TokenView>)> {
+    let card = CardInput {
+        number: b.number,
+        exp_month: b.exp_month,
+        exp_year: b.exp_year,
+        cvc: b.cvc,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(app.tokenize_card(caller.id(), card).await?),
+    ))
+}
+
+pub async fn place_order(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<OrderRequest>,
+) -> ApiResult<Response> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-missing",
+                "Idempotency-Key required",
+                "send a unique 'Idempotency-Key' header so a retried order is never charged twice",
+            )
+        })?;
+    let reply = app.place_order(caller.id(), key, req).await?;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(reply.body)).into_response();
+    if status.is_client_error() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+    }
+    Ok(response)
+}
+
+pub async fn get_order(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<OrderView>> {
+    let order = app.order_of(id, caller.id(), is_staff(&caller)).await?;
+    Ok(Json(app.order_view(&order).await?))
+}
+
+pub async fn my_orders(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "orders": app.orders_of(caller.id()).await? })))
+}
+
+pub async fn cancel_order(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<OrderView>> {
+    Ok(Json(
+        app.cancel_order(id, caller.id(), is_staff(&caller)).await?,
+    ))
+}
+
+pub async fn get_ticket(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<TicketView>> {
+    let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
+    Ok(Json(app.ticket_view(&ticket)?))
+}
+
+pub async fn ticket_png(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "image/png")],
+        qr_png(&ticket.payload)?,
+    )
+        .into_response())
+}
+
+pub async fn ticket_svg(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        qr_svg(&ticket.payload)?,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    payload: String,
+}
+
+/// For inspectors: is this ticket genuine and still valid?
+pub async fn verify_ticket(
+    State(app): State<App>,
+    ApiJson(b): ApiJson<VerifyBody>,
+) -> ApiResult<Json<Verdict>> {
+    Ok(Json(app.verify_ticket(&b.payload).await?))
+}
+
+/// The key inspectors' devices use to check tickets offline.
+pub async fn public_key(State(app): State<App>) -> Json<Value> {
+    Json(json!({ "algorithm": "Ed25519", "public_key": app.ticket_public_key() }))
+}
+
+pub async fn audit_verify(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Role::Admin)?;
+    Ok(Json(
+        serde_json::to_value(app.verify_audit().await?).expect("serialisable"),
+    ))
+}
