@@ -21,7 +21,7 @@ async fn seed_tomorrow(t: &TestApp) -> ServiceDate {
     tomorrow
 }
 
-fn trip_of<'a>(result: &'a Value, number: u64) -> &'a Value {
+fn trip_of(result: &Value, number: u64) -> &Value {
     result["trips"]
         .as_array()
         .unwrap()
@@ -41,7 +41,9 @@ fn class<'a>(trip: &'a Value, code: &str) -> &'a Value {
 
 async fn search_dhaka_chattogram_shows_real_times_fares_and_seats(t: TestApp) {
     let date = seed_tomorrow(&t).await;
-    let r = t.get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={date}")).await;
+    let r = t
+        .get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={date}"))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["from"]["code"], "DHK");
     assert_eq!(r.body["to"]["code"], "CTG");
@@ -55,29 +57,58 @@ async fn search_dhaka_chattogram_shows_real_times_fares_and_seats(t: TestApp) {
         assert_eq!(suborno["arrives"], format!("{date}T21:25:00+06:00"));
         assert_eq!(suborno["duration_minutes"], 295);
         let s_chair = class(suborno, "S_CHAIR");
-        assert_eq!((s_chair["fare"].as_i64(), s_chair["vat"].as_i64()), (Some(450), Some(0)));
+        assert_eq!(
+            (s_chair["fare"].as_i64(), s_chair["vat"].as_i64()),
+            (Some(450), Some(0))
+        );
         let snigdha = class(suborno, "SNIGDHA");
-        assert_eq!((snigdha["fare"].as_i64(), snigdha["vat"].as_i64(), snigdha["total"].as_i64()), (Some(743), Some(112), Some(855)));
+        assert_eq!(
+            (
+                snigdha["fare"].as_i64(),
+                snigdha["vat"].as_i64(),
+                snigdha["total"].as_i64()
+            ),
+            (Some(743), Some(112), Some(855))
+        );
         assert!(s_chair["seats_free"].as_i64().unwrap() > 0);
         assert_eq!(suborno["sale"]["state"], "open");
     }
     // Results are in departure order and all board on the asked date.
-    let departs: Vec<&str> = trips.iter().map(|t| t["departs"].as_str().unwrap()).collect();
+    let departs: Vec<&str> = trips
+        .iter()
+        .map(|t| t["departs"].as_str().unwrap())
+        .collect();
     assert!(departs.windows(2).all(|w| w[0] <= w[1]), "{departs:?}");
     assert!(departs.iter().all(|d| d.starts_with(&date.to_string())));
 
     // Codes, lower case, Bangla names and aliases all work.
-    for (from, to) in [("dhk", "ctg"), ("ঢাকা", "চট্টগ্রাম"), ("Kamalapur", "Chittagong")] {
-        let again = t.get(&format!("/v1/trips?from={from}&to={to}&date={date}")).await;
+    for (from, to) in [
+        ("dhk", "ctg"),
+        ("ঢাকা", "চট্টগ্রাম"),
+        ("Kamalapur", "Chittagong"),
+    ] {
+        let again = t
+            .get(&format!("/v1/trips?from={from}&to={to}&date={date}"))
+            .await;
         assert_eq!(again.status, StatusCode::OK, "{from}->{to}: {}", again.body);
-        assert_eq!(again.body["trips"].as_array().unwrap().len(), trips.len(), "{from}->{to}");
+        assert_eq!(
+            again.body["trips"].as_array().unwrap().len(),
+            trips.len(),
+            "{from}->{to}"
+        );
     }
 }
 
 async fn intermediate_stations_and_directions(t: TestApp) {
     let date = seed_tomorrow(&t).await;
-    for (from, to) in [("Dhaka", "Cumilla"), ("Feni", "Chattogram"), ("Chattogram", "Dhaka")] {
-        let r = t.get(&format!("/v1/trips?from={from}&to={to}&date={date}")).await;
+    for (from, to) in [
+        ("Dhaka", "Cumilla"),
+        ("Feni", "Chattogram"),
+        ("Chattogram", "Dhaka"),
+    ] {
+        let r = t
+            .get(&format!("/v1/trips?from={from}&to={to}&date={date}"))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let trips = r.body["trips"].as_array().unwrap();
         assert!(!trips.is_empty(), "{from} -> {to} has trains");
@@ -85,7 +116,10 @@ async fn intermediate_stations_and_directions(t: TestApp) {
             assert!(trip["arrives"].as_str() > trip["departs"].as_str());
             for c in trip["classes"].as_array().unwrap() {
                 assert!(c["fare"].as_i64().unwrap() > 0);
-                assert_eq!(c["total"].as_i64(), Some(c["fare"].as_i64().unwrap() + c["vat"].as_i64().unwrap()));
+                assert_eq!(
+                    c["total"].as_i64(),
+                    Some(c["fare"].as_i64().unwrap() + c["vat"].as_i64().unwrap())
+                );
             }
         }
     }
@@ -93,7 +127,9 @@ async fn intermediate_stations_and_directions(t: TestApp) {
 
 async fn trip_detail_and_seat_map(t: TestApp) {
     let date = seed_tomorrow(&t).await;
-    let r = t.get(&format!("/v1/trips?from=DHK&to=CTG&date={date}")).await;
+    let r = t
+        .get(&format!("/v1/trips?from=DHK&to=CTG&date={date}"))
+        .await;
     let first = &r.body["trips"][0];
     let id = first["trip_id"].as_i64().unwrap();
 
@@ -103,33 +139,72 @@ async fn trip_detail_and_seat_map(t: TestApp) {
     assert!(stops.iter().any(|s| s["station"]["code"] == "DHK"));
     assert!(stops.last().unwrap()["departs"].is_null());
 
-    let map = t.get(&format!("/v1/trips/{id}/seats?from=Dhaka&to=Chattogram")).await;
+    let map = t
+        .get(&format!("/v1/trips/{id}/seats?from=Dhaka&to=Chattogram"))
+        .await;
     assert_eq!(map.status, StatusCode::OK, "{}", map.body);
     let coaches = map.body["coaches"].as_array().unwrap();
-    let seats: usize = coaches.iter().map(|c| c["seats"].as_array().unwrap().len()).sum();
-    let free: i64 = first["classes"].as_array().unwrap().iter().map(|c| c["seats_free"].as_i64().unwrap()).sum();
+    let seats: usize = coaches
+        .iter()
+        .map(|c| c["seats"].as_array().unwrap().len())
+        .sum();
+    let free: i64 = first["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["seats_free"].as_i64().unwrap())
+        .sum();
     assert_eq!(seats as i64, free, "a fresh trip is entirely free");
-    assert!(coaches[0]["seats"][0]["seat"].as_str().unwrap().starts_with(coaches[0]["code"].as_str().unwrap()));
+    assert!(
+        coaches[0]["seats"][0]["seat"]
+            .as_str()
+            .unwrap()
+            .starts_with(coaches[0]["code"].as_str().unwrap())
+    );
 
     // Wrong direction and unknown trip.
-    t.get(&format!("/v1/trips/{id}/seats?from=Chattogram&to=Dhaka")).await.assert_problem(422, "invalid-field");
-    t.get("/v1/trips/99999999").await.assert_problem(404, "not-found");
-    t.get("/v1/trips/abc").await.assert_problem(400, "invalid-path");
+    t.get(&format!("/v1/trips/{id}/seats?from=Chattogram&to=Dhaka"))
+        .await
+        .assert_problem(422, "invalid-field");
+    t.get("/v1/trips/99999999")
+        .await
+        .assert_problem(404, "not-found");
+    t.get("/v1/trips/abc")
+        .await
+        .assert_problem(400, "invalid-path");
 }
 
 async fn bad_search_input_gets_clear_problems(t: TestApp) {
     let date = seed_tomorrow(&t).await;
     let before = t.app.store.counts().await.unwrap();
-    let r = t.get(&format!("/v1/trips?from=Dhakka&to=Chattogram&date={date}")).await;
+    let r = t
+        .get(&format!("/v1/trips?from=Dhakka&to=Chattogram&date={date}"))
+        .await;
     r.assert_problem(422, "unknown-station");
     assert_eq!(r.body["station"], "Dhakka");
-    let r = t.get(&format!("/v1/trips?from=Chatto&to=Dhaka&date={date}")).await;
+    let r = t
+        .get(&format!("/v1/trips?from=Chatto&to=Dhaka&date={date}"))
+        .await;
     r.assert_problem(422, "unknown-station");
-    assert!(r.body["suggestions"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().contains("CTG")));
-    t.get("/v1/trips?from=Dhaka&to=Chattogram&date=2020-01-01").await.assert_problem(422, "invalid-field");
-    t.get("/v1/trips?from=Dhaka&to=Chattogram&date=tomorrow").await.assert_problem(422, "invalid-field");
-    t.get(&format!("/v1/trips?from=Dhaka&to=Dhaka&date={date}")).await.assert_problem(422, "invalid-field");
-    t.get("/v1/trips?from=Dhaka&to=Chattogram").await.assert_problem(400, "invalid-query");
+    assert!(
+        r.body["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("CTG"))
+    );
+    t.get("/v1/trips?from=Dhaka&to=Chattogram&date=2020-01-01")
+        .await
+        .assert_problem(422, "invalid-field");
+    t.get("/v1/trips?from=Dhaka&to=Chattogram&date=tomorrow")
+        .await
+        .assert_problem(422, "invalid-field");
+    t.get(&format!("/v1/trips?from=Dhaka&to=Dhaka&date={date}"))
+        .await
+        .assert_problem(422, "invalid-field");
+    t.get("/v1/trips?from=Dhaka&to=Chattogram")
+        .await
+        .assert_problem(400, "invalid-query");
     assert_eq!(t.app.store.counts().await.unwrap(), before);
 }
 
@@ -146,27 +221,59 @@ async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
     let admin = t.user_token("01733333333", Role::Admin).await;
     let clerk = t.user_token("01744444444", Role::Clerk).await;
     let station = json!({ "code": "PDM", "name": "Padma Bridge", "aliases": ["Mawa"] });
-    t.post_as("/v1/admin/stations", &clerk, station.clone()).await.assert_problem(403, "forbidden");
-    let r = t.post_as("/v1/admin/stations", &admin, station.clone()).await;
+    t.post_as("/v1/admin/stations", &clerk, station.clone())
+        .await
+        .assert_problem(403, "forbidden");
+    let r = t
+        .post_as("/v1/admin/stations", &admin, station.clone())
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = t.post_as("/v1/admin/stations", &admin, station).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["result"], "unchanged");
-    t.post_as("/v1/admin/stations", &admin, json!({ "code": "D1", "name": "X" })).await.assert_problem(422, "invalid-field");
-    t.post_as("/v1/admin/stations", &admin, json!({ "code": "DHX", "name": "Dhaka" })).await.assert_problem(409, "conflict");
+    t.post_as(
+        "/v1/admin/stations",
+        &admin,
+        json!({ "code": "D1", "name": "X" }),
+    )
+    .await
+    .assert_problem(422, "invalid-field");
+    t.post_as(
+        "/v1/admin/stations",
+        &admin,
+        json!({ "code": "DHX", "name": "Dhaka" }),
+    )
+    .await
+    .assert_problem(409, "conflict");
 
     // Scheduling a trip that exists already conflicts; a later date works.
     let later = date.add_days(7);
-    let r = t.post_as("/v1/admin/trips", &admin, json!({ "train": 702, "date": later.to_string() })).await;
+    let r = t
+        .post_as(
+            "/v1/admin/trips",
+            &admin,
+            json!({ "train": 702, "date": later.to_string() }),
+        )
+        .await;
     if later.weekday() == chrono::Weekday::Mon {
         r.assert_problem(409, "conflict");
     } else {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        t.post_as("/v1/admin/trips", &admin, json!({ "train": 702, "date": later.to_string() }))
-            .await
-            .assert_problem(409, "conflict");
+        t.post_as(
+            "/v1/admin/trips",
+            &admin,
+            json!({ "train": 702, "date": later.to_string() }),
+        )
+        .await
+        .assert_problem(409, "conflict");
     }
-    t.post_as("/v1/admin/trips", &admin, json!({ "train": 1, "date": later.to_string() })).await.assert_problem(404, "not-found");
+    t.post_as(
+        "/v1/admin/trips",
+        &admin,
+        json!({ "train": 1, "date": later.to_string() }),
+    )
+    .await
+    .assert_problem(404, "not-found");
 }
 
 async fn seeding_twice_changes_nothing(t: TestApp) {
@@ -174,7 +281,10 @@ async fn seeding_twice_changes_nothing(t: TestApp) {
     let before = t.app.store.counts().await.unwrap();
     let mut again: SeedReport = t.app.seed_network(&Quiet).await.unwrap();
     let tomorrow = ServiceDate::today_at(chrono::Utc::now()).add_days(1);
-    t.app.seed_trips(&[tomorrow], &mut again, &Quiet).await.unwrap();
+    t.app
+        .seed_trips(&[tomorrow], &mut again, &Quiet)
+        .await
+        .unwrap();
     assert!(!again.changed_anything(), "{again:?}");
     assert_eq!(t.app.store.counts().await.unwrap(), before);
 }

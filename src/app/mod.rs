@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod error;
 pub mod fixtures;
 pub mod identity;
+pub mod invariants;
 pub mod notify;
 pub mod payments;
 pub mod seed;

@@ -141,7 +141,7 @@ pub fn payload_from_png(png_bytes: &[u8]) -> AppResult<String> {
     let channels = info.color_type.samples();
     let (w, h) = (info.width as usize, info.height as usize);
     let luma = |x: usize, y: usize| buf[(y * w + x) * channels];
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma(x, y));
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
     let grid = img
         .detect_grids()
         .into_iter()

@@ -148,6 +148,7 @@ impl App {
 
     /// Starts the background workers; they stop when `shutdown` turns true.
     pub fn spawn_workers(&self, shutdown: watch::Receiver<bool>) -> JoinSet<()> {
+        tracing::debug!(sweep_every = ?self.config.sweep_every, recovery_after = %self.config.recovery_after, "starting background workers");
         let mut set = JoinSet::new();
         for consumer in [
             Consumer::Fulfillment,
@@ -174,7 +175,7 @@ impl App {
             async move {
                 match app.recover_once().await {
                     Ok(r) if r != RecoveryReport::default() => tracing::info!(?r, "recovery"),
-                    Ok(_) => {}
+                    Ok(_) => tracing::trace!("recovery: nothing to do"),
                     Err(e) => tracing::warn!(error = %e, "recovery failed"),
                 }
             }

@@ -2,12 +2,14 @@
 //! Flags are parsed here and resolved into app configuration; the work itself
 //! is done by `app`.
 
+mod audit;
 mod completions;
 mod migrate;
 mod output;
 mod seed;
 mod serve;
 mod station;
+mod ticket;
 mod train;
 mod trip;
 mod user;
@@ -57,6 +59,12 @@ pub enum Command {
     /// Manage users and roles.
     #[command(subcommand)]
     User(user::Cmd),
+    /// Verify tickets (signature and status) or print the public key.
+    #[command(subcommand)]
+    Ticket(ticket::Cmd),
+    /// Check the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
 }
@@ -70,6 +78,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Trip(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::User(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Ticket(cmd) => match cmd.run_offline() {
+            Some(result) => result,
+            None => cmd.run(&open_app(&cli.database_url).await?).await,
+        },
+        Command::Audit(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Completions(cmd) => cmd.run(),
     }
 }

@@ -2,6 +2,9 @@
 
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::app::payments::GatewayConfig;
 
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
@@ -25,6 +28,25 @@ pub struct Cmd {
     /// generated and kept in the database, so all servers on one database agree.
     #[arg(long, env = "TICKETCTL_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// How long held seats stay held without an order, in seconds.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    pub hold_ttl_secs: u64,
+    /// Simulated latency of the mock payment gateway, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub gateway_latency_ms: u64,
+    /// How long to wait for a charge before treating it as unknown, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(50..))]
+    pub charge_timeout_ms: u64,
+    /// Settle orders left mid-saga (by a crash) after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    pub recovery_after_secs: u64,
+    /// Directory where e-mail and SMS notifications are written (default: log only).
+    #[arg(long, env = "TICKETCTL_NOTIFICATIONS_DIR")]
+    pub notifications_dir: Option<std::path::PathBuf>,
+    /// Ed25519 seed (64 hex digits) for signing tickets; by default one is generated
+    /// and kept in the database.
+    #[arg(long, env = "TICKETCTL_TICKET_KEY", hide_env_values = true)]
+    pub ticket_key: Option<String>,
 }
 
 /// Resolved settings for one server process.
@@ -44,6 +66,14 @@ impl Cmd {
             demo: self.demo.then_some(self.demo_days),
             app: AppConfig {
                 jwt_secret: self.jwt_secret.clone(),
+                hold_ttl: chrono::Duration::seconds(self.hold_ttl_secs as i64),
+                gateway: GatewayConfig {
+                    latency: Duration::from_millis(self.gateway_latency_ms),
+                    charge_timeout: Duration::from_millis(self.charge_timeout_ms),
+                },
+                recovery_after: chrono::Duration::seconds(self.recovery_after_secs as i64),
+                notifications_dir: self.notifications_dir.clone(),
+                ticket_key: self.ticket_key.clone(),
                 ..AppConfig::default()
             },
         }

@@ -91,13 +91,19 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves (with the background workers) until `shutdown` completes, then
+    /// finishes in-flight requests and stops the workers.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.app))
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut workers = self.app.spawn_workers(stopped);
+        let served = axum::serve(self.listener, router(self.app))
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        let _ = stop.send(true);
+        while workers.join_next().await.is_some() {}
+        served
     }
 }

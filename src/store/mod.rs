@@ -152,7 +152,7 @@ pub trait Store: Send + Sync + 'static {
     async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord>;
     async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>>;
     async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
-    /// Orders in one of `statuses` last changed before `before` (for recovery).
+    /// Orders in one of `statuses` last changed at or before `before` (whole seconds; for recovery).
     async fn orders_stuck(
         &self,
         statuses: &[crate::domain::OrderStatus],

@@ -35,10 +35,15 @@ pub struct Reply {
 
 impl TestApp {
     pub async fn start(db: TestDb) -> TestApp {
+        Self::start_with(db, test_config()).await
+    }
+
+    /// Starts with `config` (its JWT secret is replaced by the test secret).
+    pub async fn start_with(db: TestDb, config: AppConfig) -> TestApp {
         let store: Arc<dyn Store> = open_store(&db).await;
         let config = AppConfig {
             jwt_secret: Some(TEST_JWT_SECRET.into()),
-            ..AppConfig::default()
+            ..config
         };
         let app = App::new(store, config).await.expect("app starts");
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), app.clone())
@@ -62,7 +67,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -116,10 +127,165 @@ impl TestApp {
 
     pub async fn login(&self, login: &str) -> String {
         let r = self
-            .post("/v1/auth/login", json!({ "login": login, "password": PASSWORD }))
+            .post(
+                "/v1/auth/login",
+                json!({ "login": login, "password": PASSWORD }),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "login: {}", r.body);
         r.body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Defaults for tests: quick payment timeouts and recovery.
+pub fn test_config() -> AppConfig {
+    AppConfig {
+        gateway: ticketctl::app::payments::GatewayConfig {
+            latency: std::time::Duration::from_millis(0),
+            charge_timeout: std::time::Duration::from_millis(300),
+        },
+        recovery_after: chrono::Duration::seconds(1),
+        ..AppConfig::default()
+    }
+}
+
+/// A small line for booking tests: DHK → APT → FNI → CTG, one S_CHAIR coach of
+/// `seats` seats and one SNIGDHA coach of 8, running daily.
+pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
+    use ticketctl::domain::*;
+    use ticketctl::store::{FareRow, NewStation};
+    let stations = [
+        ("DHK", "Dhaka"),
+        ("APT", "Biman Bandar"),
+        ("FNI", "Feni"),
+        ("CTG", "Chattogram"),
+    ];
+    for (code, name) in stations {
+        app.store
+            .upsert_station(&NewStation {
+                code: StationCode::parse(code).unwrap(),
+                name_en: name.into(),
+                name_bn: None,
+                aliases: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let stop = |code: &str, arrive: Option<&str>, depart: Option<&str>, km| Stop {
+        station: StationCode::parse(code).unwrap(),
+        arrive: arrive.map(|t| TripTime::parse(t).unwrap()),
+        depart: depart.map(|t| TripTime::parse(t).unwrap()),
+        km,
+    };
+    let train = Train {
+        number: 9001,
+        name: "Test Express".into(),
+        name_bn: None,
+        runs_on: Weekdays::ALL,
+        stops: vec![
+            stop("DHK", None, Some("23:00"), 0),
+            stop("APT", Some("23:20"), Some("23:25"), 21),
+            stop("FNI", Some("02:40+1"), Some("02:42+1"), 205),
+            stop("CTG", Some("04:30+1"), None, 321),
+        ],
+        coaches: vec![
+            Coach {
+                code: "KA".into(),
+                class: SeatClass::ShovanChair,
+                seats,
+                layout: SeatLayout::parse("2+2").unwrap(),
+            },
+            Coach {
+                code: "KHA".into(),
+                class: SeatClass::Snigdha,
+                seats: 8,
+                layout: SeatLayout::parse("2+2").unwrap(),
+            },
+        ],
+    };
+    app.store.upsert_train(&train).await.unwrap();
+    let fare = |from: &str, to: &str, base, vat| FareRow {
+        from: StationCode::parse(from).unwrap(),
+        to: StationCode::parse(to).unwrap(),
+        class: SeatClass::ShovanChair,
+        fare: Fare { base, vat },
+    };
+    app.store
+        .upsert_fares(&[
+            fare("DHK", "CTG", 450, 0),
+            fare("DHK", "FNI", 300, 0),
+            fare("FNI", "CTG", 110, 0),
+        ])
+        .await
+        .unwrap();
+    app.store
+        .upsert_fare_rates(&[
+            (
+                SeatClass::ShovanChair,
+                FareRate {
+                    per_km: 1.4,
+                    min: 45,
+                    vat_percent: 0,
+                },
+            ),
+            (
+                SeatClass::Snigdha,
+                FareRate {
+                    per_km: 2.3,
+                    min: 80,
+                    vat_percent: 15,
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    let tomorrow = ServiceDate::today_at(chrono::Utc::now()).add_days(1);
+    app.schedule_trip(9001, tomorrow).await.unwrap()
+}
+
+/// A user created straight in the store (no argon2 per user) with a minted token:
+/// fast enough to make hundreds for concurrency tests.
+pub async fn quick_user(app: &App, n: u32) -> (i64, String) {
+    let user = app
+        .store
+        .create_user(&ticketctl::store::NewUser {
+            name: format!("Passenger {n}"),
+            phone: format!("+88017{n:08}"),
+            email: format!("p{n}@test.ticketctl"),
+            password_hash: "unusable".into(),
+            role: Role::Passenger,
+        })
+        .await
+        .unwrap();
+    (user.id, mint_token(user.id, Role::Passenger, 600))
+}
+
+pub fn mint_token(user_id: i64, role: Role, ttl_secs: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = ticketctl::app::identity::Claims {
+        sub: user_id,
+        role,
+        iat: now,
+        exp: now + ttl_secs,
+        iss: "ticketctl".into(),
+    };
+    jsonwebtoken::encode(
+        &Default::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+impl TestApp {
+    /// Stops the server and the app (closing the database), returning the database.
+    pub async fn shutdown(mut self) -> TestDb {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Let the server task drop its App (and with it the store's connections).
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        std::mem::replace(&mut self.db, super::db::sqlite())
     }
 }
 
@@ -132,6 +298,10 @@ impl Drop for TestApp {
 }
 
 impl Reply {
+    pub async fn from_response(resp: reqwest::Response) -> Reply {
+        Self::from(resp).await
+    }
+
     async fn from(resp: reqwest::Response) -> Reply {
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -153,9 +323,22 @@ impl Reply {
     /// Asserts a problem+json answer with this status and problem type slug.
     pub fn assert_problem(&self, status: u16, slug: &str) {
         assert_eq!(self.status.as_u16(), status, "status of {}", self.body);
-        assert_eq!(self.content_type, "application/problem+json", "{}", self.body);
-        assert_eq!(self.body["type"], format!("/problems/{slug}"), "{}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{}",
+            self.body
+        );
+        assert_eq!(
+            self.body["type"],
+            format!("/problems/{slug}"),
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
-        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", self.body);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            self.body
+        );
     }
 }

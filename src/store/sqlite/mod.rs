@@ -908,7 +908,7 @@ impl Store for SqliteStore {
                 let list = serde_json::to_string(&statuses).expect("strings serialise");
                 booking::orders_where(
                     c,
-                    "status IN (SELECT value FROM json_each(?1)) AND updated_at < ?2",
+                    "status IN (SELECT value FROM json_each(?1)) AND updated_at <= ?2",
                     params![list, ts(before)],
                 )
             })

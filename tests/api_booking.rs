@@ -1,0 +1,620 @@
+//! The booking core over HTTP on both backends: holds on segments, orders with
+//! idempotency, payment outcomes, tickets and QR codes, cancellation, expiry,
+//! and 200 concurrent buyers on 40 seats.
+
+mod common;
+
+use common::server::{TestApp, quick_user, test_config, tiny_trip};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+async fn card(t: &TestApp, token: &str, number: &str) -> String {
+    let r = t
+        .post_as(
+            "/v1/payments/tokens",
+            token,
+            json!({ "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["last4"], &number[number.len() - 4..]);
+    assert!(
+        !r.body.to_string().contains(number),
+        "the card number never comes back"
+    );
+    r.body["token"].as_str().unwrap().to_owned()
+}
+
+async fn hold(
+    t: &TestApp,
+    token: &str,
+    trip: i64,
+    from: &str,
+    to: &str,
+    seats: Value,
+) -> reqwest::StatusCode {
+    let mut body = json!({ "trip_id": trip, "from": from, "to": to, "class": "S_CHAIR" });
+    match seats {
+        Value::Number(n) => body["count"] = Value::Number(n),
+        other => body["seats"] = other,
+    }
+    t.post_as("/v1/holds", token, body).await.status
+}
+
+async fn order(
+    t: &TestApp,
+    token: &str,
+    key: &str,
+    hold_id: i64,
+    names: &[&str],
+    card_token: &str,
+) -> common::server::Reply {
+    let passengers: Vec<Value> = names.iter().map(|n| json!({ "name": n })).collect();
+    let body = json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": card_token });
+    let req = t
+        .client
+        .post(t.url("/v1/orders"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&body);
+    common::server::Reply::from_response(req.send().await.unwrap()).await
+}
+
+async fn invariants_hold(t: &TestApp, trip: i64) {
+    t.app.settle().await.unwrap();
+    let report = t.app.check_invariants(Some(trip)).await.unwrap();
+    assert!(report.ok(), "invariants broken: {report:#?}");
+}
+
+async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
+    let trip = tiny_trip(&t.app, 40).await;
+    let r = t.post("/v1/auth/register", json!({ "name": "Karim Uddin", "phone": "01711000000", "email": "karim@example.com", "password": "correct horse battery" })).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let token = t.login("01711000000").await;
+    let date = ticketctl::domain::ServiceDate::today_at(chrono::Utc::now()).add_days(1);
+    let search = t
+        .get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={date}"))
+        .await;
+    assert_eq!(search.body["trips"][0]["trip_id"], trip);
+
+    let held = t
+        .post_as(
+            "/v1/holds",
+            &token,
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 2 }),
+        )
+        .await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+    assert_eq!(held.body["total"], 900);
+    let seats: Vec<String> = serde_json::from_value(held.body["seats"].clone()).unwrap();
+    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let card = card(&t, &token, "4242 4242 4242 4242").await;
+
+    let placed = order(
+        &t,
+        &token,
+        "e2e-1",
+        hold_id,
+        &["Karim Uddin", "Salma Begum"],
+        &card,
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
+    assert_eq!(placed.body["status"], "confirmed");
+    assert_eq!(placed.body["amount"], 900);
+    let tickets = placed.body["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 2);
+    let ticket_id = tickets[0]["ticket_id"].as_i64().unwrap();
+
+    // The seats are now taken for this journey.
+    let map = t
+        .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
+        .await;
+    let taken: Vec<&str> = map.body["coaches"][0]["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["free"] == false)
+        .map(|s| s["seat"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = seats.iter().map(String::as_str).collect();
+    expected.sort();
+    let mut taken_sorted = taken.clone();
+    taken_sorted.sort();
+    assert_eq!(taken_sorted, expected);
+
+    // The ticket, its QR code, and verification.
+    let ticket = t.get_as(&format!("/v1/tickets/{ticket_id}"), &token).await;
+    assert_eq!(ticket.status, StatusCode::OK);
+    assert_eq!(ticket.body["claims"]["train"], 9001);
+    let payload = ticket.body["payload"].as_str().unwrap().to_owned();
+    let png = t
+        .client
+        .get(t.url(&format!("/v1/tickets/{ticket_id}/qr.png")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let scanned = ticketctl::app::tickets::payload_from_png(&png.bytes().await.unwrap()).unwrap();
+    assert_eq!(scanned, payload);
+    let svg = t
+        .client
+        .get(t.url(&format!("/v1/tickets/{ticket_id}/qr.svg")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let verdict = t
+        .post("/v1/tickets/verify", json!({ "payload": payload }))
+        .await;
+    assert_eq!(verdict.body["verdict"], "valid", "{}", verdict.body);
+    let mut forged = payload.clone().into_bytes();
+    forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+    let verdict = t
+        .post(
+            "/v1/tickets/verify",
+            json!({ "payload": String::from_utf8(forged).unwrap() }),
+        )
+        .await;
+    assert_ne!(verdict.body["verdict"], "valid", "{}", verdict.body);
+
+    // Other passengers cannot see it.
+    let (_, stranger) = quick_user(&t.app, 1).await;
+    t.get_as(&format!("/v1/tickets/{ticket_id}"), &stranger)
+        .await
+        .assert_problem(404, "not-found");
+
+    let mine = t.get_as("/v1/me/orders", &token).await;
+    assert_eq!(mine.body["orders"].as_array().unwrap().len(), 1);
+    invariants_hold(&t, trip).await;
+
+    // Cancel: refunded by the rule (the train leaves tomorrow night: > 24 h or 24–48 h).
+    let order_id = placed.body["order_id"].as_i64().unwrap();
+    let cancelled = t
+        .post_as(&format!("/v1/orders/{order_id}/cancel"), &token, json!({}))
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert!(matches!(
+        cancelled.body["status"].as_str(),
+        Some("refunded") | Some("cancelled")
+    ));
+    assert!(cancelled.body["refunded"].as_i64().unwrap() < 900);
+    let verdict = t
+        .post("/v1/tickets/verify", json!({ "payload": payload }))
+        .await;
+    assert_eq!(verdict.body["verdict"], "cancelled");
+    let map = t
+        .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
+        .await;
+    assert!(
+        map.body["coaches"][0]["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["free"] == true),
+        "seats return to sale"
+    );
+    t.post_as(&format!("/v1/orders/{order_id}/cancel"), &token, json!({}))
+        .await
+        .assert_problem(409, "conflict");
+    invariants_hold(&t, trip).await;
+    assert!(t.app.verify_audit().await.unwrap().first_broken.is_none());
+}
+
+async fn a_sold_half_journey_leaves_the_other_half_for_sale(t: TestApp) {
+    let trip = tiny_trip(&t.app, 4).await;
+    let (_, a) = quick_user(&t.app, 1).await;
+    let (_, b) = quick_user(&t.app, 2).await;
+    let (_, c) = quick_user(&t.app, 3).await;
+    assert_eq!(
+        hold(&t, &a, trip, "Dhaka", "Feni", json!(["KA-1"])).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        hold(&t, &b, trip, "Feni", "Chattogram", json!(["KA-1"])).await,
+        StatusCode::CREATED
+    );
+    let r = t.post_as("/v1/holds", &c, json!({ "trip_id": trip, "from": "Dhaka", "to": "Chattogram", "class": "S_CHAIR", "seats": ["KA-1"] })).await;
+    r.assert_problem(409, "seats-unavailable");
+    assert_eq!(r.body["seats"], json!(["KA-1"]));
+    // Best fit: a count-based Feni→Chattogram hold is not placed on KA-1 (taken), and
+    // a Dhaka→Feni buyer gets the seat whose other half is sold… none here, so any.
+    let map = t
+        .get(&format!("/v1/trips/{trip}/seats?from=APT&to=FNI"))
+        .await;
+    assert_eq!(map.body["coaches"][0]["seats"][0]["free"], false);
+    invariants_hold(&t, trip).await;
+}
+
+async fn best_fit_puts_a_half_journey_on_a_half_sold_seat(t: TestApp) {
+    let trip = tiny_trip(&t.app, 8).await;
+    let (_, a) = quick_user(&t.app, 1).await;
+    let (_, b) = quick_user(&t.app, 2).await;
+    assert_eq!(
+        hold(&t, &a, trip, "DHK", "FNI", json!(["KA-5"])).await,
+        StatusCode::CREATED
+    );
+    let r = t
+        .post_as(
+            "/v1/holds",
+            &b,
+            json!({ "trip_id": trip, "from": "FNI", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(
+        r.body["seats"],
+        json!(["KA-5"]),
+        "the tightest fit is the half-sold seat"
+    );
+}
+
+async fn idempotent_retry_charges_once(t: TestApp) {
+    let trip = tiny_trip(&t.app, 10).await;
+    let (_, token) = quick_user(&t.app, 1).await;
+    let held = t
+        .post_as(
+            "/v1/holds",
+            &token,
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+        )
+        .await;
+    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let card = card(&t, &token, "4242424242424242").await;
+    let first = order(&t, &token, "retry-key", hold_id, &["A Passenger"], &card).await;
+    let second = order(&t, &token, "retry-key", hold_id, &["A Passenger"], &card).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(second.status, first.status);
+    assert_eq!(second.body, first.body, "same key, same body: same answer");
+    let ledger = t.app.store.ledger().await.unwrap();
+    assert_eq!(
+        (ledger.confirmed_orders, ledger.gateway_net),
+        (1, 450),
+        "one order, one charge"
+    );
+    let other = order(&t, &token, "retry-key", hold_id, &["Someone Else"], &card).await;
+    other.assert_problem(422, "idempotency-key-reused");
+    // No key at all is refused before anything happens.
+    let body =
+        json!({ "hold_id": hold_id, "passengers": [{ "name": "X" }], "payment_token": card });
+    t.post_as("/v1/orders", &token, body)
+        .await
+        .assert_problem(400, "idempotency-key-missing");
+    invariants_hold(&t, trip).await;
+}
+
+async fn declined_and_timed_out_payments_release_the_seats(t: TestApp) {
+    let trip = tiny_trip(&t.app, 10).await;
+    let (_, token) = quick_user(&t.app, 1).await;
+    for (n, number, expect) in [
+        (1, "4000000000000002", "declined"),
+        (2, "4000000000000119", "timed out"),
+        (3, "4000000000000259", "timed out"),
+    ] {
+        let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-1"] })).await;
+        assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+        let card = card(&t, &token, number).await;
+        let r = order(
+            &t,
+            &token,
+            &format!("pay-{n}"),
+            held.body["hold_id"].as_i64().unwrap(),
+            &["P"],
+            &card,
+        )
+        .await;
+        r.assert_problem(402, "payment-failed");
+        assert_eq!(r.body["order"]["status"], "failed");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(expect),
+            "{}",
+            r.body
+        );
+        // KA-1 is free again at once.
+        let map = t
+            .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
+            .await;
+        assert_eq!(map.body["coaches"][0]["seats"][0]["free"], true);
+    }
+    // The timed-out charge that did land is refunded by reconciliation: nothing kept.
+    invariants_hold(&t, trip).await;
+    let ledger = t.app.store.ledger().await.unwrap();
+    assert_eq!((ledger.gateway_net, ledger.orders_net), (0, 0));
+}
+
+async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
+    let trip = tiny_trip(&t.app, 10).await;
+    let (_, token) = quick_user(&t.app, 1).await;
+    let before = t.app.store.seats(trip).await.unwrap();
+    let base = json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR" });
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    let cases = [
+        (with("count", json!(5)), 422, "invalid-field"),
+        (with("count", json!(0)), 422, "invalid-field"),
+        (base.clone(), 422, "invalid-field"),
+        (with("seats", json!(["KA-99"])), 422, "invalid-field"),
+        (with("seats", json!(["KA-1", "KA-1"])), 422, "invalid-field"),
+        (with("class", json!("FIRST")), 422, "invalid-field"),
+        (with("class", json!("AC_B")), 422, "invalid-field"),
+        (with("from", json!("Nowhere")), 422, "unknown-station"),
+        (with("to", json!("Dhaka")), 422, "invalid-field"),
+        (with("trip_id", json!(424242)), 404, "not-found"),
+        (with("count", json!("two")), 422, "invalid-body"),
+    ];
+    for (body, status, slug) in cases {
+        t.post_as("/v1/holds", &token, body.clone())
+            .await
+            .assert_problem(status, slug);
+    }
+    t.post("/v1/holds", with("count", json!(1)))
+        .await
+        .assert_problem(401, "unauthorized");
+    // Bad cards never become tokens.
+    for (number, month, year, cvc) in [
+        ("4242424242424241", 12, 2031, "123"),
+        ("4242", 12, 2031, "123"),
+        ("4242424242424242", 13, 2031, "123"),
+        ("4242424242424242", 1, 2020, "123"),
+        ("4242424242424242", 12, 2031, "12"),
+    ] {
+        t.post_as(
+            "/v1/payments/tokens",
+            &token,
+            json!({ "number": number, "exp_month": month, "exp_year": year, "cvc": cvc }),
+        )
+        .await
+        .assert_problem(422, "invalid-field");
+    }
+    assert_eq!(
+        t.app.store.seats(trip).await.unwrap(),
+        before,
+        "nothing was taken"
+    );
+    // Five seats for one passenger on one trip is over the limit even across holds.
+    assert_eq!(
+        hold(&t, &token, trip, "DHK", "CTG", json!(3)).await,
+        StatusCode::CREATED
+    );
+    let r = t
+        .post_as("/v1/holds", &token, with("count", json!(2)))
+        .await;
+    r.assert_problem(409, "conflict");
+    // Someone else's hold cannot be ordered or released.
+    let (_, other) = quick_user(&t.app, 2).await;
+    let held = t
+        .post_as("/v1/holds", &other, with("count", json!(1)))
+        .await;
+    let other_hold = held.body["hold_id"].as_i64().unwrap();
+    t.send(
+        Method::DELETE,
+        &format!("/v1/holds/{other_hold}"),
+        Some(&token),
+        None,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    let card = card(&t, &token, "4242424242424242").await;
+    order(&t, &token, "steal", other_hold, &["Thief"], &card)
+        .await
+        .assert_problem(404, "not-found");
+    invariants_hold(&t, trip).await;
+}
+
+async fn holds_expire_and_release_their_seats(t: TestApp) {
+    let trip = tiny_trip(&t.app, 4).await;
+    let (_, token) = quick_user(&t.app, 1).await;
+    let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-2"] })).await;
+    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    // Releasing by hand frees the seat at once.
+    let r = t
+        .send(
+            Method::DELETE,
+            &format!("/v1/holds/{hold_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    t.send(
+        Method::DELETE,
+        &format!("/v1/holds/{hold_id}"),
+        Some(&token),
+        None,
+    )
+    .await
+    .assert_problem(409, "conflict");
+    invariants_hold(&t, trip).await;
+}
+
+/// Holds outlive neither their TTL nor a restart: a server that was down when the
+/// TTL passed frees the seats when it comes back.
+async fn expiry_survives_a_restart(db: common::db::TestDb) {
+    let config = ticketctl::app::AppConfig {
+        hold_ttl: chrono::Duration::seconds(1),
+        ..test_config()
+    };
+    let t = TestApp::start_with(db, config.clone()).await;
+    let trip = tiny_trip(&t.app, 4).await;
+    let (_, token) = quick_user(&t.app, 1).await;
+    assert_eq!(
+        hold(&t, &token, trip, "DHK", "CTG", json!(["KA-3"])).await,
+        StatusCode::CREATED
+    );
+    let db = t.shutdown().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let t = TestApp::start_with(db, config).await;
+    t.app.recover_once().await.unwrap();
+    let map = t
+        .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
+        .await;
+    assert!(
+        map.body["coaches"][0]["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["free"] == true)
+    );
+    invariants_hold(&t, trip).await;
+}
+
+/// 200 concurrent buyers with overlapping journeys on the same 40 seats: every
+/// request is answered (201 or 409) and no seat-segment is ever taken twice.
+async fn two_hundred_buyers_forty_seats(t: TestApp) {
+    let trip = tiny_trip(&t.app, 40).await;
+    let t = Arc::new(t);
+    let journeys = [
+        ("DHK", "CTG"),
+        ("DHK", "FNI"),
+        ("APT", "FNI"),
+        ("FNI", "CTG"),
+        ("APT", "CTG"),
+        ("DHK", "APT"),
+    ];
+    let mut users = Vec::new();
+    for n in 0..200 {
+        users.push(quick_user(&t.app, n).await.1);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, token) in users.into_iter().enumerate() {
+        let t = t.clone();
+        let (from, to) = journeys[n % journeys.len()];
+        tasks.spawn(async move {
+            // Half name seats (hot spots on KA-1..KA-8), half ask for a count.
+            let body = if n % 2 == 0 {
+                json!({ "trip_id": trip, "from": from, "to": to, "class": "S_CHAIR", "seats": [format!("KA-{}", 1 + n % 8)] })
+            } else {
+                json!({ "trip_id": trip, "from": from, "to": to, "class": "S_CHAIR", "count": 1 + (n / 2) % 2 })
+            };
+            let r = t.post_as("/v1/holds", &token, body).await;
+            assert!(r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT, "{} {}", r.status, r.body);
+            if r.status == StatusCode::CREATED && n % 3 == 0 {
+                // Some buyers pay at once, under the same pressure.
+                let card = card(&t, &token, "4242424242424242").await;
+                let names: Vec<String> = (0..r.body["seats"].as_array().unwrap().len()).map(|i| format!("P{n}-{i}")).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let placed = order(&t, &token, &format!("k{n}"), r.body["hold_id"].as_i64().unwrap(), &names, &card).await;
+                assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
+            }
+            r.status
+        });
+    }
+    let mut created = 0;
+    let mut conflicts = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.unwrap() {
+            StatusCode::CREATED => created += 1,
+            _ => conflicts += 1,
+        }
+    }
+    assert_eq!(created + conflicts, 200);
+    assert!(conflicts > 0, "hot seats must conflict");
+    invariants_hold(&t, trip).await;
+    let report = t.app.check_invariants(Some(trip)).await.unwrap();
+    eprintln!(
+        "200 buyers on 40 seats: {created} holds, {conflicts} conflicts, {} live claims",
+        report.live_claims
+    );
+    assert!(
+        report.live_claims >= created,
+        "every successful hold has its claims"
+    );
+    let ledger = t.app.store.ledger().await.unwrap();
+    assert!(ledger.confirmed_orders > 0);
+}
+
+on_both_backends!(
+    register_search_hold_pay_ticket_end_to_end,
+    a_sold_half_journey_leaves_the_other_half_for_sale,
+    best_fit_puts_a_half_journey_on_a_half_sold_seat,
+    idempotent_retry_charges_once,
+    declined_and_timed_out_payments_release_the_seats,
+    bad_booking_input_is_refused_and_changes_nothing,
+    holds_expire_and_release_their_seats,
+    two_hundred_buyers_forty_seats,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_survives_a_restart_sqlite() {
+    expiry_survives_a_restart(common::db::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_survives_a_restart_postgres() {
+    if let Some(db) = common::db::postgres().await {
+        expiry_survives_a_restart(db).await;
+    }
+}
+
+/// An order a crash left in `reserved` is settled by recovery (failed when the
+/// gateway never saw its charge; confirmed when it did).
+async fn recovery_settles_orders_left_mid_saga(t: TestApp) {
+    use ticketctl::store::{NewOrder, PassengerInput};
+    let trip = tiny_trip(&t.app, 4).await;
+    let (user, token) = quick_user(&t.app, 1).await;
+    let card = card(&t, &token, "4242424242424242").await;
+    let mut orders = Vec::new();
+    for (n, seat) in ["KA-1", "KA-2"].iter().enumerate() {
+        let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": [seat] })).await;
+        let order = t
+            .app
+            .store
+            .create_order(&NewOrder {
+                user_id: user,
+                hold_id: held.body["hold_id"].as_i64().unwrap(),
+                passengers: vec![PassengerInput {
+                    name: format!("P{n}"),
+                    nid: None,
+                }],
+                payment_token: card.clone(),
+                idempotency_key: format!("crash-{n}"),
+                request_hash: "h".into(),
+                now: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+        orders.push(order);
+    }
+    // The gateway took the second order's money before the "crash".
+    let token_record = t.app.store.payment_token(&card).await.unwrap().unwrap();
+    let charged = t
+        .app
+        .gateway
+        .charge(
+            &format!("order-{}", orders[1].id),
+            &token_record,
+            orders[1].amount,
+        )
+        .await;
+    assert!(matches!(
+        charged,
+        ticketctl::app::payments::ChargeOutcome::Succeeded { .. }
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let report = t.app.recover_once().await.unwrap();
+    assert_eq!(
+        (report.orders_failed, report.orders_confirmed),
+        (1, 1),
+        "{report:?}"
+    );
+    let first = t.app.store.order(orders[0].id).await.unwrap().unwrap();
+    assert_eq!(first.status, ticketctl::domain::OrderStatus::Failed);
+    let second = t.app.store.order(orders[1].id).await.unwrap().unwrap();
+    assert_eq!(second.status, ticketctl::domain::OrderStatus::Confirmed);
+    invariants_hold(&t, trip).await;
+    assert_eq!(
+        t.app.store.tickets_of_order(second.id).await.unwrap().len(),
+        1
+    );
+}
+
+mod recovery {
+    use super::*;
+    on_both_backends!(recovery_settles_orders_left_mid_saga);
+}

@@ -1,0 +1,178 @@
+//! The built `ticketctl` binary, run as a user would: migrate, seed twice
+//! (the second run changes nothing), catalog commands, users, and CLI errors.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn ticketctl(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ticketctl"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("TICKETCTL_LOG", "warn")
+        .output()
+        .expect("run ticketctl")
+}
+
+fn ok(db_url: &str, args: &[&str]) -> String {
+    let out = ticketctl(db_url, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "ticketctl {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn fails(db_url: &str, args: &[&str]) -> String {
+    let out = ticketctl(db_url, args);
+    assert!(!out.status.success(), "ticketctl {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn seed_twice_then_use_the_catalog(url: &str) {
+    assert!(ok(url, &["migrate"]).contains("migration(s) applied"));
+    let first = ok(url, &["seed", "--days", "3", "--json"]);
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert!(first["trips_created"].as_u64().unwrap() > 300, "{first}");
+    assert!(first["stations"]["inserted"].as_u64().unwrap() > 200);
+    let second: serde_json::Value =
+        serde_json::from_str(&ok(url, &["seed", "--days", "3", "--json"])).unwrap();
+    assert_eq!(second["trips_created"], 0, "{second}");
+    assert_eq!(second["trains"]["inserted"], 0);
+    assert_eq!(second["trains"]["updated"], 0);
+    assert_eq!(second["fares_changed"], 0);
+    assert_eq!(
+        second["stations"]["unchanged"],
+        first["stations"]["inserted"]
+    );
+    assert!(ok(url, &["seed", "--days", "3"]).contains("nothing to change"));
+
+    let stations = ok(url, &["station", "list"]);
+    assert!(stations.contains("DHK") && stations.contains("ঢাকা"));
+    assert!(ok(url, &["station", "show", "chittagong"]).contains("CTG"));
+    let train = ok(url, &["train", "show", "702"]);
+    assert!(
+        train.contains("16:30") && train.contains("21:25"),
+        "{train}"
+    );
+    let tomorrow = ticketctl::domain::ServiceDate::today_at(chrono::Utc::now())
+        .add_days(1)
+        .to_string();
+    let search = ok(
+        url,
+        &[
+            "trip",
+            "search",
+            "--from",
+            "Dhaka",
+            "--to",
+            "Chattogram",
+            "--date",
+            &tomorrow,
+            "--json",
+        ],
+    );
+    let search: serde_json::Value = serde_json::from_str(&search).unwrap();
+    assert!(search["trips"].as_array().unwrap().len() >= 5);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
+        .args([
+            "user",
+            "add",
+            "--name",
+            "Counter Clerk",
+            "--phone",
+            "01799999999",
+            "--email",
+            "clerk@example.com",
+            "--role",
+            "clerk",
+        ])
+        .env("DATABASE_URL", url)
+        .env("TICKETCTL_PASSWORD", "a good long password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ok(url, &["user", "list"]).contains("clerk"));
+
+    // Errors say what is wrong and exit non-zero.
+    assert!(
+        fails(
+            url,
+            &["trip", "search", "--from", "Nowhere", "--to", "Dhaka"]
+        )
+        .contains("no station is called 'Nowhere'")
+    );
+    assert!(
+        fails(
+            url,
+            &[
+                "trip",
+                "search",
+                "--from",
+                "Dhaka",
+                "--to",
+                "Feni",
+                "--date",
+                "25-12-2026"
+            ]
+        )
+        .contains("not a date")
+    );
+    assert!(fails(url, &["train", "show", "1"]).contains("no train numbered 1"));
+    assert!(
+        fails(
+            url,
+            &[
+                "user",
+                "add",
+                "--name",
+                "X",
+                "--phone",
+                "123",
+                "--email",
+                "x@example.com",
+                "--password",
+                "long enough pw"
+            ]
+        )
+        .contains("phone")
+    );
+    assert!(fails(url, &["seed", "--days", "365"]).contains("365"));
+    assert!(ok(url, &["audit", "verify"]).contains("OK"));
+}
+
+#[test]
+fn cli_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cli.db", dir.path().display());
+    seed_twice_then_use_the_catalog(&url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_on_postgres() {
+    let Some(db) = common::db::postgres().await else {
+        return;
+    };
+    let url = db.url().to_owned();
+    tokio::task::spawn_blocking(move || seed_twice_then_use_the_catalog(&url))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_bad_database_url_is_a_clear_error() {
+    let err = fails("postgres://nobody@127.0.0.1:1/none", &["migrate"]);
+    assert!(
+        err.contains("cannot open the database") || err.contains("opening"),
+        "{err}"
+    );
+    let out = ticketctl("sqlite:///proc/no/such/dir/x.db", &["station", "list"]);
+    assert!(!out.status.success());
+}

@@ -1,0 +1,119 @@
+//! Fresh databases for tests: a SQLite file in a temp dir, or a uniquely named
+//! Postgres database that is dropped when the test ends.
+//!
+//! Without Postgres the Postgres tests skip with a message; with `CI=true` they
+//! must run, and fail if they cannot.
+
+use rand::RngCore;
+use std::sync::Arc;
+use ticketctl::store::Store;
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres(PgGuard),
+}
+
+impl TestDb {
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } => url,
+            TestDb::Postgres(g) => &g.url,
+        }
+    }
+}
+
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/test.db", dir.path().display());
+    TestDb::Sqlite { _dir: dir, url }
+}
+
+/// A Postgres database that exists for as long as the guard.
+pub struct PgGuard {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+fn admin_url() -> String {
+    std::env::var("TICKETCTL_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+pub async fn postgres() -> Option<TestDb> {
+    use sqlx::Connection;
+    let admin = admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) if in_ci() => panic!("CI=true but Postgres is not reachable at {admin}: {e}"),
+        Err(e) => {
+            eprintln!(
+                "SKIP: Postgres not reachable at {admin}: {e} (set CI=true to make this fatal)"
+            );
+            return None;
+        }
+    };
+    let mut suffix = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut suffix);
+    let name = format!("ticketctl_test_{}", hex::encode(suffix));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    let url = format!("{base}/{name}");
+    Some(TestDb::Postgres(PgGuard {
+        admin_url: admin,
+        name,
+        url,
+    }))
+}
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        // Drop cannot await; do it on a thread with its own small runtime, so it
+        // works inside #[tokio::test] too.
+        let (admin, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// SQLite always; Postgres when reachable.
+pub async fn backends() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite()];
+    dbs.extend(postgres().await);
+    dbs
+}
+
+/// Opens the store and brings its schema up to date.
+pub async fn open_store(db: &TestDb) -> Arc<dyn Store> {
+    let store = ticketctl::store::open(db.url())
+        .await
+        .expect("open test store");
+    store.migrate().await.expect("migrate test store");
+    store
+}
