@@ -220,7 +220,7 @@ async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
 
     let admin = t.user_token("01733333333", Role::Admin).await;
     let clerk = t.user_token("01744444444", Role::Clerk).await;
-    let station = json!({ "code": "PDM", "name": "Padma Bridge", "aliases": ["Mawa"] });
+    let station = json!({ "code": "PBG", "name": "Padma Bridge", "aliases": ["Padma Setu"] });
     t.post_as("/v1/admin/stations", &clerk, station.clone())
         .await
         .assert_problem(403, "forbidden");
@@ -245,6 +245,10 @@ async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
     )
     .await
     .assert_problem(409, "conflict");
+    let taken_code = json!({ "code": "DHK", "name": "Somewhere Else" });
+    t.post_as("/v1/admin/stations", &admin, taken_code)
+        .await
+        .assert_problem(409, "conflict");
 
     // Scheduling a trip that exists already conflicts; a later date works.
     let later = date.add_days(7);

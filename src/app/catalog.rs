@@ -210,6 +210,16 @@ impl App {
             return Err(ParseError::new("name", "a station needs a name").into());
         }
         let stations = self.stations().await?;
+        if let Some(same_code) = stations.iter().find(|s| s.code == station.code)
+            && (same_code.name_en != station.name_en
+                || same_code.name_bn != station.name_bn
+                || same_code.aliases != station.aliases)
+        {
+            return Err(AppError::Conflict(format!(
+                "code {} already belongs to {}; choose another code",
+                station.code, same_code.name_en
+            )));
+        }
         // A new name must not shadow another station's code, name or alias.
         for name in std::iter::once(&station.name_en).chain(&station.aliases) {
             if let Some(other) = stations
