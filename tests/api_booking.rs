@@ -597,12 +597,8 @@ async fn recovery_settles_orders_left_mid_saga(t: TestApp) {
         ticketctl::app::payments::ChargeOutcome::Succeeded { .. }
     ));
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let report = t.app.recover_once().await.unwrap();
-    assert_eq!(
-        (report.orders_failed, report.orders_confirmed),
-        (1, 1),
-        "{report:?}"
-    );
+    // The server's own recovery worker may get there first; either way the outcome is the same.
+    t.app.recover_once().await.unwrap();
     let first = t.app.store.order(orders[0].id).await.unwrap().unwrap();
     assert_eq!(first.status, ticketctl::domain::OrderStatus::Failed);
     let second = t.app.store.order(orders[1].id).await.unwrap().unwrap();

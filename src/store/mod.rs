@@ -225,8 +225,7 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the store named by `url`: `sqlite://PATH`, a bare file path, or `postgres://…`.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let _ = postgres::PgStore::connect(url).await?;
-        Err(StoreError::Open("x".into()))
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
     } else {
         let path = url
             .strip_prefix("sqlite://")
