@@ -1,0 +1,811 @@
+//! The storage conformance suite: every case runs against SQLite and Postgres
+//! with identical assertions, so the two backends cannot drift apart.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use std::sync::Arc;
+use ticketctl::domain::*;
+use ticketctl::store::*;
+
+fn code(s: &str) -> StationCode {
+    StationCode::parse(s).unwrap()
+}
+
+fn station(c: &str, name: &str, bn: Option<&str>) -> NewStation {
+    NewStation {
+        code: code(c),
+        name_en: name.into(),
+        name_bn: bn.map(Into::into),
+        aliases: vec![format!("{name} Junction")],
+    }
+}
+
+async fn line(store: &Arc<dyn Store>) {
+    for s in [
+        station("DHK", "Dhaka", Some("ঢাকা")),
+        station("FNI", "Feni", None),
+        station("CTG", "Chattogram", Some("চট্টগ্রাম")),
+    ] {
+        store.upsert_station(&s).await.unwrap();
+    }
+}
+
+fn train(number: u32) -> Train {
+    let stop = |c: &str, a: Option<u32>, d: Option<u32>, km| Stop {
+        station: code(c),
+        arrive: a.map(TripTime::from_minutes),
+        depart: d.map(TripTime::from_minutes),
+        km,
+    };
+    Train {
+        number,
+        name: "Turna".into(),
+        name_bn: Some("তূর্ণা".into()),
+        runs_on: Weekdays::parse_names(&["Fri", "Sat", "Sun"]).unwrap(),
+        // Crosses midnight: Chattogram at minute 1755 (05:15 next day).
+        stops: vec![
+            stop("DHK", None, Some(1395), 0),
+            stop("FNI", Some(1660), Some(1662), 205),
+            stop("CTG", Some(1755), None, 321),
+        ],
+        coaches: vec![
+            Coach {
+                code: "KA".into(),
+                class: SeatClass::ShovanChair,
+                seats: 3,
+                layout: SeatLayout::parse("2+2").unwrap(),
+            },
+            Coach {
+                code: "KHA".into(),
+                class: SeatClass::AcBerth,
+                seats: 2,
+                layout: SeatLayout::Berths,
+            },
+        ],
+    }
+}
+
+fn date(days: i64) -> ServiceDate {
+    ServiceDate::today_at(Utc::now()).add_days(days)
+}
+
+async fn trip_of(store: &Arc<dyn Store>, number: u32, days: i64) -> Option<i64> {
+    let t = store.train_by_number(number).await.unwrap().unwrap();
+    let seats = t
+        .train
+        .coaches
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            (1..=c.seats).map(move |n| SeatSpec {
+                coach_seq: i as u32,
+                coach_code: c.code.clone(),
+                seat_no: n,
+                class: c.class,
+            })
+        })
+        .collect();
+    let d = date(days);
+    store
+        .create_trip(&NewTrip {
+            train_id: t.id,
+            date: d,
+            departs_at: d.at(TripTime::from_minutes(1395)),
+            sale_opens_at: Utc::now(),
+            seats,
+        })
+        .await
+        .unwrap()
+}
+
+async fn user(store: &Arc<dyn Store>, n: u32) -> User {
+    store
+        .create_user(&NewUser {
+            name: format!("U{n}"),
+            phone: format!("+88017000000{n:02}"),
+            email: format!("u{n}@x.com"),
+            password_hash: "h".into(),
+            role: Role::Passenger,
+        })
+        .await
+        .unwrap()
+}
+
+async fn migrations_are_idempotent(store: Arc<dyn Store>) {
+    assert!(store.is_migrated().await.unwrap());
+    assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
+    assert_eq!(store.setting_or_init("k", "first").await.unwrap(), "first");
+    assert_eq!(
+        store.setting_or_init("k", "second").await.unwrap(),
+        "first",
+        "the first value wins"
+    );
+}
+
+async fn stations_upsert_and_round_trip(store: Arc<dyn Store>) {
+    let s = station("DHK", "Dhaka", Some("ঢাকা"));
+    assert_eq!(store.upsert_station(&s).await.unwrap(), Upsert::Inserted);
+    assert_eq!(store.upsert_station(&s).await.unwrap(), Upsert::Unchanged);
+    let renamed = NewStation {
+        aliases: vec!["Kamalapur".into()],
+        ..s
+    };
+    assert_eq!(
+        store.upsert_station(&renamed).await.unwrap(),
+        Upsert::Updated
+    );
+    store
+        .upsert_station(&station("CTG", "Chattogram", None))
+        .await
+        .unwrap();
+    let all = store.list_stations().await.unwrap();
+    assert_eq!(
+        all.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(),
+        ["CTG", "DHK"],
+        "ordered by code"
+    );
+    assert_eq!(all[1].name_bn.as_deref(), Some("ঢাকা"));
+    assert_eq!(all[1].aliases, ["Kamalapur"]);
+}
+
+async fn trains_round_trip_exactly(store: Arc<dyn Store>) {
+    line(&store).await;
+    let t = train(742);
+    assert_eq!(store.upsert_train(&t).await.unwrap(), Upsert::Inserted);
+    assert_eq!(store.upsert_train(&t).await.unwrap(), Upsert::Unchanged);
+    let stored = store.train_by_number(742).await.unwrap().unwrap();
+    assert_eq!(
+        stored.train, t,
+        "stops past midnight, berths and Bangla names survive"
+    );
+    let mut more = t.clone();
+    more.coaches[0].seats = 4;
+    assert_eq!(store.upsert_train(&more).await.unwrap(), Upsert::Updated);
+    assert!(store.train_by_number(1).await.unwrap().is_none());
+    let mut lost = train(743);
+    lost.stops[1].station = code("XYZ");
+    assert!(matches!(
+        store.upsert_train(&lost).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store.train_by_number(743).await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    // Stops cannot change under existing trips (their masks index the stops).
+    trip_of(&store, 742, 1).await.unwrap();
+    let mut rerouted = more.clone();
+    rerouted.stops[1].km = 200;
+    assert!(matches!(
+        store.upsert_train(&rerouted).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.list_trains().await.unwrap().len(), 1);
+}
+
+async fn fares_and_rates(store: Arc<dyn Store>) {
+    line(&store).await;
+    let fare = |f: &str, t: &str, class, base| FareRow {
+        from: code(f),
+        to: code(t),
+        class,
+        fare: Fare {
+            base,
+            vat: base * 15 / 100,
+        },
+    };
+    let rows = [
+        fare("DHK", "CTG", SeatClass::Snigdha, 743),
+        fare("DHK", "CTG", SeatClass::AcSeat, 891),
+        fare("DHK", "FNI", SeatClass::Snigdha, 500),
+    ];
+    assert_eq!(store.upsert_fares(&rows).await.unwrap(), 3);
+    assert_eq!(
+        store.upsert_fares(&rows).await.unwrap(),
+        0,
+        "unchanged rows are not rewritten"
+    );
+    assert_eq!(
+        store
+            .upsert_fares(&[fare("DHK", "CTG", SeatClass::Snigdha, 750)])
+            .await
+            .unwrap(),
+        1
+    );
+    let between = store
+        .fares_between(&code("DHK"), &code("CTG"))
+        .await
+        .unwrap();
+    assert_eq!(between.len(), 2);
+    assert!(between.contains(&(
+        SeatClass::Snigdha,
+        Fare {
+            base: 750,
+            vat: 112
+        }
+    )));
+    assert!(
+        store
+            .fares_between(&code("CTG"), &code("DHK"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "fares are per direction"
+    );
+    assert!(matches!(
+        store
+            .upsert_fares(&[fare("DHK", "XYZ", SeatClass::Snigdha, 1)])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let rate = FareRate {
+        per_km: 1.402,
+        min: 50,
+        vat_percent: 0,
+    };
+    assert_eq!(
+        store
+            .upsert_fare_rates(&[(SeatClass::ShovanChair, rate)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .upsert_fare_rates(&[(SeatClass::ShovanChair, rate)])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.fare_rates().await.unwrap(),
+        vec![(SeatClass::ShovanChair, rate)]
+    );
+}
+
+async fn trips_seats_and_free_counts(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    store.upsert_train(&train(741)).await.unwrap();
+    let later = trip_of(&store, 742, 2).await.unwrap();
+    let first = trip_of(&store, 742, 1).await.unwrap();
+    let other = trip_of(&store, 741, 1).await.unwrap();
+    assert_eq!(
+        trip_of(&store, 742, 1).await,
+        None,
+        "one trip per train and date"
+    );
+    assert_eq!(
+        store.counts().await.unwrap().seats,
+        15,
+        "a duplicate trip adds no seats"
+    );
+    let trips = store.trips_between(date(1), date(2)).await.unwrap();
+    assert_eq!(
+        trips.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [other, first, later],
+        "by date, time, train number"
+    );
+    let t = store.trip(first).await.unwrap().unwrap();
+    assert_eq!((t.train_number, t.date), (742, date(1)));
+    let seats = store.seats(first).await.unwrap();
+    assert_eq!(
+        seats.iter().map(|s| s.label()).collect::<Vec<_>>(),
+        ["KA-1", "KA-2", "KA-3", "KHA-1", "KHA-2"]
+    );
+    let all = Journey::new(0, 2, 3).unwrap().mask();
+    let mut counts = store
+        .free_seat_counts(&[(first, all), (other, all)])
+        .await
+        .unwrap();
+    counts.sort_by_key(|c| (c.trip_id, c.class));
+    assert_eq!(counts.len(), 4);
+    assert!(
+        counts
+            .iter()
+            .all(|c| c.free == if c.class == SeatClass::AcBerth { 2 } else { 3 })
+    );
+    assert!(store.free_seat_counts(&[]).await.unwrap().is_empty());
+}
+
+async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    assert_eq!(u.role, Role::Passenger);
+    let dup_phone = NewUser {
+        name: "X".into(),
+        phone: u.phone.clone(),
+        email: "other@x.com".into(),
+        password_hash: "h".into(),
+        role: Role::Passenger,
+    };
+    assert!(matches!(
+        store.create_user(&dup_phone).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let dup_email = NewUser {
+        phone: "+8801799999999".into(),
+        email: u.email.clone(),
+        ..dup_phone
+    };
+    assert!(matches!(
+        store.create_user(&dup_email).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.user_by_login(&u.phone).await.unwrap().unwrap().id,
+        u.id
+    );
+    assert_eq!(
+        store.user_by_login(&u.email).await.unwrap().unwrap().id,
+        u.id
+    );
+    assert!(store.user_by_login("nobody").await.unwrap().is_none());
+    store.set_role(u.id, Role::Clerk).await.unwrap();
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().role, Role::Clerk);
+    assert!(matches!(
+        store.set_role(9999, Role::Admin).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let now = Utc::now();
+    let a = store
+        .record_failed_login(u.id, now, 3, Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!((a.failed_logins, a.locked_until), (1, None));
+    store
+        .record_failed_login(u.id, now, 3, Duration::minutes(15))
+        .await
+        .unwrap();
+    let locked = store
+        .record_failed_login(u.id, now, 3, Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!(locked.failed_logins, 0, "locking resets the counter");
+    assert_eq!(
+        locked.locked_until.unwrap().timestamp(),
+        (now + Duration::minutes(15)).timestamp()
+    );
+    store.clear_failed_logins(u.id).await.unwrap();
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().locked_until, None);
+    store.set_totp(u.id, Some("SECRET"), true).await.unwrap();
+    let with_totp = store.user(u.id).await.unwrap().unwrap();
+    assert_eq!(
+        (with_totp.totp_secret.as_deref(), with_totp.mfa_enabled),
+        (Some("SECRET"), true)
+    );
+
+    store
+        .insert_refresh_token("hash1", u.id, now + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_refresh_token("hash1", now).await.unwrap(),
+        Some(u.id)
+    );
+    assert_eq!(
+        store.take_refresh_token("hash1", now).await.unwrap(),
+        None,
+        "refresh tokens work once"
+    );
+    store
+        .insert_refresh_token("old", u.id, now - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_refresh_token("old", now).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+}
+
+fn new_hold(trip: i64, user: i64, from: usize, to: usize, seats: Vec<i64>) -> NewHold {
+    let now = Utc::now();
+    NewHold {
+        trip_id: trip,
+        user_id: user,
+        from_stop: from as u32,
+        to_stop: to as u32,
+        mask: Journey::new(from, to, 3).unwrap().mask(),
+        class: SeatClass::ShovanChair,
+        fare: 450,
+        seat_ids: seats,
+        now,
+        expires_at: now + Duration::minutes(10),
+        max_seats_per_user: 4,
+    }
+}
+
+async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    let (a, b) = (user(&store, 1).await, user(&store, 2).await);
+    let first = store
+        .create_hold(&new_hold(trip, a.id, 0, 1, vec![seats[0].id]))
+        .await
+        .unwrap();
+    assert_eq!(first.seats[0].label(), "KA-1");
+    assert_eq!(first.status, "active");
+    // The other half of the same seat is free; the whole journey is not.
+    store
+        .create_hold(&new_hold(trip, b.id, 1, 2, vec![seats[0].id]))
+        .await
+        .unwrap();
+    let clash = store
+        .create_hold(&new_hold(trip, b.id, 0, 2, vec![seats[1].id, seats[0].id]))
+        .await;
+    assert!(
+        matches!(&clash, Err(StoreError::SeatsTaken(lost)) if lost == &vec![seats[0].id]),
+        "{clash:?}"
+    );
+    assert_eq!(
+        store.seats(trip).await.unwrap()[1].taken,
+        SegmentMask::EMPTY,
+        "a failed hold takes nothing"
+    );
+    // Wrong class (a berth for an S_CHAIR hold) is never taken.
+    assert!(matches!(
+        store
+            .create_hold(&new_hold(trip, b.id, 0, 2, vec![seats[3].id]))
+            .await,
+        Err(StoreError::SeatsTaken(_))
+    ));
+    // Per-user limit.
+    let mut four = new_hold(trip, a.id, 1, 2, vec![seats[1].id, seats[2].id]);
+    four.max_seats_per_user = 2;
+    assert!(matches!(
+        store.create_hold(&four).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Release clears exactly its own bits.
+    assert!(store.release_hold(first.id, a.id).await.unwrap());
+    assert!(
+        !store.release_hold(first.id, a.id).await.unwrap(),
+        "only once"
+    );
+    assert_eq!(
+        store.seats(trip).await.unwrap()[0].taken,
+        Journey::new(1, 2, 3).unwrap().mask()
+    );
+    // Expiry.
+    let mut short = new_hold(trip, a.id, 0, 2, vec![seats[2].id]);
+    short.expires_at = short.now - Duration::seconds(1);
+    let expired = store.create_hold(&short).await.unwrap();
+    assert_eq!(
+        store.expire_holds(Utc::now(), 100).await.unwrap(),
+        vec![expired.id]
+    );
+    assert_eq!(
+        store.hold(expired.id).await.unwrap().unwrap().status,
+        "expired"
+    );
+    assert_eq!(
+        store.seats(trip).await.unwrap()[2].taken,
+        SegmentMask::EMPTY
+    );
+    assert!(
+        store
+            .expire_holds(Utc::now(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    let u = user(&store, 1).await;
+    let hold = store
+        .create_hold(&new_hold(trip, u.id, 0, 2, vec![seats[0].id, seats[1].id]))
+        .await
+        .unwrap();
+    let new = NewOrder {
+        user_id: u.id,
+        hold_id: hold.id,
+        passengers: vec![
+            PassengerInput {
+                name: "A".into(),
+                nid: Some("1234567890".into()),
+            },
+            PassengerInput {
+                name: "B".into(),
+                nid: None,
+            },
+        ],
+        payment_token: "tok".into(),
+        idempotency_key: "key-1".into(),
+        request_hash: "hash".into(),
+        now: Utc::now(),
+    };
+    let order = store.create_order(&new).await.unwrap();
+    assert_eq!(
+        (order.status, order.amount, order.passengers.len()),
+        (OrderStatus::Reserved, 900, 2)
+    );
+    assert_eq!(order.passengers[0].nid.as_deref(), Some("1234567890"));
+    assert!(
+        matches!(store.create_order(&new).await, Err(StoreError::Conflict(_))),
+        "a hold is ordered once"
+    );
+    let rec = store.idempotency(u.id, "key-1").await.unwrap().unwrap();
+    assert_eq!((rec.order_id, rec.response), (Some(order.id), None));
+    store
+        .finish_idempotency(u.id, "key-1", 201, "{}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .idempotency(u.id, "key-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status_code,
+        Some(201)
+    );
+
+    let paid = OrderChange {
+        charge_id: Some("ch_1".into()),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .transition_order(
+                order.id,
+                OrderStatus::Reserved,
+                OrderStatus::Paid,
+                &paid,
+                Utc::now()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .transition_order(
+                order.id,
+                OrderStatus::Reserved,
+                OrderStatus::Failed,
+                &OrderChange::default(),
+                Utc::now()
+            )
+            .await
+            .unwrap(),
+        "stale from-state"
+    );
+    assert!(
+        store
+            .transition_order(
+                order.id,
+                OrderStatus::Paid,
+                OrderStatus::Confirmed,
+                &OrderChange::default(),
+                Utc::now()
+            )
+            .await
+            .unwrap()
+    );
+    let tickets = |seq: u32| NewTicket {
+        pnr: format!("PNR{seq}"),
+        order_id: order.id,
+        passenger_seq: seq,
+        seat_id: seats[seq as usize].id,
+        payload: "p".into(),
+    };
+    assert_eq!(
+        store
+            .issue_tickets(&[tickets(0), tickets(1)], Utc::now())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .issue_tickets(&[tickets(0)], Utc::now())
+            .await
+            .unwrap(),
+        0,
+        "one ticket per passenger"
+    );
+    assert_eq!(
+        store.ticket_by_pnr("PNR1").await.unwrap().unwrap().status,
+        "valid"
+    );
+    let ledger = store.ledger().await.unwrap();
+    assert_eq!(
+        (
+            ledger.confirmed_orders,
+            ledger.confirmed_passengers,
+            ledger.valid_tickets,
+            ledger.stray_tickets
+        ),
+        (1, 2, 2, 0)
+    );
+
+    // Cancelling returns the seats and voids the tickets.
+    let refund = OrderChange {
+        refunded_amount: Some(840),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .transition_order(
+                order.id,
+                OrderStatus::Confirmed,
+                OrderStatus::Refunded,
+                &refund,
+                Utc::now()
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .seats(trip)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.taken.is_empty())
+    );
+    assert!(
+        store
+            .tickets_of_order(order.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.status == "cancelled")
+    );
+    let o = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(
+        (o.status, o.refunded_amount, o.charge_id.as_deref()),
+        (OrderStatus::Refunded, 840, Some("ch_1"))
+    );
+    assert_eq!(store.orders_of_user(u.id).await.unwrap().len(), 1);
+    let stuck = store
+        .orders_stuck(&[OrderStatus::Reserved, OrderStatus::Paid], Utc::now())
+        .await
+        .unwrap();
+    assert!(stuck.is_empty());
+}
+
+async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let token = PaymentToken {
+        token: "tok_1".into(),
+        user_id: u.id,
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2031,
+    };
+    store
+        .insert_payment_token(&token, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(store.payment_token("tok_1").await.unwrap(), Some(token));
+    let charge = GatewayCharge {
+        idempotency_key: "order-1".into(),
+        charge_id: "ch_a".into(),
+        token: "tok_1".into(),
+        amount: 900,
+        status: "succeeded".into(),
+        refunded: 0,
+    };
+    assert_eq!(
+        store
+            .gateway_record(&charge, Utc::now())
+            .await
+            .unwrap()
+            .charge_id,
+        "ch_a"
+    );
+    let again = GatewayCharge {
+        charge_id: "ch_b".into(),
+        ..charge.clone()
+    };
+    assert_eq!(
+        store
+            .gateway_record(&again, Utc::now())
+            .await
+            .unwrap()
+            .charge_id,
+        "ch_a",
+        "one charge per key"
+    );
+    assert_eq!(
+        store.gateway_refund("ch_a", 300).await.unwrap().refunded,
+        300
+    );
+    assert_eq!(
+        store.gateway_refund("ch_a", 200).await.unwrap().refunded,
+        300,
+        "never lowered"
+    );
+    assert_eq!(
+        store.gateway_refund("ch_a", 5000).await.unwrap().refunded,
+        900,
+        "never beyond the amount"
+    );
+
+    // Outbox events (from expiring a hold) are delivered per consumer and audited once.
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let seat = store.seats(trip).await.unwrap()[0].id;
+    let mut h = new_hold(trip, u.id, 0, 2, vec![seat]);
+    h.expires_at = h.now;
+    store.create_hold(&h).await.unwrap();
+    store.expire_holds(Utc::now(), 10).await.unwrap();
+    let pending = store.outbox_pending(Consumer::Audit, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].kind, "hold.expired");
+    store.audit_append(&pending[0]).await.unwrap();
+    store.audit_append(&pending[0]).await.unwrap();
+    store
+        .outbox_mark(Consumer::Audit, &[pending[0].id], Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .outbox_pending(Consumer::Audit, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .outbox_pending(Consumer::Notification, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "consumers are independent"
+    );
+    let log = store.audit_log().await.unwrap();
+    assert_eq!(log.len(), 1, "a redelivered event is logged once");
+    assert_eq!(log[0].prev_hash, ticketctl::domain::audit::GENESIS);
+    let claims = store.seat_claims(Some(trip)).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].hold_status, "expired");
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = crate::common::db::sqlite();
+                    super::$case(crate::common::db::open_store(&db).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = crate::common::db::postgres().await else { return };
+                    super::$case(crate::common::db::open_store(&db).await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    stations_upsert_and_round_trip,
+    trains_round_trip_exactly,
+    fares_and_rates,
+    trips_seats_and_free_counts,
+    users_logins_lockout_and_tokens,
+    holds_take_segments_atomically,
+    orders_idempotency_and_transitions,
+    gateway_ledger_outbox_and_audit,
+);
