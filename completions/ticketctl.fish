@@ -1,0 +1,192 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ticketctl_global_optspecs
+    string join \n database-url= h/help V/version
+end
+
+function __fish_ticketctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ticketctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ticketctl_using_subcommand
+    set -l cmd (__fish_ticketctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -s V -l version -d 'Print version'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "serve" -d 'Run the booking server (HTTP API)'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "migrate" -d 'Create or update the database schema'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "seed" -d 'Load the Bangladesh Railway network and create trips for the coming days'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "station" -d 'List or add stations'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "train" -d 'List or show trains'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "trip" -d 'List, search or schedule trips'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "user" -d 'Manage users and roles'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "audit" -d 'Check the tamper-evident audit log'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "completions" -d 'Write shell completion scripts'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l listen -d 'Address to listen on' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l demo-days -d 'With --demo: days of trips to create' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l jwt-secret -d 'Secret for signing access tokens (at least 32 characters). By default one is generated and kept in the database, so all servers on one database agree' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l hold-ttl-secs -d 'How long held seats stay held without an order, in seconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l gateway-latency-ms -d 'Simulated latency of the mock payment gateway, in milliseconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l charge-timeout-ms -d 'How long to wait for a charge before treating it as unknown, in milliseconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l recovery-after-secs -d 'Settle orders left mid-saga (by a crash) after this many seconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l notifications-dir -d 'Directory where e-mail and SMS notifications are written (default: log only)' -r -F
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l ticket-key -d 'Ed25519 seed (64 hex digits) for signing tickets; by default one is generated and kept in the database' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l demo -d 'Demo mode: seed the network and trips if the database is empty, and create demo users'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l days -d 'Create trips for today and this many following days' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l json -d 'Print the report as JSON'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "list" -d 'List all stations'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "add" -d 'Add a station, or update its names'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l code -d 'Short code, 2–5 letters (e.g. DHK)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l name -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l name-bn -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l alias -d 'Another name people type (repeatable)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all stations'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a station, or update its names'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -f -a "list" -d 'List all trains'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -f -a "show" -d 'Show one train\'s timetable and coaches'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all trains'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one train\'s timetable and coaches'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -f -a "list" -d 'List trips from a date (default today) for some days'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -f -a "search" -d 'Search trips between two stations on a date, with fares and free seats'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -f -a "add" -d 'Schedule a trip of a train on a date (creates its seat inventory)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l date -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l days -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l from -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l to -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l date -d 'Travel date, YYYY-MM-DD (default today)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l train -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l date -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "list" -d 'List trips from a date (default today) for some days'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "search" -d 'Search trips between two stations on a date, with fares and free seats'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "add" -d 'Schedule a trip of a train on a date (creates its seat inventory)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "list" -d 'List users'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "set-role" -d 'Change a user\'s role'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l name -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l phone -d 'Bangladeshi mobile number, e.g. 01712345678' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l email -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l role -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l password -d 'The password; prefer --password-stdin or TICKETCTL_PASSWORD so it stays out of shell history' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l password-stdin -d 'Read the password from the first line of standard input'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List users'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Change a user\'s role'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l public-key -d 'Check offline with this public key (hex) instead of the database\'s key and records' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from public-key" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from public-key" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l dir -d 'Write into this directory instead of standard output' -r -F
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "serve" -d 'Run the booking server (HTTP API)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "migrate" -d 'Create or update the database schema'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "seed" -d 'Load the Bangladesh Railway network and create trips for the coming days'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "station" -d 'List or add stations'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "train" -d 'List or show trains'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "trip" -d 'List, search or schedule trips'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "user" -d 'Manage users and roles'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "audit" -d 'Check the tamper-evident audit log'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "completions" -d 'Write shell completion scripts'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "list" -d 'List all stations'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "add" -d 'Add a station, or update its names'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "list" -d 'List all trains'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from train" -f -a "show" -d 'Show one train\'s timetable and coaches'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from trip" -f -a "list" -d 'List trips from a date (default today) for some days'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from trip" -f -a "search" -d 'Search trips between two stations on a date, with fares and free seats'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from trip" -f -a "add" -d 'Schedule a trip of a train on a date (creates its seat inventory)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List users'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "set-role" -d 'Change a user\'s role'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
