@@ -138,10 +138,16 @@ pub fn find_station<'a>(stations: &'a [Station], query: &str) -> AppResult<&'a S
     if let Some(s) = stations.iter().find(|s| s.answers_to(query)) {
         return Ok(s);
     }
+    // Suggest names containing what was typed, or sharing its first three letters.
     let q = fold_name(query);
+    let stem: String = q.chars().take(3).collect();
     let mut suggestions: Vec<String> = stations
         .iter()
-        .filter(|s| !q.is_empty() && fold_name(&s.name_en).contains(&q))
+        .filter(|s| {
+            let name = fold_name(&s.name_en);
+            !q.is_empty()
+                && (name.contains(&q) || (stem.chars().count() == 3 && name.starts_with(&stem)))
+        })
         .map(|s| format!("{} ({})", s.name_en, s.code))
         .take(5)
         .collect();

@@ -11,7 +11,7 @@ pub enum AppError {
     /// A value was well-formed but not acceptable (bad phone, bad date, unknown class…).
     #[error("{0}")]
     Invalid(#[from] ParseError),
-    #[error("no station is called '{query}'")]
+    #[error("no station is called '{query}'{}", did_you_mean(suggestions))]
     UnknownStation {
         query: String,
         suggestions: Vec<String>,
@@ -51,3 +51,11 @@ impl From<StoreError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", suggestions.join(", "))
+    }
+}
