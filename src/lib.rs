@@ -6,5 +6,6 @@
 pub mod app;
 pub mod commands;
 pub mod domain;
+pub mod rehearse;
 pub mod server;
 pub mod store;

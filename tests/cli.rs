@@ -176,3 +176,52 @@ fn a_bad_database_url_is_a_clear_error() {
     let out = ticketctl("sqlite:///proc/no/such/dir/x.db", &["station", "list"]);
     assert!(!out.status.success());
 }
+
+/// A small rehearsal through the real binary: every passenger is answered, and
+/// the invariants verdict (checked against the database) is OK.
+#[test]
+fn a_small_rehearsal_keeps_the_invariants() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("chart.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
+        .args([
+            "rehearse",
+            "--passengers",
+            "150",
+            "--concurrency",
+            "16",
+            "--baseline",
+            "--baseline-bookings",
+            "300",
+            "--json",
+            "--chart",
+        ])
+        .arg(&chart)
+        .env("TICKETCTL_LOG", "error")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["invariants"]["ok"], true, "{report}");
+    let outcomes: u64 = report["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(outcomes, 150, "every passenger got an answer");
+    assert_eq!(
+        report["outcomes"]["error"],
+        serde_json::Value::Null,
+        "no errors: {report}"
+    );
+    assert!(report["bookings"].as_u64().unwrap() > 50);
+    assert!(report["baseline_bookings_per_s"].as_f64().unwrap() > 0.0);
+    assert!(std::fs::read_to_string(&chart).unwrap().contains("<svg"));
+}

@@ -202,13 +202,17 @@ pub(crate) async fn create_trip_for(
 }
 
 impl App {
+    /// The current catalog snapshot (stations and trains).
+    pub async fn catalog(&self) -> AppResult<std::sync::Arc<super::catalog_cache::Catalog>> {
+        Ok(self.catalog.get(self.store.as_ref()).await?)
+    }
+
     pub async fn stations(&self) -> AppResult<Vec<Station>> {
-        Ok(self.store.list_stations().await?)
+        Ok(self.catalog().await?.stations.clone())
     }
 
     pub async fn station(&self, query: &str) -> AppResult<Station> {
-        let stations = self.stations().await?;
-        find_station(&stations, query).cloned()
+        find_station(&self.catalog().await?.stations, query).cloned()
     }
 
     pub async fn add_station(&self, station: NewStation) -> AppResult<Upsert> {
@@ -238,17 +242,20 @@ impl App {
                 )));
             }
         }
-        Ok(self.store.upsert_station(&station).await?)
+        let result = self.store.upsert_station(&station).await?;
+        self.catalog.invalidate();
+        Ok(result)
     }
 
     pub async fn trains(&self) -> AppResult<Vec<TrainRecord>> {
-        Ok(self.store.list_trains().await?)
+        Ok(self.catalog().await?.trains.clone())
     }
 
     pub async fn train(&self, number: u32) -> AppResult<TrainRecord> {
-        self.store
-            .train_by_number(number)
+        self.catalog()
             .await?
+            .train_by_number(number)
+            .cloned()
             .ok_or_else(|| AppError::NotFound(format!("no train numbered {number}")))
     }
 
@@ -277,9 +284,9 @@ impl App {
 
     /// Trips that call at `from` and later at `to`, boarding at `from` on `date` (Dhaka time).
     pub async fn search(&self, from: &str, to: &str, date: ServiceDate) -> AppResult<SearchResult> {
-        let stations = self.stations().await?;
-        let from = find_station(&stations, from)?;
-        let to = find_station(&stations, to)?;
+        let catalog = self.catalog().await?;
+        let from = find_station(&catalog.stations, from)?;
+        let to = find_station(&catalog.stations, to)?;
         if from.id == to.id {
             return Err(
                 ParseError::new("to", "origin and destination are the same station").into(),
@@ -292,13 +299,8 @@ impl App {
 
         // A train that left the day before may reach `from` after midnight.
         let trips = self.store.trips_between(date.add_days(-1), date).await?;
-        let trains: HashMap<i64, Train> = self
-            .store
-            .list_trains()
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t.train))
-            .collect();
+        let trains: HashMap<i64, &Train> =
+            catalog.trains.iter().map(|t| (t.id, &t.train)).collect();
 
         struct Candidate<'a> {
             trip: &'a TripRecord,

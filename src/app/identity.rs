@@ -245,19 +245,7 @@ impl App {
 
     async fn issue_tokens(&self, user: &User) -> AppResult<TokenPair> {
         let now = self.now();
-        let claims = Claims {
-            sub: user.id,
-            role: user.role,
-            iat: now.timestamp(),
-            exp: (now + self.config.access_token_ttl).timestamp(),
-            iss: ISSUER.into(),
-        };
-        let access_token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.tokens.encoding,
-        )
-        .map_err(|e| AppError::Internal(format!("signing token: {e}")))?;
+        let access_token = self.access_token_for(user)?;
         let refresh_token = random_token(32);
         self.store
             .insert_refresh_token(
@@ -272,6 +260,25 @@ impl App {
             expires_in: self.config.access_token_ttl.num_seconds(),
             refresh_token,
         })
+    }
+
+    /// A short-lived access token for `user`. Login uses it after checking the
+    /// password; the rehearsal uses it for the passengers it creates directly.
+    pub fn access_token_for(&self, user: &User) -> AppResult<String> {
+        let now = self.now();
+        let claims = Claims {
+            sub: user.id,
+            role: user.role,
+            iat: now.timestamp(),
+            exp: (now + self.config.access_token_ttl).timestamp(),
+            iss: ISSUER.into(),
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.tokens.encoding,
+        )
+        .map_err(|e| AppError::Internal(format!("signing token: {e}")))
     }
 
     /// Trades a refresh token for a new pair; the old refresh token stops working.

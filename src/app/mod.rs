@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod booking;
 pub mod catalog;
+pub mod catalog_cache;
 pub mod error;
 pub mod fixtures;
 pub mod identity;
@@ -79,6 +80,7 @@ pub struct App {
     pub(crate) tokens: Arc<identity::TokenKeys>,
     pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
     pub gateway: Arc<dyn PaymentGateway>,
+    pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
 }
 
 impl App {
@@ -95,6 +97,7 @@ impl App {
             tokens: Arc::new(tokens),
             ticket_key: Arc::new(ticket_key),
             gateway,
+            catalog: Arc::default(),
         })
     }
 

@@ -100,6 +100,7 @@ impl App {
         report.fare_rates_changed = self.store.upsert_fare_rates(&net.rates).await? as u64;
         progress.advance(net.fares.len() as u64);
         progress.finish();
+        self.catalog.invalidate();
         Ok(report)
     }
 

@@ -14,7 +14,7 @@ use crate::domain::{OrderEvent, OrderStatus};
 use crate::store::{Consumer, OrderChange, OutboxEvent};
 
 use super::booking::charge_key;
-use super::{App, AppResult};
+use super::{App, AppError, AppResult};
 
 const BATCH: i64 = 200;
 
@@ -38,6 +38,11 @@ impl App {
             };
             match handled {
                 Ok(()) => done.push(event.id),
+                Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
+                    // Retrying cannot fix bad data; a poison event must not block the rest.
+                    tracing::error!(event = event.id, kind = %event.kind, ?consumer, error = %e, "skipping an event that cannot be handled");
+                    done.push(event.id);
+                }
                 Err(e) => {
                     // Stop here to keep order; the event comes round again.
                     tracing::warn!(event = event.id, kind = %event.kind, ?consumer, error = %e, "outbox handler failed; will retry");

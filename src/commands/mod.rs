@@ -6,6 +6,7 @@ mod audit;
 mod completions;
 mod migrate;
 mod output;
+mod rehearse;
 mod seed;
 mod serve;
 mod station;
@@ -65,6 +66,8 @@ pub enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::Cmd),
+    /// Rehearse a peak sale against a real server and check the invariants afterwards.
+    Rehearse(rehearse::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
 }
@@ -83,6 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             None => cmd.run(&open_app(&cli.database_url).await?).await,
         },
         Command::Audit(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Completions(cmd) => cmd.run(),
     }
 }

@@ -1,0 +1,140 @@
+//! The raw-storage baseline: the same writes a booking makes (hold the seat,
+//! create the order, mark it paid, confirm it, issue the ticket) straight
+//! against the store, without HTTP, so the rehearsal can say how close the
+//! whole server comes to what the database itself can do.
+
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::domain::{Journey, OrderStatus};
+use crate::store::{
+    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, Store, StoreResult,
+};
+
+pub struct Baseline {
+    pub bookings: usize,
+    pub elapsed: Duration,
+}
+
+impl Baseline {
+    pub fn per_second(&self) -> f64 {
+        self.bookings as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// One prepared booking: a free seat of a trip and the journey to sell on it.
+pub struct Slot {
+    pub trip_id: i64,
+    pub seat_id: i64,
+    pub class: crate::domain::SeatClass,
+    pub journey: Journey,
+}
+
+async fn book(store: &dyn Store, user_id: i64, slot: &Slot, n: usize) -> StoreResult<()> {
+    let now = Utc::now();
+    let hold = store
+        .create_hold(&NewHold {
+            trip_id: slot.trip_id,
+            user_id,
+            from_stop: slot.journey.from_stop() as u32,
+            to_stop: slot.journey.to_stop() as u32,
+            mask: slot.journey.mask(),
+            class: slot.class,
+            fare: 450,
+            seat_ids: vec![slot.seat_id],
+            now,
+            expires_at: now + chrono::Duration::minutes(10),
+            max_seats_per_user: 4,
+        })
+        .await?;
+    let order = store
+        .create_order(&NewOrder {
+            user_id,
+            hold_id: hold.id,
+            passengers: vec![PassengerInput {
+                name: format!("Baseline {n}"),
+                nid: None,
+            }],
+            payment_token: "baseline".into(),
+            idempotency_key: format!("baseline-{n}"),
+            request_hash: String::new(),
+            now,
+        })
+        .await?;
+    let paid = OrderChange {
+        charge_id: Some(format!("ch_baseline_{n}")),
+        ..Default::default()
+    };
+    store
+        .transition_order(
+            order.id,
+            OrderStatus::Reserved,
+            OrderStatus::Paid,
+            &paid,
+            now,
+        )
+        .await?;
+    store
+        .transition_order(
+            order.id,
+            OrderStatus::Paid,
+            OrderStatus::Confirmed,
+            &OrderChange::default(),
+            now,
+        )
+        .await?;
+    let ticket = NewTicket {
+        pnr: format!("BASE{n:06}"),
+        order_id: order.id,
+        passenger_seq: 0,
+        seat_id: slot.seat_id,
+        payload: String::new(),
+    };
+    store.issue_tickets(&[ticket], now).await?;
+    Ok(())
+}
+
+/// Books every slot once with `concurrency` tasks; users are created first (not timed).
+pub async fn run(
+    store: Arc<dyn Store>,
+    slots: Vec<Slot>,
+    concurrency: usize,
+) -> StoreResult<Baseline> {
+    let mut users = Vec::with_capacity(slots.len());
+    for n in 0..slots.len() {
+        let u = store
+            .create_user(&NewUser {
+                name: format!("Baseline {n}"),
+                phone: format!("+88019{n:08}"),
+                email: format!("baseline{n}@rehearsal.invalid"),
+                password_hash: "unusable".into(),
+                role: crate::domain::Role::Passenger,
+            })
+            .await?;
+        users.push(u.id);
+    }
+    let work: Arc<Vec<(i64, Slot)>> = Arc::new(users.into_iter().zip(slots).collect());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let (store, work, next) = (store.clone(), work.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((user, slot)) = work.get(n) else {
+                    return Ok(());
+                };
+                book(store.as_ref(), *user, slot, n).await?;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("baseline task")?;
+    }
+    Ok(Baseline {
+        bookings: work.len(),
+        elapsed: start.elapsed(),
+    })
+}

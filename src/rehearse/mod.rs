@@ -1,0 +1,317 @@
+//! The peak-sale rehearsal: many simulated passengers rush a real server at sale
+//! opening, each searching, looking at the seat map, holding seats (with the
+//! realistic mix of full-route and intermediate journeys), paying (with a share
+//! of declined and timed-out cards) and fetching the ticket; some abandon their
+//! holds. Afterwards the database is checked against DESIGN.md's invariants.
+
+pub mod baseline;
+pub mod stats;
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use stats::{Outcome, Sample};
+
+/// How passengers behave.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub passengers: usize,
+    /// Passengers active at once (each is one connection).
+    pub concurrency: usize,
+    pub date: String,
+    /// (from, to) pairs with weights: most want the whole corridor.
+    pub journeys: Vec<(String, String, u32)>,
+    pub decline_share: f64,
+    pub timeout_share: f64,
+    pub abandon_share: f64,
+}
+
+/// Where the passengers go, and who they are.
+pub struct Target {
+    pub base_url: String,
+    pub tokens: Vec<String>,
+}
+
+/// What the run measured.
+pub struct Run {
+    pub elapsed: Duration,
+    pub samples: Vec<Sample>,
+    pub outcomes: Vec<Outcome>,
+    pub booked_at_ms: Vec<u64>,
+    pub seats_booked: u64,
+}
+
+struct Passenger<'a> {
+    client: &'a Client,
+    base: &'a str,
+    token: &'a str,
+    start: Instant,
+    samples: Vec<Sample>,
+}
+
+impl Passenger<'_> {
+    async fn call(
+        &mut self,
+        step: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let began = Instant::now();
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        let (status, body) = match req.send().await {
+            Ok(r) => {
+                let s = r.status().as_u16();
+                (s, r.json().await.unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        };
+        self.samples.push(Sample {
+            step,
+            at_ms: self.start.elapsed().as_millis() as u64,
+            micros: began.elapsed().as_micros() as u64,
+            status,
+        });
+        (status, body)
+    }
+}
+
+fn pick_journey<'a, R: Rng>(
+    journeys: &'a [(String, String, u32)],
+    rng: &mut R,
+) -> &'a (String, String, u32) {
+    journeys
+        .choose_weighted(rng, |j| j.2)
+        .expect("journeys are configured")
+}
+
+/// One passenger's visit; returns the outcome and the seats booked.
+async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome, u64) {
+    use reqwest::Method as M;
+    let (from, to, card, abandon, count) = {
+        let mut rng = rand::thread_rng();
+        let (from, to, _) = pick_journey(&scenario.journeys, &mut rng).clone();
+        let roll: f64 = rng.r#gen();
+        let card = if roll < scenario.decline_share {
+            "4000000000000002"
+        } else if roll < scenario.decline_share + scenario.timeout_share {
+            "4000000000000119"
+        } else {
+            "4242424242424242"
+        };
+        (
+            from,
+            to,
+            card,
+            rng.r#gen::<f64>() < scenario.abandon_share,
+            if rng.gen_bool(0.75) { 1 } else { 2 },
+        )
+    };
+    let (status, found) = p
+        .call(
+            0,
+            M::GET,
+            &format!("/v1/trips?from={from}&to={to}&date={}", scenario.date),
+            None,
+            None,
+        )
+        .await;
+    if status != 200 {
+        return (Outcome::Error, 0);
+    }
+    // Trains with S_CHAIR seats left, in the passenger's order of preference (earliest first).
+    let mut options: Vec<(i64, String)> = found["trips"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["sale"]["state"] == "open")
+        .flat_map(|t| {
+            t["classes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["seats_free"].as_i64().unwrap_or(0) >= count)
+                .map(|c| {
+                    (
+                        t["trip_id"].as_i64().unwrap_or(0),
+                        c["class"].as_str().unwrap_or("S_CHAIR").to_owned(),
+                    )
+                })
+        })
+        .collect();
+    if options.is_empty() {
+        return (Outcome::SoldOut, 0);
+    }
+    // Most passengers want one of the first few trains; spread a little like people do.
+    options.truncate(6);
+    let (trip, class) = options
+        .choose(&mut rand::thread_rng())
+        .cloned()
+        .expect("non-empty");
+    let (status, _) = p
+        .call(
+            1,
+            M::GET,
+            &format!("/v1/trips/{trip}/seats?from={from}&to={to}"),
+            None,
+            None,
+        )
+        .await;
+    if status != 200 {
+        return (Outcome::Error, 0);
+    }
+    let hold_body =
+        json!({ "trip_id": trip, "from": from, "to": to, "class": class, "count": count });
+    let (status, hold) = p.call(2, M::POST, "/v1/holds", Some(hold_body), None).await;
+    match status {
+        201 => {}
+        409 => return (Outcome::LostRace, 0),
+        _ => return (Outcome::Error, 0),
+    }
+    let hold_id = hold["hold_id"].as_i64().unwrap_or(0);
+    if abandon {
+        let (status, _) = p
+            .call(3, M::DELETE, &format!("/v1/holds/{hold_id}"), None, None)
+            .await;
+        return (
+            if status == 204 {
+                Outcome::Abandoned
+            } else {
+                Outcome::Error
+            },
+            0,
+        );
+    }
+    let card_body = json!({ "number": card, "exp_month": 12, "exp_year": 2035, "cvc": "123" });
+    let (status, token) = p
+        .call(4, M::POST, "/v1/payments/tokens", Some(card_body), None)
+        .await;
+    if status != 201 {
+        return (Outcome::Error, 0);
+    }
+    let passengers: Vec<Value> = (0..count)
+        .map(|i| json!({ "name": format!("Passenger {n}-{i}") }))
+        .collect();
+    let order_body =
+        json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": token["token"] });
+    let (status, order) = p
+        .call(
+            5,
+            M::POST,
+            "/v1/orders",
+            Some(order_body),
+            Some(&format!("rehearsal-{n}")),
+        )
+        .await;
+    match status {
+        201 => {}
+        402 if card.ends_with("0002") => return (Outcome::Declined, 0),
+        402 => return (Outcome::TimedOut, 0),
+        _ => return (Outcome::Error, 0),
+    }
+    let ticket = order["tickets"][0]["ticket_id"].as_i64().unwrap_or(0);
+    let (status, _) = p
+        .call(6, M::GET, &format!("/v1/tickets/{ticket}"), None, None)
+        .await;
+    if status != 200 {
+        return (Outcome::Error, 0);
+    }
+    (Outcome::Booked, count as u64)
+}
+
+/// Runs the scenario against the target; `progress` is told of every finished passenger.
+pub async fn run(
+    target: &Target,
+    scenario: &Scenario,
+    progress: impl Fn() + Send + Sync + 'static,
+) -> Run {
+    let client = Client::builder()
+        .pool_max_idle_per_host(scenario.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client");
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let results = Arc::new(Mutex::new((Vec::new(), Vec::new(), Vec::new(), 0u64)));
+    let progress = Arc::new(progress);
+    let start = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..scenario.concurrency.max(1) {
+        let (client, next, results, progress) = (
+            client.clone(),
+            next.clone(),
+            results.clone(),
+            progress.clone(),
+        );
+        let base = target.base_url.clone();
+        let tokens = target.tokens.clone();
+        let scenario = scenario.clone();
+        workers.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= scenario.passengers {
+                    return;
+                }
+                let mut p = Passenger {
+                    client: &client,
+                    base: &base,
+                    token: &tokens[n % tokens.len()],
+                    start,
+                    samples: Vec::new(),
+                };
+                let (outcome, seats) = visit(&mut p, &scenario, n).await;
+                let finished = start.elapsed().as_millis() as u64;
+                let mut r = results.lock().expect("results lock");
+                r.0.append(&mut p.samples);
+                r.1.push(outcome);
+                if outcome == Outcome::Booked {
+                    r.2.push(finished);
+                }
+                r.3 += seats;
+                drop(r);
+                progress();
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let elapsed = start.elapsed();
+    let (samples, outcomes, booked_at_ms, seats_booked) = Arc::try_unwrap(results)
+        .map(|m| m.into_inner().expect("results lock"))
+        .unwrap_or_else(|arc| arc.lock().expect("results lock").clone());
+    Run {
+        elapsed,
+        samples,
+        outcomes,
+        booked_at_ms,
+        seats_booked,
+    }
+}
+
+/// The passenger's status code distribution, for the report.
+pub fn status_counts(samples: &[Sample]) -> Vec<(u16, u64)> {
+    let mut counts: std::collections::BTreeMap<u16, u64> = Default::default();
+    for s in samples {
+        *counts.entry(s.status).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
+
+/// True for answers a healthy server gives during a sale.
+pub fn is_expected(status: u16) -> bool {
+    StatusCode::from_u16(status).is_ok_and(|s| {
+        s.is_success() || s == StatusCode::CONFLICT || s == StatusCode::PAYMENT_REQUIRED
+    })
+}
