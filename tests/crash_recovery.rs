@@ -29,6 +29,8 @@ impl ServerProcess {
                 &gateway_latency_ms.to_string(),
                 "--recovery-after-secs",
                 "1",
+                "--charge-timeout-ms",
+                "1000",
             ])
             .env("DATABASE_URL", db_url)
             .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)

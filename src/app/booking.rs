@@ -500,6 +500,11 @@ impl App {
                         },
                     )
                     .await?;
+                if paid.status != OrderStatus::Paid {
+                    // Recovery gave up on this order while the charge was in flight:
+                    // the money must go back now, since the failure event is already handled.
+                    self.settle_refund(&paid).await?;
+                }
                 self.confirm(paid).await?
             }
             ChargeOutcome::Declined { reason } => {

@@ -138,20 +138,30 @@ pub fn find_station<'a>(stations: &'a [Station], query: &str) -> AppResult<&'a S
     if let Some(s) = stations.iter().find(|s| s.answers_to(query)) {
         return Ok(s);
     }
-    // Suggest names containing what was typed, or sharing its first three letters.
+    // Suggest names containing what was typed first, then names sharing its first three letters.
     let q = fold_name(query);
     let stem: String = q.chars().take(3).collect();
-    let mut suggestions: Vec<String> = stations
+    let mut ranked: Vec<(u8, &Station)> = stations
         .iter()
-        .filter(|s| {
+        .filter_map(|s| {
             let name = fold_name(&s.name_en);
-            !q.is_empty()
-                && (name.contains(&q) || (stem.chars().count() == 3 && name.starts_with(&stem)))
+            if q.is_empty() {
+                None
+            } else if name.contains(&q) {
+                Some((0, s))
+            } else if stem.chars().count() == 3 && name.starts_with(&stem) {
+                Some((1, s))
+            } else {
+                None
+            }
         })
-        .map(|s| format!("{} ({})", s.name_en, s.code))
-        .take(5)
         .collect();
-    suggestions.sort();
+    ranked.sort_by(|a, b| (a.0, &a.1.name_en).cmp(&(b.0, &b.1.name_en)));
+    let suggestions = ranked
+        .into_iter()
+        .take(5)
+        .map(|(_, s)| format!("{} ({})", s.name_en, s.code))
+        .collect();
     Err(AppError::UnknownStation {
         query: query.to_owned(),
         suggestions,

@@ -82,7 +82,12 @@ impl App {
                 break;
             }
         }
-        let before = now - self.config.recovery_after;
+        // Never settle an order whose charge may still be in flight in some server.
+        let in_flight = chrono::Duration::from_std(
+            self.config.gateway.charge_timeout * 2 + self.config.gateway.latency,
+        )
+        .unwrap_or(chrono::Duration::MAX);
+        let before = now - self.config.recovery_after.max(in_flight);
         let stuck = self
             .store
             .orders_stuck(

@@ -102,6 +102,14 @@ fn machine() -> String {
     format!("{cores} cores, {mem_gib:.0} GiB, load generator on the same machine")
 }
 
+/// Production limits, except per address: every simulated passenger comes from 127.0.0.1.
+fn rehearsal_limits() -> crate::server::Limits {
+    crate::server::Limits {
+        per_ip: None,
+        ..crate::server::Limits::default()
+    }
+}
+
 /// The corridor's journeys, weighted like demand at an Eid sale: most want the whole way.
 fn journeys() -> Vec<(String, String, u32)> {
     [
@@ -284,7 +292,8 @@ impl Cmd {
                 app.seed_trips(&[date, date.add_days(1)], &mut report, &Quiet)
                     .await?;
                 let tokens = passengers_tokens(app, self.passengers).await?;
-                let server = Server::bind("127.0.0.1:0".parse()?, app.clone()).await?;
+                let server =
+                    Server::bind("127.0.0.1:0".parse()?, app.clone(), rehearsal_limits()).await?;
                 let addr = server.local_addr()?;
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
                 tokio::spawn(server.run(async {

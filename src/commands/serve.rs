@@ -9,7 +9,8 @@ use crate::app::payments::GatewayConfig;
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
 use crate::domain::Role;
-use crate::server::Server;
+use crate::server::{Limits, Server};
+use std::num::NonZeroU32;
 
 use super::seed::{Bars, print_report};
 
@@ -47,6 +48,18 @@ pub struct Cmd {
     /// and kept in the database.
     #[arg(long, env = "TICKETCTL_TICKET_KEY", hide_env_values = true)]
     pub ticket_key: Option<String>,
+    /// Requests per second per client address, bursts of twice that (0: no limit).
+    #[arg(long, default_value_t = 100)]
+    pub rate_per_ip: u32,
+    /// Requests per second per signed-in user, bursts of twice that (0: no limit).
+    #[arg(long, default_value_t = 20)]
+    pub rate_per_user: u32,
+    /// Requests handled at once; beyond this the server answers 503 at once.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_in_flight: u64,
+    /// Deadline for read requests, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub read_timeout_ms: u64,
 }
 
 /// Resolved settings for one server process.
@@ -56,6 +69,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub demo: Option<u32>,
     pub app: AppConfig,
+    pub limits: Limits,
 }
 
 impl Cmd {
@@ -75,6 +89,12 @@ impl Cmd {
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
                 ..AppConfig::default()
+            },
+            limits: Limits {
+                per_ip: NonZeroU32::new(self.rate_per_ip),
+                per_user: NonZeroU32::new(self.rate_per_user),
+                max_in_flight: self.max_in_flight as usize,
+                read_timeout: Duration::from_millis(self.read_timeout_ms),
             },
         }
     }
@@ -136,12 +156,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let Some(days) = config.demo {
         prepare_demo(&app, days).await?;
     }
-    let server = Server::bind(config.listen, app).await.with_context(|| {
-        format!(
-            "listening on {} (is another server running there?)",
-            config.listen
-        )
-    })?;
+    let server = Server::bind(config.listen, app, config.limits.clone())
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {} (is another server running there?)",
+                config.listen
+            )
+        })?;
     let addr = server.local_addr()?;
     println!(
         "ticketctl serving on http://{addr} (database {})",

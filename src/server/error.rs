@@ -40,6 +40,12 @@ impl ApiError {
         self
     }
 
+    /// Adds a `Retry-After` header (seconds).
+    pub fn with_retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

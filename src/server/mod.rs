@@ -8,25 +8,33 @@ pub mod error;
 mod extract;
 mod health;
 mod identity;
+pub mod limits;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 use error::ApiError;
+use limits::Guard;
+pub use limits::Limits;
 
 /// Largest request body accepted; every API body is a small JSON object.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router(app: App) -> Router {
-    Router::new()
+/// The whole HTTP surface. Health probes sit outside the rate limits and load
+/// shedding, so an overloaded server still answers them.
+pub fn router(app: App, guard: Arc<Guard>) -> Router {
+    let health = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .with_state(app.clone());
+    let api = Router::new()
         .route("/v1/stations", get(catalog::stations))
         .route("/v1/trains", get(catalog::trains))
         .route("/v1/trains/{number}", get(catalog::train))
@@ -69,21 +77,24 @@ pub fn router(app: App) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
-        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(guard, limits::protect))
+        .with_state(app);
+    health.merge(api).layer(TraceLayer::new_for_http())
 }
 
 /// A bound listener, so callers (tests, `rehearse`) learn the port before serving.
 pub struct Server {
     listener: TcpListener,
     app: App,
+    limits: Limits,
 }
 
 impl Server {
-    pub async fn bind(addr: SocketAddr, app: App) -> std::io::Result<Server> {
+    pub async fn bind(addr: SocketAddr, app: App, limits: Limits) -> std::io::Result<Server> {
         Ok(Server {
             listener: TcpListener::bind(addr).await?,
             app,
+            limits,
         })
     }
 
@@ -99,9 +110,21 @@ impl Server {
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut workers = self.app.spawn_workers(stopped);
-        let served = axum::serve(self.listener, router(self.app))
+        let guard = Guard::new(self.app.clone(), &self.limits);
+        let janitor = tokio::spawn({
+            let guard = guard.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                    guard.forget_idle();
+                }
+            }
+        });
+        let service = router(self.app, guard).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
+        janitor.abort();
         let _ = stop.send(true);
         while workers.join_next().await.is_some() {}
         served

@@ -40,13 +40,22 @@ impl TestApp {
 
     /// Starts with `config` (its JWT secret is replaced by the test secret).
     pub async fn start_with(db: TestDb, config: AppConfig) -> TestApp {
+        Self::start_with_limits(db, config, ticketctl::server::Limits::unlimited()).await
+    }
+
+    /// Starts with `config` and the server's rate limits and load shedding set to `limits`.
+    pub async fn start_with_limits(
+        db: TestDb,
+        config: AppConfig,
+        limits: ticketctl::server::Limits,
+    ) -> TestApp {
         let store: Arc<dyn Store> = open_store(&db).await;
         let config = AppConfig {
             jwt_secret: Some(TEST_JWT_SECRET.into()),
             ..config
         };
         let app = App::new(store, config).await.expect("app starts");
-        let server = Server::bind("127.0.0.1:0".parse().unwrap(), app.clone())
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), app.clone(), limits)
             .await
             .expect("bind a random port");
         let addr = server.local_addr().unwrap();
