@@ -11,7 +11,7 @@ use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
 use crate::store::{
-    HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, StoreError, TripRecord,
+    HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, StoreError,
 };
 
 use super::catalog::{fare_for, find_station};
@@ -112,21 +112,11 @@ fn sold_out(detail: String, seats: Vec<String>) -> AppError {
 }
 
 impl App {
-    async fn trip_train(&self, trip_id: i64) -> AppResult<(TripRecord, Train)> {
-        let trip = self
-            .store
-            .trip(trip_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no trip {trip_id}")))?;
-        let train = self.train(trip.train_number).await?.train;
-        Ok((trip, train))
-    }
-
     /// Holds seats for a journey until the TTL passes.
     pub async fn hold_seats(&self, user_id: i64, req: HoldRequest) -> AppResult<HoldView> {
         let max = self.config.max_seats_per_booking;
         let class: SeatClass = req.class.parse()?;
-        let (trip, train) = self.trip_train(req.trip_id).await?;
+        let (trip, train) = self.trip_and_train(req.trip_id).await?;
         let stations = self.stations().await?;
         let from = find_station(&stations, &req.from)?;
         let to = find_station(&stations, &req.to)?;
@@ -313,7 +303,7 @@ impl App {
             .await?
             .filter(|h| h.user_id == user_id)
             .ok_or_else(|| AppError::NotFound(format!("no hold {hold_id} of yours")))?;
-        let (_, train) = self.trip_train(hold.trip_id).await?;
+        let (_, train) = self.trip_and_train(hold.trip_id).await?;
         self.hold_view(&hold, &train)
     }
 
@@ -573,7 +563,7 @@ impl App {
             .hold(order.hold_id)
             .await?
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
-        let (trip, train) = self.trip_train(order.trip_id).await?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
         let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
         let tickets = self.store.tickets_of_order(order.id).await?;
         let from = &train.stops[hold.from_stop as usize];
@@ -653,7 +643,7 @@ impl App {
             .hold(order.hold_id)
             .await?
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
-        let (trip, train) = self.trip_train(order.trip_id).await?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
         let departs = trip
             .date
             .at(train.stops[hold.from_stop as usize].boards_at());

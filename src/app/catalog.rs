@@ -397,7 +397,7 @@ impl App {
         })
     }
 
-    async fn trip_and_train(&self, id: i64) -> AppResult<(TripRecord, Train)> {
+    pub(crate) async fn trip_and_train(&self, id: i64) -> AppResult<(TripRecord, Train)> {
         let trip = self
             .store
             .trip(id)

@@ -49,6 +49,10 @@ pub struct AppConfig {
     pub notifications_dir: Option<std::path::PathBuf>,
     /// Ed25519 seed (hex) for signing tickets; `None` = generate and keep in the database.
     pub ticket_key: Option<String>,
+    /// SMTP relay for passenger e-mail (`smtp://host:port`); `None` = no e-mail is sent.
+    pub smtp_url: Option<String>,
+    /// The sender of passenger e-mail.
+    pub mail_from: String,
 }
 
 impl Default for AppConfig {
@@ -68,6 +72,8 @@ impl Default for AppConfig {
             sweep_every: std::time::Duration::from_secs(1),
             notifications_dir: None,
             ticket_key: None,
+            smtp_url: None,
+            mail_from: "Bangladesh Railway tickets <tickets@localhost>".into(),
         }
     }
 }
@@ -81,6 +87,7 @@ pub struct App {
     pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
+    pub(crate) mailer: Option<Arc<notify::Mailer>>,
 }
 
 impl App {
@@ -91,6 +98,10 @@ impl App {
         let ticket_key =
             tickets::load_signing_key(store.as_ref(), config.ticket_key.as_deref()).await?;
         let gateway = Arc::new(MockGateway::new(store.clone(), config.gateway));
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Arc::new(notify::Mailer::new(url, &config.mail_from)?)),
+            None => None,
+        };
         Ok(App {
             store,
             config: Arc::new(config),
@@ -98,6 +109,7 @@ impl App {
             ticket_key: Arc::new(ticket_key),
             gateway,
             catalog: Arc::default(),
+            mailer,
         })
     }
 

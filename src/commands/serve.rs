@@ -44,6 +44,17 @@ pub struct Cmd {
     /// Directory where e-mail and SMS notifications are written (default: log only).
     #[arg(long, env = "TICKETCTL_NOTIFICATIONS_DIR")]
     pub notifications_dir: Option<std::path::PathBuf>,
+    /// SMTP relay for passenger e-mail: smtp://host:port, smtp://user:pass@host:587?tls=required
+    /// or smtps://host (default: no e-mail is sent).
+    #[arg(long, env = "TICKETCTL_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of passenger e-mail.
+    #[arg(
+        long,
+        env = "TICKETCTL_MAIL_FROM",
+        default_value = "Bangladesh Railway tickets <tickets@localhost>"
+    )]
+    pub mail_from: String,
     /// Ed25519 seed (64 hex digits) for signing tickets; by default one is generated
     /// and kept in the database.
     #[arg(long, env = "TICKETCTL_TICKET_KEY", hide_env_values = true)]
@@ -88,6 +99,8 @@ impl Cmd {
                 recovery_after: chrono::Duration::seconds(self.recovery_after_secs as i64),
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
+                smtp_url: self.smtp_url.clone(),
+                mail_from: self.mail_from.clone(),
                 ..AppConfig::default()
             },
             limits: Limits {
