@@ -113,7 +113,7 @@ async fn overload_is_shed_fast_and_loses_no_seat() {
     let started = Instant::now();
     let shed = t.get("/v1/stations").await;
     assert!(
-        started.elapsed() < Duration::from_millis(300),
+        started.elapsed() < Duration::from_millis(1000),
         "shed fast: {:?}",
         started.elapsed()
     );

@@ -113,10 +113,17 @@ fn sold_out(detail: String, seats: Vec<String>) -> AppError {
 
 impl App {
     /// Holds seats for a journey until the TTL passes.
-    pub async fn hold_seats(&self, user_id: i64, req: HoldRequest) -> AppResult<HoldView> {
+    /// `admission` is the waiting-room token, needed when the trip is in a queued sale.
+    pub async fn hold_seats(
+        &self,
+        user_id: i64,
+        req: HoldRequest,
+        admission: Option<&str>,
+    ) -> AppResult<HoldView> {
         let max = self.config.max_seats_per_booking;
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
+        self.queue.gate(trip.id, user_id, admission, self.now())?;
         let stations = self.stations().await?;
         let from = find_station(&stations, &req.from)?;
         let to = find_station(&stations, &req.to)?;
@@ -332,6 +339,7 @@ impl App {
         user_id: i64,
         key: &str,
         req: OrderRequest,
+        admission: Option<&str>,
     ) -> AppResult<OrderReply> {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ParseError::new(
@@ -368,6 +376,16 @@ impl App {
             }
         }
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
+        let trip_id = match self.store.hold(req.hold_id).await? {
+            Some(h) if h.user_id == user_id => h.trip_id,
+            _ => {
+                return Err(AppError::NotFound(format!(
+                    "no hold {} of yours",
+                    req.hold_id
+                )));
+            }
+        };
+        self.queue.gate(trip_id, user_id, admission, self.now())?;
         let new = NewOrder {
             user_id,
             hold_id: req.hold_id,
@@ -401,6 +419,10 @@ impl App {
         };
 
         let order = self.charge_and_confirm(order, &token).await?;
+        if order.status == OrderStatus::Confirmed {
+            // Checked out: the admission is spent and its slot goes to the next in line.
+            self.queue.checked_out(trip_id, user_id);
+        }
         let reply = self.order_reply(&order).await?;
         self.store
             .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod invariants;
 pub mod notify;
 pub mod payments;
+pub mod queue;
 pub mod seed;
 pub mod tickets;
 pub mod workers;
@@ -88,6 +89,7 @@ pub struct App {
     pub gateway: Arc<dyn PaymentGateway>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) mailer: Option<Arc<notify::Mailer>>,
+    pub(crate) queue: Arc<queue::WaitingRoom>,
 }
 
 impl App {
@@ -98,6 +100,10 @@ impl App {
         let ticket_key =
             tickets::load_signing_key(store.as_ref(), config.ticket_key.as_deref()).await?;
         let gateway = Arc::new(MockGateway::new(store.clone(), config.gateway));
+        let queue_key = store
+            .setting_or_init("admission_key", &hex::encode(rand::random::<[u8; 32]>()))
+            .await?;
+        let queue = Arc::new(queue::WaitingRoom::new(queue_key.into_bytes()));
         let mailer = match &config.smtp_url {
             Some(url) => Some(Arc::new(notify::Mailer::new(url, &config.mail_from)?)),
             None => None,
@@ -110,6 +116,7 @@ impl App {
             gateway,
             catalog: Arc::default(),
             mailer,
+            queue,
         })
     }
 

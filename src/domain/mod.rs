@@ -3,6 +3,7 @@
 //! Everything here is deterministic and unit-tested; the store and the
 //! server convert to and from these types at their edges.
 
+pub mod admission;
 pub mod allocation;
 pub mod audit;
 pub mod card;

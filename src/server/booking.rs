@@ -22,14 +22,23 @@ fn is_staff(caller: &Caller) -> bool {
     caller.require(Role::Clerk).is_ok()
 }
 
+/// The waiting-room token, for trips in a queued sale.
+fn admission(headers: &HeaderMap) -> Option<&str> {
+    headers.get("admission-token").and_then(|v| v.to_str().ok())
+}
+
 pub async fn create_hold(
     State(app): State<App>,
     caller: Caller,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<HoldRequest>,
 ) -> ApiResult<(StatusCode, Json<HoldView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(app.hold_seats(caller.id(), req).await?),
+        Json(
+            app.hold_seats(caller.id(), req, admission(&headers))
+                .await?,
+        ),
     ))
 }
 
@@ -94,7 +103,9 @@ pub async fn place_order(
                 "send a unique 'Idempotency-Key' header so a retried order is never charged twice",
             )
         })?;
-    let reply = app.place_order(caller.id(), key, req).await?;
+    let reply = app
+        .place_order(caller.id(), key, req, admission(&headers))
+        .await?;
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let mut response = (status, Json(reply.body)).into_response();
     if status.is_client_error() {

@@ -9,6 +9,7 @@ mod extract;
 mod health;
 mod identity;
 pub mod limits;
+mod queue;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -63,6 +64,11 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
         .route("/v1/tickets/{id}/qr.png", get(booking::ticket_png))
         .route("/v1/tickets/{id}/qr.svg", get(booking::ticket_svg))
         .route("/v1/admin/audit/verify", get(booking::audit_verify))
+        .route("/v1/queue/{sale}/join", post(queue::join))
+        .route("/v1/queue/{sale}/status", get(queue::status))
+        .route("/v1/queue/{sale}", axum::routing::delete(queue::leave))
+        .route("/v1/admin/queue", post(queue::create))
+        .route("/v1/admin/queue/{sale}", post(queue::control))
         .route("/v1/admin/users", get(admin::users))
         .route("/v1/admin/users/{id}/role", put(admin::set_role))
         .route("/v1/admin/stations", post(admin::add_station))

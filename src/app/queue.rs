@@ -1,0 +1,374 @@
+//! The waiting room for peak sales. A sale (trips whose tickets open at a set
+//! time) can be queued: users who arrive before opening join a pre-queue that
+//! is shuffled at opening, so arriving early gives no edge; later arrivals
+//! queue FIFO behind them. The room admits at a set rate and keeps at most
+//! `max_active` shoppers; each admitted user gets a signed admission token,
+//! bound to them, which holds and orders on the sale's trips require. An
+//! admission ends when the user checks out, leaves, or is inactive too long,
+//! and the freed slot goes to the next in line.
+//!
+//! State is in memory, so one `serve` process runs the room (several processes
+//! would share it through Redis: not built yet).
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use crate::domain::ParseError;
+use crate::domain::admission::{AdmissionClaims, AdmissionError, sign, verify};
+
+use super::{App, AppError, AppResult};
+
+/// How long an admission token is good for at most, however active its holder.
+const TOKEN_MAX_LIFE: chrono::Duration = chrono::Duration::minutes(30);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaleSettings {
+    pub id: String,
+    pub opens_at: DateTime<Utc>,
+    pub trip_ids: Vec<i64>,
+    /// Users admitted per second.
+    pub rate_per_sec: f64,
+    /// Shoppers admitted at once.
+    pub max_active: usize,
+    /// An admitted user idle this long loses the slot.
+    pub idle_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum QueueStatus {
+    /// Before opening: in the pre-queue, order decided by lot at opening.
+    PreQueue {
+        opens_at: String,
+        waiting: usize,
+    },
+    Waiting {
+        position: usize,
+        estimated_wait_secs: u64,
+    },
+    Admitted {
+        token: String,
+        expires_at: String,
+    },
+}
+
+struct Admission {
+    jti: String,
+    token: String,
+    idle_until: DateTime<Utc>,
+    /// Order of admission, for fairness checks.
+    seq: u64,
+}
+
+struct Sale {
+    settings: SaleSettings,
+    paused: bool,
+    opened: bool,
+    prequeue: Vec<i64>,
+    queue: VecDeque<i64>,
+    admitted: HashMap<i64, Admission>,
+    /// Ids of admissions that ended: a token carrying one is a replay.
+    spent: HashSet<String>,
+    credit: f64,
+    last_tick: Option<DateTime<Utc>>,
+    admissions: u64,
+}
+
+pub struct WaitingRoom {
+    key: Vec<u8>,
+    sales: Mutex<HashMap<String, Sale>>,
+}
+
+fn random_id() -> String {
+    let mut b = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+impl Sale {
+    /// Opens (shuffling the pre-queue once), ends idle admissions and admits at the rate.
+    fn tick(&mut self, key: &[u8], now: DateTime<Utc>) {
+        if now < self.settings.opens_at {
+            return;
+        }
+        if !self.opened {
+            self.opened = true;
+            let mut early = std::mem::take(&mut self.prequeue);
+            early.shuffle(&mut rand::thread_rng());
+            for user in early.into_iter().rev() {
+                self.queue.push_front(user);
+            }
+        }
+        let idle: Vec<i64> = self
+            .admitted
+            .iter()
+            .filter(|(_, a)| a.idle_until <= now)
+            .map(|(u, _)| *u)
+            .collect();
+        for user in idle {
+            self.end(user);
+        }
+        let elapsed = self
+            .last_tick
+            .map_or(1.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        self.last_tick = Some(now);
+        if self.paused {
+            return;
+        }
+        self.credit = (self.credit + elapsed * self.settings.rate_per_sec)
+            .min(self.settings.max_active as f64);
+        while self.credit >= 1.0 && self.admitted.len() < self.settings.max_active {
+            let Some(user) = self.queue.pop_front() else {
+                break;
+            };
+            self.credit -= 1.0;
+            self.admissions += 1;
+            let jti = random_id();
+            let claims = AdmissionClaims {
+                sale: self.settings.id.clone(),
+                user,
+                jti: jti.clone(),
+                exp: (now + TOKEN_MAX_LIFE).timestamp(),
+            };
+            let idle_until = now + chrono::Duration::seconds(self.settings.idle_secs);
+            self.admitted.insert(
+                user,
+                Admission {
+                    jti,
+                    token: sign(&claims, key),
+                    idle_until,
+                    seq: self.admissions,
+                },
+            );
+        }
+    }
+
+    fn end(&mut self, user: i64) {
+        if let Some(a) = self.admitted.remove(&user) {
+            self.spent.insert(a.jti);
+        }
+    }
+}
+
+fn refused(e: impl std::fmt::Display) -> AppError {
+    AppError::Forbidden(format!("admission refused: {e}"))
+}
+
+impl WaitingRoom {
+    pub fn new(key: Vec<u8>) -> Self {
+        WaitingRoom {
+            key,
+            sales: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with_sale<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Sale, &[u8]) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut sales = self.sales.lock().expect("waiting room lock");
+        let sale = sales
+            .get_mut(id)
+            .ok_or_else(|| AppError::NotFound(format!("no queued sale '{id}'")))?;
+        f(sale, &self.key)
+    }
+
+    pub fn create(&self, settings: SaleSettings) -> AppResult<()> {
+        if settings.id.trim().is_empty() || settings.trip_ids.is_empty() {
+            return Err(
+                ParseError::new("sale", "a queued sale needs an id and at least one trip").into(),
+            );
+        }
+        if settings.rate_per_sec <= 0.0 || settings.max_active == 0 || settings.idle_secs <= 0 {
+            return Err(
+                ParseError::new("sale", "rate, max_active and idle_secs must be positive").into(),
+            );
+        }
+        let mut sales = self.sales.lock().expect("waiting room lock");
+        if sales.values().any(|s| {
+            s.settings
+                .trip_ids
+                .iter()
+                .any(|t| settings.trip_ids.contains(t))
+        }) {
+            return Err(AppError::Conflict(
+                "a trip of this sale is already in a queued sale".into(),
+            ));
+        }
+        if sales.contains_key(&settings.id) {
+            return Err(AppError::Conflict(format!("sale '{}' exists", settings.id)));
+        }
+        sales.insert(
+            settings.id.clone(),
+            Sale {
+                settings,
+                paused: false,
+                opened: false,
+                prequeue: vec![],
+                queue: VecDeque::new(),
+                admitted: HashMap::new(),
+                spent: HashSet::new(),
+                credit: 0.0,
+                last_tick: None,
+                admissions: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// Pauses or resumes admission, or changes its rate, live.
+    pub fn control(
+        &self,
+        id: &str,
+        paused: Option<bool>,
+        rate_per_sec: Option<f64>,
+        max_active: Option<usize>,
+    ) -> AppResult<()> {
+        self.with_sale(id, |sale, _| {
+            if let Some(p) = paused {
+                sale.paused = p;
+            }
+            if let Some(r) = rate_per_sec.filter(|r| *r > 0.0) {
+                sale.settings.rate_per_sec = r;
+            }
+            if let Some(m) = max_active.filter(|m| *m > 0) {
+                sale.settings.max_active = m;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn join(&self, id: &str, user: i64, now: DateTime<Utc>) -> AppResult<QueueStatus> {
+        self.with_sale(id, |sale, key| {
+            sale.tick(key, now);
+            let known = sale.admitted.contains_key(&user)
+                || sale.queue.contains(&user)
+                || sale.prequeue.contains(&user);
+            if !known {
+                if sale.opened {
+                    sale.queue.push_back(user);
+                } else {
+                    sale.prequeue.push(user);
+                }
+                sale.tick(key, now);
+            }
+            Ok(status_of(sale, user).expect("just joined"))
+        })
+    }
+
+    pub fn status(&self, id: &str, user: i64, now: DateTime<Utc>) -> AppResult<QueueStatus> {
+        self.with_sale(id, |sale, key| {
+            sale.tick(key, now);
+            status_of(sale, user)
+                .ok_or_else(|| AppError::NotFound("you are not in this queue; join first".into()))
+        })
+    }
+
+    /// Leaves the queue or gives up the admission, freeing the slot.
+    pub fn leave(&self, id: &str, user: i64) -> AppResult<()> {
+        self.with_sale(id, |sale, _| {
+            sale.queue.retain(|u| *u != user);
+            sale.prequeue.retain(|u| *u != user);
+            sale.end(user);
+            Ok(())
+        })
+    }
+
+    /// The sale a trip belongs to, if it is queued.
+    fn sale_of(&self, trip_id: i64) -> Option<String> {
+        let sales = self.sales.lock().expect("waiting room lock");
+        sales
+            .values()
+            .find(|s| s.settings.trip_ids.contains(&trip_id))
+            .map(|s| s.settings.id.clone())
+    }
+
+    /// Lets a request on a trip through: free when its sale is not queued, otherwise
+    /// only with this user's current admission token (which counts as activity).
+    pub fn gate(
+        &self,
+        trip_id: i64,
+        user: i64,
+        token: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let Some(id) = self.sale_of(trip_id) else {
+            return Ok(());
+        };
+        let token = token.ok_or_else(|| {
+            AppError::Forbidden(format!("this trip is in the queued sale '{id}': join the queue and send its 'Admission-Token'"))
+        })?;
+        self.with_sale(&id, |sale, key| {
+            sale.tick(key, now);
+            let claims = verify(token, key, now.timestamp()).map_err(refused)?;
+            if claims.sale != id || claims.user != user {
+                return Err(refused(
+                    "the token was issued to someone else or for another sale",
+                ));
+            }
+            if sale.spent.contains(&claims.jti) {
+                return Err(refused("the token was already used up (replay)"));
+            }
+            let admission = sale
+                .admitted
+                .get_mut(&user)
+                .filter(|a| a.jti == claims.jti)
+                .ok_or_else(|| refused(AdmissionError::Expired))?;
+            admission.idle_until = now + chrono::Duration::seconds(sale.settings.idle_secs);
+            Ok(())
+        })
+    }
+
+    /// Ends the user's admission after a checkout: the token is spent.
+    pub fn checked_out(&self, trip_id: i64, user: i64) {
+        if let Some(id) = self.sale_of(trip_id) {
+            let _ = self.with_sale(&id, |sale, _| {
+                sale.end(user);
+                Ok(())
+            });
+        }
+    }
+
+    /// The order in which users were admitted (tests and operators).
+    pub fn admission_order(&self, id: &str) -> AppResult<Vec<i64>> {
+        self.with_sale(id, |sale, _| {
+            let mut seen: Vec<(u64, i64)> =
+                sale.admitted.iter().map(|(u, a)| (a.seq, *u)).collect();
+            seen.sort();
+            Ok(seen.into_iter().map(|(_, u)| u).collect())
+        })
+    }
+}
+
+fn status_of(sale: &Sale, user: i64) -> Option<QueueStatus> {
+    if let Some(a) = sale.admitted.get(&user) {
+        return Some(QueueStatus::Admitted {
+            token: a.token.clone(),
+            expires_at: crate::domain::time::to_local_rfc3339(a.idle_until),
+        });
+    }
+    if sale.prequeue.contains(&user) {
+        return Some(QueueStatus::PreQueue {
+            opens_at: crate::domain::time::to_local_rfc3339(sale.settings.opens_at),
+            waiting: sale.prequeue.len(),
+        });
+    }
+    let position = sale.queue.iter().position(|u| *u == user)? + 1;
+    let rate = sale.settings.rate_per_sec.max(0.001);
+    Some(QueueStatus::Waiting {
+        position,
+        estimated_wait_secs: (position as f64 / rate).ceil() as u64,
+    })
+}
+
+impl App {
+    pub fn waiting_room(&self) -> &WaitingRoom {
+        &self.queue
+    }
+}
