@@ -225,3 +225,41 @@ fn a_small_rehearsal_keeps_the_invariants() {
     assert!(report["baseline_bookings_per_s"].as_f64().unwrap() > 0.0);
     assert!(std::fs::read_to_string(&chart).unwrap().contains("<svg"));
 }
+
+/// The sale window and the refund table are configuration, not code.
+#[test]
+fn sale_window_and_refund_table_are_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/sale.db", dir.path().display());
+    ok(
+        &url,
+        &[
+            "seed",
+            "--days",
+            "1",
+            "--sale-days-ahead",
+            "2",
+            "--sale-open-hour",
+            "9",
+        ],
+    );
+    let trips: serde_json::Value =
+        serde_json::from_str(&ok(&url, &["trip", "list", "--json"])).unwrap();
+    let trip = &trips[0];
+    let date = ticketctl::domain::ServiceDate::parse(trip["date"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        trip["sale_opens_at"],
+        format!("{}T09:00:00+06:00", date.add_days(-2))
+    );
+    let err = fails(
+        &url,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--refund-tiers",
+            "12:50,48:0",
+        ],
+    );
+    assert!(err.contains("refund-tiers"), "{err}");
+}

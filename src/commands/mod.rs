@@ -76,7 +76,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(cmd) => cmd.run(&cli.database_url).await,
         Command::Migrate(cmd) => cmd.run(&cli.database_url).await,
-        Command::Seed(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Seed(cmd) => {
+            let config = AppConfig {
+                sale: cmd.sale.policy(),
+                ..AppConfig::default()
+            };
+            let app = App::new(open_store(&cli.database_url).await?, config).await?;
+            cmd.run(&app).await
+        }
         Command::Station(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Train(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Trip(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,

@@ -16,6 +16,28 @@ pub struct Cmd {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub sale: SaleFlags,
+}
+
+/// When the sale of a new trip opens (Bangladesh Railway: 10 days ahead at 08:00).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SaleFlags {
+    /// Days before the service date that a trip's sale opens.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=90))]
+    pub sale_days_ahead: u32,
+    /// Hour of the day (Dhaka time) at which the sale opens.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=23))]
+    pub sale_open_hour: u32,
+}
+
+impl SaleFlags {
+    pub fn policy(&self) -> crate::domain::SalePolicy {
+        crate::domain::SalePolicy {
+            days_ahead: self.sale_days_ahead,
+            open_hour: self.sale_open_hour,
+        }
+    }
 }
 
 /// Progress bars on standard error; hidden when it is not a terminal.

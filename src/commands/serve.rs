@@ -8,7 +8,7 @@ use crate::app::payments::GatewayConfig;
 
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
-use crate::domain::Role;
+use crate::domain::{RefundRule, Role};
 use crate::server::{Limits, Server};
 use std::num::NonZeroU32;
 
@@ -68,6 +68,14 @@ pub struct Cmd {
     /// Requests handled at once; beyond this the server answers 503 at once.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_in_flight: u64,
+    #[command(flatten)]
+    pub sale: super::seed::SaleFlags,
+    /// Cancellation deductions: hours before departure and percent kept, most hours first.
+    #[arg(long, default_value = "48:0,24:25,12:50")]
+    pub refund_tiers: String,
+    /// Taka kept per ticket on every cancellation, on top of the percentage.
+    #[arg(long, default_value_t = 30)]
+    pub refund_flat: i64,
     /// Deadline for read requests, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub read_timeout_ms: u64,
@@ -84,8 +92,9 @@ pub struct ServeConfig {
 }
 
 impl Cmd {
-    fn resolve(&self, database_url: &str) -> ServeConfig {
-        ServeConfig {
+    fn resolve(&self, database_url: &str) -> anyhow::Result<ServeConfig> {
+        let refund_rule = RefundRule::parse_tiers(&self.refund_tiers, self.refund_flat)?;
+        Ok(ServeConfig {
             database_url: database_url.to_owned(),
             listen: self.listen,
             demo: self.demo.then_some(self.demo_days),
@@ -100,6 +109,8 @@ impl Cmd {
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
                 smtp_url: self.smtp_url.clone(),
+                sale: self.sale.policy(),
+                refund_rule,
                 mail_from: self.mail_from.clone(),
                 ..AppConfig::default()
             },
@@ -109,11 +120,11 @@ impl Cmd {
                 max_in_flight: self.max_in_flight as usize,
                 read_timeout: Duration::from_millis(self.read_timeout_ms),
             },
-        }
+        })
     }
 
     pub async fn run(&self, database_url: &str) -> anyhow::Result<()> {
-        serve(self.resolve(database_url)).await
+        serve(self.resolve(database_url)?).await
     }
 }
 

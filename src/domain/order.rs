@@ -155,6 +155,35 @@ impl Default for RefundRule {
 }
 
 impl RefundRule {
+    /// Parses tiers written as `HOURS:PERCENT,…` (e.g. `48:0,24:25,12:50`), most hours first.
+    pub fn parse_tiers(text: &str, flat_per_ticket: i64) -> Result<RefundRule, ParseError> {
+        let bad = || {
+            ParseError::new(
+                "refund-tiers",
+                format!("'{text}' is not like 48:0,24:25,12:50"),
+            )
+        };
+        let mut tiers = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (h, p) = part.split_once(':').ok_or_else(bad)?;
+            let (h, p): (i64, i64) = (
+                h.trim().parse().map_err(|_| bad())?,
+                p.trim().parse().map_err(|_| bad())?,
+            );
+            if h < 0 || !(0..=100).contains(&p) {
+                return Err(bad());
+            }
+            tiers.push((h, p));
+        }
+        if tiers.is_empty() || tiers.windows(2).any(|w| w[0].0 <= w[1].0) {
+            return Err(bad());
+        }
+        Ok(RefundRule {
+            tiers,
+            flat_per_ticket: flat_per_ticket.max(0),
+        })
+    }
+
     /// The refund for `amount` paid for `tickets` tickets, `hours_before` departure.
     /// `None` when the rule grants no refund at all (too close to departure).
     pub fn refund(&self, amount: i64, tickets: i64, hours_before: i64) -> Option<i64> {
@@ -210,6 +239,17 @@ mod tests {
         for s in S::ALL {
             assert_eq!(s.as_str().parse::<S>().unwrap(), s);
             assert_eq!(s.holds_seats(), !s.is_final());
+        }
+    }
+
+    #[test]
+    fn refund_tiers_parse_from_config_text() {
+        assert_eq!(
+            RefundRule::parse_tiers("48:0, 24:25, 12:50", 30).unwrap(),
+            RefundRule::default()
+        );
+        for bad in ["", "48", "24:25,48:0", "48:120", "x:1"] {
+            assert!(RefundRule::parse_tiers(bad, 30).is_err(), "{bad}");
         }
     }
 
