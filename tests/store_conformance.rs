@@ -775,6 +775,215 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
     assert_eq!(claims[0].hold_status, "expired");
 }
 
+/// Classes sort by their code, byte-wise ("S_CHAIR" after "SNIGDHA"), whatever
+/// the database's collation; free counts come ordered by trip and class too.
+async fn class_ordering_is_bytewise(store: Arc<dyn Store>) {
+    let classes = [
+        SeatClass::ShovanChair,
+        SeatClass::Snigdha,
+        SeatClass::Shovan,
+        SeatClass::AcSeat,
+        SeatClass::AcBerth,
+        SeatClass::AcChair,
+    ];
+    let rate = FareRate {
+        per_km: 1.0,
+        min: 10,
+        vat_percent: 0,
+    };
+    let rates: Vec<_> = classes.iter().map(|c| (*c, rate)).collect();
+    assert_eq!(store.upsert_fare_rates(&rates).await.unwrap(), 6);
+    let codes: Vec<_> = store
+        .fare_rates()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.code())
+        .collect();
+    assert_eq!(
+        codes,
+        ["AC_B", "AC_CHAIR", "AC_S", "SHOVAN", "SNIGDHA", "S_CHAIR"]
+    );
+
+    line(&store).await;
+    let rows: Vec<_> = classes
+        .iter()
+        .map(|c| FareRow {
+            from: code("DHK"),
+            to: code("CTG"),
+            class: *c,
+            fare: Fare { base: 100, vat: 0 },
+        })
+        .collect();
+    store.upsert_fares(&rows).await.unwrap();
+    let between: Vec<_> = store
+        .fares_between(&code("DHK"), &code("CTG"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.code())
+        .collect();
+    assert_eq!(between, codes);
+
+    let mut t = train(742);
+    t.coaches[1].class = SeatClass::Snigdha;
+    store.upsert_train(&t).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let all = Journey::new(0, 2, 3).unwrap().mask();
+    let counts: Vec<_> = store
+        .free_seat_counts(&[(trip, all)])
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| (c.class.code(), c.free))
+        .collect();
+    assert_eq!(counts, [("SNIGDHA", 2), ("S_CHAIR", 3)]);
+}
+
+/// A batch that names one fare twice is applied in order, like separate calls.
+async fn fares_batch_with_repeats(store: Arc<dyn Store>) {
+    line(&store).await;
+    let fare = |base| FareRow {
+        from: code("DHK"),
+        to: code("CTG"),
+        class: SeatClass::Snigdha,
+        fare: Fare { base, vat: 0 },
+    };
+    assert_eq!(
+        store
+            .upsert_fares(&[fare(100), fare(100), fare(120)])
+            .await
+            .unwrap(),
+        2,
+        "insert, unchanged, update"
+    );
+    assert_eq!(
+        store
+            .fares_between(&code("DHK"), &code("CTG"))
+            .await
+            .unwrap(),
+        vec![(SeatClass::Snigdha, Fare { base: 120, vat: 0 })]
+    );
+    // An unknown station anywhere in the batch writes nothing.
+    let mut bad = fare(1);
+    bad.to = code("XYZ");
+    assert!(matches!(
+        store.upsert_fares(&[fare(130), bad]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.counts().await.unwrap().fares, 1);
+    assert_eq!(
+        store
+            .fares_between(&code("DHK"), &code("CTG"))
+            .await
+            .unwrap()[0]
+            .1
+            .base,
+        120
+    );
+    let rate = |per_km| FareRate {
+        per_km,
+        min: 10,
+        vat_percent: 0,
+    };
+    assert_eq!(
+        store
+            .upsert_fare_rates(&[
+                (SeatClass::Snigdha, rate(1.0)),
+                (SeatClass::Snigdha, rate(1.0)),
+                (SeatClass::Snigdha, rate(2.0)),
+            ])
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+/// Rows that point at nothing are the caller's conflict on both backends.
+async fn dangling_references_conflict(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    assert!(matches!(
+        store.insert_refresh_token("h", 9999, now).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let dangling_trip = NewTrip {
+        train_id: 9999,
+        date: date(1),
+        departs_at: now,
+        sale_opens_at: now,
+        seats: vec![],
+    };
+    assert!(matches!(
+        store.create_trip(&dangling_trip).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+}
+
+async fn counts_and_edges(store: Arc<dyn Store>) {
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    trip_of(&store, 742, 1).await.unwrap();
+    store
+        .upsert_fares(&[FareRow {
+            from: code("DHK"),
+            to: code("CTG"),
+            class: SeatClass::Snigdha,
+            fare: Fare { base: 1, vat: 0 },
+        }])
+        .await
+        .unwrap();
+    let u = user(&store, 1).await;
+    assert_eq!(
+        store.counts().await.unwrap(),
+        Counts {
+            stations: 3,
+            trains: 1,
+            train_stops: 3,
+            coaches: 2,
+            fares: 1,
+            trips: 1,
+            seats: 5,
+            users: 1,
+        }
+    );
+    assert!(
+        store
+            .trips_between(date(2), date(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an empty range"
+    );
+    assert!(store.trip(9999).await.unwrap().is_none());
+    assert!(store.seats(9999).await.unwrap().is_empty());
+
+    // Clearing resets a counter that has not reached the lock yet.
+    let now = Utc::now();
+    store
+        .record_failed_login(u.id, now, 5, Duration::minutes(1))
+        .await
+        .unwrap();
+    store.clear_failed_logins(u.id).await.unwrap();
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 0);
+    assert!(matches!(
+        store
+            .record_failed_login(9999, now, 5, Duration::minutes(1))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.set_totp(u.id, Some("S"), true).await.unwrap();
+    store.set_totp(u.id, None, false).await.unwrap();
+    let cleared = store.user(u.id).await.unwrap().unwrap();
+    assert_eq!((cleared.totp_secret, cleared.mfa_enabled), (None, false));
+    assert_eq!(
+        store.user_by_login("U1@X.COM").await.unwrap(),
+        None,
+        "logins match exactly; callers normalise"
+    );
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -808,4 +1017,8 @@ conformance!(
     holds_take_segments_atomically,
     orders_idempotency_and_transitions,
     gateway_ledger_outbox_and_audit,
+    class_ordering_is_bytewise,
+    fares_batch_with_repeats,
+    dangling_references_conflict,
+    counts_and_edges,
 );
