@@ -107,6 +107,32 @@ pub struct OrderReply {
     pub body: serde_json::Value,
 }
 
+/// Where a sale comes from, and so which gates it passes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Channel<'a> {
+    /// A passenger online: the waiting room (for queued sales) and the per-passenger seat limit.
+    Online { admission: Option<&'a str> },
+    /// A clerk at a station counter: no waiting room, and the seat limit is per
+    /// passenger phone, checked by the counter when the order is placed.
+    Counter,
+}
+
+impl Channel<'_> {
+    fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
+        match self {
+            Channel::Online { admission } => app.queue.gate(trip_id, user_id, admission, app.now()),
+            Channel::Counter => Ok(()),
+        }
+    }
+
+    fn seats_per_user(self, max: i64) -> i64 {
+        match self {
+            Channel::Online { .. } => max,
+            Channel::Counter => i64::MAX,
+        }
+    }
+}
+
 fn sold_out(detail: String, seats: Vec<String>) -> AppError {
     AppError::SeatsUnavailable { detail, seats }
 }
@@ -120,10 +146,23 @@ impl App {
         req: HoldRequest,
         admission: Option<&str>,
     ) -> AppResult<HoldView> {
+        self.hold_seats_via(user_id, req, Channel::Online { admission })
+            .await
+    }
+
+    /// Holds seats for a sale through `channel`: online buyers pass the waiting
+    /// room and the per-passenger limit here; a counter clerk sells to many
+    /// passengers, whose limit is checked by phone when the order is placed.
+    pub(crate) async fn hold_seats_via(
+        &self,
+        user_id: i64,
+        req: HoldRequest,
+        channel: Channel<'_>,
+    ) -> AppResult<HoldView> {
         let max = self.config.max_seats_per_booking;
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
-        self.queue.gate(trip.id, user_id, admission, self.now())?;
+        channel.pass_gate(self, trip.id, user_id)?;
         let stations = self.stations().await?;
         let from = find_station(&stations, &req.from)?;
         let to = find_station(&stations, &req.to)?;
@@ -257,7 +296,7 @@ impl App {
                 seat_ids,
                 now,
                 expires_at: now + self.config.hold_ttl,
-                max_seats_per_user: max,
+                max_seats_per_user: channel.seats_per_user(max),
             };
             match self.store.create_hold(&hold).await {
                 Ok(h) => return self.hold_view(&h, &train),
@@ -341,6 +380,17 @@ impl App {
         req: OrderRequest,
         admission: Option<&str>,
     ) -> AppResult<OrderReply> {
+        self.place_order_via(user_id, key, req, Channel::Online { admission })
+            .await
+    }
+
+    pub(crate) async fn place_order_via(
+        &self,
+        user_id: i64,
+        key: &str,
+        req: OrderRequest,
+        channel: Channel<'_>,
+    ) -> AppResult<OrderReply> {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ParseError::new(
                 "Idempotency-Key",
@@ -385,7 +435,7 @@ impl App {
                 )));
             }
         };
-        self.queue.gate(trip_id, user_id, admission, self.now())?;
+        channel.pass_gate(self, trip_id, user_id)?;
         let new = NewOrder {
             user_id,
             hold_id: req.hold_id,
@@ -500,7 +550,11 @@ impl App {
         token: &crate::store::PaymentToken,
     ) -> AppResult<OrderRecord> {
         let key = charge_key(order.id);
-        let order = match self.gateway.charge(&key, token, order.amount).await {
+        let order = match self
+            .payment_method(token)
+            .charge(&key, token, order.amount)
+            .await
+        {
             ChargeOutcome::Succeeded { charge_id } => {
                 let paid = self
                     .transition(

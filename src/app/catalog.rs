@@ -8,7 +8,8 @@ use crate::domain::station::fold_name;
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{
-    Fare, FareRate, Journey, ParseError, SeatClass, ServiceDate, Station, StationCode, Train,
+    Fare, FareRate, Journey, ParseError, SeatClass, SegmentMask, ServiceDate, Station, StationCode,
+    Train,
 };
 use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
 
@@ -106,6 +107,20 @@ pub struct SeatView {
     pub seat: String,
     pub number: u32,
     pub free: bool,
+    /// Why a seat is not free, when asked for (`detail=true`): clerks see held
+    /// seats (someone is paying, or may let go) apart from sold ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<SeatState>,
+}
+
+/// A seat's state for one journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatState {
+    Free,
+    /// Taken only by holds that are not sold (yet).
+    Held,
+    Sold,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -447,13 +462,32 @@ impl App {
         })
     }
 
-    /// The seats of a trip, each free or taken for the journey `from` → `to`.
-    pub async fn seat_map(&self, id: i64, from: &str, to: &str) -> AppResult<SeatMap> {
+    /// The seats of a trip, each free or taken for the journey `from` → `to`;
+    /// with `detail`, taken seats say whether they are held or sold.
+    pub async fn seat_map(
+        &self,
+        id: i64,
+        from: &str,
+        to: &str,
+        detail: bool,
+    ) -> AppResult<SeatMap> {
         let (trip, train) = self.trip_and_train(id).await?;
         let stations = self.stations().await?;
         let from = find_station(&stations, from)?;
         let to = find_station(&stations, to)?;
         let journey = journey_on(&train, &from.code, &to.code)?;
+        // Two reads, not one snapshot: a seat that changes in between may show
+        // held for sold (or the reverse) until the next refresh; "free" is exact.
+        let held: HashMap<i64, SegmentMask> = if detail {
+            let mut held = HashMap::new();
+            for (seat, mask) in self.store.pending_hold_seats(trip.id).await? {
+                let m: &mut SegmentMask = held.entry(seat).or_default();
+                *m = m.union(mask);
+            }
+            held
+        } else {
+            HashMap::new()
+        };
         let seats = self.store.seats(trip.id).await?;
         let mut coaches: Vec<CoachSeats> = Vec::new();
         for seat in seats {
@@ -474,10 +508,22 @@ impl App {
             let coach = coaches.last_mut().expect("pushed above");
             let free = !seat.taken.overlaps(journey.mask());
             coach.free += free as usize;
+            let state = detail.then(|| {
+                let blocking = SegmentMask::from_bits(seat.taken.bits() & journey.mask().bits());
+                let held_bits = held.get(&seat.id).copied().unwrap_or_default();
+                if free {
+                    SeatState::Free
+                } else if blocking.without(held_bits).is_empty() {
+                    SeatState::Held
+                } else {
+                    SeatState::Sold
+                }
+            });
             coach.seats.push(SeatView {
                 seat: seat.label(),
                 number: seat.seat_no,
                 free,
+                state,
             });
         }
         Ok(SeatMap {

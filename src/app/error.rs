@@ -32,6 +32,9 @@ pub enum AppError {
     /// The seats are not (or no longer) free for that journey.
     #[error("{detail}")]
     SeatsUnavailable { detail: String, seats: Vec<String> },
+    /// The server is at a capacity limit; the caller should retry shortly.
+    #[error("{0}")]
+    Overloaded(String),
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
     #[error(transparent)]

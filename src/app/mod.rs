@@ -5,10 +5,12 @@ pub mod audit;
 pub mod booking;
 pub mod catalog;
 pub mod catalog_cache;
+pub mod counter;
 pub mod error;
 pub mod fixtures;
 pub mod identity;
 pub mod invariants;
+pub mod live;
 pub mod notify;
 pub mod payments;
 pub mod queue;
@@ -90,6 +92,7 @@ pub struct App {
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) mailer: Option<Arc<notify::Mailer>>,
     pub(crate) queue: Arc<queue::WaitingRoom>,
+    pub(crate) live: Arc<live::LiveTrips>,
 }
 
 impl App {
@@ -117,6 +120,7 @@ impl App {
             catalog: Arc::default(),
             mailer,
             queue,
+            live: Arc::default(),
         })
     }
 

@@ -105,6 +105,9 @@ pub async fn trip(
 pub struct JourneyQuery {
     from: String,
     to: String,
+    /// Say whether taken seats are held or sold.
+    #[serde(default)]
+    detail: bool,
 }
 
 pub async fn seats(
@@ -112,5 +115,5 @@ pub async fn seats(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<JourneyQuery>,
 ) -> ApiResult<Json<SeatMap>> {
-    Ok(Json(app.seat_map(id, &q.from, &q.to).await?))
+    Ok(Json(app.seat_map(id, &q.from, &q.to, q.detail).await?))
 }

@@ -106,6 +106,10 @@ impl From<AppError> for ApiError {
                 detail,
             ),
             AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
+            AppError::Overloaded(_) => {
+                ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)
+                    .with_retry_after(1)
+            }
             AppError::Locked { until } => {
                 let mut err = ApiError::new(
                     S::TOO_MANY_REQUESTS,

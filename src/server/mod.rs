@@ -4,11 +4,13 @@ mod admin;
 mod auth;
 mod booking;
 mod catalog;
+mod counter;
 pub mod error;
 mod extract;
 mod health;
 mod identity;
 pub mod limits;
+mod live;
 mod queue;
 
 use axum::Router;
@@ -34,6 +36,11 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
     let health = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .with_state(app.clone());
+    // Long-lived streams stay clear of the read deadline and in-flight bound;
+    // the app caps how many are open.
+    let streams = Router::new()
+        .route("/v1/trips/{id}/live", get(live::trip_live))
         .with_state(app.clone());
     let api = Router::new()
         .route("/v1/stations", get(catalog::stations))
@@ -73,6 +80,12 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
         .route("/v1/admin/users/{id}/role", put(admin::set_role))
         .route("/v1/admin/stations", post(admin::add_station))
         .route("/v1/admin/trips", post(admin::schedule_trip))
+        .route("/v1/counter/holds", post(counter::hold))
+        .route("/v1/counter/orders", post(counter::sell))
+        .route("/v1/counter/orders/{id}", get(counter::order))
+        .route("/v1/counter/orders/{id}/cancel", post(counter::cancel))
+        .route("/v1/counter/lookup", get(counter::lookup))
+        .route("/v1/counter/shift", get(counter::shift))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -85,7 +98,10 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(guard, limits::protect))
         .with_state(app);
-    health.merge(api).layer(TraceLayer::new_for_http())
+    health
+        .merge(streams)
+        .merge(api)
+        .layer(TraceLayer::new_for_http())
 }
 
 /// A bound listener, so callers (tests, `rehearse`) learn the port before serving.

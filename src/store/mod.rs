@@ -5,10 +5,12 @@
 //! (`tests/store_conformance.rs`); behaviour may not differ between them.
 //! Only `app` calls the store.
 
+mod counter;
 pub mod postgres;
 mod records;
 pub mod sqlite;
 
+pub use counter::{CounterSale, CounterStore, ShiftTotals};
 pub use records::*;
 
 use async_trait::async_trait;
@@ -51,7 +53,7 @@ pub enum Upsert {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CounterStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many were applied.

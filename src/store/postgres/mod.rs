@@ -8,6 +8,7 @@
 
 mod booking;
 mod catalog;
+mod counter;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

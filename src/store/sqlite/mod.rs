@@ -1,6 +1,7 @@
 //! SQLite implementation of `Store` (the embedded default), via `rusqlite`.
 
 mod booking;
+mod counter;
 mod engine;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[M<'static>] = &[
         "../../../migrations/sqlite/0001_catalog_identity.sql"
     )),
     M::up(include_str!("../../../migrations/sqlite/0002_booking.sql")),
+    M::up(include_str!("../../../migrations/sqlite/0003_counter.sql")),
 ];
 
 pub struct SqliteStore {

@@ -1,0 +1,322 @@
+//! Station counter sales, for the clerks' terminal (`ticketctl tui`).
+//!
+//! A counter sale is the online saga with two differences: the clerk holds and
+//! orders under their own account for a passenger known by name and phone
+//! (so the 4-seat rule is per passenger phone, not per clerk), and the money is
+//! cash, taken through the cash drawer: a payment method that writes the same
+//! ledger as the card gateway, so "money kept = confirmed orders − refunds"
+//! holds for cash as for cards. Each clerk's cash is reconciled per shift.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::domain::time::to_local_rfc3339;
+use crate::domain::{OrderStatus, ParseError, Phone, ServiceDate, TripTime};
+use crate::store::{GatewayCharge, PaymentToken, ShiftTotals, Store};
+
+use super::booking::{
+    Channel, HoldRequest, HoldView, OrderReply, OrderRequest, OrderView, PassengerBody,
+};
+use super::payments::{CardInput, ChargeOutcome, PaymentGateway};
+use super::tickets::TicketView;
+use super::{App, AppError, AppResult};
+
+/// The brand of a payment token that stands for cash paid at a counter.
+pub const CASH_BRAND: &str = "cash";
+
+/// Cash paid at a counter. Taking it always succeeds (the clerk has the notes
+/// in hand before confirming); it is written to the gateway ledger under the
+/// order's charge key, so recovery, refunds and the invariants treat it like a
+/// card charge.
+pub struct CashDrawer {
+    store: Arc<dyn Store>,
+}
+
+impl CashDrawer {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        CashDrawer { store }
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for CashDrawer {
+    async fn tokenize(&self, _user_id: i64, _card: CardInput) -> AppResult<PaymentToken> {
+        Err(ParseError::new("payment", "cash needs no card token").into())
+    }
+
+    async fn charge(&self, key: &str, token: &PaymentToken, amount: i64) -> ChargeOutcome {
+        let charge = GatewayCharge {
+            idempotency_key: key.to_owned(),
+            charge_id: format!("cash_{}", &hex::encode(Sha256::digest(key))[..20]),
+            token: token.token.clone(),
+            amount,
+            status: "succeeded".into(),
+            refunded: 0,
+        };
+        // The ledger keeps the first record under a key, so a retry takes no more cash.
+        match self.store.gateway_record(&charge, Utc::now()).await {
+            Ok(c) => ChargeOutcome::Succeeded {
+                charge_id: c.charge_id,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cash drawer could not record a payment");
+                ChargeOutcome::Unknown
+            }
+        }
+    }
+
+    async fn lookup(&self, key: &str) -> AppResult<Option<GatewayCharge>> {
+        Ok(self.store.gateway_charge(key).await?)
+    }
+
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge> {
+        Ok(self.store.gateway_refund(charge_id, total).await?)
+    }
+}
+
+/// `POST /v1/counter/orders`: the held seats, who travels, and the buyer's phone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterOrderRequest {
+    pub hold_id: i64,
+    pub passengers: Vec<PassengerBody>,
+    pub phone: String,
+}
+
+/// An order as the counter sees it: with the buyer's phone and the signed
+/// tickets, so a clerk can reprint them.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterOrderView {
+    pub order: OrderView,
+    /// Set for counter sales; online orders have the account's phone elsewhere.
+    pub phone: Option<String>,
+    /// "cash" for counter sales, "card" for online ones.
+    pub paid_by: String,
+    pub tickets: Vec<TicketView>,
+}
+
+/// What a counter cancellation did with the money.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterCancelView {
+    pub order: OrderView,
+    /// Cash to hand back now (0 when the refund goes to the card, or nothing is due).
+    pub cash_refund: i64,
+    /// Refunded to the passenger's card by the gateway.
+    pub card_refund: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShiftView {
+    pub clerk_id: i64,
+    pub since: String,
+    pub orders: i64,
+    pub tickets: i64,
+    pub cash_in: i64,
+    pub refunds: i64,
+    pub cash_out: i64,
+    /// What the drawer should hold: cash in less cash out.
+    pub net_cash: i64,
+}
+
+impl ShiftView {
+    fn new(clerk_id: i64, since: DateTime<Utc>, t: ShiftTotals) -> Self {
+        ShiftView {
+            clerk_id,
+            since: to_local_rfc3339(since),
+            orders: t.orders,
+            tickets: t.tickets,
+            cash_in: t.cash_in,
+            refunds: t.refunds,
+            cash_out: t.cash_out,
+            net_cash: t.cash_in - t.cash_out,
+        }
+    }
+}
+
+/// The cash token of one counter order: derived from the clerk and the
+/// Idempotency-Key, so a retried sale sends the same request and is replayed.
+fn cash_token(clerk_id: i64, key: &str) -> String {
+    let digest = Sha256::digest(format!("{clerk_id}:{key}"));
+    format!("cash_{}", &hex::encode(digest)[..24])
+}
+
+fn parse_phone(raw: &str) -> AppResult<Phone> {
+    Phone::parse(raw).map_err(|e| ParseError::new("phone", e.to_string()).into())
+}
+
+impl App {
+    /// The payment method a token stands for: the cash drawer or the card gateway.
+    pub(crate) fn payment_method(&self, token: &PaymentToken) -> Arc<dyn PaymentGateway> {
+        if token.brand == CASH_BRAND {
+            Arc::new(CashDrawer::new(self.store.clone()))
+        } else {
+            self.gateway.clone()
+        }
+    }
+
+    /// Holds seats at a counter: no waiting room, no per-clerk seat limit.
+    pub async fn counter_hold(&self, clerk_id: i64, req: HoldRequest) -> AppResult<HoldView> {
+        self.hold_seats_via(clerk_id, req, Channel::Counter).await
+    }
+
+    /// Sells a counter hold for cash: tickets are issued before this returns.
+    /// The same Idempotency-Key replays the first answer and takes no more cash.
+    pub async fn counter_order(
+        &self,
+        clerk_id: i64,
+        key: &str,
+        req: CounterOrderRequest,
+    ) -> AppResult<OrderReply> {
+        let phone = parse_phone(&req.phone)?;
+        let token = cash_token(clerk_id, key);
+        let order = OrderRequest {
+            hold_id: req.hold_id,
+            passengers: req.passengers,
+            payment_token: token.clone(),
+        };
+        if self.store.idempotency(clerk_id, key).await?.is_some() {
+            // A retry: the first attempt decides (or is refused as a different body).
+            return self
+                .place_order_via(clerk_id, key, order, Channel::Counter)
+                .await;
+        }
+        let hold = self
+            .store
+            .hold(req.hold_id)
+            .await?
+            .filter(|h| h.user_id == clerk_id)
+            .ok_or_else(|| AppError::NotFound(format!("no hold {} of yours", req.hold_id)))?;
+        let max = self.config.max_seats_per_booking;
+        let already = self
+            .store
+            .counter_seats_on_trip(phone.as_str(), hold.trip_id)
+            .await?;
+        if already + order.passengers.len() as i64 > max {
+            return Err(AppError::Conflict(format!(
+                "{} already has {already} seat(s) on this trip; at most {max} per passenger",
+                phone.as_str()
+            )));
+        }
+        let now = self.now();
+        self.store
+            .record_counter_sale(hold.id, clerk_id, phone.as_str(), now)
+            .await?;
+        if self.store.payment_token(&token).await?.is_none() {
+            let cash = PaymentToken {
+                token: token.clone(),
+                user_id: clerk_id,
+                brand: CASH_BRAND.into(),
+                last4: "CASH".into(),
+                exp_month: 12,
+                exp_year: 9999,
+            };
+            match self.store.insert_payment_token(&cash, now).await {
+                Ok(()) | Err(crate::store::StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.place_order_via(clerk_id, key, order, Channel::Counter)
+            .await
+    }
+
+    /// Cancels an order at the counter. A cash sale's refund is handed back in
+    /// cash (and counted in this clerk's shift); a card order is refunded to the card.
+    /// Repeating it after a crash records the cash refund once.
+    pub async fn counter_cancel(
+        &self,
+        clerk_id: i64,
+        order_id: i64,
+    ) -> AppResult<CounterCancelView> {
+        let order = self.order_of(order_id, clerk_id, true).await?;
+        let view = match order.status {
+            OrderStatus::Confirmed => self.cancel_order(order_id, clerk_id, true).await?,
+            OrderStatus::Cancelled | OrderStatus::Refunded => self.order_view(&order).await?,
+            other => {
+                return Err(AppError::Conflict(format!(
+                    "only a confirmed order can be cancelled; this one is {other}"
+                )));
+            }
+        };
+        let cash_sale = self.store.counter_sale(order_id).await?.is_some();
+        if cash_sale && view.refunded > 0 {
+            self.store
+                .record_counter_refund(order_id, clerk_id, view.refunded, self.now())
+                .await?;
+        }
+        Ok(CounterCancelView {
+            cash_refund: if cash_sale { view.refunded } else { 0 },
+            card_refund: if cash_sale { 0 } else { view.refunded },
+            order: view,
+        })
+    }
+
+    /// One order with its buyer and signed tickets (for reprinting).
+    pub async fn counter_order_detail(&self, order_id: i64) -> AppResult<CounterOrderView> {
+        let order = self.order_of(order_id, 0, true).await?;
+        let sale = self.store.counter_sale(order_id).await?;
+        let mut tickets = Vec::new();
+        for t in self.store.tickets_of_order(order_id).await? {
+            tickets.push(self.ticket_view(&t)?);
+        }
+        Ok(CounterOrderView {
+            order: self.order_view(&order).await?,
+            paid_by: if sale.is_some() { "cash" } else { "card" }.into(),
+            phone: sale.map(|s| s.phone),
+            tickets,
+        })
+    }
+
+    /// Orders found by a ticket's PNR or by the buyer's phone, newest first.
+    pub async fn counter_lookup(
+        &self,
+        pnr: Option<&str>,
+        phone: Option<&str>,
+    ) -> AppResult<Vec<CounterOrderView>> {
+        let ids = match (pnr.map(str::trim), phone.map(str::trim)) {
+            (Some(pnr), None) if !pnr.is_empty() => self
+                .store
+                .ticket_by_pnr(&pnr.to_ascii_uppercase())
+                .await?
+                .map(|t| vec![t.order_id])
+                .unwrap_or_default(),
+            (None, Some(phone)) if !phone.is_empty() => {
+                self.store
+                    .order_ids_by_phone(parse_phone(phone)?.as_str())
+                    .await?
+            }
+            _ => {
+                return Err(ParseError::new("pnr", "look up by either 'pnr' or 'phone'").into());
+            }
+        };
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids.into_iter().rev() {
+            found.push(self.counter_order_detail(id).await?);
+        }
+        Ok(found)
+    }
+
+    /// The clerk's cash since `since` (default: midnight in Dhaka today).
+    pub async fn shift(&self, clerk_id: i64, since: Option<DateTime<Utc>>) -> AppResult<ShiftView> {
+        let since = since.unwrap_or_else(|| {
+            ServiceDate::today_at(self.now()).at(TripTime::parse("00:00").expect("valid time"))
+        });
+        let totals = self.store.shift_totals(clerk_id, since).await?;
+        Ok(ShiftView::new(clerk_id, since, totals))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cash_tokens_are_stable_per_clerk_and_key() {
+        assert_eq!(cash_token(1, "k"), cash_token(1, "k"));
+        assert_ne!(cash_token(1, "k"), cash_token(2, "k"));
+        assert_ne!(cash_token(1, "k"), cash_token(1, "l"));
+        assert!(cash_token(1, "k").starts_with("cash_"));
+    }
+}

@@ -1,0 +1,107 @@
+//! Live inventory: who is watching which trip, and when its seats change.
+//!
+//! Counter clerks keep a trip's seat map open while they sell; it must show
+//! within a second what other clerks and online passengers take. One poller
+//! per watched trip (not per watcher) reads the trip's seat masks and live
+//! holds twice a second and bumps a version when they change. It reads the
+//! database rather than listening in-process, so it also sees sales made by
+//! other `serve` processes sharing a Postgres. The poller stops when the last
+//! watcher leaves.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use super::{App, AppError, AppResult};
+
+/// How often a watched trip is re-read.
+const POLL_EVERY: Duration = Duration::from_millis(400);
+/// Watchers (open streams) one server keeps at most; more are refused.
+const MAX_WATCHERS: usize = 1024;
+
+pub struct LiveTrips {
+    watched: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    slots: Arc<Semaphore>,
+}
+
+impl Default for LiveTrips {
+    fn default() -> Self {
+        LiveTrips {
+            watched: Mutex::default(),
+            slots: Arc::new(Semaphore::new(MAX_WATCHERS)),
+        }
+    }
+}
+
+/// A watcher of one trip: `changed()` wakes when its seats change. Dropping
+/// it frees its slot.
+pub struct TripWatch {
+    pub versions: watch::Receiver<u64>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl App {
+    /// Starts watching a trip's seats. 404 for an unknown trip; "overloaded"
+    /// when the server already serves as many watchers as it will.
+    pub async fn watch_trip(&self, trip_id: i64) -> AppResult<TripWatch> {
+        self.trip_and_train(trip_id).await?;
+        let slot = self.live.slots.clone().try_acquire_owned().map_err(|_| {
+            AppError::Overloaded("too many live seat maps are open; try again shortly".into())
+        })?;
+        let mut watched = self.live.watched.lock().expect("not poisoned");
+        if let Some(tx) = watched.get(&trip_id) {
+            return Ok(TripWatch {
+                versions: tx.subscribe(),
+                _slot: slot,
+            });
+        }
+        let (tx, rx) = watch::channel(0);
+        watched.insert(trip_id, tx.clone());
+        tokio::spawn(self.clone().poll_trip(trip_id, tx));
+        Ok(TripWatch {
+            versions: rx,
+            _slot: slot,
+        })
+    }
+
+    async fn poll_trip(self, trip_id: i64, tx: watch::Sender<u64>) {
+        let mut last = None;
+        loop {
+            {
+                // Decided under the lock, so a new watcher either finds this
+                // poller running or starts a fresh one.
+                let mut watched = self.live.watched.lock().expect("not poisoned");
+                if tx.receiver_count() == 0 {
+                    watched.remove(&trip_id);
+                    return;
+                }
+            }
+            match self.inventory_fingerprint(trip_id).await {
+                Ok(now) if last.is_some_and(|l| l != now) => {
+                    last = Some(now);
+                    tx.send_modify(|v| *v += 1);
+                }
+                Ok(now) => last = Some(now),
+                Err(e) => tracing::warn!(trip = trip_id, error = %e, "live seat poll failed"),
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    /// A hash of everything a seat map shows: each seat's taken segments and
+    /// the holds not sold yet (a hold becoming a sale changes no mask).
+    async fn inventory_fingerprint(&self, trip_id: i64) -> AppResult<u64> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for seat in self.store.seats(trip_id).await? {
+            (seat.id, seat.taken.bits()).hash(&mut h);
+        }
+        let mut held = self.store.pending_hold_seats(trip_id).await?;
+        held.sort_unstable_by_key(|(seat, mask)| (*seat, mask.bits()));
+        for (seat, mask) in held {
+            (seat, mask.bits()).hash(&mut h);
+        }
+        Ok(h.finish())
+    }
+}

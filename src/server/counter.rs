@@ -1,0 +1,121 @@
+//! Counter endpoints for station clerks (`ticketctl tui`): hold and sell for
+//! cash, cancel with a cash refund, look up by PNR or phone, reprint, and the
+//! shift's cash. Every one needs the clerk (or admin) role.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::app::booking::{HoldRequest, HoldView};
+use crate::app::counter::{CounterCancelView, CounterOrderRequest, CounterOrderView, ShiftView};
+use crate::domain::Role;
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+
+/// The caller's id, once they are known to be a clerk or an admin.
+fn clerk(caller: &Caller) -> ApiResult<i64> {
+    caller.require(Role::Clerk)?;
+    Ok(caller.id())
+}
+
+pub async fn hold(
+    State(app): State<App>,
+    caller: Caller,
+    ApiJson(req): ApiJson<HoldRequest>,
+) -> ApiResult<(StatusCode, Json<HoldView>)> {
+    let clerk = clerk(&caller)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(app.counter_hold(clerk, req).await?),
+    ))
+}
+
+pub async fn sell(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CounterOrderRequest>,
+) -> ApiResult<Response> {
+    let clerk = clerk(&caller)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-missing",
+                "Idempotency-Key required",
+                "send a unique 'Idempotency-Key' header so a retried sale is never sold twice",
+            )
+        })?;
+    let reply = app.counter_order(clerk, key, req).await?;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(reply.body)).into_response();
+    if status.is_client_error() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+    }
+    Ok(response)
+}
+
+pub async fn cancel(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CounterCancelView>> {
+    let clerk = clerk(&caller)?;
+    Ok(Json(app.counter_cancel(clerk, id).await?))
+}
+
+pub async fn order(
+    State(app): State<App>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CounterOrderView>> {
+    clerk(&caller)?;
+    Ok(Json(app.counter_order_detail(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    pnr: Option<String>,
+    phone: Option<String>,
+}
+
+pub async fn lookup(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<LookupQuery>,
+) -> ApiResult<Json<Value>> {
+    clerk(&caller)?;
+    let orders = app
+        .counter_lookup(q.pnr.as_deref(), q.phone.as_deref())
+        .await?;
+    Ok(Json(json!({ "orders": orders })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftQuery {
+    /// Start of the shift (RFC 3339); default midnight in Dhaka today.
+    since: Option<DateTime<Utc>>,
+}
+
+pub async fn shift(
+    State(app): State<App>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ShiftQuery>,
+) -> ApiResult<Json<ShiftView>> {
+    let clerk = clerk(&caller)?;
+    Ok(Json(app.shift(clerk, q.since).await?))
+}
