@@ -9,3 +9,4 @@ pub mod domain;
 pub mod rehearse;
 pub mod server;
 pub mod store;
+pub mod tui;

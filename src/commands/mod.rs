@@ -13,6 +13,7 @@ mod station;
 mod ticket;
 mod train;
 mod trip;
+mod tui;
 mod user;
 
 use anyhow::Context;
@@ -68,6 +69,8 @@ pub enum Command {
     Audit(audit::Cmd),
     /// Rehearse a peak sale against a real server and check the invariants afterwards.
     Rehearse(rehearse::Cmd),
+    /// The counter clerks' terminal: seat map and cash sales through a running server.
+    Tui(tui::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
 }
@@ -94,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Audit(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
+        Command::Tui(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
     }
 }

@@ -1,0 +1,49 @@
+//! Passenger names for the held seats, and the buyer's mobile number.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{Theme, field_line};
+use crate::tui::app::App;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let Some(form) = &app.passengers else { return };
+    let hold = &form.hold;
+    let mut lines = vec![
+        Line::raw(format!(
+            " Held {} until {} · Tk {} × {} = Tk {} (cash)",
+            hold.seats.join(", "),
+            super::search::clock(&hold.expires_at),
+            hold.fare_per_seat,
+            hold.seats.len(),
+            hold.total
+        )),
+        Line::raw(""),
+    ];
+    for (i, (seat, name)) in hold.seats.iter().zip(&form.names).enumerate() {
+        lines.push(field_line(
+            seat,
+            name.value().to_owned(),
+            form.focus == i,
+            theme,
+        ));
+    }
+    lines.push(field_line(
+        "Mobile",
+        form.phone.value().to_owned(),
+        form.focus == form.names.len(),
+        theme,
+    ));
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(if form.selling {
+        " Selling…"
+    } else {
+        " Take the cash, then Enter on the last field to sell. Esc releases the seats."
+    }));
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Passengers ")),
+        area,
+    );
+}
