@@ -35,6 +35,13 @@ impl Default for LiveTrips {
     }
 }
 
+impl LiveTrips {
+    fn subscribe(&self, trip_id: i64) -> Option<watch::Receiver<u64>> {
+        let watched = self.watched.lock().expect("not poisoned");
+        watched.get(&trip_id).map(|tx| tx.subscribe())
+    }
+}
+
 /// A watcher of one trip: `changed()` wakes when its seats change. Dropping
 /// it frees its slot.
 pub struct TripWatch {
@@ -50,8 +57,18 @@ impl App {
         let slot = self.live.slots.clone().try_acquire_owned().map_err(|_| {
             AppError::Overloaded("too many live seat maps are open; try again shortly".into())
         })?;
+        if let Some(versions) = self.live.subscribe(trip_id) {
+            return Ok(TripWatch {
+                versions,
+                _slot: slot,
+            });
+        }
+        // The baseline is taken before the watcher hears anything, so every
+        // change after it is reported.
+        let baseline = self.inventory_fingerprint(trip_id).await?;
         let mut watched = self.live.watched.lock().expect("not poisoned");
         if let Some(tx) = watched.get(&trip_id) {
+            // Another watcher started a poller meanwhile.
             return Ok(TripWatch {
                 versions: tx.subscribe(),
                 _slot: slot,
@@ -59,16 +76,17 @@ impl App {
         }
         let (tx, rx) = watch::channel(0);
         watched.insert(trip_id, tx.clone());
-        tokio::spawn(self.clone().poll_trip(trip_id, tx));
+        tokio::spawn(self.clone().poll_trip(trip_id, tx, baseline));
         Ok(TripWatch {
             versions: rx,
             _slot: slot,
         })
     }
 
-    async fn poll_trip(self, trip_id: i64, tx: watch::Sender<u64>) {
-        let mut last = None;
+    async fn poll_trip(self, trip_id: i64, tx: watch::Sender<u64>, baseline: u64) {
+        let mut last = baseline;
         loop {
+            tokio::time::sleep(POLL_EVERY).await;
             {
                 // Decided under the lock, so a new watcher either finds this
                 // poller running or starts a fresh one.
@@ -79,14 +97,13 @@ impl App {
                 }
             }
             match self.inventory_fingerprint(trip_id).await {
-                Ok(now) if last.is_some_and(|l| l != now) => {
-                    last = Some(now);
+                Ok(now) if now != last => {
+                    last = now;
                     tx.send_modify(|v| *v += 1);
                 }
-                Ok(now) => last = Some(now),
+                Ok(_) => {}
                 Err(e) => tracing::warn!(trip = trip_id, error = %e, "live seat poll failed"),
             }
-            tokio::time::sleep(POLL_EVERY).await;
         }
     }
 

@@ -286,32 +286,57 @@ pub(super) async fn upsert_train(conn: &mut PgConnection, train: &Train) -> Stor
 }
 
 pub(super) async fn upsert_fares(pool: &PgPool, fares: &[FareRow]) -> StoreResult<usize> {
-    let mut conn = pool.acquire().await.map_err(db)?;
-    let ids = station_ids(&mut conn).await?;
-    let (mut from, mut to, mut classes, mut base, mut vat) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let mut tx = pool.begin().await.map_err(db)?;
+    let ids = station_ids(&mut tx).await?;
+    // One statement may not touch a row twice, so a batch naming a fare more
+    // than once goes in rounds: round n holds each fare's n-th occurrence.
+    // Rounds run in order, so repeats apply in order, as separate calls would.
+    let mut seen: HashMap<(i64, i64, &str), usize> = HashMap::new();
+    let mut rounds: Vec<FareColumns> = Vec::new();
     for f in fares {
-        from.push(station_id(&ids, &f.from)?);
-        to.push(station_id(&ids, &f.to)?);
-        classes.push(f.class.code().to_owned());
-        base.push(f.fare.base);
-        vat.push(f.fare.vat);
+        let (from, to) = (station_id(&ids, &f.from)?, station_id(&ids, &f.to)?);
+        let n = seen.entry((from, to, f.class.code())).or_insert(0);
+        if rounds.len() <= *n {
+            rounds.push(FareColumns::default());
+        }
+        let round = &mut rounds[*n];
+        *n += 1;
+        round.from.push(from);
+        round.to.push(to);
+        round.class.push(f.class.code().to_owned());
+        round.base.push(f.fare.base);
+        round.vat.push(f.fare.vat);
     }
-    let changed = sqlx::query(
-        "INSERT INTO fares (from_id, to_id, class, base, vat)
-         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
-         ON CONFLICT (from_id, to_id, class) DO UPDATE SET base = excluded.base, vat = excluded.vat
-         WHERE fares.base <> excluded.base OR fares.vat <> excluded.vat",
-    )
-    .bind(from)
-    .bind(to)
-    .bind(classes)
-    .bind(base)
-    .bind(vat)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(changed.rows_affected() as usize)
+    let mut changed = 0;
+    for round in rounds {
+        changed += sqlx::query(
+            "INSERT INTO fares (from_id, to_id, class, base, vat)
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
+             ON CONFLICT (from_id, to_id, class) DO UPDATE SET base = excluded.base, vat = excluded.vat
+             WHERE fares.base <> excluded.base OR fares.vat <> excluded.vat",
+        )
+        .bind(round.from)
+        .bind(round.to)
+        .bind(round.class)
+        .bind(round.base)
+        .bind(round.vat)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected() as usize;
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(changed)
+}
+
+/// Fares as column arrays, for one UNNEST insert.
+#[derive(Default)]
+struct FareColumns {
+    from: Vec<i64>,
+    to: Vec<i64>,
+    class: Vec<String>,
+    base: Vec<i64>,
+    vat: Vec<i64>,
 }
 
 pub(super) async fn create_trip(

@@ -59,8 +59,10 @@ fn redact(url: &str) -> String {
 
 /// Maps driver errors: unique violations are the caller's conflict, the rest are ours.
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    // Unique (23505) and foreign-key (23503) violations are the caller's
+    // conflict, as they are on SQLite.
     if let sqlx::Error::Database(d) = &e
-        && d.code().as_deref() == Some("23505")
+        && matches!(d.code().as_deref(), Some("23505" | "23503"))
     {
         return StoreError::Conflict(d.message().to_owned());
     }
