@@ -24,6 +24,8 @@ const MAX_WATCHERS: usize = 1024;
 pub struct LiveTrips {
     watched: Mutex<HashMap<i64, watch::Sender<u64>>>,
     slots: Arc<Semaphore>,
+    /// Set when the server stops: open streams end, so shutdown never waits on them.
+    closing: watch::Sender<bool>,
 }
 
 impl Default for LiveTrips {
@@ -31,22 +33,52 @@ impl Default for LiveTrips {
         LiveTrips {
             watched: Mutex::default(),
             slots: Arc::new(Semaphore::new(MAX_WATCHERS)),
+            closing: watch::Sender::new(false),
         }
     }
 }
 
 impl LiveTrips {
+    /// Ends every open stream (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    fn watch(&self, versions: watch::Receiver<u64>, slot: OwnedSemaphorePermit) -> TripWatch {
+        TripWatch {
+            versions,
+            closing: self.closing.subscribe(),
+            _slot: slot,
+        }
+    }
+
     fn subscribe(&self, trip_id: i64) -> Option<watch::Receiver<u64>> {
         let watched = self.watched.lock().expect("not poisoned");
         watched.get(&trip_id).map(|tx| tx.subscribe())
     }
 }
 
-/// A watcher of one trip: `changed()` wakes when its seats change. Dropping
-/// it frees its slot.
+/// A watcher of one trip. Dropping it frees its slot.
 pub struct TripWatch {
-    pub versions: watch::Receiver<u64>,
+    versions: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
+}
+
+impl TripWatch {
+    /// The current version: it grows each time the trip's seats change.
+    pub fn version(&mut self) -> u64 {
+        *self.versions.borrow_and_update()
+    }
+
+    /// Waits for the next change; None when the server is stopping.
+    pub async fn changed(&mut self) -> Option<u64> {
+        let changed = tokio::select! {
+            r = self.versions.changed() => r.is_ok(),
+            _ = self.closing.wait_for(|c| *c) => false,
+        };
+        changed.then(|| self.version())
+    }
 }
 
 impl App {
@@ -58,10 +90,7 @@ impl App {
             AppError::Overloaded("too many live seat maps are open; try again shortly".into())
         })?;
         if let Some(versions) = self.live.subscribe(trip_id) {
-            return Ok(TripWatch {
-                versions,
-                _slot: slot,
-            });
+            return Ok(self.live.watch(versions, slot));
         }
         // The baseline is taken before the watcher hears anything, so every
         // change after it is reported.
@@ -69,18 +98,12 @@ impl App {
         let mut watched = self.live.watched.lock().expect("not poisoned");
         if let Some(tx) = watched.get(&trip_id) {
             // Another watcher started a poller meanwhile.
-            return Ok(TripWatch {
-                versions: tx.subscribe(),
-                _slot: slot,
-            });
+            return Ok(self.live.watch(tx.subscribe(), slot));
         }
         let (tx, rx) = watch::channel(0);
         watched.insert(trip_id, tx.clone());
         tokio::spawn(self.clone().poll_trip(trip_id, tx, baseline));
-        Ok(TripWatch {
-            versions: rx,
-            _slot: slot,
-        })
+        Ok(self.live.watch(rx, slot))
     }
 
     async fn poll_trip(self, trip_id: i64, tx: watch::Sender<u64>, baseline: u64) {

@@ -18,17 +18,20 @@ pub async fn trip_live(
     State(app): State<App>,
     ApiPath(trip_id): ApiPath<i64>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let watch = app.watch_trip(trip_id).await?;
-    // The first event goes out at once, so a client knows it is connected.
-    let events = futures_util::stream::unfold((watch, true), move |(mut w, first)| async move {
-        if !first {
-            w.versions.changed().await.ok()?;
-        }
-        let version = *w.versions.borrow_and_update();
-        let event = Event::default()
-            .event("seats")
-            .data(format!(r#"{{"trip_id":{trip_id},"version":{version}}}"#));
-        Some((Ok::<_, Infallible>(event), (w, false)))
-    });
+    let mut watch = app.watch_trip(trip_id).await?;
+    let first = watch.version();
+    // The first event goes out at once, so a client knows it is connected;
+    // the stream ends when the server stops.
+    let events =
+        futures_util::stream::unfold((watch, Some(first)), move |(mut w, now)| async move {
+            let version = match now {
+                Some(v) => v,
+                None => w.changed().await?,
+            };
+            let event = Event::default()
+                .event("seats")
+                .data(format!(r#"{{"trip_id":{trip_id},"version":{version}}}"#));
+            Some((Ok::<_, Infallible>(event), (w, None)))
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

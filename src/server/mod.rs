@@ -142,6 +142,12 @@ impl Server {
                 }
             }
         });
+        let live = self.app.live.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Long-lived streams would hold graceful shutdown open forever.
+            live.close();
+        };
         let service = router(self.app, guard).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)

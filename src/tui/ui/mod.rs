@@ -134,7 +134,7 @@ fn key_bar(app: &App, theme: Theme) -> Line<'static> {
         Screen::SeatMap => &[
             ("arrows", "move"),
             ("Space", "select"),
-            ("0-9", "seat no."),
+            ("0-9", "seat"),
             ("Tab", "coach"),
             ("Enter", "hold"),
             ("Esc", "back"),
