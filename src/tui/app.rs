@@ -1176,30 +1176,68 @@ impl App {
     }
 }
 
-/// Stations answering to `typed`: a code match first, then names (English or
-/// Bangla) starting with it, then names containing it; at most 6.
+/// Stations answering to `typed`: exact code or name first, then names
+/// (English or Bangla) starting with it, then names containing it; at most 6.
 pub fn station_matches<'a>(stations: &'a [Station], typed: &str) -> Vec<&'a Station> {
     let t = typed.trim().to_lowercase();
     if t.is_empty() {
         return vec![];
     }
-    let name_has = |s: &Station, f: &dyn Fn(&str) -> bool| {
-        f(&s.name.to_lowercase()) || s.name_bn.as_deref().is_some_and(f)
+    let names = |s: &Station| -> Vec<String> {
+        let mut n = vec![s.name.to_lowercase()];
+        n.extend(s.name_bn.clone());
+        n
     };
-    let mut out: Vec<&Station> = stations
+    let rank = |s: &Station| -> Option<u8> {
+        let names = names(s);
+        if s.code.to_lowercase() == t || names.iter().any(|n| *n == t) {
+            Some(0)
+        } else if names.iter().any(|n| n.starts_with(&t)) {
+            Some(1)
+        } else if names.iter().any(|n| n.contains(&t)) {
+            Some(2)
+        } else {
+            None
+        }
+    };
+    let mut out: Vec<(u8, &Station)> = stations
         .iter()
-        .filter(|s| s.code.to_lowercase() == t)
+        .filter_map(|s| rank(s).map(|r| (r, s)))
         .collect();
-    for s in stations {
-        if !out.contains(&s) && name_has(s, &|n| n.starts_with(&t)) {
-            out.push(s);
+    // Stable: equal ranks keep the server's order.
+    out.sort_by_key(|(r, _)| *r);
+    out.into_iter().take(6).map(|(_, s)| s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(code: &str, name: &str, bn: &str) -> Station {
+        Station {
+            code: code.into(),
+            name: name.into(),
+            name_bn: Some(bn.into()),
         }
     }
-    for s in stations {
-        if !out.contains(&s) && name_has(s, &|n| n.contains(&t)) {
-            out.push(s);
-        }
+
+    #[test]
+    fn exact_names_and_codes_come_first() {
+        let all = [
+            st("DHC", "Dhaka Cantonment", "ঢাকা ক্যান্টনমেন্ট"),
+            st("DHK", "Dhaka", "ঢাকা"),
+            st("NDH", "New Dhaka Road", "নতুন ঢাকা"),
+        ];
+        let codes = |t: &str| -> Vec<String> {
+            station_matches(&all, t)
+                .iter()
+                .map(|s| s.code.clone())
+                .collect()
+        };
+        assert_eq!(codes("dhaka"), ["DHK", "DHC", "NDH"]);
+        assert_eq!(codes("DHC"), ["DHC"]);
+        assert_eq!(codes("ঢাকা"), ["DHK", "DHC", "NDH"]);
+        assert_eq!(codes("cant"), ["DHC"]);
+        assert!(codes(" ").is_empty());
     }
-    out.truncate(6);
-    out
 }

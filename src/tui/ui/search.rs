@@ -30,12 +30,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     )];
     let list = |lines: &mut Vec<Line<'static>>| {
         for (i, st) in suggestions.iter().enumerate() {
-            let bn = st
-                .name_bn
-                .as_deref()
-                .map(|b| format!(" ({b})"))
-                .unwrap_or_default();
-            let text = format!("      {} {}{bn}", st.code, st.name);
+            // English only: terminals disagree on the width of Bangla clusters,
+            // which leaves stray glyphs behind (typing Bangla still matches).
+            let text = format!("      {} {}", st.code, st.name);
             let style = if i == s.suggestion {
                 theme.focus().add_modifier(Modifier::REVERSED)
             } else {
@@ -84,8 +81,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .map(|(i, t)| {
             let chosen = i == s.trip && s.focus == SearchFocus::Results;
             let mut classes = vec![];
-            for (j, c) in t.classes.iter().enumerate() {
-                let text = format!("{} Tk{} ({})", c.class, c.total, c.seats_free);
+            // On the chosen row, classes left of the selection scroll away so
+            // the selected one stays on screen in a narrow terminal.
+            let skip = if chosen { s.class.saturating_sub(1) } else { 0 };
+            if skip > 0 {
+                classes.push(Span::raw("… "));
+            }
+            for (j, c) in t.classes.iter().enumerate().skip(skip) {
+                let text = format!("{} {}({})", c.class, c.total, c.seats_free);
                 let style = if chosen && j == s.class {
                     theme.selected().add_modifier(Modifier::REVERSED)
                 } else if c.seats_free == 0 {
@@ -94,7 +97,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     Style::default()
                 };
                 classes.push(Span::styled(text, style));
-                classes.push(Span::raw("  "));
+                classes.push(Span::raw(" "));
             }
             let sale = if t.sale.state == "open" {
                 String::new()
@@ -116,7 +119,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         })
         .collect();
     let title = format!(
-        " {} → {} on {}: class Tk fare (free seats) ",
+        " {} → {} on {}: class fare Tk (seats free) ",
         found.from.name, found.to.name, found.date
     );
     let table = Table::new(

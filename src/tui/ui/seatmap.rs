@@ -87,7 +87,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     );
 
     let mut tab_spans = vec![Span::raw(" Coaches: ")];
-    for (i, c) in coaches.iter().enumerate() {
+    // Coaches left of the chosen one scroll away on a narrow screen.
+    let skip = pick.coach.saturating_sub(2);
+    if skip > 0 {
+        tab_spans.push(Span::raw("… "));
+    }
+    for (i, c) in coaches.iter().enumerate().skip(skip) {
         let text = format!(" {} {} free ", c.code, c.free);
         let s = if i == pick.coach {
             theme.focus().add_modifier(Modifier::REVERSED)
