@@ -1190,7 +1190,7 @@ pub fn station_matches<'a>(stations: &'a [Station], typed: &str) -> Vec<&'a Stat
     };
     let rank = |s: &Station| -> Option<u8> {
         let names = names(s);
-        if s.code.to_lowercase() == t || names.iter().any(|n| *n == t) {
+        if s.code.to_lowercase() == t || names.contains(&t) {
             Some(0)
         } else if names.iter().any(|n| n.starts_with(&t)) {
             Some(1)
