@@ -28,6 +28,9 @@ _ticketctl() {
             ticketctl,migrate)
                 cmd="ticketctl__subcmd__migrate"
                 ;;
+            ticketctl,rehearse)
+                cmd="ticketctl__subcmd__rehearse"
+                ;;
             ticketctl,seed)
                 cmd="ticketctl__subcmd__seed"
                 ;;
@@ -45,6 +48,9 @@ _ticketctl() {
                 ;;
             ticketctl,trip)
                 cmd="ticketctl__subcmd__trip"
+                ;;
+            ticketctl,tui)
+                cmd="ticketctl__subcmd__tui"
                 ;;
             ticketctl,user)
                 cmd="ticketctl__subcmd__user"
@@ -73,6 +79,9 @@ _ticketctl() {
             ticketctl__subcmd__help,migrate)
                 cmd="ticketctl__subcmd__help__subcmd__migrate"
                 ;;
+            ticketctl__subcmd__help,rehearse)
+                cmd="ticketctl__subcmd__help__subcmd__rehearse"
+                ;;
             ticketctl__subcmd__help,seed)
                 cmd="ticketctl__subcmd__help__subcmd__seed"
                 ;;
@@ -90,6 +99,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help,trip)
                 cmd="ticketctl__subcmd__help__subcmd__trip"
+                ;;
+            ticketctl__subcmd__help,tui)
+                cmd="ticketctl__subcmd__help__subcmd__tui"
                 ;;
             ticketctl__subcmd__help,user)
                 cmd="ticketctl__subcmd__help__subcmd__user"
@@ -251,7 +263,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --help --version serve migrate seed station train trip user ticket audit completions help"
+            opts="-h -V --database-url --help --version serve migrate seed station train trip user ticket audit rehearse tui completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,7 +381,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit completions help"
+            opts="serve migrate seed station train trip user ticket audit rehearse tui completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,6 +451,20 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__rehearse)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -676,6 +702,20 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__help__subcmd__tui)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__help__subcmd__user)
             opts="add list set-role"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -750,14 +790,72 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__rehearse)
+            opts="-h --server --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --baseline --baseline-bookings --chart --json --database-url --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passengers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --decline-share)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-share)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --abandon-share)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline-bookings)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chart)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__seed)
-            opts="-h --days --json --database-url --help"
+            opts="-h --days --json --sale-days-ahead --sale-open-hour --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sale-days-ahead)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sale-open-hour)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -773,7 +871,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --ticket-key --database-url --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --mail-from --ticket-key --rate-per-ip --rate-per-user --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --read-timeout-ms --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,7 +909,47 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --smtp-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mail-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ticket-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-per-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-per-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-in-flight)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sale-days-ahead)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sale-open-hour)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refund-tiers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refund-flat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1364,6 +1502,32 @@ _ticketctl() {
                     return 0
                     ;;
                 --date)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__tui)
+            opts="-h --server --login --database-url --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

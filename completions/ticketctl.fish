@@ -36,6 +36,8 @@ complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "trip" -d 'List,
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "user" -d 'Manage users and roles'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "audit" -d 'Check the tamper-evident audit log'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "rehearse" -d 'Rehearse a peak sale against a real server and check the invariants afterwards'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "tui" -d 'The counter clerks\' terminal: seat map and cash sales through a running server'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "completions" -d 'Write shell completion scripts'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l listen -d 'Address to listen on' -r
@@ -46,13 +48,25 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l gateway-la
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l charge-timeout-ms -d 'How long to wait for a charge before treating it as unknown, in milliseconds' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l recovery-after-secs -d 'Settle orders left mid-saga (by a crash) after this many seconds' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l notifications-dir -d 'Directory where e-mail and SMS notifications are written (default: log only)' -r -F
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l smtp-url -d 'SMTP relay for passenger e-mail: smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host (default: no e-mail is sent)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l mail-from -d 'Sender address of passenger e-mail' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l ticket-key -d 'Ed25519 seed (64 hex digits) for signing tickets; by default one is generated and kept in the database' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l rate-per-ip -d 'Requests per second per client address, bursts of twice that (0: no limit)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l rate-per-user -d 'Requests per second per signed-in user, bursts of twice that (0: no limit)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-in-flight -d 'Requests handled at once; beyond this the server answers 503 at once' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l sale-days-ahead -d 'Days before the service date that a trip\'s sale opens' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l sale-open-hour -d 'Hour of the day (Dhaka time) at which the sale opens' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l refund-tiers -d 'Cancellation deductions: hours before departure and percent kept, most hours first' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l refund-flat -d 'Taka kept per ticket on every cancellation, on top of the percentage' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l read-timeout-ms -d 'Deadline for read requests, in milliseconds' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l demo -d 'Demo mode: seed the network and trips if the database is empty, and create demo users'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l days -d 'Create trips for today and this many following days' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l sale-days-ahead -d 'Days before the service date that a trip\'s sale opens' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l sale-open-hour -d 'Hour of the day (Dhaka time) at which the sale opens' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l json -d 'Print the report as JSON'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -s h -l help -d 'Print help'
@@ -162,20 +176,39 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_se
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l server -d 'Rehearse against this running server (e.g. http://127.0.0.1:8080) instead of starting one on a fresh embedded database' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l passengers -d 'Simulated passengers (each searches, views seats, holds, pays, fetches the ticket)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l concurrency -d 'Passengers active at once (open connections)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l decline-share -d 'Share of declined cards' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l timeout-share -d 'Share of cards whose charge times out' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l abandon-share -d 'Share of passengers who abandon their hold' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline-bookings -d 'Bookings the baseline writes' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l chart -d 'Where to write the throughput/latency chart (SVG)' -r -F
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l use-database -d 'Use --database-url for the embedded server (and for the invariant check with --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline -d 'Also measure the raw-storage baseline (bookings written straight to the store)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l json
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l server -d 'The booking server to sell through' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l login -d 'The clerk\'s phone or e-mail (the sign-in box is filled in)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l dir -d 'Write into this directory instead of standard output' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "serve" -d 'Run the booking server (HTTP API)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "migrate" -d 'Create or update the database schema'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "seed" -d 'Load the Bangladesh Railway network and create trips for the coming days'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "station" -d 'List or add stations'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "train" -d 'List or show trains'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "trip" -d 'List, search or schedule trips'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "user" -d 'Manage users and roles'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "audit" -d 'Check the tamper-evident audit log'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "completions" -d 'Write shell completion scripts'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "serve" -d 'Run the booking server (HTTP API)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "migrate" -d 'Create or update the database schema'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "seed" -d 'Load the Bangladesh Railway network and create trips for the coming days'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "station" -d 'List or add stations'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "train" -d 'List or show trains'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "trip" -d 'List, search or schedule trips'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "user" -d 'Manage users and roles'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "audit" -d 'Check the tamper-evident audit log'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "rehearse" -d 'Rehearse a peak sale against a real server and check the invariants afterwards'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "tui" -d 'The counter clerks\' terminal: seat map and cash sales through a running server'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "completions" -d 'Write shell completion scripts'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit rehearse tui completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "list" -d 'List all stations'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "add" -d 'Add a station, or update its names'
