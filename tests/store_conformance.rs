@@ -984,6 +984,200 @@ async fn counts_and_edges(store: Arc<dyn Store>) {
     );
 }
 
+/// Counter sales: the buyer's phone against the hold, the 4-seat count per
+/// phone, look-up by phone, cash refunds once, a clerk's shift totals, and
+/// which seats are merely held (not yet sold).
+async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    let passenger = user(&store, 1).await;
+    let clerk = user(&store, 2).await;
+    let since = Utc::now() - Duration::minutes(1);
+    let phone = "+8801711111111";
+
+    let hold = store
+        .create_hold(&new_hold(
+            trip,
+            clerk.id,
+            0,
+            2,
+            vec![seats[0].id, seats[1].id],
+        ))
+        .await
+        .unwrap();
+    let mut pending = store.pending_hold_seats(trip).await.unwrap();
+    pending.sort_by_key(|(seat, _)| *seat);
+    assert_eq!(
+        pending,
+        [(seats[0].id, hold.mask), (seats[1].id, hold.mask)]
+    );
+
+    store
+        .record_counter_sale(hold.id, clerk.id, phone, Utc::now())
+        .await
+        .unwrap();
+    store
+        .record_counter_sale(hold.id, clerk.id, phone, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.counter_seats_on_trip(phone, trip).await.unwrap(),
+        0,
+        "no order yet"
+    );
+    let order = store
+        .create_order(&NewOrder {
+            user_id: clerk.id,
+            hold_id: hold.id,
+            passengers: vec![
+                PassengerInput {
+                    name: "A".into(),
+                    nid: None,
+                },
+                PassengerInput {
+                    name: "B".into(),
+                    nid: None,
+                },
+            ],
+            payment_token: "cash_1".into(),
+            idempotency_key: "k".into(),
+            request_hash: "h".into(),
+            now: Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pending_hold_seats(trip).await.unwrap().len(),
+        2,
+        "still being paid"
+    );
+    assert_eq!(store.counter_seats_on_trip(phone, trip).await.unwrap(), 2);
+    assert_eq!(
+        store.shift_totals(clerk.id, since).await.unwrap(),
+        ShiftTotals::default()
+    );
+
+    for (from, to) in [
+        (OrderStatus::Reserved, OrderStatus::Paid),
+        (OrderStatus::Paid, OrderStatus::Confirmed),
+    ] {
+        assert!(
+            store
+                .transition_order(order.id, from, to, &OrderChange::default(), Utc::now())
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        store.pending_hold_seats(trip).await.unwrap().is_empty(),
+        "sold, not held"
+    );
+    let sale = store.counter_sale(order.id).await.unwrap().unwrap();
+    assert_eq!(
+        (sale.order_id, sale.clerk_id, sale.phone.as_str()),
+        (order.id, clerk.id, phone)
+    );
+    assert_eq!(
+        store.shift_totals(clerk.id, since).await.unwrap(),
+        ShiftTotals {
+            orders: 1,
+            tickets: 2,
+            cash_in: 900,
+            refunds: 0,
+            cash_out: 0
+        }
+    );
+    assert_eq!(
+        store.shift_totals(passenger.id, since).await.unwrap(),
+        ShiftTotals::default(),
+        "another clerk's drawer"
+    );
+
+    // An online order is found by its account's phone; a counter sale by the buyer's.
+    let online = store
+        .create_hold(&new_hold(trip, passenger.id, 0, 1, vec![seats[2].id]))
+        .await
+        .unwrap();
+    let online = store
+        .create_order(&NewOrder {
+            user_id: passenger.id,
+            hold_id: online.id,
+            passengers: vec![PassengerInput {
+                name: "C".into(),
+                nid: None,
+            }],
+            payment_token: "tok".into(),
+            idempotency_key: "k".into(),
+            request_hash: "h".into(),
+            now: Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.order_ids_by_phone(phone).await.unwrap(), [order.id]);
+    assert_eq!(
+        store.order_ids_by_phone(&passenger.phone).await.unwrap(),
+        [online.id]
+    );
+    assert!(
+        store
+            .order_ids_by_phone("+8801900000000")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.counter_sale(online.id).await.unwrap().is_none());
+
+    assert!(
+        store
+            .record_counter_refund(order.id, clerk.id, 300, Utc::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_counter_refund(order.id, clerk.id, 300, Utc::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .transition_order(
+                order.id,
+                OrderStatus::Confirmed,
+                OrderStatus::Refunded,
+                &OrderChange {
+                    refunded_amount: Some(300),
+                    ..Default::default()
+                },
+                Utc::now()
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.counter_seats_on_trip(phone, trip).await.unwrap(),
+        0,
+        "refunded seats are not the passenger's"
+    );
+    assert_eq!(
+        store.shift_totals(clerk.id, since).await.unwrap(),
+        ShiftTotals {
+            orders: 1,
+            tickets: 2,
+            cash_in: 900,
+            refunds: 1,
+            cash_out: 300
+        }
+    );
+    let later = Utc::now() + Duration::minutes(5);
+    assert_eq!(
+        store.shift_totals(clerk.id, later).await.unwrap(),
+        ShiftTotals::default()
+    );
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1021,4 +1215,5 @@ conformance!(
     fares_batch_with_repeats,
     dangling_references_conflict,
     counts_and_edges,
+    counter_sales_shift_and_pending_holds,
 );
