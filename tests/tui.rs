@@ -216,14 +216,38 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     press(&mut app, &client, KeyCode::Char(' ')).await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Passengers, "{:?}", app.status);
+    // Name and NID of each passenger, then the buyer's mobile; the NID is mistyped.
     type_text(&mut app, &client, "Rahima Akter").await;
+    press(&mut app, &client, KeyCode::Tab).await;
+    type_text(&mut app, &client, "12345").await;
     press(&mut app, &client, KeyCode::Tab).await;
     type_text(&mut app, &client, "Karim Uddin").await;
     press(&mut app, &client, KeyCode::Tab).await;
+    press(&mut app, &client, KeyCode::Tab).await;
     type_text(&mut app, &client, "01711111111").await;
+    press(&mut app, &client, KeyCode::Enter).await;
+    assert_eq!(app.screen, Screen::Passengers, "a bad NID stops the sale");
+    let said = app.status.clone().unwrap().1;
+    assert!(said.contains("10, 13 or 17 digits"), "{said}");
+    // Corrected, the same sale (same Idempotency-Key) goes through.
+    press(&mut app, &client, KeyCode::Tab).await;
+    press(&mut app, &client, KeyCode::Tab).await; // NID of the first passenger
+    type_text(&mut app, &client, "67890").await;
+    press(&mut app, &client, KeyCode::Tab).await;
+    press(&mut app, &client, KeyCode::Tab).await;
+    press(&mut app, &client, KeyCode::Tab).await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Ticket, "{:?}", app.status);
     let order = app.ticket.clone().unwrap();
+    let stored = t
+        .app
+        .store
+        .order(order.order.order_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let nids: Vec<_> = stored.passengers.iter().map(|p| p.nid.clone()).collect();
+    assert_eq!(nids, [Some("1234567890".to_owned()), None]);
     assert_eq!(order.order.status, "confirmed");
     assert_eq!(order.tickets.len(), 2);
     assert_eq!(order.paid_by, "cash");
@@ -241,6 +265,23 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     // At 80×24 the QR does not fit; the clerk is told so, no garbage.
     let (small, _) = render(&app, 80, 24);
     assert!(small.join("\n").contains("enlarge the terminal"));
+    // `p` writes the printable text, QR included, where the clerk said.
+    let printer = tempfile::tempdir().unwrap();
+    app.print_dir = printer.path().to_owned();
+    press(&mut app, &client, KeyCode::Char('p')).await;
+    let file = printer
+        .path()
+        .join(format!("ticket-order-{}.txt", order.order.order_id));
+    let text = std::fs::read_to_string(&file).expect("the ticket was printed");
+    assert!(
+        text.contains(&format!("PNR        {}", order.tickets[1].pnr)),
+        "{text}"
+    );
+    assert!(
+        text.contains("Passenger  Karim Uddin") && text.contains('█'),
+        "{text}"
+    );
+    assert!(app.status.clone().unwrap().1.contains("written to"));
 
     // The server agrees: both seats are sold for the whole journey.
     let map = t
@@ -370,7 +411,70 @@ async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>) -> Msg {
         .unwrap()
 }
 
+fn current_code(secret: &str) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.into()).to_bytes().unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
+        .unwrap()
+        .generate_current()
+        .unwrap()
+}
+
+async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
+    let token = t.user_token(CLERK_PHONE, Role::Clerk).await;
+    let secret = t
+        .post_as("/v1/auth/mfa/enroll", &token, json!({}))
+        .await
+        .body["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let on = t
+        .post_as(
+            "/v1/auth/mfa/verify",
+            &token,
+            json!({ "code": current_code(&secret) }),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK);
+
+    let client = Client::new(&t.url("")).unwrap();
+    let mut app = App::new(client.base(), &tomorrow(), true, "t");
+    type_text(&mut app, &client, CLERK_PHONE).await;
+    press(&mut app, &client, KeyCode::Enter).await; // to the password
+    type_text(&mut app, &client, PASSWORD).await;
+    press(&mut app, &client, KeyCode::Enter).await;
+    assert_eq!(app.screen, Screen::Login);
+    assert!(app.login.need_totp);
+    let (lines, _) = render(&app, 80, 24);
+    assert!(lines.join("\n").contains("2FA code"));
+    type_text(&mut app, &client, "000000").await;
+    press(&mut app, &client, KeyCode::Enter).await;
+    assert_eq!(app.screen, Screen::Login, "a wrong code");
+    app.login.totp.clear();
+    type_text(&mut app, &client, &current_code(&secret)).await;
+    press(&mut app, &client, KeyCode::Enter).await;
+    assert_eq!(app.screen, Screen::Search, "{:?}", app.status);
+    assert!(
+        app.login.password.value().is_empty(),
+        "the password is not kept"
+    );
+
+    // A passenger account cannot sell at a counter.
+    let (mut other, c2) = (
+        App::new(client.base(), &tomorrow(), true, "u"),
+        Client::new(&t.url("")).unwrap(),
+    );
+    t.user_token("01711000009", Role::Passenger).await;
+    type_text(&mut other, &c2, "01711000009").await;
+    press(&mut other, &c2, KeyCode::Tab).await;
+    type_text(&mut other, &c2, PASSWORD).await;
+    press(&mut other, &c2, KeyCode::Enter).await;
+    assert_eq!(other.screen, Screen::Login);
+    assert!(other.status.unwrap().1.contains("need a clerk account"));
+}
+
 on_both_backends!(
+    sign_in_asks_for_the_code_and_refuses_passengers,
     seat_map_shows_each_seat_for_the_journey,
     no_color_keeps_every_state_readable,
     search_select_and_sell_with_keys,

@@ -404,27 +404,7 @@ impl App {
         if let Some(reply) = self.replay(user_id, key, &request_hash).await? {
             return Ok(reply);
         }
-        if req.passengers.is_empty()
-            || req.passengers.len() > self.config.max_seats_per_booking as usize
-        {
-            return Err(ParseError::new("passengers", "name one passenger per held seat").into());
-        }
-        for p in &req.passengers {
-            let n = p.name.trim().chars().count();
-            if n == 0 || n > 100 {
-                return Err(ParseError::new(
-                    "passengers",
-                    "each passenger needs a name of 1–100 characters",
-                )
-                .into());
-            }
-            let nid_ok = |n: &String| {
-                matches!(n.len(), 10 | 13 | 17) && n.chars().all(|c| c.is_ascii_digit())
-            };
-            if p.nid.as_ref().is_some_and(|n| !nid_ok(n)) {
-                return Err(ParseError::new("passengers", "an NID has 10, 13 or 17 digits").into());
-            }
-        }
+        self.check_passengers(&req.passengers)?;
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
         let trip_id = match self.store.hold(req.hold_id).await? {
             Some(h) if h.user_id == user_id => h.trip_id,
@@ -478,6 +458,30 @@ impl App {
             .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())
             .await?;
         Ok(reply)
+    }
+
+    /// One passenger per held seat, each named, with a well-formed NID if given.
+    pub(crate) fn check_passengers(&self, passengers: &[PassengerBody]) -> AppResult<()> {
+        if passengers.is_empty() || passengers.len() > self.config.max_seats_per_booking as usize {
+            return Err(ParseError::new("passengers", "name one passenger per held seat").into());
+        }
+        for p in passengers {
+            let n = p.name.trim().chars().count();
+            if n == 0 || n > 100 {
+                return Err(ParseError::new(
+                    "passengers",
+                    "each passenger needs a name of 1–100 characters",
+                )
+                .into());
+            }
+            let nid_ok = |n: &String| {
+                matches!(n.len(), 10 | 13 | 17) && n.chars().all(|c| c.is_ascii_digit())
+            };
+            if p.nid.as_ref().is_some_and(|n| !nid_ok(n)) {
+                return Err(ParseError::new("passengers", "an NID has 10, 13 or 17 digits").into());
+            }
+        }
+        Ok(())
     }
 
     async fn replay(

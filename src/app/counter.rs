@@ -171,6 +171,7 @@ impl App {
         req: CounterOrderRequest,
     ) -> AppResult<OrderReply> {
         let phone = parse_phone(&req.phone)?;
+        self.check_passengers(&req.passengers)?;
         let token = cash_token(clerk_id, key);
         let order = OrderRequest {
             hold_id: req.hold_id,

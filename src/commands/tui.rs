@@ -14,6 +14,9 @@ pub struct Cmd {
     /// The clerk's phone or e-mail (the sign-in box is filled in).
     #[arg(long, env = "TICKETCTL_LOGIN")]
     login: Option<String>,
+    /// Where `p` on a ticket writes its printable text (ticket-order-N.txt).
+    #[arg(long, default_value = ".")]
+    print_dir: std::path::PathBuf,
 }
 
 impl Cmd {
@@ -31,6 +34,7 @@ impl Cmd {
             login: self.login,
             password,
             color,
+            print_dir: self.print_dir,
         })
         .await
         .with_context(|| format!("counter terminal on {}", self.server))

@@ -34,7 +34,8 @@ pub struct ShiftTotals {
 
 #[async_trait]
 pub trait CounterStore: Send + Sync {
-    /// Records who buys a hold at a counter, before its order is placed (a retry is harmless).
+    /// Records who buys a hold at a counter, before its order is placed; a
+    /// retry before the order exists replaces the phone (the last attempt wins).
     async fn record_counter_sale(
         &self,
         hold_id: i64,

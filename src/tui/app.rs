@@ -66,7 +66,8 @@ pub enum Effect {
     },
     Sell {
         hold: i64,
-        passengers: Vec<String>,
+        /// Name and NID (if given) per seat.
+        passengers: Vec<(String, Option<String>)>,
         phone: String,
         key: String,
     },
@@ -77,9 +78,9 @@ pub enum Effect {
         order: i64,
     },
     LoadShift,
-    /// Write the printable text of an order's tickets.
+    /// Write the printable text of an order's tickets to `path`.
     Print {
-        order: i64,
+        path: std::path::PathBuf,
         text: String,
     },
     Quit,
@@ -179,15 +180,38 @@ pub struct SeatPick {
     pub typed: String,
 }
 
+/// One traveller of a sale: name, and the NID when the passenger gives it.
+#[derive(Debug, Default)]
+pub struct Traveller {
+    pub name: Input,
+    pub nid: Input,
+}
+
 #[derive(Debug)]
 pub struct PassengerForm {
     pub hold: Hold,
-    pub names: Vec<Input>,
+    /// One per held seat, in seat order.
+    pub travellers: Vec<Traveller>,
     pub phone: Input,
+    /// Fields in order: name and NID of each traveller, then the phone.
     pub focus: usize,
     /// One key per hold: a retried sale (after a lost answer) is never sold twice.
     pub key: String,
     pub selling: bool,
+}
+
+impl PassengerForm {
+    pub fn field_count(&self) -> usize {
+        2 * self.travellers.len() + 1
+    }
+
+    pub fn field_mut(&mut self, i: usize) -> &mut Input {
+        match self.travellers.get_mut(i / 2) {
+            Some(t) if i % 2 == 0 => &mut t.name,
+            Some(t) => &mut t.nid,
+            None => &mut self.phone,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -219,6 +243,8 @@ pub struct App {
     /// Calls under way (a spinner in the title).
     pub busy: usize,
     pub color: bool,
+    /// Where `p` writes printable tickets.
+    pub print_dir: std::path::PathBuf,
     /// Seeds Idempotency-Keys, unique per terminal session.
     session: String,
     sales: u64,
@@ -255,6 +281,7 @@ impl App {
             banner: None,
             busy: 0,
             color,
+            print_dir: ".".into(),
             session: session.to_owned(),
             sales: 0,
         }
@@ -808,7 +835,7 @@ impl App {
         if form.selling {
             return vec![];
         }
-        let fields = form.names.len() + 1;
+        let fields = form.field_count();
         let ctrl_s =
             key.code == KeyCode::Char('s') && key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
@@ -835,12 +862,7 @@ impl App {
             _ if ctrl_s => return self.sell(),
             _ => {
                 let focus = form.focus;
-                let field = if focus < form.names.len() {
-                    &mut form.names[focus]
-                } else {
-                    &mut form.phone
-                };
-                field.handle(key);
+                form.field_mut(focus).handle(key);
             }
         }
         vec![]
@@ -850,8 +872,12 @@ impl App {
         let Some(form) = self.passengers.as_mut() else {
             return vec![];
         };
-        if let Some(i) = form.names.iter().position(|n| n.value().trim().is_empty()) {
-            form.focus = i;
+        if let Some(i) = form
+            .travellers
+            .iter()
+            .position(|t| t.name.value().trim().is_empty())
+        {
+            form.focus = 2 * i;
             let seat = form.hold.seats[i].clone();
             self.say(
                 Level::Warn,
@@ -860,7 +886,7 @@ impl App {
             return vec![];
         }
         if form.phone.value().trim().is_empty() {
-            form.focus = form.names.len();
+            form.focus = form.field_count() - 1;
             self.say(
                 Level::Warn,
                 "Type the passenger's mobile number (01XXXXXXXXX)",
@@ -871,9 +897,15 @@ impl App {
         let e = Effect::Sell {
             hold: form.hold.hold_id,
             passengers: form
-                .names
+                .travellers
                 .iter()
-                .map(|n| n.value().trim().to_owned())
+                .map(|t| {
+                    let nid = t.nid.value().trim();
+                    (
+                        t.name.value().trim().to_owned(),
+                        (!nid.is_empty()).then(|| nid.to_owned()),
+                    )
+                })
                 .collect(),
             phone: form.phone.value().trim().to_owned(),
             key: form.key.clone(),
@@ -894,7 +926,9 @@ impl App {
             }
             KeyCode::Char('p') => {
                 let e = Effect::Print {
-                    order: order.order.order_id,
+                    path: self
+                        .print_dir
+                        .join(format!("ticket-order-{}.txt", order.order.order_id)),
                     text: super::ui::ticket::printable(order),
                 };
                 return self.effect(e);
@@ -1031,12 +1065,12 @@ impl App {
                 vec![]
             }
             Reply::Held(hold) => {
-                let names = hold.seats.iter().map(|_| Input::default()).collect();
+                let travellers = hold.seats.iter().map(|_| Traveller::default()).collect();
                 self.sales += 1;
                 self.passengers = Some(PassengerForm {
                     key: format!("tui-{}-{}-{}", self.session, hold.hold_id, self.sales),
                     hold,
-                    names,
+                    travellers,
                     phone: Input::default(),
                     focus: 0,
                     selling: false,

@@ -215,11 +215,17 @@ impl Client {
     pub async fn sell(
         &self,
         hold: i64,
-        passengers: &[String],
+        passengers: &[(String, Option<String>)],
         phone: &str,
         key: &str,
     ) -> ClientResult<CounterOrder> {
-        let passengers: Vec<Value> = passengers.iter().map(|n| json!({ "name": n })).collect();
+        let passengers: Vec<Value> = passengers
+            .iter()
+            .map(|(name, nid)| match nid {
+                Some(nid) => json!({ "name": name, "nid": nid }),
+                None => json!({ "name": name }),
+            })
+            .collect();
         let body = json!({ "hold_id": hold, "passengers": passengers, "phone": phone });
         let order: Order = self
             .call(

@@ -69,19 +69,16 @@ pub async fn perform(client: &Client, effect: Effect) -> Option<Reply> {
             done(Call::Cancel, client.cancel(order).await, Reply::Cancelled)
         }
         Effect::LoadShift => done(Call::Shift, client.shift().await, Reply::Shift),
-        Effect::Print { order, text } => {
-            let path = format!("ticket-order-{order}.txt");
-            match tokio::fs::write(&path, text).await {
-                Ok(()) => Reply::Printed(path),
-                Err(e) => Reply::Failed {
-                    what: Call::Print,
-                    error: ClientError::Api(super::wire::Problem {
-                        detail: format!("cannot write {path}: {e}"),
-                        ..Default::default()
-                    }),
-                },
-            }
-        }
+        Effect::Print { path, text } => match tokio::fs::write(&path, text).await {
+            Ok(()) => Reply::Printed(path.display().to_string()),
+            Err(e) => Reply::Failed {
+                what: Call::Print,
+                error: ClientError::Api(super::wire::Problem {
+                    detail: format!("cannot write {}: {e}", path.display()),
+                    ..Default::default()
+                }),
+            },
+        },
         Effect::Watch { .. } | Effect::Unwatch | Effect::Quit => return None,
     })
 }

@@ -25,6 +25,8 @@ pub struct Options {
     pub login: Option<String>,
     pub password: Option<String>,
     pub color: bool,
+    /// Where printable tickets are written.
+    pub print_dir: std::path::PathBuf,
 }
 
 /// Runs the terminal until the clerk quits. The terminal is restored on every
@@ -36,6 +38,7 @@ pub async fn run(opts: Options) -> Result<(), client::ClientError> {
         .to_string();
     let session = hex::encode(rand::random::<[u8; 4]>());
     let mut app = App::new(client.base(), &tomorrow, opts.color, &session);
+    app.print_dir = opts.print_dir;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut driver = Driver::new(client, tx.clone());
 

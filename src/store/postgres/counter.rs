@@ -20,7 +20,8 @@ impl CounterStore for PgStore {
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO counter_sales (hold_id, clerk_id, phone, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (hold_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (hold_id) DO UPDATE SET phone = excluded.phone",
         )
         .bind(hold_id)
         .bind(clerk_id)

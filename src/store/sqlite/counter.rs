@@ -23,7 +23,8 @@ impl CounterStore for SqliteStore {
             .write(move |c| {
                 c.prepare_cached(
                     "INSERT INTO counter_sales (hold_id, clerk_id, phone, created_at)
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (hold_id) DO NOTHING",
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (hold_id) DO UPDATE SET phone = excluded.phone",
                 )
                 .map_err(db)?
                 .execute(params![hold_id, clerk_id, phone, ts(now)])

@@ -1,4 +1,5 @@
-//! Passenger names for the held seats, and the buyer's mobile number.
+//! Passenger names (and NIDs, if given) for the held seats, and the buyer's
+//! mobile number.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -22,25 +23,31 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         )),
         Line::raw(""),
     ];
-    for (i, (seat, name)) in hold.seats.iter().zip(&form.names).enumerate() {
+    for (i, (seat, t)) in hold.seats.iter().zip(&form.travellers).enumerate() {
         lines.push(field_line(
             seat,
-            name.value().to_owned(),
-            form.focus == i,
+            t.name.value().to_owned(),
+            form.focus == 2 * i,
+            theme,
+        ));
+        lines.push(field_line(
+            "  NID",
+            t.nid.value().to_owned(),
+            form.focus == 2 * i + 1,
             theme,
         ));
     }
     lines.push(field_line(
         "Mobile",
         form.phone.value().to_owned(),
-        form.focus == form.names.len(),
+        form.focus == form.field_count() - 1,
         theme,
     ));
     lines.push(Line::raw(""));
     lines.push(Line::raw(if form.selling {
         " Selling…"
     } else {
-        " Take the cash, then Enter on the last field to sell. Esc releases the seats."
+        " NID is optional (10, 13 or 17 digits). Take the cash, then Enter on Mobile sells."
     }));
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" Passengers ")),
