@@ -119,14 +119,6 @@ async fn wrong_password_tampered_and_expired_tokens_get_401(t: TestApp) {
     assert!(r.body["detail"].as_str().unwrap().contains("expired"));
 }
 
-fn current_code(secret: &str) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.into()).to_bytes().unwrap();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
-        .unwrap()
-        .generate_current()
-        .unwrap()
-}
-
 async fn mfa_enrol_then_login_needs_the_code(t: TestApp) {
     let token = t.user_token("01912345678", Role::Passenger).await;
     let enrol = t.post_as("/v1/auth/mfa/enroll", &token, json!({})).await;
@@ -147,7 +139,7 @@ async fn mfa_enrol_then_login_needs_the_code(t: TestApp) {
         .post_as(
             "/v1/auth/mfa/verify",
             &token,
-            json!({ "code": current_code(&secret) }),
+            json!({ "code": common::server::current_code(&secret) }),
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
@@ -158,13 +150,13 @@ async fn mfa_enrol_then_login_needs_the_code(t: TestApp) {
         .assert_problem(401, "mfa-required");
     let mut with_wrong = login.clone();
     with_wrong["totp"] = json!("123456");
-    if current_code(&secret) != "123456" {
+    if common::server::current_code(&secret) != "123456" {
         t.post("/v1/auth/login", with_wrong)
             .await
             .assert_problem(401, "unauthorized");
     }
     let mut with_code = login;
-    with_code["totp"] = json!(current_code(&secret));
+    with_code["totp"] = json!(common::server::current_code(&secret));
     let r = t.post("/v1/auth/login", with_code).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let me = t

@@ -411,14 +411,6 @@ async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>) -> Msg {
         .unwrap()
 }
 
-fn current_code(secret: &str) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.into()).to_bytes().unwrap();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
-        .unwrap()
-        .generate_current()
-        .unwrap()
-}
-
 async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
     let token = t.user_token(CLERK_PHONE, Role::Clerk).await;
     let secret = t
@@ -432,7 +424,7 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
         .post_as(
             "/v1/auth/mfa/verify",
             &token,
-            json!({ "code": current_code(&secret) }),
+            json!({ "code": common::server::current_code(&secret) }),
         )
         .await;
     assert_eq!(on.status, StatusCode::OK);
@@ -451,7 +443,7 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Login, "a wrong code");
     app.login.totp.clear();
-    type_text(&mut app, &client, &current_code(&secret)).await;
+    type_text(&mut app, &client, &common::server::current_code(&secret)).await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Search, "{:?}", app.status);
     assert!(

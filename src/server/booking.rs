@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::app::booking::{HoldRequest, HoldView, OrderRequest, OrderView};
+use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, OrderView};
 use crate::app::payments::{CardInput, TokenView};
 use crate::app::tickets::{TicketView, Verdict, qr_png, qr_svg};
 use crate::domain::Role;
@@ -92,7 +92,16 @@ pub async fn place_order(
     headers: HeaderMap,
     ApiJson(req): ApiJson<OrderRequest>,
 ) -> ApiResult<Response> {
-    let key = headers
+    let key = idempotency_key(&headers)?;
+    let reply = app
+        .place_order(caller.id(), key, req, admission(&headers))
+        .await?;
+    Ok(order_response(reply))
+}
+
+/// The `Idempotency-Key` every order needs, so a retry never sells or charges twice.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<&str> {
+    headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
@@ -102,10 +111,12 @@ pub async fn place_order(
                 "Idempotency-Key required",
                 "send a unique 'Idempotency-Key' header so a retried order is never charged twice",
             )
-        })?;
-    let reply = app
-        .place_order(caller.id(), key, req, admission(&headers))
-        .await?;
+        })
+}
+
+/// An order's stored reply as a response: 201 with the order, or a
+/// problem+json (402 payment-failed) that carries the failed order.
+pub(super) fn order_response(reply: OrderReply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let mut response = (status, Json(reply.body)).into_response();
     if status.is_client_error() {
@@ -114,7 +125,7 @@ pub async fn place_order(
             header::HeaderValue::from_static("application/problem+json"),
         );
     }
-    Ok(response)
+    response
 }
 
 pub async fn get_order(

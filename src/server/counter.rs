@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,7 +16,8 @@ use crate::app::counter::{CounterCancelView, CounterOrderRequest, CounterOrderVi
 use crate::domain::Role;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult};
+use super::booking::{idempotency_key, order_response};
+use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// The caller's id, once they are known to be a clerk or an admin.
@@ -44,27 +45,8 @@ pub async fn sell(
     ApiJson(req): ApiJson<CounterOrderRequest>,
 ) -> ApiResult<Response> {
     let clerk = clerk(&caller)?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency-key-missing",
-                "Idempotency-Key required",
-                "send a unique 'Idempotency-Key' header so a retried sale is never sold twice",
-            )
-        })?;
-    let reply = app.counter_order(clerk, key, req).await?;
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, Json(reply.body)).into_response();
-    if status.is_client_error() {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
-        );
-    }
-    Ok(response)
+    let key = idempotency_key(&headers)?;
+    Ok(order_response(app.counter_order(clerk, key, req).await?))
 }
 
 pub async fn cancel(

@@ -143,19 +143,8 @@ pub struct Order {
     pub refunded: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct TicketClaims {
-    pub pnr: String,
-    pub train: u32,
-    pub train_name: String,
-    pub date: String,
-    pub from: String,
-    pub to: String,
-    pub departs: String,
-    pub seat: String,
-    pub class: String,
-    pub passenger: String,
-}
+/// What a ticket says: the signed payload's own schema, shared with the server.
+pub use crate::domain::ticket::TicketClaims;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Ticket {

@@ -351,3 +351,12 @@ impl Reply {
         );
     }
 }
+
+/// The TOTP code an authenticator app would show now for `secret` (base32).
+pub fn current_code(secret: &str) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.into()).to_bytes().unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
+        .unwrap()
+        .generate_current()
+        .unwrap()
+}
