@@ -46,7 +46,10 @@ impl App {
                 vec![]
             }
             Reply::Seats(map) => {
-                if let Some(pick) = self.pick.as_mut().filter(|p| p.trip == map.trip_id) {
+                // A late answer for another trip or journey is stale: drop it.
+                if let Some(pick) = self.pick.as_mut().filter(|p| {
+                    p.trip == map.trip_id && p.from == map.from.code && p.to == map.to.code
+                }) {
                     pick.map = Some(map);
                 }
                 let conflicts = self.conflicts();
