@@ -451,7 +451,7 @@ impl App {
         let order = self.charge_and_confirm(order, &token).await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
-            self.queue.checked_out(trip_id, user_id);
+            self.queue.checked_out(trip_id, user_id, self.now());
         }
         let reply = self.order_reply(&order).await?;
         self.store

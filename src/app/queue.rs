@@ -7,6 +7,13 @@
 //! admission ends when the user checks out, leaves, or is inactive too long,
 //! and the freed slot goes to the next in line.
 //!
+//! Every request costs O(1) whatever the queue's length (an Eid sale queues
+//! millions): users are found by hash, the queue is a FIFO of numbered tickets
+//! (users who leave are skipped when their turn comes), a position is "your
+//! number − now serving" (so it may count people ahead who since left: it
+//! never shows anyone nearer than they are), idle admissions are swept at most
+//! every 200 ms, and ids of spent tokens are forgotten once the token expired.
+//!
 //! State is in memory, so one `serve` process runs the room (several processes
 //! would share it through Redis: not built yet).
 
@@ -14,7 +21,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::domain::ParseError;
@@ -65,17 +72,37 @@ struct Admission {
     seq: u64,
 }
 
+/// Where a user who has not been admitted waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// Before opening; the order is drawn at opening.
+    PreQueue,
+    /// In the queue with this ticket number.
+    Ticket(u64),
+}
+
+/// How often idle admissions are looked for (each request ticks the sale).
+const SWEEP_EVERY_MS: i64 = 200;
+
 struct Sale {
     settings: SaleSettings,
     paused: bool,
     opened: bool,
+    /// Arrivals before opening, in arrival order (shuffled at opening).
     prequeue: Vec<i64>,
-    queue: VecDeque<i64>,
+    /// Tickets in order; an entry whose user left (or was re-queued) is skipped.
+    queue: VecDeque<(u64, i64)>,
+    waiting: HashMap<i64, Waiting>,
+    next_ticket: u64,
+    /// The ticket number of the next user to be admitted.
+    serving: u64,
     admitted: HashMap<i64, Admission>,
-    /// Ids of admissions that ended: a token carrying one is a replay.
-    spent: HashSet<String>,
+    /// Ids of admissions that ended, with their token's expiry: a token
+    /// carrying one is a replay. Forgotten after expiry (the token is dead anyway).
+    spent: HashMap<String, i64>,
     credit: f64,
     last_tick: Option<DateTime<Utc>>,
+    last_sweep: Option<DateTime<Utc>>,
     admissions: u64,
 }
 
@@ -91,7 +118,33 @@ fn random_id() -> String {
 }
 
 impl Sale {
-    /// Opens (shuffling the pre-queue once), ends idle admissions and admits at the rate.
+    fn new(settings: SaleSettings) -> Self {
+        Sale {
+            settings,
+            paused: false,
+            opened: false,
+            prequeue: vec![],
+            queue: VecDeque::new(),
+            waiting: HashMap::new(),
+            next_ticket: 0,
+            serving: 0,
+            admitted: HashMap::new(),
+            spent: HashMap::new(),
+            credit: 0.0,
+            last_tick: None,
+            last_sweep: None,
+            admissions: 0,
+        }
+    }
+
+    fn enqueue(&mut self, user: i64) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.queue.push_back((ticket, user));
+        self.waiting.insert(user, Waiting::Ticket(ticket));
+    }
+
+    /// Opens (drawing the pre-queue's order once), ends idle admissions and admits at the rate.
     fn tick(&mut self, key: &[u8], now: DateTime<Utc>) {
         if now < self.settings.opens_at {
             return;
@@ -100,18 +153,19 @@ impl Sale {
             self.opened = true;
             let mut early = std::mem::take(&mut self.prequeue);
             early.shuffle(&mut rand::thread_rng());
-            for user in early.into_iter().rev() {
-                self.queue.push_front(user);
+            for user in early {
+                // Those who left before opening are gone from `waiting`.
+                if self.waiting.get(&user) == Some(&Waiting::PreQueue) {
+                    self.enqueue(user);
+                }
             }
         }
-        let idle: Vec<i64> = self
-            .admitted
-            .iter()
-            .filter(|(_, a)| a.idle_until <= now)
-            .map(|(u, _)| *u)
-            .collect();
-        for user in idle {
-            self.end(user);
+        if self
+            .last_sweep
+            .is_none_or(|t| (now - t).num_milliseconds() >= SWEEP_EVERY_MS)
+        {
+            self.last_sweep = Some(now);
+            self.sweep(now);
         }
         let elapsed = self
             .last_tick
@@ -123,35 +177,65 @@ impl Sale {
         self.credit = (self.credit + elapsed * self.settings.rate_per_sec)
             .min(self.settings.max_active as f64);
         while self.credit >= 1.0 && self.admitted.len() < self.settings.max_active {
-            let Some(user) = self.queue.pop_front() else {
+            let Some((ticket, user)) = self.queue.pop_front() else {
                 break;
             };
+            if self.waiting.get(&user) != Some(&Waiting::Ticket(ticket)) {
+                continue; // left the queue
+            }
+            self.waiting.remove(&user);
+            self.serving = ticket + 1;
             self.credit -= 1.0;
-            self.admissions += 1;
-            let jti = random_id();
-            let claims = AdmissionClaims {
-                sale: self.settings.id.clone(),
-                user,
-                jti: jti.clone(),
-                exp: (now + TOKEN_MAX_LIFE).timestamp(),
-            };
-            let idle_until = now + chrono::Duration::seconds(self.settings.idle_secs);
-            self.admitted.insert(
-                user,
-                Admission {
-                    jti,
-                    token: sign(&claims, key),
-                    idle_until,
-                    seq: self.admissions,
-                },
-            );
+            self.admit(user, key, now);
         }
     }
 
-    fn end(&mut self, user: i64) {
-        if let Some(a) = self.admitted.remove(&user) {
-            self.spent.insert(a.jti);
+    fn admit(&mut self, user: i64, key: &[u8], now: DateTime<Utc>) {
+        self.admissions += 1;
+        let jti = random_id();
+        let claims = AdmissionClaims {
+            sale: self.settings.id.clone(),
+            user,
+            jti: jti.clone(),
+            exp: (now + TOKEN_MAX_LIFE).timestamp(),
+        };
+        let idle_until = now + chrono::Duration::seconds(self.settings.idle_secs);
+        self.admitted.insert(
+            user,
+            Admission {
+                jti,
+                token: sign(&claims, key),
+                idle_until,
+                seq: self.admissions,
+            },
+        );
+    }
+
+    /// Ends idle admissions and forgets spent ids whose tokens have expired.
+    fn sweep(&mut self, now: DateTime<Utc>) {
+        let idle: Vec<i64> = self
+            .admitted
+            .iter()
+            .filter(|(_, a)| a.idle_until <= now)
+            .map(|(u, _)| *u)
+            .collect();
+        for user in idle {
+            self.end(user, now);
         }
+        let now_ts = now.timestamp();
+        self.spent.retain(|_, exp| *exp >= now_ts);
+    }
+
+    fn end(&mut self, user: i64, now: DateTime<Utc>) {
+        if let Some(a) = self.admitted.remove(&user) {
+            // Kept until the longest a token can live; after that it fails anyway.
+            let exp = (now + TOKEN_MAX_LIFE).timestamp();
+            self.spent.insert(a.jti, exp);
+        }
+    }
+
+    fn knows(&self, user: i64) -> bool {
+        self.admitted.contains_key(&user) || self.waiting.contains_key(&user)
     }
 }
 
@@ -204,21 +288,7 @@ impl WaitingRoom {
         if sales.contains_key(&settings.id) {
             return Err(AppError::Conflict(format!("sale '{}' exists", settings.id)));
         }
-        sales.insert(
-            settings.id.clone(),
-            Sale {
-                settings,
-                paused: false,
-                opened: false,
-                prequeue: vec![],
-                queue: VecDeque::new(),
-                admitted: HashMap::new(),
-                spent: HashSet::new(),
-                credit: 0.0,
-                last_tick: None,
-                admissions: 0,
-            },
-        );
+        sales.insert(settings.id.clone(), Sale::new(settings));
         Ok(())
     }
 
@@ -247,14 +317,12 @@ impl WaitingRoom {
     pub fn join(&self, id: &str, user: i64, now: DateTime<Utc>) -> AppResult<QueueStatus> {
         self.with_sale(id, |sale, key| {
             sale.tick(key, now);
-            let known = sale.admitted.contains_key(&user)
-                || sale.queue.contains(&user)
-                || sale.prequeue.contains(&user);
-            if !known {
+            if !sale.knows(user) {
                 if sale.opened {
-                    sale.queue.push_back(user);
+                    sale.enqueue(user);
                 } else {
                     sale.prequeue.push(user);
+                    sale.waiting.insert(user, Waiting::PreQueue);
                 }
                 sale.tick(key, now);
             }
@@ -271,11 +339,11 @@ impl WaitingRoom {
     }
 
     /// Leaves the queue or gives up the admission, freeing the slot.
-    pub fn leave(&self, id: &str, user: i64) -> AppResult<()> {
+    pub fn leave(&self, id: &str, user: i64, now: DateTime<Utc>) -> AppResult<()> {
         self.with_sale(id, |sale, _| {
-            sale.queue.retain(|u| *u != user);
-            sale.prequeue.retain(|u| *u != user);
-            sale.end(user);
+            // The queue and pre-queue entries are skipped when their turn comes.
+            sale.waiting.remove(&user);
+            sale.end(user, now);
             Ok(())
         })
     }
@@ -312,7 +380,7 @@ impl WaitingRoom {
                     "the token was issued to someone else or for another sale",
                 ));
             }
-            if sale.spent.contains(&claims.jti) {
+            if sale.spent.contains_key(&claims.jti) {
                 return Err(refused("the token was already used up (replay)"));
             }
             let admission = sale
@@ -326,10 +394,10 @@ impl WaitingRoom {
     }
 
     /// Ends the user's admission after a checkout: the token is spent.
-    pub fn checked_out(&self, trip_id: i64, user: i64) {
+    pub fn checked_out(&self, trip_id: i64, user: i64, now: DateTime<Utc>) {
         if let Some(id) = self.sale_of(trip_id) {
             let _ = self.with_sale(&id, |sale, _| {
-                sale.end(user);
+                sale.end(user, now);
                 Ok(())
             });
         }
@@ -353,22 +421,114 @@ fn status_of(sale: &Sale, user: i64) -> Option<QueueStatus> {
             expires_at: crate::domain::time::to_local_rfc3339(a.idle_until),
         });
     }
-    if sale.prequeue.contains(&user) {
-        return Some(QueueStatus::PreQueue {
+    match sale.waiting.get(&user)? {
+        Waiting::PreQueue => Some(QueueStatus::PreQueue {
             opens_at: crate::domain::time::to_local_rfc3339(sale.settings.opens_at),
-            waiting: sale.prequeue.len(),
-        });
+            waiting: sale.waiting.len(),
+        }),
+        Waiting::Ticket(ticket) => {
+            let position = (ticket - sale.serving.min(*ticket)) as usize + 1;
+            let rate = sale.settings.rate_per_sec.max(0.001);
+            Some(QueueStatus::Waiting {
+                position,
+                estimated_wait_secs: (position as f64 / rate).ceil() as u64,
+            })
+        }
     }
-    let position = sale.queue.iter().position(|u| *u == user)? + 1;
-    let rate = sale.settings.rate_per_sec.max(0.001);
-    Some(QueueStatus::Waiting {
-        position,
-        estimated_wait_secs: (position as f64 / rate).ceil() as u64,
-    })
 }
 
 impl App {
     pub fn waiting_room(&self) -> &WaitingRoom {
         &self.queue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(opens_at: DateTime<Utc>, rate: f64, max_active: usize) -> WaitingRoom {
+        let room = WaitingRoom::new(b"test-key".to_vec());
+        room.create(SaleSettings {
+            id: "eid".into(),
+            opens_at,
+            trip_ids: vec![1],
+            rate_per_sec: rate,
+            max_active,
+            idle_secs: 60,
+        })
+        .unwrap();
+        room
+    }
+
+    fn position(s: QueueStatus) -> Option<usize> {
+        match s {
+            QueueStatus::Waiting { position, .. } => Some(position),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_big_queue_keeps_order_and_skips_those_who_left() {
+        let t0 = Utc::now();
+        let opens = t0 + chrono::Duration::seconds(10);
+        let room = room(opens, 100.0, 100);
+        // 20,000 arrive before opening.
+        for user in 0..20_000 {
+            room.join("eid", user, t0).unwrap();
+        }
+        // Opening draws their order and admits a second's worth (100).
+        room.status("eid", 0, opens).unwrap();
+        let first = room.admission_order("eid").unwrap();
+        assert_eq!(first.len(), 100);
+        assert_ne!(
+            first,
+            (0..100).collect::<Vec<_>>(),
+            "drawn by lot, not by arrival"
+        );
+        // 30,000 more queue behind the whole pre-queue, in arrival order.
+        for user in 20_000..50_000 {
+            let s = room.join("eid", user, opens).unwrap();
+            assert_eq!(position(s), Some(user as usize - 100 + 1));
+        }
+        // The next two in line leave; their turns are skipped.
+        let next_in_line = |p: usize| {
+            (0..20_000)
+                .find(|u| position(room.status("eid", *u, opens).unwrap()) == Some(p))
+                .unwrap()
+        };
+        let leavers = vec![next_in_line(1), next_in_line(2)];
+        for u in &leavers {
+            room.leave("eid", *u, opens).unwrap();
+            assert!(room.status("eid", *u, opens).is_err());
+        }
+        // The first 100 check out; a second later the next 100 come in.
+        for u in &first {
+            room.leave("eid", *u, opens).unwrap();
+        }
+        let later = opens + chrono::Duration::seconds(1);
+        room.status("eid", 49_999, later).unwrap();
+        let second = room.admission_order("eid").unwrap();
+        assert_eq!(second.len(), 100);
+        assert!(second.iter().all(|u| *u < 20_000 && !leavers.contains(u)));
+        // 202 tickets are served (2 skipped): 49,797 people are ahead of the last.
+        let last = position(room.status("eid", 49_999, later).unwrap());
+        assert_eq!(last, Some(49_798));
+    }
+
+    #[test]
+    fn spent_tokens_are_refused_then_forgotten_after_expiry() {
+        let t0 = Utc::now();
+        let room = room(t0, 10.0, 10);
+        let QueueStatus::Admitted { token, .. } = room.join("eid", 7, t0).unwrap() else {
+            panic!("admitted at once");
+        };
+        room.gate(1, 7, Some(&token), t0).unwrap();
+        room.checked_out(1, 7, t0);
+        assert!(room.gate(1, 7, Some(&token), t0).is_err(), "a replay");
+        let much_later = t0 + TOKEN_MAX_LIFE + chrono::Duration::minutes(1);
+        room.status("eid", 8, much_later).ok();
+        let sales = room.sales.lock().unwrap();
+        assert!(sales["eid"].spent.is_empty(), "the spent id is forgotten");
     }
 }

@@ -43,7 +43,7 @@ pub async fn leave(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    app.waiting_room().leave(&sale, caller.id())?;
+    app.waiting_room().leave(&sale, caller.id(), app.now())?;
     Ok(StatusCode::NO_CONTENT)
 }
 
