@@ -14,7 +14,7 @@ use crate::store::{
     HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, StoreError,
 };
 
-use super::catalog::{fare_for, find_station};
+use super::catalog::{fare_for, station_in};
 use super::payments::ChargeOutcome;
 use super::{App, AppError, AppResult};
 
@@ -124,9 +124,9 @@ impl App {
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
         self.queue.gate(trip.id, user_id, admission, self.now())?;
-        let stations = self.stations().await?;
-        let from = find_station(&stations, &req.from)?;
-        let to = find_station(&stations, &req.to)?;
+        let catalog = self.catalog().await?;
+        let from = station_in(&catalog, &req.from)?;
+        let to = station_in(&catalog, &req.to)?;
         let journey = train.journey(&from.code, &to.code).ok_or_else(|| {
             ParseError::new(
                 "to",
@@ -176,33 +176,24 @@ impl App {
             );
         }
 
-        let published: HashMap<_, _> = self
-            .store
-            .fares_between(&from.code, &to.code)
-            .await?
-            .into_iter()
-            .collect();
-        let rates: HashMap<_, _> = self.store.fare_rates().await?.into_iter().collect();
+        let published = catalog
+            .fares_between(self.store.as_ref(), &from.code, &to.code)
+            .await?;
+        let rates = catalog.fare_rates();
         let km = train.stops[journey.to_stop()].km - train.stops[journey.from_stop()].km;
         let fare = fare_for(class, &published, &rates, km)
             .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
 
         for attempt in 0.. {
-            // Seat choice works on a read snapshot; the conditional write decides.
-            let seats: Vec<_> = self
-                .store
-                .seats(trip.id)
-                .await?
-                .into_iter()
-                .filter(|s| s.class == class)
-                .collect();
+            // Seat choice works on the availability snapshot; the conditional write decides.
+            let snapshot = self.availability.get(self.store.as_ref(), trip.id).await?;
             let seat_ids: Vec<i64> = match &req.seats {
                 Some(labels) => {
                     let mut ids = Vec::with_capacity(labels.len());
                     for label in labels {
-                        let seat = seats
-                            .iter()
-                            .find(|s| s.label().eq_ignore_ascii_case(label.trim()))
+                        let (seat, _) = snapshot
+                            .of_class(class)
+                            .find(|(s, _)| s.label().eq_ignore_ascii_case(label.trim()))
                             .ok_or_else(|| {
                                 ParseError::new(
                                     "seats",
@@ -221,13 +212,13 @@ impl App {
                     ids
                 }
                 None => {
-                    let candidates: Vec<Candidate> = seats
-                        .iter()
-                        .map(|s| Candidate {
+                    let candidates: Vec<Candidate> = snapshot
+                        .of_class(class)
+                        .map(|(s, taken)| Candidate {
                             seat_id: s.id,
                             coach_seq: s.coach_seq,
                             seat_no: s.seat_no,
-                            taken: s.taken,
+                            taken,
                         })
                         .collect();
                     let segments = train.stops.len() - 1;
@@ -260,17 +251,22 @@ impl App {
                 max_seats_per_user: max,
             };
             match self.store.create_hold(&hold).await {
-                Ok(h) => return self.hold_view(&h, &train),
-                Err(StoreError::SeatsTaken(lost))
-                    if req.seats.is_none() && attempt + 1 < HOLD_ATTEMPTS =>
-                {
-                    tracing::debug!(?lost, attempt, "lost a seat race; choosing again");
+                Ok(h) => {
+                    self.availability
+                        .taken(trip.id, &hold.seat_ids, hold.mask);
+                    return self.hold_view(&h, &train);
                 }
                 Err(StoreError::SeatsTaken(lost)) => {
-                    let labels = seats
-                        .iter()
-                        .filter(|s| lost.contains(&s.id))
-                        .map(|s| s.label())
+                    // The snapshot was behind the database: read the trip again.
+                    self.availability.invalidate(trip.id);
+                    if req.seats.is_none() && attempt + 1 < HOLD_ATTEMPTS {
+                        tracing::debug!(?lost, attempt, "lost a seat race; choosing again");
+                        continue;
+                    }
+                    let labels = snapshot
+                        .of_class(class)
+                        .filter(|(s, _)| lost.contains(&s.id))
+                        .map(|(s, _)| s.label())
                         .collect();
                     return Err(sold_out(
                         "these seats were just taken for this journey".into(),
@@ -281,6 +277,18 @@ impl App {
             }
         }
         unreachable!("the loop returns")
+    }
+
+    /// Tells the availability snapshot that a hold's seats were given back.
+    async fn seats_freed(&self, hold_id: i64) {
+        match self.store.hold(hold_id).await {
+            Ok(Some(h)) => {
+                let seats: Vec<i64> = h.seats.iter().map(|s| s.id).collect();
+                self.availability.freed(h.trip_id, &seats, h.mask);
+            }
+            // Cannot say which seats: let every trip be read again.
+            _ => self.availability.invalidate_all(),
+        }
     }
 
     fn hold_view(&self, h: &HoldRecord, train: &Train) -> AppResult<HoldView> {
@@ -316,6 +324,7 @@ impl App {
 
     pub async fn release_hold(&self, user_id: i64, hold_id: i64) -> AppResult<()> {
         if self.store.release_hold(hold_id, user_id).await? {
+            self.seats_freed(hold_id).await;
             return Ok(());
         }
         match self
@@ -486,6 +495,8 @@ impl App {
             .await?
         {
             tracing::info!(order = order.id, "order changed under us; reloading");
+        } else if order.status.holds_seats() && !to.holds_seats() {
+            self.seats_freed(order.hold_id).await;
         }
         self.store
             .order(order.id)

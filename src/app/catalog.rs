@@ -12,6 +12,7 @@ use crate::domain::{
 };
 use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
 
+use super::catalog_cache::Catalog;
 use super::{App, AppError, AppResult};
 
 /// A station as the API shows it.
@@ -168,6 +169,15 @@ pub fn find_station<'a>(stations: &'a [Station], query: &str) -> AppResult<&'a S
     })
 }
 
+/// Finds a station through the snapshot's index; the scan in `find_station`
+/// only runs to explain a miss.
+pub fn station_in<'a>(catalog: &'a Catalog, query: &str) -> AppResult<&'a Station> {
+    match catalog.station_named(query) {
+        Some(s) => Ok(s),
+        None => find_station(&catalog.stations, query),
+    }
+}
+
 /// The fare of a class for a journey: the published pair fare, or the per-km rate.
 pub fn fare_for(
     class: SeatClass,
@@ -208,7 +218,10 @@ pub(crate) async fn create_trip_for(
         sale_opens_at: app.config.sale.opens_at(date),
         seats,
     };
-    Ok(app.store.create_trip(&trip).await?)
+    let id = app.store.create_trip(&trip).await?;
+    // Searches remember the trips of a day; this one must show up at once.
+    app.catalog.invalidate();
+    Ok(id)
 }
 
 impl App {
@@ -222,7 +235,7 @@ impl App {
     }
 
     pub async fn station(&self, query: &str) -> AppResult<Station> {
-        find_station(&self.catalog().await?.stations, query).cloned()
+        station_in(&*self.catalog().await?, query).cloned()
     }
 
     pub async fn add_station(&self, station: NewStation) -> AppResult<Upsert> {
@@ -289,14 +302,19 @@ impl App {
         first: ServiceDate,
         last: ServiceDate,
     ) -> AppResult<Vec<TripRecord>> {
-        Ok(self.store.trips_between(first, last).await?)
+        Ok(self
+            .catalog()
+            .await?
+            .trips_between(self.store.as_ref(), first, last)
+            .await?
+            .to_vec())
     }
 
     /// Trips that call at `from` and later at `to`, boarding at `from` on `date` (Dhaka time).
     pub async fn search(&self, from: &str, to: &str, date: ServiceDate) -> AppResult<SearchResult> {
         let catalog = self.catalog().await?;
-        let from = find_station(&catalog.stations, from)?;
-        let to = find_station(&catalog.stations, to)?;
+        let from = station_in(&catalog, from)?;
+        let to = station_in(&catalog, to)?;
         if from.id == to.id {
             return Err(
                 ParseError::new("to", "origin and destination are the same station").into(),
@@ -308,7 +326,9 @@ impl App {
         }
 
         // A train that left the day before may reach `from` after midnight.
-        let trips = self.store.trips_between(date.add_days(-1), date).await?;
+        let trips = catalog
+            .trips_between(self.store.as_ref(), date.add_days(-1), date)
+            .await?;
         let trains: HashMap<i64, &Train> =
             catalog.trains.iter().map(|t| (t.id, &t.train)).collect();
 
@@ -337,21 +357,18 @@ impl App {
             .collect();
         candidates.sort_by_key(|c| (c.boards, c.train.number));
 
-        let masks: Vec<_> = candidates
-            .iter()
-            .map(|c| (c.trip.id, c.journey.mask()))
-            .collect();
+        // Free seats come from the availability snapshot: no seat row is read here.
         let mut free: HashMap<(i64, SeatClass), i64> = HashMap::new();
-        for f in self.store.free_seat_counts(&masks).await? {
-            free.insert((f.trip_id, f.class), f.free);
+        for c in &candidates {
+            let seats = self.availability.get(self.store.as_ref(), c.trip.id).await?;
+            for (class, n) in seats.free_counts(c.journey.mask()) {
+                free.insert((c.trip.id, class), n);
+            }
         }
-        let published: HashMap<_, _> = self
-            .store
-            .fares_between(&from.code, &to.code)
-            .await?
-            .into_iter()
-            .collect();
-        let rates: HashMap<_, _> = self.store.fare_rates().await?.into_iter().collect();
+        let published = catalog
+            .fares_between(self.store.as_ref(), &from.code, &to.code)
+            .await?;
+        let rates = catalog.fare_rates();
 
         let options = candidates
             .iter()
@@ -398,12 +415,16 @@ impl App {
     }
 
     pub(crate) async fn trip_and_train(&self, id: i64) -> AppResult<(TripRecord, Train)> {
-        let trip = self
-            .store
-            .trip(id)
+        let catalog = self.catalog().await?;
+        let trip = catalog
+            .trip(self.store.as_ref(), id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no trip {id}")))?;
-        let train = self.train(trip.train_number).await?.train;
+        let train = catalog
+            .train_by_number(trip.train_number)
+            .ok_or_else(|| AppError::NotFound(format!("no train numbered {}", trip.train_number)))?
+            .train
+            .clone();
         Ok((trip, train))
     }
 
@@ -450,13 +471,13 @@ impl App {
     /// The seats of a trip, each free or taken for the journey `from` → `to`.
     pub async fn seat_map(&self, id: i64, from: &str, to: &str) -> AppResult<SeatMap> {
         let (trip, train) = self.trip_and_train(id).await?;
-        let stations = self.stations().await?;
-        let from = find_station(&stations, from)?;
-        let to = find_station(&stations, to)?;
+        let catalog = self.catalog().await?;
+        let from = station_in(&catalog, from)?;
+        let to = station_in(&catalog, to)?;
         let journey = journey_on(&train, &from.code, &to.code)?;
-        let seats = self.store.seats(trip.id).await?;
+        let seats = self.availability.get(self.store.as_ref(), trip.id).await?;
         let mut coaches: Vec<CoachSeats> = Vec::new();
-        for seat in seats {
+        for seat in seats.seats() {
             if coaches.last().is_none_or(|c| c.code != seat.coach_code) {
                 let layout = train
                     .coaches

@@ -77,6 +77,10 @@ impl App {
         let mut report = RecoveryReport::default();
         loop {
             let expired = self.store.expire_holds(now, 500).await?;
+            if !expired.is_empty() {
+                // Their seats are free again on trips we do not know: read them all again.
+                self.availability.invalidate_all();
+            }
             report.holds_expired += expired.len();
             if expired.len() < 500 {
                 break;
