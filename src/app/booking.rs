@@ -11,7 +11,8 @@ use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
 use crate::store::{
-    HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, StoreError,
+    Confirmation, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput,
+    ReplyTo, StoreError, TicketRecord, TripRecord,
 };
 
 use super::catalog::{fare_for, station_in};
@@ -385,8 +386,8 @@ impl App {
             }
         }
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
-        let trip_id = match self.store.hold(req.hold_id).await? {
-            Some(h) if h.user_id == user_id => h.trip_id,
+        let hold = match self.store.hold(req.hold_id).await? {
+            Some(h) if h.user_id == user_id => h,
             _ => {
                 return Err(AppError::NotFound(format!(
                     "no hold {} of yours",
@@ -394,6 +395,7 @@ impl App {
                 )));
             }
         };
+        let trip_id = hold.trip_id;
         self.queue.gate(trip_id, user_id, admission, self.now())?;
         let new = NewOrder {
             user_id,
@@ -427,10 +429,16 @@ impl App {
             Err(e) => return Err(e.into()),
         };
 
-        let order = self.charge_and_confirm(order, &token).await?;
+        let (order, finished) = self
+            .charge_and_confirm(order, &token, Some((&hold, key)))
+            .await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
             self.queue.checked_out(trip_id, user_id);
+        }
+        if let Some(reply) = finished {
+            // Stored with the confirmation, in the same transaction.
+            return Ok(reply);
         }
         let reply = self.order_reply(&order).await?;
         self.store
@@ -505,14 +513,24 @@ impl App {
     }
 
     /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
+    /// With `reply_to` (the order's hold and Idempotency-Key) a successful charge is
+    /// confirmed, ticketed and its reply stored in one write, and that reply is returned.
     pub(crate) async fn charge_and_confirm(
         &self,
         order: OrderRecord,
         token: &crate::store::PaymentToken,
-    ) -> AppResult<OrderRecord> {
+        reply_to: Option<(&HoldRecord, &str)>,
+    ) -> AppResult<(OrderRecord, Option<OrderReply>)> {
         let key = charge_key(order.id);
         let order = match self.gateway.charge(&key, token, order.amount).await {
             ChargeOutcome::Succeeded { charge_id } => {
+                if let Some((hold, idempotency_key)) = reply_to
+                    && let Some(done) = self
+                        .confirm_at_once(&order, Some(charge_id.clone()), hold, Some(idempotency_key))
+                        .await?
+                {
+                    return Ok((done.0, Some(done.1)));
+                }
                 let paid = self
                     .transition(
                         &order,
@@ -554,22 +572,90 @@ impl App {
                 .await?
             }
         };
-        Ok(order)
+        Ok((order, None))
+    }
+
+    /// Confirms `order` (reserved with `charge_id`, or paid) with its tickets in one
+    /// write, storing the reply under `idempotency_key` when given. `None` when the
+    /// order moved meanwhile (recovery settled it); the caller then takes the long way.
+    async fn confirm_at_once(
+        &self,
+        order: &OrderRecord,
+        charge_id: Option<String>,
+        hold: &HoldRecord,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Option<(OrderRecord, OrderReply)>> {
+        let mut status = order.status;
+        if charge_id.is_some() {
+            status = status
+                .apply(OrderEvent::ChargeSucceeded)
+                .map_err(|e| AppError::Conflict(e.to_string()))?;
+        }
+        let confirmed_status = status
+            .apply(OrderEvent::Confirm)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
+        let now = self.now();
+        let tickets = self.new_tickets(order, hold, &trip, &train, &[], now);
+        let confirmed = OrderRecord {
+            status: confirmed_status,
+            charge_id: charge_id.clone().or_else(|| order.charge_id.clone()),
+            updated_at: now,
+            ..order.clone()
+        };
+        let reply = idempotency_key.map(|key| {
+            let (confirmed, hold, trip, train) =
+                (confirmed.clone(), hold.clone(), trip.clone(), train.clone());
+            ReplyTo {
+                user_id: order.user_id,
+                key: key.to_owned(),
+                status: 201,
+                body: Box::new(move |issued: &[TicketRecord]| {
+                    let view = order_view_of(&confirmed, &hold, &trip, &train, issued);
+                    serde_json::to_value(&view)
+                        .expect("serialisable")
+                        .to_string()
+                }),
+            }
+        });
+        let confirmation = Confirmation {
+            order_id: order.id,
+            from: order.status,
+            charge_id,
+            tickets,
+            now,
+            reply,
+        };
+        let Some(issued) = self.store.confirm_order(confirmation).await? else {
+            tracing::info!(order = order.id, "order changed under us; taking the long way");
+            return Ok(None);
+        };
+        let view = order_view_of(&confirmed, hold, &trip, &train, &issued);
+        let reply = OrderReply {
+            status: 201,
+            body: serde_json::to_value(&view).expect("serialisable"),
+        };
+        Ok(Some((confirmed, reply)))
     }
 
     pub(crate) async fn confirm(&self, paid: OrderRecord) -> AppResult<OrderRecord> {
         if paid.status != OrderStatus::Paid {
             return Ok(paid);
         }
-        let confirmed = self
-            .transition(&paid, OrderEvent::Confirm, OrderChange::default())
-            .await?;
-        // Issued here for a fast answer; the fulfillment worker issues them from the
-        // outbox too, so a crash right here still ends with tickets.
-        if let Err(e) = self.issue_tickets(confirmed.id).await {
-            tracing::warn!(order = confirmed.id, error = %e, "ticket issue deferred to the worker");
+        let hold = self
+            .store
+            .hold(paid.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        // Tickets are issued in the same write; the fulfillment worker would also
+        // issue them from the outbox, so the order always ends with its tickets.
+        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold, None).await? {
+            return Ok(confirmed);
         }
-        Ok(confirmed)
+        self.store
+            .order(paid.id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {} vanished", paid.id)))
     }
 
     async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
@@ -597,41 +683,8 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
         let (trip, train) = self.trip_and_train(order.trip_id).await?;
-        let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
         let tickets = self.store.tickets_of_order(order.id).await?;
-        let from = &train.stops[hold.from_stop as usize];
-        Ok(OrderView {
-            order_id: order.id,
-            status: order.status,
-            trip_id: trip.id,
-            train: train.number,
-            date: trip.date.to_string(),
-            from: from.station.to_string(),
-            to: train.stops[hold.to_stop as usize].station.to_string(),
-            departs: to_local_rfc3339(trip.date.at(from.boards_at())),
-            class: hold.class,
-            seats: order
-                .passengers
-                .iter()
-                .map(|p| OrderSeat {
-                    seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
-                    passenger: p.name.clone(),
-                })
-                .collect(),
-            amount: order.amount,
-            refunded: order.refunded_amount,
-            failure: order.failure.clone(),
-            tickets: tickets
-                .iter()
-                .map(|t| OrderTicket {
-                    ticket_id: t.id,
-                    pnr: t.pnr.clone(),
-                    seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
-                    status: t.status.clone(),
-                })
-                .collect(),
-            created_at: to_local_rfc3339(order.created_at),
-        })
+        Ok(order_view_of(order, &hold, &trip, &train, &tickets))
     }
 
     /// An order of the user (staff may see any).
@@ -720,6 +773,50 @@ impl App {
             tracing::info!(order = order.id, owed, "refund settled with the gateway");
         }
         Ok(())
+    }
+}
+
+/// What the API shows of an order, from records already at hand.
+fn order_view_of(
+    order: &OrderRecord,
+    hold: &HoldRecord,
+    trip: &TripRecord,
+    train: &Train,
+    tickets: &[TicketRecord],
+) -> OrderView {
+    let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+    let from = &train.stops[hold.from_stop as usize];
+    OrderView {
+        order_id: order.id,
+        status: order.status,
+        trip_id: trip.id,
+        train: train.number,
+        date: trip.date.to_string(),
+        from: from.station.to_string(),
+        to: train.stops[hold.to_stop as usize].station.to_string(),
+        departs: to_local_rfc3339(trip.date.at(from.boards_at())),
+        class: hold.class,
+        seats: order
+            .passengers
+            .iter()
+            .map(|p| OrderSeat {
+                seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
+                passenger: p.name.clone(),
+            })
+            .collect(),
+        amount: order.amount,
+        refunded: order.refunded_amount,
+        failure: order.failure.clone(),
+        tickets: tickets
+            .iter()
+            .map(|t| OrderTicket {
+                ticket_id: t.id,
+                pnr: t.pnr.clone(),
+                seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
+                status: t.status.clone(),
+            })
+            .collect(),
+        created_at: to_local_rfc3339(order.created_at),
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::domain::{OrderStatus, SegmentMask};
 use crate::store::{
-    AuditRecord, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
     NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord, PaymentToken, SeatClaim,
     SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
 };
@@ -455,6 +455,71 @@ pub(super) async fn transition_order(
     Ok(true)
 }
 
+pub(super) async fn confirm_order(
+    conn: &mut PgConnection,
+    c: Confirmation,
+) -> StoreResult<Option<Vec<TicketRecord>>> {
+    match c.from {
+        OrderStatus::Reserved => {
+            let change = OrderChange {
+                charge_id: c.charge_id.clone(),
+                ..Default::default()
+            };
+            let moved = transition_order(
+                conn,
+                c.order_id,
+                OrderStatus::Reserved,
+                OrderStatus::Paid,
+                &change,
+                c.now,
+            )
+            .await?;
+            if !moved {
+                return Ok(None);
+            }
+        }
+        OrderStatus::Paid => {}
+        other => {
+            return Err(StoreError::Conflict(format!(
+                "an order cannot be confirmed from {other}"
+            )));
+        }
+    }
+    let change = OrderChange::default();
+    if !transition_order(
+        conn,
+        c.order_id,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+        &change,
+        c.now,
+    )
+    .await?
+    {
+        if c.from == OrderStatus::Paid {
+            return Ok(None);
+        }
+        // Unreachable (it was paid a statement ago); the error rolls the transaction back.
+        return Err(StoreError::Conflict(format!(
+            "order {} changed while being confirmed",
+            c.order_id
+        )));
+    }
+    issue_tickets(conn, &c.tickets, c.now).await?;
+    let tickets = tickets_where(&mut *conn, "order_id = $1", c.order_id).await?;
+    if let Some(r) = c.reply {
+        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2")
+            .bind(r.user_id)
+            .bind(&r.key)
+            .bind(r.status as i64)
+            .bind((r.body)(&tickets))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(Some(tickets))
+}
+
 pub(super) async fn idempotency(
     pool: &PgPool,
     user_id: i64,
@@ -557,8 +622,8 @@ pub(super) async fn issue_tickets(
     Ok(issued)
 }
 
-pub(super) async fn tickets_where(
-    pool: &PgPool,
+pub(super) async fn tickets_where<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
+    ex: E,
     clause: &str,
     arg: impl sqlx::Encode<'static, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
 ) -> StoreResult<Vec<TicketRecord>> {
@@ -568,7 +633,7 @@ pub(super) async fn tickets_where(
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(arg)
-        .fetch_all(pool)
+        .fetch_all(ex)
         .await
         .map_err(db)?;
     rows.iter()

@@ -20,7 +20,7 @@ use crate::domain::{
     Train,
 };
 use crate::store::{
-    AuditRecord, Backend, Consumer, Counts, FareRow, FreeCount, GatewayCharge, HoldRecord,
+    AuditRecord, Backend, Confirmation, Consumer, Counts, FareRow, FreeCount, GatewayCharge, HoldRecord,
     IdempotencyRecord, Ledger, NewHold, NewOrder, NewStation, NewTicket, NewTrip, NewUser,
     OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, SeatRecord, Store, StoreError,
     StoreResult, TicketRecord, TrainRecord, TripRecord, Upsert, User, from_ts, ts,
@@ -550,6 +550,13 @@ impl Store for PgStore {
 
     async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
         booking::idempotency(&self.pool, user_id, key).await
+    }
+
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let tickets = booking::confirm_order(&mut tx, c).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(tickets)
     }
 
     async fn finish_idempotency(

@@ -16,7 +16,7 @@ use crate::domain::{
     StationCode, Stop, Train, TripTime, Weekdays,
 };
 use crate::store::{
-    AuditRecord, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
     NewTicket, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, TicketRecord,
 };
 use crate::store::{
@@ -926,6 +926,12 @@ impl Store for SqliteStore {
         let change = change.clone();
         self.engine
             .write(move |c| booking::transition_order(c, id, from, to, &change, now))
+            .await
+    }
+
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+        self.engine
+            .write(move |conn| booking::confirm_order(conn, c))
             .await
     }
 
