@@ -219,6 +219,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Appends an outbox event to the hash-chained audit log (once per event).
     async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()>;
+    /// Appends the events in order, all or none, in one transaction: the audit
+    /// consumer sees several events per booking, and one commit each was most
+    /// of the SQLite writer's commits during a sale.
+    async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()>;
     async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>>;
 
     // ---- invariants ----

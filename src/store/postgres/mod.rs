@@ -700,6 +700,15 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for event in events {
+            booking::audit_append(&mut tx, event).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
     async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>> {
         booking::audit_log(&self.pool).await
     }

@@ -1053,6 +1053,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()> {
+        let events = events.to_vec();
+        self.engine
+            .write(move |c| events.iter().try_for_each(|e| booking::audit_append(c, e)))
+            .await
+    }
+
     async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>> {
         self.engine.read(booking::audit_log).await
     }
