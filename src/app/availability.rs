@@ -39,7 +39,10 @@ pub struct TripSeats {
 
 impl TripSeats {
     fn new(seats: Vec<SeatRecord>) -> TripSeats {
-        let taken = seats.iter().map(|s| AtomicU64::new(s.taken.bits())).collect();
+        let taken = seats
+            .iter()
+            .map(|s| AtomicU64::new(s.taken.bits()))
+            .collect();
         let by_id = seats.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
         TripSeats {
             seats,

@@ -11,8 +11,8 @@ use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
 use crate::store::{
-    Confirmation, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput,
-    ReplyTo, StoreError, TicketRecord, TripRecord,
+    Confirmation, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, ReplyTo,
+    StoreError, TicketRecord, TripRecord,
 };
 
 use super::catalog::{fare_for, station_in};
@@ -253,8 +253,7 @@ impl App {
             };
             match self.store.create_hold(&hold).await {
                 Ok(h) => {
-                    self.availability
-                        .taken(trip.id, &hold.seat_ids, hold.mask);
+                    self.availability.taken(trip.id, &hold.seat_ids, hold.mask);
                     return self.hold_view(&h, &train);
                 }
                 Err(StoreError::SeatsTaken(lost)) => {
@@ -526,7 +525,12 @@ impl App {
             ChargeOutcome::Succeeded { charge_id } => {
                 if let Some((hold, idempotency_key)) = reply_to
                     && let Some(done) = self
-                        .confirm_at_once(&order, Some(charge_id.clone()), hold, Some(idempotency_key))
+                        .confirm_at_once(
+                            &order,
+                            Some(charge_id.clone()),
+                            hold,
+                            Some(idempotency_key),
+                        )
                         .await?
                 {
                     return Ok((done.0, Some(done.1)));
@@ -627,7 +631,10 @@ impl App {
             reply,
         };
         let Some(issued) = self.store.confirm_order(confirmation).await? else {
-            tracing::info!(order = order.id, "order changed under us; taking the long way");
+            tracing::info!(
+                order = order.id,
+                "order changed under us; taking the long way"
+            );
             return Ok(None);
         };
         let view = order_view_of(&confirmed, hold, &trip, &train, &issued);

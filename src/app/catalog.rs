@@ -360,7 +360,10 @@ impl App {
         // Free seats come from the availability snapshot: no seat row is read here.
         let mut free: HashMap<(i64, SeatClass), i64> = HashMap::new();
         for c in &candidates {
-            let seats = self.availability.get(self.store.as_ref(), c.trip.id).await?;
+            let seats = self
+                .availability
+                .get(self.store.as_ref(), c.trip.id)
+                .await?;
             for (class, n) in seats.free_counts(c.journey.mask()) {
                 free.insert((c.trip.id, class), n);
             }

@@ -95,7 +95,12 @@ impl Catalog {
         first: ServiceDate,
         last: ServiceDate,
     ) -> StoreResult<Arc<Vec<TripRecord>>> {
-        if let Some(t) = self.trips_on.read().expect("catalog lock").get(&(first, last)) {
+        if let Some(t) = self
+            .trips_on
+            .read()
+            .expect("catalog lock")
+            .get(&(first, last))
+        {
             return Ok(t.clone());
         }
         let trips = Arc::new(store.trips_between(first, last).await?);
@@ -142,7 +147,11 @@ impl CatalogCache {
             .collect();
         let mut by_name = HashMap::new();
         for (i, s) in stations.iter().enumerate() {
-            let names = [Some(s.code.as_str()), Some(&s.name_en), s.name_bn.as_deref()];
+            let names = [
+                Some(s.code.as_str()),
+                Some(&s.name_en),
+                s.name_bn.as_deref(),
+            ];
             for name in names
                 .into_iter()
                 .flatten()

@@ -6,9 +6,9 @@ use qrcode::QrCode;
 use serde::Serialize;
 
 use crate::domain::OrderStatus;
+use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::Train;
 use crate::store::{HoldRecord, NewTicket, OrderRecord, Store, TicketRecord, TripRecord};
 use chrono::{DateTime, Utc};
 

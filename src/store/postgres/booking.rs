@@ -6,9 +6,9 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::domain::{OrderStatus, SegmentMask};
 use crate::store::{
-    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
-    NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord, PaymentToken, SeatClaim,
-    SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger,
+    NewHold, NewOrder, NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord,
+    PaymentToken, SeatClaim, SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
 };
 
 use super::{class, db, get};
@@ -79,12 +79,13 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
             h.max_seats_per_user
         )));
     }
-    // One conditional update takes all the seats or reports which it could not.
-    let won: Vec<i64> = sqlx::query_scalar(
+    // One conditional update takes all the seats or reports which it could not;
+    // it returns the seats as they now are, so the hold need not be read back.
+    let rows = sqlx::query(
         "UPDATE seats SET taken = taken | $1
          WHERE id IN (SELECT id FROM seats WHERE id = ANY($2) ORDER BY id FOR UPDATE)
            AND trip_id = $3 AND class = $4 AND (taken & $1) = 0
-         RETURNING id",
+         RETURNING id, coach_seq, coach_code, seat_no, class, taken",
     )
     .bind(h.mask.to_db())
     .bind(&h.seat_ids)
@@ -93,6 +94,8 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
+    let mut seats = rows.iter().map(seat_row).collect::<StoreResult<Vec<_>>>()?;
+    let won: Vec<i64> = seats.iter().map(|s| s.id).collect();
     if won.len() != h.seat_ids.len() {
         // The caller's transaction is dropped without commit: nothing stays taken.
         let lost = h
@@ -125,20 +128,46 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    load_hold(conn, hold_id)
-        .await?
-        .ok_or_else(|| StoreError::Backend("new hold vanished".into()))
+    seats.sort_by_key(|s| (s.coach_seq, s.seat_no));
+    // Built from what was just written: two round trips fewer than reading it back.
+    Ok(HoldRecord {
+        id: hold_id,
+        trip_id: h.trip_id,
+        user_id: h.user_id,
+        from_stop: h.from_stop,
+        to_stop: h.to_stop,
+        mask: h.mask,
+        class: h.class,
+        fare: h.fare,
+        status: "active".into(),
+        created_at: from_ts(ts(h.now)),
+        expires_at: from_ts(ts(h.expires_at)),
+        seats,
+    })
 }
 
 pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<Option<HoldRecord>> {
-    let Some(r) = sqlx::query(
+    load_hold_as(conn, id, false).await
+}
+
+/// Loads a hold, locking its row first when `lock` (so two orders cannot race for it).
+async fn load_hold_as(
+    conn: &mut PgConnection,
+    id: i64,
+    lock: bool,
+) -> StoreResult<Option<HoldRecord>> {
+    let sql = if lock {
         "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
-         FROM holds WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+         FROM holds WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
+         FROM holds WHERE id = $1"
+    };
+    let Some(r) = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
     else {
         return Ok(None);
     };
@@ -238,12 +267,7 @@ pub(super) async fn create_order(
     o: &NewOrder,
 ) -> StoreResult<OrderRecord> {
     // Lock the hold so two orders cannot race for it.
-    sqlx::query("SELECT id FROM holds WHERE id = $1 FOR UPDATE")
-        .bind(o.hold_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let hold = load_hold(conn, o.hold_id)
+    let hold = load_hold_as(conn, o.hold_id, true)
         .await?
         .filter(|h| h.user_id == o.user_id)
         .ok_or_else(|| StoreError::NotFound(format!("no hold {} of yours", o.hold_id)))?;
@@ -320,10 +344,33 @@ pub(super) async fn create_order(
         o.now,
     )
     .await?;
-    Ok(orders_where(conn, "id = $1", order_id)
-        .await?
-        .pop()
-        .expect("just inserted"))
+    // Built from what was just written: two round trips fewer than reading it back.
+    Ok(OrderRecord {
+        id: order_id,
+        user_id: o.user_id,
+        hold_id: hold.id,
+        trip_id: hold.trip_id,
+        status: OrderStatus::Reserved,
+        amount,
+        payment_token: o.payment_token.clone(),
+        charge_id: None,
+        refunded_amount: 0,
+        failure: None,
+        created_at: from_ts(ts(o.now)),
+        updated_at: from_ts(ts(o.now)),
+        passengers: o
+            .passengers
+            .iter()
+            .zip(&hold.seats)
+            .enumerate()
+            .map(|(seq, (p, seat))| PassengerRecord {
+                seq: seq as u32,
+                name: p.name.clone(),
+                nid: p.nid.clone(),
+                seat_id: seat.id,
+            })
+            .collect(),
+    })
 }
 
 const ORDER_COLUMNS: &str =

@@ -20,10 +20,10 @@ use crate::domain::{
     Train,
 };
 use crate::store::{
-    AuditRecord, Backend, Confirmation, Consumer, Counts, FareRow, FreeCount, GatewayCharge, HoldRecord,
-    IdempotencyRecord, Ledger, NewHold, NewOrder, NewStation, NewTicket, NewTrip, NewUser,
-    OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, SeatRecord, Store, StoreError,
-    StoreResult, TicketRecord, TrainRecord, TripRecord, Upsert, User, from_ts, ts,
+    AuditRecord, Backend, Confirmation, Consumer, Counts, FareRow, FreeCount, GatewayCharge,
+    HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder, NewStation, NewTicket, NewTrip,
+    NewUser, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, SeatRecord, Store,
+    StoreError, StoreResult, TicketRecord, TrainRecord, TripRecord, Upsert, User, from_ts, ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -604,7 +604,7 @@ impl Store for PgStore {
         c: &GatewayCharge,
         now: DateTime<Utc>,
     ) -> StoreResult<GatewayCharge> {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
         )
@@ -616,7 +616,15 @@ impl Store for PgStore {
         .bind(ts(now))
         .execute(&self.pool)
         .await
-        .map_err(db)?;
+        .map_err(db)?
+        .rows_affected();
+        if inserted == 1 {
+            // Ours, exactly as given (a new charge is never refunded yet): no need to read it back.
+            return Ok(GatewayCharge {
+                refunded: 0,
+                ..c.clone()
+            });
+        }
         booking::charge_where(&self.pool, "idempotency_key = $1", &c.idempotency_key)
             .await?
             .ok_or_else(|| StoreError::Backend("charge vanished".into()))

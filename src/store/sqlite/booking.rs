@@ -7,9 +7,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::domain::{OrderStatus, SegmentMask};
 use crate::store::{
-    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
-    NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord, PaymentToken, SeatClaim,
-    SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger,
+    NewHold, NewOrder, NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord,
+    PaymentToken, SeatClaim, SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
 };
 
 use super::{db, parse_class};

@@ -16,8 +16,9 @@ use crate::domain::{
     StationCode, Stop, Train, TripTime, Weekdays,
 };
 use crate::store::{
-    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
-    NewTicket, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, TicketRecord,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger,
+    NewHold, NewOrder, NewTicket, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim,
+    TicketRecord,
 };
 use crate::store::{
     Backend, Counts, FareRow, FreeCount, NewStation, NewTrip, NewUser, SeatRecord, Store,
