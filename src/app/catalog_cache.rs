@@ -19,6 +19,8 @@ use crate::store::{Store, StoreResult, TrainRecord, TripRecord};
 const MAX_AGE: Duration = Duration::from_secs(5);
 
 type FareMap = Arc<HashMap<SeatClass, Fare>>;
+/// Trips by the `first..=last` service dates they were asked for.
+type TripsByDates = HashMap<(ServiceDate, ServiceDate), Arc<Vec<TripRecord>>>;
 
 pub struct Catalog {
     pub stations: Vec<Station>,
@@ -30,7 +32,7 @@ pub struct Catalog {
     rates: Arc<HashMap<SeatClass, FareRate>>,
     fares: RwLock<HashMap<(StationCode, StationCode), FareMap>>,
     trips: RwLock<HashMap<i64, TripRecord>>,
-    trips_on: RwLock<HashMap<(ServiceDate, ServiceDate), Arc<Vec<TripRecord>>>>,
+    trips_on: RwLock<TripsByDates>,
 }
 
 impl Catalog {
