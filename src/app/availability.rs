@@ -25,6 +25,10 @@ use crate::store::{SeatRecord, Store, StoreResult};
 
 /// How long a snapshot is trusted before it is read again from the store.
 const MAX_AGE: Duration = Duration::from_secs(2);
+/// Past this many trips, those not read for `FORGET_AFTER` are dropped, so a
+/// long-running server does not keep every trip it ever showed.
+const MAX_TRIPS: usize = 512;
+const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// The seats of one trip at one moment, with masks kept current by this process.
 pub struct TripSeats {
@@ -133,12 +137,14 @@ pub struct Availability {
 
 impl Availability {
     fn slot(&self, trip_id: i64) -> Arc<Slot> {
-        self.slots
-            .lock()
-            .expect("availability lock")
-            .entry(trip_id)
-            .or_default()
-            .clone()
+        let mut slots = self.slots.lock().expect("availability lock");
+        if slots.len() >= MAX_TRIPS && !slots.contains_key(&trip_id) {
+            slots.retain(|_, slot| {
+                slot.current()
+                    .is_some_and(|s| s.loaded_at.elapsed() < FORGET_AFTER)
+            });
+        }
+        slots.entry(trip_id).or_default().clone()
     }
 
     /// The trip's snapshot, loading it when missing, stale or too old.
