@@ -11,10 +11,11 @@ use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
 use crate::store::{
-    HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, StoreError,
+    Confirmation, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, ReplyTo,
+    StoreError, TicketRecord, TripRecord,
 };
 
-use super::catalog::{fare_for, find_station};
+use super::catalog::{fare_for, station_in};
 use super::payments::ChargeOutcome;
 use super::{App, AppError, AppResult};
 
@@ -163,9 +164,9 @@ impl App {
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
         channel.pass_gate(self, trip.id, user_id)?;
-        let stations = self.stations().await?;
-        let from = find_station(&stations, &req.from)?;
-        let to = find_station(&stations, &req.to)?;
+        let catalog = self.catalog().await?;
+        let from = station_in(&catalog, &req.from)?;
+        let to = station_in(&catalog, &req.to)?;
         let journey = train.journey(&from.code, &to.code).ok_or_else(|| {
             ParseError::new(
                 "to",
@@ -215,33 +216,24 @@ impl App {
             );
         }
 
-        let published: HashMap<_, _> = self
-            .store
-            .fares_between(&from.code, &to.code)
-            .await?
-            .into_iter()
-            .collect();
-        let rates: HashMap<_, _> = self.store.fare_rates().await?.into_iter().collect();
+        let published = catalog
+            .fares_between(self.store.as_ref(), &from.code, &to.code)
+            .await?;
+        let rates = catalog.fare_rates();
         let km = train.stops[journey.to_stop()].km - train.stops[journey.from_stop()].km;
         let fare = fare_for(class, &published, &rates, km)
             .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
 
         for attempt in 0.. {
-            // Seat choice works on a read snapshot; the conditional write decides.
-            let seats: Vec<_> = self
-                .store
-                .seats(trip.id)
-                .await?
-                .into_iter()
-                .filter(|s| s.class == class)
-                .collect();
+            // Seat choice works on the availability snapshot; the conditional write decides.
+            let snapshot = self.availability.get(self.store.as_ref(), trip.id).await?;
             let seat_ids: Vec<i64> = match &req.seats {
                 Some(labels) => {
                     let mut ids = Vec::with_capacity(labels.len());
                     for label in labels {
-                        let seat = seats
-                            .iter()
-                            .find(|s| s.label().eq_ignore_ascii_case(label.trim()))
+                        let (seat, _) = snapshot
+                            .of_class(class)
+                            .find(|(s, _)| s.label().eq_ignore_ascii_case(label.trim()))
                             .ok_or_else(|| {
                                 ParseError::new(
                                     "seats",
@@ -260,13 +252,13 @@ impl App {
                     ids
                 }
                 None => {
-                    let candidates: Vec<Candidate> = seats
-                        .iter()
-                        .map(|s| Candidate {
+                    let candidates: Vec<Candidate> = snapshot
+                        .of_class(class)
+                        .map(|(s, taken)| Candidate {
                             seat_id: s.id,
                             coach_seq: s.coach_seq,
                             seat_no: s.seat_no,
-                            taken: s.taken,
+                            taken,
                         })
                         .collect();
                     let segments = train.stops.len() - 1;
@@ -299,17 +291,21 @@ impl App {
                 max_seats_per_user: channel.seats_per_user(max),
             };
             match self.store.create_hold(&hold).await {
-                Ok(h) => return self.hold_view(&h, &train),
-                Err(StoreError::SeatsTaken(lost))
-                    if req.seats.is_none() && attempt + 1 < HOLD_ATTEMPTS =>
-                {
-                    tracing::debug!(?lost, attempt, "lost a seat race; choosing again");
+                Ok(h) => {
+                    self.availability.taken(trip.id, &hold.seat_ids, hold.mask);
+                    return self.hold_view(&h, &train);
                 }
                 Err(StoreError::SeatsTaken(lost)) => {
-                    let labels = seats
-                        .iter()
-                        .filter(|s| lost.contains(&s.id))
-                        .map(|s| s.label())
+                    // The snapshot was behind the database: read the trip again.
+                    self.availability.invalidate(trip.id);
+                    if req.seats.is_none() && attempt + 1 < HOLD_ATTEMPTS {
+                        tracing::debug!(?lost, attempt, "lost a seat race; choosing again");
+                        continue;
+                    }
+                    let labels = snapshot
+                        .of_class(class)
+                        .filter(|(s, _)| lost.contains(&s.id))
+                        .map(|(s, _)| s.label())
                         .collect();
                     return Err(sold_out(
                         "these seats were just taken for this journey".into(),
@@ -320,6 +316,18 @@ impl App {
             }
         }
         unreachable!("the loop returns")
+    }
+
+    /// Tells the availability snapshot that a hold's seats were given back.
+    async fn seats_freed(&self, hold_id: i64) {
+        match self.store.hold(hold_id).await {
+            Ok(Some(h)) => {
+                let seats: Vec<i64> = h.seats.iter().map(|s| s.id).collect();
+                self.availability.freed(h.trip_id, &seats, h.mask);
+            }
+            // Cannot say which seats: let every trip be read again.
+            _ => self.availability.invalidate_all(),
+        }
     }
 
     fn hold_view(&self, h: &HoldRecord, train: &Train) -> AppResult<HoldView> {
@@ -355,6 +363,7 @@ impl App {
 
     pub async fn release_hold(&self, user_id: i64, hold_id: i64) -> AppResult<()> {
         if self.store.release_hold(hold_id, user_id).await? {
+            self.seats_freed(hold_id).await;
             return Ok(());
         }
         match self
@@ -406,8 +415,8 @@ impl App {
         }
         self.check_passengers(&req.passengers)?;
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
-        let trip_id = match self.store.hold(req.hold_id).await? {
-            Some(h) if h.user_id == user_id => h.trip_id,
+        let hold = match self.store.hold(req.hold_id).await? {
+            Some(h) if h.user_id == user_id => h,
             _ => {
                 return Err(AppError::NotFound(format!(
                     "no hold {} of yours",
@@ -415,6 +424,7 @@ impl App {
                 )));
             }
         };
+        let trip_id = hold.trip_id;
         channel.pass_gate(self, trip_id, user_id)?;
         let new = NewOrder {
             user_id,
@@ -448,10 +458,16 @@ impl App {
             Err(e) => return Err(e.into()),
         };
 
-        let order = self.charge_and_confirm(order, &token).await?;
+        let (order, finished) = self
+            .charge_and_confirm(order, &token, Some((&hold, key)))
+            .await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
             self.queue.checked_out(trip_id, user_id, self.now());
+        }
+        if let Some(reply) = finished {
+            // Stored with the confirmation, in the same transaction.
+            return Ok(reply);
         }
         let reply = self.order_reply(&order).await?;
         self.store
@@ -540,6 +556,8 @@ impl App {
             .await?
         {
             tracing::info!(order = order.id, "order changed under us; reloading");
+        } else if order.status.holds_seats() && !to.holds_seats() {
+            self.seats_freed(order.hold_id).await;
         }
         self.store
             .order(order.id)
@@ -548,11 +566,14 @@ impl App {
     }
 
     /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
+    /// With `reply_to` (the order's hold and Idempotency-Key) a successful charge is
+    /// confirmed, ticketed and its reply stored in one write, and that reply is returned.
     pub(crate) async fn charge_and_confirm(
         &self,
         order: OrderRecord,
         token: &crate::store::PaymentToken,
-    ) -> AppResult<OrderRecord> {
+        reply_to: Option<(&HoldRecord, &str)>,
+    ) -> AppResult<(OrderRecord, Option<OrderReply>)> {
         let key = charge_key(order.id);
         let order = match self
             .payment_method(token)
@@ -560,6 +581,18 @@ impl App {
             .await
         {
             ChargeOutcome::Succeeded { charge_id } => {
+                if let Some((hold, idempotency_key)) = reply_to
+                    && let Some(done) = self
+                        .confirm_at_once(
+                            &order,
+                            Some(charge_id.clone()),
+                            hold,
+                            Some(idempotency_key),
+                        )
+                        .await?
+                {
+                    return Ok((done.0, Some(done.1)));
+                }
                 let paid = self
                     .transition(
                         &order,
@@ -601,22 +634,93 @@ impl App {
                 .await?
             }
         };
-        Ok(order)
+        Ok((order, None))
+    }
+
+    /// Confirms `order` (reserved with `charge_id`, or paid) with its tickets in one
+    /// write, storing the reply under `idempotency_key` when given. `None` when the
+    /// order moved meanwhile (recovery settled it); the caller then takes the long way.
+    async fn confirm_at_once(
+        &self,
+        order: &OrderRecord,
+        charge_id: Option<String>,
+        hold: &HoldRecord,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Option<(OrderRecord, OrderReply)>> {
+        let mut status = order.status;
+        if charge_id.is_some() {
+            status = status
+                .apply(OrderEvent::ChargeSucceeded)
+                .map_err(|e| AppError::Conflict(e.to_string()))?;
+        }
+        let confirmed_status = status
+            .apply(OrderEvent::Confirm)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
+        let now = self.now();
+        let tickets = self.new_tickets(order, hold, &trip, &train, &[], now);
+        let confirmed = OrderRecord {
+            status: confirmed_status,
+            charge_id: charge_id.clone().or_else(|| order.charge_id.clone()),
+            updated_at: now,
+            ..order.clone()
+        };
+        let reply = idempotency_key.map(|key| {
+            let (confirmed, hold, trip, train) =
+                (confirmed.clone(), hold.clone(), trip.clone(), train.clone());
+            ReplyTo {
+                user_id: order.user_id,
+                key: key.to_owned(),
+                status: 201,
+                body: Box::new(move |issued: &[TicketRecord]| {
+                    let view = order_view_of(&confirmed, &hold, &trip, &train, issued);
+                    serde_json::to_value(&view)
+                        .expect("serialisable")
+                        .to_string()
+                }),
+            }
+        });
+        let confirmation = Confirmation {
+            order_id: order.id,
+            from: order.status,
+            charge_id,
+            tickets,
+            now,
+            reply,
+        };
+        let Some(issued) = self.store.confirm_order(confirmation).await? else {
+            tracing::info!(
+                order = order.id,
+                "order changed under us; taking the long way"
+            );
+            return Ok(None);
+        };
+        let view = order_view_of(&confirmed, hold, &trip, &train, &issued);
+        let reply = OrderReply {
+            status: 201,
+            body: serde_json::to_value(&view).expect("serialisable"),
+        };
+        Ok(Some((confirmed, reply)))
     }
 
     pub(crate) async fn confirm(&self, paid: OrderRecord) -> AppResult<OrderRecord> {
         if paid.status != OrderStatus::Paid {
             return Ok(paid);
         }
-        let confirmed = self
-            .transition(&paid, OrderEvent::Confirm, OrderChange::default())
-            .await?;
-        // Issued here for a fast answer; the fulfillment worker issues them from the
-        // outbox too, so a crash right here still ends with tickets.
-        if let Err(e) = self.issue_tickets(confirmed.id).await {
-            tracing::warn!(order = confirmed.id, error = %e, "ticket issue deferred to the worker");
+        let hold = self
+            .store
+            .hold(paid.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        // Tickets are issued in the same write; the fulfillment worker would also
+        // issue them from the outbox, so the order always ends with its tickets.
+        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold, None).await? {
+            return Ok(confirmed);
         }
-        Ok(confirmed)
+        self.store
+            .order(paid.id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {} vanished", paid.id)))
     }
 
     async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
@@ -644,41 +748,8 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
         let (trip, train) = self.trip_and_train(order.trip_id).await?;
-        let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
         let tickets = self.store.tickets_of_order(order.id).await?;
-        let from = &train.stops[hold.from_stop as usize];
-        Ok(OrderView {
-            order_id: order.id,
-            status: order.status,
-            trip_id: trip.id,
-            train: train.number,
-            date: trip.date.to_string(),
-            from: from.station.to_string(),
-            to: train.stops[hold.to_stop as usize].station.to_string(),
-            departs: to_local_rfc3339(trip.date.at(from.boards_at())),
-            class: hold.class,
-            seats: order
-                .passengers
-                .iter()
-                .map(|p| OrderSeat {
-                    seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
-                    passenger: p.name.clone(),
-                })
-                .collect(),
-            amount: order.amount,
-            refunded: order.refunded_amount,
-            failure: order.failure.clone(),
-            tickets: tickets
-                .iter()
-                .map(|t| OrderTicket {
-                    ticket_id: t.id,
-                    pnr: t.pnr.clone(),
-                    seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
-                    status: t.status.clone(),
-                })
-                .collect(),
-            created_at: to_local_rfc3339(order.created_at),
-        })
+        Ok(order_view_of(order, &hold, &trip, &train, &tickets))
     }
 
     /// An order of the user (staff may see any).
@@ -767,6 +838,50 @@ impl App {
             tracing::info!(order = order.id, owed, "refund settled with the gateway");
         }
         Ok(())
+    }
+}
+
+/// What the API shows of an order, from records already at hand.
+fn order_view_of(
+    order: &OrderRecord,
+    hold: &HoldRecord,
+    trip: &TripRecord,
+    train: &Train,
+    tickets: &[TicketRecord],
+) -> OrderView {
+    let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+    let from = &train.stops[hold.from_stop as usize];
+    OrderView {
+        order_id: order.id,
+        status: order.status,
+        trip_id: trip.id,
+        train: train.number,
+        date: trip.date.to_string(),
+        from: from.station.to_string(),
+        to: train.stops[hold.to_stop as usize].station.to_string(),
+        departs: to_local_rfc3339(trip.date.at(from.boards_at())),
+        class: hold.class,
+        seats: order
+            .passengers
+            .iter()
+            .map(|p| OrderSeat {
+                seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
+                passenger: p.name.clone(),
+            })
+            .collect(),
+        amount: order.amount,
+        refunded: order.refunded_amount,
+        failure: order.failure.clone(),
+        tickets: tickets
+            .iter()
+            .map(|t| OrderTicket {
+                ticket_id: t.id,
+                pnr: t.pnr.clone(),
+                seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
+                status: t.status.clone(),
+            })
+            .collect(),
+        created_at: to_local_rfc3339(order.created_at),
     }
 }
 

@@ -11,8 +11,9 @@ use crate::domain::{
     Fare, FareRate, Journey, ParseError, SeatClass, SegmentMask, ServiceDate, Station, StationCode,
     Train,
 };
-use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
+use crate::store::{NewStation, NewTrip, SeatRecord, SeatSpec, TrainRecord, TripRecord, Upsert};
 
+use super::catalog_cache::Catalog;
 use super::{App, AppError, AppResult};
 
 /// A station as the API shows it.
@@ -183,6 +184,15 @@ pub fn find_station<'a>(stations: &'a [Station], query: &str) -> AppResult<&'a S
     })
 }
 
+/// Finds a station through the snapshot's index; the scan in `find_station`
+/// only runs to explain a miss.
+pub fn station_in<'a>(catalog: &'a Catalog, query: &str) -> AppResult<&'a Station> {
+    match catalog.station_named(query) {
+        Some(s) => Ok(s),
+        None => find_station(&catalog.stations, query),
+    }
+}
+
 /// The fare of a class for a journey: the published pair fare, or the per-km rate.
 pub fn fare_for(
     class: SeatClass,
@@ -223,7 +233,10 @@ pub(crate) async fn create_trip_for(
         sale_opens_at: app.config.sale.opens_at(date),
         seats,
     };
-    Ok(app.store.create_trip(&trip).await?)
+    let id = app.store.create_trip(&trip).await?;
+    // Searches remember the trips of a day; this one must show up at once.
+    app.catalog.invalidate();
+    Ok(id)
 }
 
 impl App {
@@ -237,7 +250,7 @@ impl App {
     }
 
     pub async fn station(&self, query: &str) -> AppResult<Station> {
-        find_station(&self.catalog().await?.stations, query).cloned()
+        station_in(&*self.catalog().await?, query).cloned()
     }
 
     pub async fn add_station(&self, station: NewStation) -> AppResult<Upsert> {
@@ -304,14 +317,19 @@ impl App {
         first: ServiceDate,
         last: ServiceDate,
     ) -> AppResult<Vec<TripRecord>> {
-        Ok(self.store.trips_between(first, last).await?)
+        Ok(self
+            .catalog()
+            .await?
+            .trips_between(self.store.as_ref(), first, last)
+            .await?
+            .to_vec())
     }
 
     /// Trips that call at `from` and later at `to`, boarding at `from` on `date` (Dhaka time).
     pub async fn search(&self, from: &str, to: &str, date: ServiceDate) -> AppResult<SearchResult> {
         let catalog = self.catalog().await?;
-        let from = find_station(&catalog.stations, from)?;
-        let to = find_station(&catalog.stations, to)?;
+        let from = station_in(&catalog, from)?;
+        let to = station_in(&catalog, to)?;
         if from.id == to.id {
             return Err(
                 ParseError::new("to", "origin and destination are the same station").into(),
@@ -323,7 +341,9 @@ impl App {
         }
 
         // A train that left the day before may reach `from` after midnight.
-        let trips = self.store.trips_between(date.add_days(-1), date).await?;
+        let trips = catalog
+            .trips_between(self.store.as_ref(), date.add_days(-1), date)
+            .await?;
         let trains: HashMap<i64, &Train> =
             catalog.trains.iter().map(|t| (t.id, &t.train)).collect();
 
@@ -352,21 +372,21 @@ impl App {
             .collect();
         candidates.sort_by_key(|c| (c.boards, c.train.number));
 
-        let masks: Vec<_> = candidates
-            .iter()
-            .map(|c| (c.trip.id, c.journey.mask()))
-            .collect();
+        // Free seats come from the availability snapshot: no seat row is read here.
         let mut free: HashMap<(i64, SeatClass), i64> = HashMap::new();
-        for f in self.store.free_seat_counts(&masks).await? {
-            free.insert((f.trip_id, f.class), f.free);
+        for c in &candidates {
+            let seats = self
+                .availability
+                .get(self.store.as_ref(), c.trip.id)
+                .await?;
+            for (class, n) in seats.free_counts(c.journey.mask()) {
+                free.insert((c.trip.id, class), n);
+            }
         }
-        let published: HashMap<_, _> = self
-            .store
-            .fares_between(&from.code, &to.code)
-            .await?
-            .into_iter()
-            .collect();
-        let rates: HashMap<_, _> = self.store.fare_rates().await?.into_iter().collect();
+        let published = catalog
+            .fares_between(self.store.as_ref(), &from.code, &to.code)
+            .await?;
+        let rates = catalog.fare_rates();
 
         let options = candidates
             .iter()
@@ -413,12 +433,16 @@ impl App {
     }
 
     pub(crate) async fn trip_and_train(&self, id: i64) -> AppResult<(TripRecord, Train)> {
-        let trip = self
-            .store
-            .trip(id)
+        let catalog = self.catalog().await?;
+        let trip = catalog
+            .trip(self.store.as_ref(), id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no trip {id}")))?;
-        let train = self.train(trip.train_number).await?.train;
+        let train = catalog
+            .train_by_number(trip.train_number)
+            .ok_or_else(|| AppError::NotFound(format!("no train numbered {}", trip.train_number)))?
+            .train
+            .clone();
         Ok((trip, train))
     }
 
@@ -472,23 +496,27 @@ impl App {
         detail: bool,
     ) -> AppResult<SeatMap> {
         let (trip, train) = self.trip_and_train(id).await?;
-        let stations = self.stations().await?;
-        let from = find_station(&stations, from)?;
-        let to = find_station(&stations, to)?;
+        let catalog = self.catalog().await?;
+        let from = station_in(&catalog, from)?;
+        let to = station_in(&catalog, to)?;
         let journey = journey_on(&train, &from.code, &to.code)?;
-        // Two reads, not one snapshot: a seat that changes in between may show
-        // held for sold (or the reverse) until the next refresh; "free" is exact.
-        let held: HashMap<i64, SegmentMask> = if detail {
-            let mut held = HashMap::new();
+        // Passengers' maps come from the availability snapshot. A clerk's
+        // detailed map is read from the store: it is refreshed on a live
+        // nudge, which may come from another `serve` process the snapshot has
+        // not heard of yet. Two reads, not one snapshot: a seat that changes in
+        // between may show held for sold (or the reverse) until the next
+        // refresh; "free" is exact.
+        let (seats, held): (Vec<SeatRecord>, HashMap<i64, SegmentMask>) = if detail {
+            let mut held: HashMap<i64, SegmentMask> = HashMap::new();
             for (seat, mask) in self.store.pending_hold_seats(trip.id).await? {
-                let m: &mut SegmentMask = held.entry(seat).or_default();
+                let m = held.entry(seat).or_default();
                 *m = m.union(mask);
             }
-            held
+            (self.store.seats(trip.id).await?, held)
         } else {
-            HashMap::new()
+            let snapshot = self.availability.get(self.store.as_ref(), trip.id).await?;
+            (snapshot.seats().collect(), HashMap::new())
         };
-        let seats = self.store.seats(trip.id).await?;
         let mut coaches: Vec<CoachSeats> = Vec::new();
         for seat in seats {
             if coaches.last().is_none_or(|c| c.code != seat.coach_code) {

@@ -2,6 +2,7 @@
 //! admin commands all go through here, so a rule lives in one place.
 
 pub mod audit;
+pub mod availability;
 pub mod booking;
 pub mod catalog;
 pub mod catalog_cache;
@@ -90,6 +91,7 @@ pub struct App {
     pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
+    pub(crate) availability: Arc<availability::Availability>,
     pub(crate) mailer: Option<Arc<notify::Mailer>>,
     pub(crate) queue: Arc<queue::WaitingRoom>,
     pub(crate) live: Arc<live::LiveTrips>,
@@ -118,6 +120,7 @@ impl App {
             ticket_key: Arc::new(ticket_key),
             gateway,
             catalog: Arc::default(),
+            availability: Arc::default(),
             mailer,
             queue,
             live: Arc::default(),

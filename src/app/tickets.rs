@@ -6,9 +6,11 @@ use qrcode::QrCode;
 use serde::Serialize;
 
 use crate::domain::OrderStatus;
+use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
-use crate::store::{NewTicket, Store, TicketRecord};
+use crate::store::{HoldRecord, NewTicket, OrderRecord, Store, TicketRecord, TripRecord};
+use chrono::{DateTime, Utc};
 
 use super::{App, AppError, AppResult};
 
@@ -169,63 +171,80 @@ impl App {
             return Ok(0);
         }
         let existing = self.store.tickets_of_order(order_id).await?;
+        if order
+            .passengers
+            .iter()
+            .all(|p| existing.iter().any(|t| t.passenger_seq == p.seq))
+        {
+            // The usual case for the fulfillment worker: the saga issued them already.
+            return Ok(0);
+        }
         let hold = self
             .store
             .hold(order.hold_id)
             .await?
             .ok_or_else(|| AppError::Internal(format!("order {order_id} lost its hold")))?;
-        let trip = self
-            .store
-            .trip(order.trip_id)
-            .await?
-            .ok_or_else(|| AppError::Internal(format!("order {order_id} lost its trip")))?;
-        let train = self.train(trip.train_number).await?.train;
-        let (from, to) = (
-            &train.stops[hold.from_stop as usize],
-            &train.stops[hold.to_stop as usize],
-        );
+        let (trip, train) = self
+            .trip_and_train(order.trip_id)
+            .await
+            .map_err(|_| AppError::Internal(format!("order {order_id} lost its trip")))?;
         let now = self.now();
-        let tickets: Vec<NewTicket> = {
-            let mut rng = rand::thread_rng();
-            order
-                .passengers
-                .iter()
-                .filter(|p| !existing.iter().any(|t| t.passenger_seq == p.seq))
-                .map(|p| {
-                    let seat = hold
-                        .seats
-                        .iter()
-                        .find(|s| s.id == p.seat_id)
-                        .expect("passenger seat is in the hold");
-                    let claims = TicketClaims {
-                        pnr: new_pnr(&mut rng),
-                        train: train.number,
-                        train_name: train.name.clone(),
-                        date: trip.date.to_string(),
-                        from: from.station.to_string(),
-                        to: to.station.to_string(),
-                        departs: to_local_rfc3339(trip.date.at(from.boards_at())),
-                        coach: seat.coach_code.clone(),
-                        seat: seat.label(),
-                        class: hold.class.to_string(),
-                        passenger: p.name.clone(),
-                        order_id,
-                        issued_at: to_local_rfc3339(now),
-                    };
-                    NewTicket {
-                        pnr: claims.pnr.clone(),
-                        order_id,
-                        passenger_seq: p.seq,
-                        seat_id: p.seat_id,
-                        payload: sign(&claims, &self.ticket_key),
-                    }
-                })
-                .collect()
-        };
+        let tickets = self.new_tickets(&order, &hold, &trip, &train, &existing, now);
         if tickets.is_empty() {
             return Ok(0);
         }
         Ok(self.store.issue_tickets(&tickets, now).await?)
+    }
+
+    /// Signed tickets for the passengers of `order` who have none in `existing`.
+    pub(crate) fn new_tickets(
+        &self,
+        order: &OrderRecord,
+        hold: &HoldRecord,
+        trip: &TripRecord,
+        train: &Train,
+        existing: &[TicketRecord],
+        now: DateTime<Utc>,
+    ) -> Vec<NewTicket> {
+        let (from, to) = (
+            &train.stops[hold.from_stop as usize],
+            &train.stops[hold.to_stop as usize],
+        );
+        let mut rng = rand::thread_rng();
+        order
+            .passengers
+            .iter()
+            .filter(|p| !existing.iter().any(|t| t.passenger_seq == p.seq))
+            .map(|p| {
+                let seat = hold
+                    .seats
+                    .iter()
+                    .find(|s| s.id == p.seat_id)
+                    .expect("passenger seat is in the hold");
+                let claims = TicketClaims {
+                    pnr: new_pnr(&mut rng),
+                    train: train.number,
+                    train_name: train.name.clone(),
+                    date: trip.date.to_string(),
+                    from: from.station.to_string(),
+                    to: to.station.to_string(),
+                    departs: to_local_rfc3339(trip.date.at(from.boards_at())),
+                    coach: seat.coach_code.clone(),
+                    seat: seat.label(),
+                    class: hold.class.to_string(),
+                    passenger: p.name.clone(),
+                    order_id: order.id,
+                    issued_at: to_local_rfc3339(now),
+                };
+                NewTicket {
+                    pnr: claims.pnr.clone(),
+                    order_id: order.id,
+                    passenger_seq: p.seq,
+                    seat_id: p.seat_id,
+                    payload: sign(&claims, &self.ticket_key),
+                }
+            })
+            .collect()
     }
 
     pub fn ticket_view(&self, t: &TicketRecord) -> AppResult<TicketView> {

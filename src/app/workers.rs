@@ -29,6 +29,13 @@ impl App {
     /// Handles one batch of pending events for `consumer`; returns how many.
     pub async fn run_outbox_once(&self, consumer: Consumer) -> AppResult<usize> {
         let events = self.store.outbox_pending(consumer, BATCH).await?;
+        if consumer == Consumer::Audit && !events.is_empty() {
+            // One transaction for the whole batch; a failure leaves it all for the next round.
+            self.store.audit_append_all(&events).await?;
+            let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+            self.store.outbox_mark(consumer, &ids, self.now()).await?;
+            return Ok(ids.len());
+        }
         let mut done = Vec::with_capacity(events.len());
         for event in &events {
             let handled = match consumer {
@@ -77,6 +84,10 @@ impl App {
         let mut report = RecoveryReport::default();
         loop {
             let expired = self.store.expire_holds(now, 500).await?;
+            if !expired.is_empty() {
+                // Their seats are free again on trips we do not know: read them all again.
+                self.availability.invalidate_all();
+            }
             report.holds_expired += expired.len();
             if expired.len() < 500 {
                 break;

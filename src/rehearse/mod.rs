@@ -10,6 +10,8 @@ pub mod stats;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,6 +56,10 @@ struct Passenger<'a> {
 }
 
 impl Passenger<'_> {
+    /// Sends one request and returns its status and raw body. The body is parsed
+    /// only by the steps that need something from it, into small typed structs:
+    /// the load generator shares the machine with the server, and building a
+    /// `serde_json::Value` of every seat map was a tenth of the run's CPU.
     async fn call(
         &mut self,
         step: usize,
@@ -61,7 +67,7 @@ impl Passenger<'_> {
         path: &str,
         body: Option<Value>,
         key: Option<&str>,
-    ) -> (u16, Value) {
+    ) -> (u16, Vec<u8>) {
         let began = Instant::now();
         let mut req = self
             .client
@@ -76,9 +82,10 @@ impl Passenger<'_> {
         let (status, body) = match req.send().await {
             Ok(r) => {
                 let s = r.status().as_u16();
-                (s, r.json().await.unwrap_or(Value::Null))
+                // Read to the end even when unused, so the connection can be reused.
+                (s, r.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
             }
-            Err(_) => (0, Value::Null),
+            Err(_) => (0, Vec::new()),
         };
         self.samples.push(Sample {
             step,
@@ -88,6 +95,58 @@ impl Passenger<'_> {
         });
         (status, body)
     }
+}
+
+/// The parts of the answers the passengers look at.
+#[derive(Default, Deserialize)]
+struct Found {
+    #[serde(default)]
+    trips: Vec<FoundTrip>,
+}
+
+#[derive(Deserialize)]
+struct FoundTrip {
+    trip_id: i64,
+    sale: FoundSale,
+    classes: Vec<FoundClass>,
+}
+
+#[derive(Deserialize)]
+struct FoundSale {
+    state: String,
+}
+
+#[derive(Deserialize)]
+struct FoundClass {
+    class: String,
+    seats_free: i64,
+}
+
+#[derive(Default, Deserialize)]
+struct Held {
+    #[serde(default)]
+    hold_id: i64,
+}
+
+#[derive(Default, Deserialize)]
+struct Token {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Default, Deserialize)]
+struct Placed {
+    #[serde(default)]
+    tickets: Vec<PlacedTicket>,
+}
+
+#[derive(Deserialize)]
+struct PlacedTicket {
+    ticket_id: i64,
+}
+
+fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> T {
+    serde_json::from_slice(body).unwrap_or_default()
 }
 
 fn pick_journey<'a, R: Rng>(
@@ -134,23 +193,17 @@ async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome
         return (Outcome::Error, 0);
     }
     // Trains with S_CHAIR seats left, in the passenger's order of preference (earliest first).
-    let mut options: Vec<(i64, String)> = found["trips"]
-        .as_array()
+    let found: Found = parse(&found);
+    let mut options: Vec<(i64, String)> = found
+        .trips
         .into_iter()
-        .flatten()
-        .filter(|t| t["sale"]["state"] == "open")
+        .filter(|t| t.sale.state == "open")
         .flat_map(|t| {
-            t["classes"]
-                .as_array()
+            let trip = t.trip_id;
+            t.classes
                 .into_iter()
-                .flatten()
-                .filter(|c| c["seats_free"].as_i64().unwrap_or(0) >= count)
-                .map(|c| {
-                    (
-                        t["trip_id"].as_i64().unwrap_or(0),
-                        c["class"].as_str().unwrap_or("S_CHAIR").to_owned(),
-                    )
-                })
+                .filter(|c| c.seats_free >= count)
+                .map(move |c| (trip, c.class))
         })
         .collect();
     if options.is_empty() {
@@ -182,7 +235,7 @@ async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome
         409 => return (Outcome::LostRace, 0),
         _ => return (Outcome::Error, 0),
     }
-    let hold_id = hold["hold_id"].as_i64().unwrap_or(0);
+    let hold_id = parse::<Held>(&hold).hold_id;
     if abandon {
         let (status, _) = p
             .call(3, M::DELETE, &format!("/v1/holds/{hold_id}"), None, None)
@@ -206,8 +259,7 @@ async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome
     let passengers: Vec<Value> = (0..count)
         .map(|i| json!({ "name": format!("Passenger {n}-{i}") }))
         .collect();
-    let order_body =
-        json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": token["token"] });
+    let order_body = json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": parse::<Token>(&token).token });
     let (status, order) = p
         .call(
             5,
@@ -223,7 +275,10 @@ async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome
         402 => return (Outcome::TimedOut, 0),
         _ => return (Outcome::Error, 0),
     }
-    let ticket = order["tickets"][0]["ticket_id"].as_i64().unwrap_or(0);
+    let ticket = parse::<Placed>(&order)
+        .tickets
+        .first()
+        .map_or(0, |t| t.ticket_id);
     let (status, _) = p
         .call(6, M::GET, &format!("/v1/tickets/{ticket}"), None, None)
         .await;

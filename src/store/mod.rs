@@ -171,6 +171,11 @@ pub trait Store: CounterStore + Send + Sync + 'static {
         change: &OrderChange,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Confirms a charged order in one transaction (see `Confirmation`), each
+    /// transition with its event in the outbox, and returns the order's tickets.
+    /// `None` when the order was no longer in `from`: nothing was written.
+    /// One write instead of four: each was a separate commit on the saga's path.
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>>;
     async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
     async fn finish_idempotency(
         &self,
@@ -216,6 +221,10 @@ pub trait Store: CounterStore + Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Appends an outbox event to the hash-chained audit log (once per event).
     async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()>;
+    /// Appends the events in order, all or none, in one transaction: the audit
+    /// consumer sees several events per booking, and one commit each was most
+    /// of the SQLite writer's commits during a sale.
+    async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()>;
     async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>>;
 
     // ---- invariants ----

@@ -227,6 +227,31 @@ pub struct PaymentToken {
     pub exp_year: u32,
 }
 
+/// Builds the reply stored under an Idempotency-Key from the tickets just issued
+/// (their ids are only known inside the transaction that inserts them).
+pub type ReplyBody = Box<dyn FnOnce(&[TicketRecord]) -> String + Send>;
+
+/// The reply of an order request, stored in the same transaction that confirms it.
+pub struct ReplyTo {
+    pub user_id: i64,
+    pub key: String,
+    pub status: u16,
+    pub body: ReplyBody,
+}
+
+/// What `Store::confirm_order` writes in one transaction: the charge and
+/// `reserved → paid` (when `from` is `Reserved`), `paid → confirmed`, the
+/// tickets, and the finished Idempotency-Key.
+pub struct Confirmation {
+    pub order_id: i64,
+    /// `Reserved` (then `charge_id` is recorded) or `Paid`.
+    pub from: crate::domain::OrderStatus,
+    pub charge_id: Option<String>,
+    pub tickets: Vec<NewTicket>,
+    pub now: DateTime<Utc>,
+    pub reply: Option<ReplyTo>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatewayCharge {
     pub idempotency_key: String,

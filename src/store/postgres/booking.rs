@@ -6,9 +6,9 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::domain::{OrderStatus, SegmentMask};
 use crate::store::{
-    AuditRecord, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
-    NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord, PaymentToken, SeatClaim,
-    SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger,
+    NewHold, NewOrder, NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord,
+    PaymentToken, SeatClaim, SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
 };
 
 use super::{class, db, get};
@@ -79,12 +79,13 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
             h.max_seats_per_user
         )));
     }
-    // One conditional update takes all the seats or reports which it could not.
-    let won: Vec<i64> = sqlx::query_scalar(
+    // One conditional update takes all the seats or reports which it could not;
+    // it returns the seats as they now are, so the hold need not be read back.
+    let rows = sqlx::query(
         "UPDATE seats SET taken = taken | $1
          WHERE id IN (SELECT id FROM seats WHERE id = ANY($2) ORDER BY id FOR UPDATE)
            AND trip_id = $3 AND class = $4 AND (taken & $1) = 0
-         RETURNING id",
+         RETURNING id, coach_seq, coach_code, seat_no, class, taken",
     )
     .bind(h.mask.to_db())
     .bind(&h.seat_ids)
@@ -93,6 +94,8 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
+    let mut seats = rows.iter().map(seat_row).collect::<StoreResult<Vec<_>>>()?;
+    let won: Vec<i64> = seats.iter().map(|s| s.id).collect();
     if won.len() != h.seat_ids.len() {
         // The caller's transaction is dropped without commit: nothing stays taken.
         let lost = h
@@ -125,20 +128,46 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    load_hold(conn, hold_id)
-        .await?
-        .ok_or_else(|| StoreError::Backend("new hold vanished".into()))
+    seats.sort_by_key(|s| (s.coach_seq, s.seat_no));
+    // Built from what was just written: two round trips fewer than reading it back.
+    Ok(HoldRecord {
+        id: hold_id,
+        trip_id: h.trip_id,
+        user_id: h.user_id,
+        from_stop: h.from_stop,
+        to_stop: h.to_stop,
+        mask: h.mask,
+        class: h.class,
+        fare: h.fare,
+        status: "active".into(),
+        created_at: from_ts(ts(h.now)),
+        expires_at: from_ts(ts(h.expires_at)),
+        seats,
+    })
 }
 
 pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<Option<HoldRecord>> {
-    let Some(r) = sqlx::query(
+    load_hold_as(conn, id, false).await
+}
+
+/// Loads a hold, locking its row first when `lock` (so two orders cannot race for it).
+async fn load_hold_as(
+    conn: &mut PgConnection,
+    id: i64,
+    lock: bool,
+) -> StoreResult<Option<HoldRecord>> {
+    let sql = if lock {
         "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
-         FROM holds WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
+         FROM holds WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
+         FROM holds WHERE id = $1"
+    };
+    let Some(r) = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
     else {
         return Ok(None);
     };
@@ -238,12 +267,7 @@ pub(super) async fn create_order(
     o: &NewOrder,
 ) -> StoreResult<OrderRecord> {
     // Lock the hold so two orders cannot race for it.
-    sqlx::query("SELECT id FROM holds WHERE id = $1 FOR UPDATE")
-        .bind(o.hold_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let hold = load_hold(conn, o.hold_id)
+    let hold = load_hold_as(conn, o.hold_id, true)
         .await?
         .filter(|h| h.user_id == o.user_id)
         .ok_or_else(|| StoreError::NotFound(format!("no hold {} of yours", o.hold_id)))?;
@@ -320,10 +344,33 @@ pub(super) async fn create_order(
         o.now,
     )
     .await?;
-    Ok(orders_where(conn, "id = $1", order_id)
-        .await?
-        .pop()
-        .expect("just inserted"))
+    // Built from what was just written: two round trips fewer than reading it back.
+    Ok(OrderRecord {
+        id: order_id,
+        user_id: o.user_id,
+        hold_id: hold.id,
+        trip_id: hold.trip_id,
+        status: OrderStatus::Reserved,
+        amount,
+        payment_token: o.payment_token.clone(),
+        charge_id: None,
+        refunded_amount: 0,
+        failure: None,
+        created_at: from_ts(ts(o.now)),
+        updated_at: from_ts(ts(o.now)),
+        passengers: o
+            .passengers
+            .iter()
+            .zip(&hold.seats)
+            .enumerate()
+            .map(|(seq, (p, seat))| PassengerRecord {
+                seq: seq as u32,
+                name: p.name.clone(),
+                nid: p.nid.clone(),
+                seat_id: seat.id,
+            })
+            .collect(),
+    })
 }
 
 const ORDER_COLUMNS: &str =
@@ -455,6 +502,71 @@ pub(super) async fn transition_order(
     Ok(true)
 }
 
+pub(super) async fn confirm_order(
+    conn: &mut PgConnection,
+    c: Confirmation,
+) -> StoreResult<Option<Vec<TicketRecord>>> {
+    match c.from {
+        OrderStatus::Reserved => {
+            let change = OrderChange {
+                charge_id: c.charge_id.clone(),
+                ..Default::default()
+            };
+            let moved = transition_order(
+                conn,
+                c.order_id,
+                OrderStatus::Reserved,
+                OrderStatus::Paid,
+                &change,
+                c.now,
+            )
+            .await?;
+            if !moved {
+                return Ok(None);
+            }
+        }
+        OrderStatus::Paid => {}
+        other => {
+            return Err(StoreError::Conflict(format!(
+                "an order cannot be confirmed from {other}"
+            )));
+        }
+    }
+    let change = OrderChange::default();
+    if !transition_order(
+        conn,
+        c.order_id,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+        &change,
+        c.now,
+    )
+    .await?
+    {
+        if c.from == OrderStatus::Paid {
+            return Ok(None);
+        }
+        // Unreachable (it was paid a statement ago); the error rolls the transaction back.
+        return Err(StoreError::Conflict(format!(
+            "order {} changed while being confirmed",
+            c.order_id
+        )));
+    }
+    issue_tickets(conn, &c.tickets, c.now).await?;
+    let tickets = tickets_where(&mut *conn, "order_id = $1", c.order_id).await?;
+    if let Some(r) = c.reply {
+        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2")
+            .bind(r.user_id)
+            .bind(&r.key)
+            .bind(r.status as i64)
+            .bind((r.body)(&tickets))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(Some(tickets))
+}
+
 pub(super) async fn idempotency(
     pool: &PgPool,
     user_id: i64,
@@ -557,8 +669,8 @@ pub(super) async fn issue_tickets(
     Ok(issued)
 }
 
-pub(super) async fn tickets_where(
-    pool: &PgPool,
+pub(super) async fn tickets_where<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
+    ex: E,
     clause: &str,
     arg: impl sqlx::Encode<'static, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'static,
 ) -> StoreResult<Vec<TicketRecord>> {
@@ -568,7 +680,7 @@ pub(super) async fn tickets_where(
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(arg)
-        .fetch_all(pool)
+        .fetch_all(ex)
         .await
         .map_err(db)?;
     rows.iter()

@@ -21,10 +21,10 @@ use crate::domain::{
     Train,
 };
 use crate::store::{
-    AuditRecord, Backend, Consumer, Counts, FareRow, FreeCount, GatewayCharge, HoldRecord,
-    IdempotencyRecord, Ledger, NewHold, NewOrder, NewStation, NewTicket, NewTrip, NewUser,
-    OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, SeatRecord, Store, StoreError,
-    StoreResult, TicketRecord, TrainRecord, TripRecord, Upsert, User, from_ts, ts,
+    AuditRecord, Backend, Confirmation, Consumer, Counts, FareRow, FreeCount, GatewayCharge,
+    HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder, NewStation, NewTicket, NewTrip,
+    NewUser, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, SeatRecord, Store,
+    StoreError, StoreResult, TicketRecord, TrainRecord, TripRecord, Upsert, User, from_ts, ts,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -555,6 +555,13 @@ impl Store for PgStore {
         booking::idempotency(&self.pool, user_id, key).await
     }
 
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let tickets = booking::confirm_order(&mut tx, c).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(tickets)
+    }
+
     async fn finish_idempotency(
         &self,
         user_id: i64,
@@ -600,7 +607,7 @@ impl Store for PgStore {
         c: &GatewayCharge,
         now: DateTime<Utc>,
     ) -> StoreResult<GatewayCharge> {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
         )
@@ -612,7 +619,15 @@ impl Store for PgStore {
         .bind(ts(now))
         .execute(&self.pool)
         .await
-        .map_err(db)?;
+        .map_err(db)?
+        .rows_affected();
+        if inserted == 1 {
+            // Ours, exactly as given (a new charge is never refunded yet): no need to read it back.
+            return Ok(GatewayCharge {
+                refunded: 0,
+                ..c.clone()
+            });
+        }
         booking::charge_where(&self.pool, "idempotency_key = $1", &c.idempotency_key)
             .await?
             .ok_or_else(|| StoreError::Backend("charge vanished".into()))
@@ -692,6 +707,15 @@ impl Store for PgStore {
     async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         booking::audit_append(&mut tx, event).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for event in events {
+            booking::audit_append(&mut tx, event).await?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(())
     }

@@ -7,9 +7,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::domain::{OrderStatus, SegmentMask};
 use crate::store::{
-    AuditRecord, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
-    NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord, PaymentToken, SeatClaim,
-    SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger,
+    NewHold, NewOrder, NewTicket, OrderChange, OrderRecord, OutboxEvent, PassengerRecord,
+    PaymentToken, SeatClaim, SeatRecord, StoreError, StoreResult, TicketRecord, from_ts, ts,
 };
 
 use super::{db, parse_class};
@@ -387,6 +387,61 @@ pub(super) fn transition_order(
     let payload = serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount });
     outbox(conn, &format!("order.{to}"), id, &payload, now)?;
     Ok(true)
+}
+
+pub(super) fn confirm_order(
+    conn: &Connection,
+    c: Confirmation,
+) -> StoreResult<Option<Vec<TicketRecord>>> {
+    match c.from {
+        OrderStatus::Reserved => {
+            let change = OrderChange {
+                charge_id: c.charge_id.clone(),
+                ..Default::default()
+            };
+            let moved = transition_order(
+                conn,
+                c.order_id,
+                OrderStatus::Reserved,
+                OrderStatus::Paid,
+                &change,
+                c.now,
+            )?;
+            if !moved {
+                return Ok(None);
+            }
+        }
+        OrderStatus::Paid => {}
+        other => {
+            return Err(StoreError::Conflict(format!(
+                "an order cannot be confirmed from {other}"
+            )));
+        }
+    }
+    let change = OrderChange::default();
+    if !transition_order(
+        conn,
+        c.order_id,
+        OrderStatus::Paid,
+        OrderStatus::Confirmed,
+        &change,
+        c.now,
+    )? {
+        if c.from == OrderStatus::Paid {
+            return Ok(None);
+        }
+        // Unreachable (it was paid a statement ago); the error rolls the command back.
+        return Err(StoreError::Conflict(format!(
+            "order {} changed while being confirmed",
+            c.order_id
+        )));
+    }
+    issue_tickets(conn, &c.tickets, c.now)?;
+    let tickets = tickets_where(conn, "order_id = ?1", c.order_id)?;
+    if let Some(r) = c.reply {
+        finish_idempotency(conn, r.user_id, &r.key, r.status, &(r.body)(&tickets))?;
+    }
+    Ok(Some(tickets))
 }
 
 pub(super) fn idempotency(

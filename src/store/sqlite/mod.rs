@@ -17,8 +17,9 @@ use crate::domain::{
     StationCode, Stop, Train, TripTime, Weekdays,
 };
 use crate::store::{
-    AuditRecord, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger, NewHold, NewOrder,
-    NewTicket, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim, TicketRecord,
+    AuditRecord, Confirmation, Consumer, GatewayCharge, HoldRecord, IdempotencyRecord, Ledger,
+    NewHold, NewOrder, NewTicket, OrderChange, OrderRecord, OutboxEvent, PaymentToken, SeatClaim,
+    TicketRecord,
 };
 use crate::store::{
     Backend, Counts, FareRow, FreeCount, NewStation, NewTrip, NewUser, SeatRecord, Store,
@@ -931,6 +932,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+        self.engine
+            .write(move |conn| booking::confirm_order(conn, c))
+            .await
+    }
+
     async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
         let key = key.to_owned();
         self.engine
@@ -1046,6 +1053,13 @@ impl Store for SqliteStore {
         let event = event.clone();
         self.engine
             .write(move |c| booking::audit_append(c, &event))
+            .await
+    }
+
+    async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()> {
+        let events = events.to_vec();
+        self.engine
+            .write(move |c| events.iter().try_for_each(|e| booking::audit_append(c, e)))
             .await
     }
 

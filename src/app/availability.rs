@@ -1,0 +1,255 @@
+//! An in-memory availability snapshot per trip: the seats of the trip and the
+//! segments taken on each, shared by every search, seat map and hold.
+//!
+//! Why: recomputing free-seat counts from every seat row of every trip on each
+//! search, and reading all seats of a trip on each seat map and hold, was the
+//! largest cost of a sale (a quarter of the CPU). Reads are now a few thousand
+//! ANDs in memory, and "sold out" never reaches the database at all.
+//!
+//! Correctness does not depend on the snapshot: the conditional write in the
+//! store stays the authority on who gets a seat. A snapshot that is behind can
+//! only make a hold pick a seat that is gone (the write refuses it, the hold
+//! picks again) or show a seat as taken a little longer than it is. To keep the
+//! latter short, writes made through this process update the snapshot at once
+//! (holds set their bits, releases and failed or cancelled orders clear exactly
+//! theirs), and a snapshot is reloaded after `MAX_AGE` so that writes of other
+//! processes on the same database show up too.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::domain::{SeatClass, SegmentMask};
+use crate::store::{SeatRecord, Store, StoreResult};
+
+/// How long a snapshot is trusted before it is read again from the store.
+const MAX_AGE: Duration = Duration::from_secs(2);
+/// Past this many trips, those not read for `FORGET_AFTER` are dropped, so a
+/// long-running server does not keep every trip it ever showed.
+const MAX_TRIPS: usize = 512;
+const FORGET_AFTER: Duration = Duration::from_secs(60);
+
+/// The seats of one trip at one moment, with masks kept current by this process.
+pub struct TripSeats {
+    /// Ordered by coach, then seat number; never changes.
+    seats: Vec<SeatRecord>,
+    /// `seats[i]`'s taken segments; updated in place, so a hold does not copy the trip.
+    taken: Vec<AtomicU64>,
+    by_id: HashMap<i64, usize>,
+    loaded_at: Instant,
+    stale: AtomicBool,
+}
+
+impl TripSeats {
+    fn new(seats: Vec<SeatRecord>) -> TripSeats {
+        let taken = seats
+            .iter()
+            .map(|s| AtomicU64::new(s.taken.bits()))
+            .collect();
+        let by_id = seats.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+        TripSeats {
+            seats,
+            taken,
+            by_id,
+            loaded_at: Instant::now(),
+            stale: AtomicBool::new(false),
+        }
+    }
+
+    fn usable(&self) -> bool {
+        !self.stale.load(Ordering::Acquire) && self.loaded_at.elapsed() < MAX_AGE
+    }
+
+    /// The seats with their current masks (a copy; cheap next to a database read).
+    pub fn seats(&self) -> impl Iterator<Item = SeatRecord> + '_ {
+        self.seats.iter().zip(&self.taken).map(|(s, t)| SeatRecord {
+            taken: SegmentMask::from_bits(t.load(Ordering::Relaxed)),
+            ..s.clone()
+        })
+    }
+
+    /// The seats of one class with their current masks, without copying labels.
+    pub fn of_class(
+        &self,
+        class: SeatClass,
+    ) -> impl Iterator<Item = (&SeatRecord, SegmentMask)> + '_ {
+        self.seats
+            .iter()
+            .zip(&self.taken)
+            .filter(move |(s, _)| s.class == class)
+            .map(|(s, t)| (s, SegmentMask::from_bits(t.load(Ordering::Relaxed))))
+    }
+
+    /// Seats free for `mask`, per class.
+    pub fn free_counts(&self, mask: SegmentMask) -> HashMap<SeatClass, i64> {
+        let mut free = HashMap::new();
+        for (s, t) in self.seats.iter().zip(&self.taken) {
+            if t.load(Ordering::Relaxed) & mask.bits() == 0 {
+                *free.entry(s.class).or_insert(0) += 1;
+            }
+        }
+        free
+    }
+
+    pub fn seat(&self, id: i64) -> Option<&SeatRecord> {
+        self.by_id.get(&id).map(|&i| &self.seats[i])
+    }
+
+    fn update(&self, seat_ids: &[i64], apply: impl Fn(&AtomicU64)) {
+        for id in seat_ids {
+            if let Some(&i) = self.by_id.get(id) {
+                apply(&self.taken[i]);
+            }
+        }
+    }
+}
+
+/// One trip's place in the cache.
+#[derive(Default)]
+struct Slot {
+    current: RwLock<Option<Arc<TripSeats>>>,
+    /// Only one request reloads a trip; the others wait for its result.
+    loading: tokio::sync::Mutex<()>,
+    /// Bumped whenever seats are freed, so a load that raced with it is not trusted.
+    generation: AtomicU64,
+}
+
+impl Slot {
+    fn usable(&self) -> Option<Arc<TripSeats>> {
+        self.current
+            .read()
+            .expect("availability lock")
+            .as_ref()
+            .filter(|s| s.usable())
+            .cloned()
+    }
+
+    fn current(&self) -> Option<Arc<TripSeats>> {
+        self.current.read().expect("availability lock").clone()
+    }
+}
+
+#[derive(Default)]
+pub struct Availability {
+    slots: Mutex<HashMap<i64, Arc<Slot>>>,
+}
+
+impl Availability {
+    fn slot(&self, trip_id: i64) -> Arc<Slot> {
+        let mut slots = self.slots.lock().expect("availability lock");
+        if slots.len() >= MAX_TRIPS && !slots.contains_key(&trip_id) {
+            slots.retain(|_, slot| {
+                slot.current()
+                    .is_some_and(|s| s.loaded_at.elapsed() < FORGET_AFTER)
+            });
+        }
+        slots.entry(trip_id).or_default().clone()
+    }
+
+    /// The trip's snapshot, loading it when missing, stale or too old.
+    pub async fn get(&self, store: &dyn Store, trip_id: i64) -> StoreResult<Arc<TripSeats>> {
+        let slot = self.slot(trip_id);
+        if let Some(s) = slot.usable() {
+            return Ok(s);
+        }
+        let _loading = slot.loading.lock().await;
+        if let Some(s) = slot.usable() {
+            return Ok(s);
+        }
+        let generation = slot.generation.load(Ordering::Acquire);
+        let snapshot = Arc::new(TripSeats::new(store.seats(trip_id).await?));
+        if slot.generation.load(Ordering::Acquire) != generation {
+            // Seats were freed while we read: good enough for this request, not for the next.
+            snapshot.stale.store(true, Ordering::Release);
+        }
+        *slot.current.write().expect("availability lock") = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// A hold of this process took `mask` on these seats.
+    pub fn taken(&self, trip_id: i64, seat_ids: &[i64], mask: SegmentMask) {
+        if let Some(s) = self.slot(trip_id).current() {
+            s.update(seat_ids, |t| {
+                t.fetch_or(mask.bits(), Ordering::Relaxed);
+            });
+        }
+    }
+
+    /// A hold's `mask` on these seats was given back (released, failed, cancelled).
+    pub fn freed(&self, trip_id: i64, seat_ids: &[i64], mask: SegmentMask) {
+        let slot = self.slot(trip_id);
+        slot.generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(s) = slot.current() {
+            // Exactly the hold's bits: no other hold can have any of them on these seats.
+            s.update(seat_ids, |t| {
+                t.fetch_and(!mask.bits(), Ordering::Relaxed);
+            });
+        }
+    }
+
+    /// The trip's snapshot is wrong in a way we cannot patch (a lost seat race): read it again.
+    pub fn invalidate(&self, trip_id: i64) {
+        let slot = self.slot(trip_id);
+        slot.generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(s) = slot.current() {
+            s.stale.store(true, Ordering::Release);
+        }
+    }
+
+    /// Seats were freed somewhere we cannot name (expired holds): read every trip again.
+    pub fn invalidate_all(&self) {
+        let slots: Vec<i64> = self
+            .slots
+            .lock()
+            .expect("availability lock")
+            .keys()
+            .copied()
+            .collect();
+        for trip_id in slots {
+            self.invalidate(trip_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seat(id: i64, no: u32, class: SeatClass, taken: u64) -> SeatRecord {
+        SeatRecord {
+            id,
+            coach_seq: 0,
+            coach_code: "KA".into(),
+            seat_no: no,
+            class,
+            taken: SegmentMask::from_bits(taken),
+        }
+    }
+
+    #[test]
+    fn counts_follow_taken_and_freed_bits() {
+        let a = Availability::default();
+        let slot = a.slot(7);
+        *slot.current.write().unwrap() = Some(Arc::new(TripSeats::new(vec![
+            seat(1, 1, SeatClass::Snigdha, 0),
+            seat(2, 2, SeatClass::Snigdha, 0b01),
+            seat(3, 3, SeatClass::AcBerth, 0),
+        ])));
+        let snap = slot.usable().unwrap();
+        let free = |m: u64| snap.free_counts(SegmentMask::from_bits(m));
+        assert_eq!(free(0b10)[&SeatClass::Snigdha], 2);
+        assert_eq!(free(0b01)[&SeatClass::Snigdha], 1);
+
+        a.taken(7, &[1], SegmentMask::from_bits(0b10));
+        assert_eq!(free(0b10)[&SeatClass::Snigdha], 1);
+        a.freed(7, &[1, 2], SegmentMask::from_bits(0b10));
+        assert_eq!(free(0b10)[&SeatClass::Snigdha], 2);
+        // Freeing clears only the freed hold's bits.
+        assert_eq!(free(0b01)[&SeatClass::Snigdha], 1);
+        assert!(slot.usable().is_some());
+
+        a.invalidate_all();
+        assert!(slot.usable().is_none());
+    }
+}
