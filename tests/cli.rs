@@ -224,6 +224,21 @@ fn a_small_rehearsal_keeps_the_invariants() {
     assert!(report["bookings"].as_u64().unwrap() > 50);
     assert!(report["baseline_bookings_per_s"].as_f64().unwrap() > 0.0);
     assert!(std::fs::read_to_string(&chart).unwrap().contains("<svg"));
+    // Everyone came through the waiting room: joined, waited, was admitted.
+    assert_eq!(report["queue_waits"]["admitted"], 150, "{report}");
+    let step = |name: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(step("join")["requests"], 150);
+    assert_eq!(step("join")["errors"], 0);
+    assert!(report["room_requests_per_s"].as_f64().unwrap() > 0.0);
+    assert!(report["peak_rss_mb"].as_u64().unwrap() > 0);
 }
 
 /// The sale window and the refund table are configuration, not code.

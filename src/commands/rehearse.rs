@@ -11,7 +11,7 @@ use crate::app::seed::{Quiet, SeedReport};
 use crate::app::{App, AppConfig};
 use crate::domain::{Journey, SeatClass, ServiceDate};
 use crate::rehearse::stats::{self, Outcome, StepStats};
-use crate::rehearse::{Scenario, Target, baseline, run, status_counts};
+use crate::rehearse::{QueuePlan, Scenario, Target, baseline, run, status_counts};
 use crate::server::Server;
 
 use super::output::{print_json, table};
@@ -41,6 +41,22 @@ pub struct Cmd {
     /// Share of passengers who abandon their hold.
     #[arg(long, default_value_t = 0.10)]
     pub abandon_share: f64,
+    /// Passengers arrive spread over this many seconds (the sale opens halfway).
+    #[arg(long, default_value_t = 2.0)]
+    pub arrival_secs: f64,
+    /// Let passengers in directly instead of through the waiting room. (Against a
+    /// --server the waiting room is not used: creating a queued sale needs an admin.)
+    #[arg(long)]
+    pub no_queue: bool,
+    /// Passengers the waiting room admits per second.
+    #[arg(long, default_value_t = 2000.0)]
+    pub admit_rate: f64,
+    /// Shoppers admitted at once.
+    #[arg(long, default_value_t = 2000)]
+    pub max_active: usize,
+    /// How often a waiting passenger polls the queue, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
     /// Also measure the raw-storage baseline (bookings written straight to the store).
     #[arg(long)]
     pub baseline: bool,
@@ -71,6 +87,13 @@ struct Report {
     outcomes: BTreeMap<Outcome, u64>,
     statuses: Vec<(u16, u64)>,
     steps: Vec<StepStats>,
+    /// The waiting room: how long admitted passengers waited.
+    queue_waits: Option<stats::QueueWaits>,
+    /// Join, status and leave requests, and their rate while anyone was in the room.
+    room_requests: Option<u64>,
+    room_requests_per_s: Option<f64>,
+    /// Peak resident memory of this process (the embedded server and the load generator).
+    peak_rss_mb: Option<u64>,
     invariants: Option<Verdict>,
     baseline_bookings_per_s: Option<f64>,
     server_to_baseline: Option<f64>,
@@ -85,6 +108,45 @@ struct Verdict {
     charges_equal_confirmed_totals: bool,
     seats_checked: usize,
     detail: Vec<String>,
+}
+
+/// The process's peak resident set (VmHWM), in MiB, where /proc tells it.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// Puts all of `date`'s trips in one queued sale that opens `opens_in` from now.
+async fn queue_the_sale(
+    app: &App,
+    date: ServiceDate,
+    cmd: &Cmd,
+    opens_in: std::time::Duration,
+) -> anyhow::Result<QueuePlan> {
+    let trip_ids = app
+        .trips_between(date, date)
+        .await?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    let id = format!("eid-{date}");
+    app.waiting_room()
+        .create(crate::app::queue::SaleSettings {
+            id: id.clone(),
+            opens_at: chrono::Utc::now() + chrono::Duration::from_std(opens_in)?,
+            trip_ids,
+            rate_per_sec: cmd.admit_rate,
+            max_active: cmd.max_active,
+            idle_secs: 120,
+        })
+        .context("creating the queued sale")?;
+    Ok(QueuePlan {
+        sale: id,
+        poll: std::time::Duration::from_millis(cmd.poll_ms.max(10)),
+        give_up_after: std::time::Duration::from_secs(600),
+    })
 }
 
 fn machine() -> String {
@@ -307,6 +369,13 @@ impl Cmd {
             (None, None) => unreachable!("an embedded rehearsal always has an app"),
         };
 
+        let arrival = std::time::Duration::from_secs_f64(self.arrival_secs.max(0.0));
+        let queue = match &app {
+            Some(app) if embedded && !self.no_queue => {
+                Some(queue_the_sale(app, date, self, arrival / 2).await?)
+            }
+            _ => None,
+        };
         let scenario = Scenario {
             passengers: self.passengers,
             concurrency: self.concurrency,
@@ -315,6 +384,8 @@ impl Cmd {
             decline_share: self.decline_share,
             timeout_share: self.timeout_share,
             abandon_share: self.abandon_share,
+            arrival,
+            queue,
         };
         let bar = ProgressBar::new(self.passengers as u64).with_style(
             ProgressStyle::with_template("passengers [{bar:40}] {pos}/{len} {per_sec} {elapsed}")
@@ -360,6 +431,10 @@ impl Cmd {
             outcomes,
             statuses: status_counts(&result.samples),
             steps: stats::per_step(&result.samples),
+            queue_waits: stats::queue_waits(&result.queue_waits_ms),
+            room_requests: stats::room_rate(&result.samples).map(|(n, _)| n),
+            room_requests_per_s: stats::room_rate(&result.samples).map(|(_, r)| r.round()),
+            peak_rss_mb: embedded.then(peak_rss_mb).flatten(),
             invariants: None,
             baseline_bookings_per_s: None,
             server_to_baseline: None,
@@ -483,6 +558,30 @@ fn print_report(r: &Report, chart: &std::path::Path) {
             .collect::<Vec<_>>()
             .join(", "),
     );
+    if let Some(q) = &r.queue_waits {
+        row(
+            &mut s,
+            "queue wait p50 / p90 / p99 / max",
+            format!(
+                "{} / {} / {} / {} ms ({} admitted)",
+                q.p50_ms, q.p90_ms, q.p99_ms, q.max_ms, q.admitted
+            ),
+        );
+    }
+    if let (Some(n), Some(rate)) = (r.room_requests, r.room_requests_per_s) {
+        row(
+            &mut s,
+            "waiting room requests",
+            format!("{n} join/status/leave ({rate}/s while anyone waited)"),
+        );
+    }
+    if let Some(mb) = r.peak_rss_mb {
+        row(
+            &mut s,
+            "peak RSS (server + load generator)",
+            format!("{mb} MiB"),
+        );
+    }
     if let Some(b) = r.baseline_bookings_per_s {
         row(&mut s, "raw-storage baseline", format!("{b} bookings/s"));
         row(

@@ -2,10 +2,15 @@
 //! opening, each searching, looking at the seat map, holding seats (with the
 //! realistic mix of full-route and intermediate journeys), paying (with a share
 //! of declined and timed-out cards) and fetching the ticket; some abandon their
-//! holds. Afterwards the database is checked against DESIGN.md's invariants.
+//! holds. With a queued sale they first go through the waiting room: join
+//! around opening, wait for admission, then shop with the admission token.
+//! Afterwards the database is checked against DESIGN.md's invariants.
 
 pub mod baseline;
+mod queue;
 pub mod stats;
+
+pub use queue::QueuePlan;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -15,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 use stats::{Outcome, Sample};
 
@@ -30,6 +36,10 @@ pub struct Scenario {
     pub decline_share: f64,
     pub timeout_share: f64,
     pub abandon_share: f64,
+    /// Passengers arrive spread evenly over this long (a crowd at opening).
+    pub arrival: Duration,
+    /// The waiting room they go through, when the sale is queued.
+    pub queue: Option<QueuePlan>,
 }
 
 /// Where the passengers go, and who they are.
@@ -45,6 +55,8 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     pub booked_at_ms: Vec<u64>,
     pub seats_booked: u64,
+    /// How long each admitted passenger waited in the queue.
+    pub queue_waits_ms: Vec<u64>,
 }
 
 struct Passenger<'a> {
@@ -53,6 +65,10 @@ struct Passenger<'a> {
     token: &'a str,
     start: Instant,
     samples: Vec<Sample>,
+    /// Requests in flight across all passengers (open connections).
+    permits: &'a Semaphore,
+    /// The waiting room's admission token, once admitted.
+    admission: Option<String>,
 }
 
 impl Passenger<'_> {
@@ -68,7 +84,6 @@ impl Passenger<'_> {
         body: Option<Value>,
         key: Option<&str>,
     ) -> (u16, Vec<u8>) {
-        let began = Instant::now();
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -79,6 +94,12 @@ impl Passenger<'_> {
         if let Some(k) = key {
             req = req.header("idempotency-key", k);
         }
+        if let Some(a) = &self.admission {
+            req = req.header("admission-token", a);
+        }
+        // Latency counts from when a connection is free, as a browser's would.
+        let _permit = self.permits.acquire().await.expect("never closed");
+        let began = Instant::now();
         let (status, body) = match req.send().await {
             Ok(r) => {
                 let s = r.status().as_u16();
@@ -158,8 +179,31 @@ fn pick_journey<'a, R: Rng>(
         .expect("journeys are configured")
 }
 
-/// One passenger's visit; returns the outcome and the seats booked.
-async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome, u64) {
+/// One passenger's visit: through the waiting room when the sale is queued,
+/// then shopping. Returns the outcome, the seats booked and the queue wait.
+async fn visit(
+    p: &mut Passenger<'_>,
+    scenario: &Scenario,
+    n: usize,
+) -> (Outcome, u64, Option<Duration>) {
+    let Some(plan) = &scenario.queue else {
+        let (outcome, seats) = shop(p, scenario, n).await;
+        return (outcome, seats, None);
+    };
+    let Some(wait) = queue::wait_for_admission(p, plan).await else {
+        queue::leave(p, plan).await;
+        return (Outcome::GaveUp, 0, None);
+    };
+    let (outcome, seats) = shop(p, scenario, n).await;
+    if outcome != Outcome::Booked {
+        // A booking spends the admission; anyone else hands the slot on.
+        queue::leave(p, plan).await;
+    }
+    (outcome, seats, Some(wait))
+}
+
+/// Shopping: search, seat map, hold, pay, ticket. Returns the outcome and the seats booked.
+async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome, u64) {
     use reqwest::Method as M;
     let (from, to, card, abandon, count) = {
         let mut rng = rand::thread_rng();
@@ -288,7 +332,21 @@ async fn visit(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome
     (Outcome::Booked, count as u64)
 }
 
+/// What the passengers' tasks collect together.
+#[derive(Default)]
+struct Collected {
+    samples: Vec<Sample>,
+    outcomes: Vec<Outcome>,
+    booked_at_ms: Vec<u64>,
+    seats_booked: u64,
+    queue_waits_ms: Vec<u64>,
+}
+
 /// Runs the scenario against the target; `progress` is told of every finished passenger.
+///
+/// Every passenger is a task of its own, arriving at its moment in the crowd
+/// (spread over `scenario.arrival`); requests in flight are bounded by
+/// `scenario.concurrency`, like the connections of a crowd of browsers.
 pub async fn run(
     target: &Target,
     scenario: &Scenario,
@@ -299,59 +357,64 @@ pub async fn run(
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new((Vec::new(), Vec::new(), Vec::new(), 0u64)));
+    let permits = Arc::new(Semaphore::new(scenario.concurrency.max(1)));
+    let results = Arc::new(Mutex::new(Collected::default()));
     let progress = Arc::new(progress);
+    let base: Arc<str> = target.base_url.clone().into();
+    let tokens: Arc<[String]> = target.tokens.clone().into();
+    let scenario = Arc::new(scenario.clone());
     let start = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..scenario.concurrency.max(1) {
-        let (client, next, results, progress) = (
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..scenario.passengers {
+        let arrives = scenario
+            .arrival
+            .mul_f64(n as f64 / scenario.passengers as f64);
+        let (client, permits, results, progress, base, tokens, scenario) = (
             client.clone(),
-            next.clone(),
+            permits.clone(),
             results.clone(),
             progress.clone(),
+            base.clone(),
+            tokens.clone(),
+            scenario.clone(),
         );
-        let base = target.base_url.clone();
-        let tokens = target.tokens.clone();
-        let scenario = scenario.clone();
-        workers.spawn(async move {
-            loop {
-                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= scenario.passengers {
-                    return;
-                }
-                let mut p = Passenger {
-                    client: &client,
-                    base: &base,
-                    token: &tokens[n % tokens.len()],
-                    start,
-                    samples: Vec::new(),
-                };
-                let (outcome, seats) = visit(&mut p, &scenario, n).await;
-                let finished = start.elapsed().as_millis() as u64;
-                let mut r = results.lock().expect("results lock");
-                r.0.append(&mut p.samples);
-                r.1.push(outcome);
-                if outcome == Outcome::Booked {
-                    r.2.push(finished);
-                }
-                r.3 += seats;
-                drop(r);
-                progress();
+        tasks.spawn(async move {
+            tokio::time::sleep_until((start + arrives).into()).await;
+            let mut p = Passenger {
+                client: &client,
+                base: &base,
+                token: &tokens[n % tokens.len()],
+                start,
+                samples: Vec::new(),
+                permits: &permits,
+                admission: None,
+            };
+            let (outcome, seats, wait) = visit(&mut p, &scenario, n).await;
+            let finished = start.elapsed().as_millis() as u64;
+            let mut r = results.lock().expect("results lock");
+            r.samples.append(&mut p.samples);
+            r.outcomes.push(outcome);
+            if outcome == Outcome::Booked {
+                r.booked_at_ms.push(finished);
             }
+            r.seats_booked += seats;
+            if let Some(w) = wait {
+                r.queue_waits_ms.push(w.as_millis() as u64);
+            }
+            drop(r);
+            progress();
         });
     }
-    while workers.join_next().await.is_some() {}
+    while tasks.join_next().await.is_some() {}
     let elapsed = start.elapsed();
-    let (samples, outcomes, booked_at_ms, seats_booked) = Arc::try_unwrap(results)
-        .map(|m| m.into_inner().expect("results lock"))
-        .unwrap_or_else(|arc| arc.lock().expect("results lock").clone());
+    let c = std::mem::take(&mut *results.lock().expect("results lock"));
     Run {
         elapsed,
-        samples,
-        outcomes,
-        booked_at_ms,
-        seats_booked,
+        samples: c.samples,
+        outcomes: c.outcomes,
+        booked_at_ms: c.booked_at_ms,
+        seats_booked: c.seats_booked,
+        queue_waits_ms: c.queue_waits_ms,
     }
 }
 

@@ -5,10 +5,14 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The steps a simulated passenger takes, in order.
-pub const STEPS: [&str; 7] = [
-    "search", "seat_map", "hold", "release", "card", "order", "ticket",
+/// The steps a simulated passenger takes (the waiting room's last: it is optional).
+pub const STEPS: [&str; 10] = [
+    "search", "seat_map", "hold", "release", "card", "order", "ticket", "join", "status", "leave",
 ];
+/// Waiting-room steps, by index into `STEPS`.
+pub const JOIN: usize = 7;
+pub const STATUS: usize = 8;
+pub const LEAVE: usize = 9;
 
 /// One request: which step, when it finished (ms since start), how long it took, its status.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +33,8 @@ pub enum Outcome {
     Abandoned,
     Declined,
     TimedOut,
+    /// Waited in the queue longer than a passenger would.
+    GaveUp,
     Error,
 }
 
@@ -200,4 +206,41 @@ mod tests {
         assert_eq!((t[0].requests, t[0].bookings), (99, 1));
         assert!(svg_chart("x", &t).contains("<polyline"));
     }
+}
+
+/// How long admitted passengers waited in the queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueWaits {
+    pub admitted: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+pub fn queue_waits(waits_ms: &[u64]) -> Option<QueueWaits> {
+    let mut h = histogram();
+    for w in waits_ms {
+        h.saturating_record(w.saturating_mul(1000).max(1));
+    }
+    (!h.is_empty()).then(|| QueueWaits {
+        admitted: h.len(),
+        p50_ms: ms(h.value_at_quantile(0.50)),
+        p90_ms: ms(h.value_at_quantile(0.90)),
+        p99_ms: ms(h.value_at_quantile(0.99)),
+        max_ms: ms(h.max()),
+    })
+}
+
+/// Waiting-room requests (join, status, leave) per second while anyone was in
+/// the room: from its first request to its last.
+pub fn room_rate(samples: &[Sample]) -> Option<(u64, f64)> {
+    let room = samples.iter().filter(|s| s.step >= JOIN);
+    let (mut n, mut first, mut last) = (0u64, u64::MAX, 0u64);
+    for s in room {
+        n += 1;
+        first = first.min(s.at_ms.saturating_sub(s.micros / 1000));
+        last = last.max(s.at_ms);
+    }
+    (n > 0).then(|| (n, n as f64 * 1000.0 / (last - first).max(1) as f64))
 }

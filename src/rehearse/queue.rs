@@ -1,0 +1,65 @@
+//! The waiting room from a passenger's side: join at (or before) opening,
+//! poll until admitted, carry the admission token, and leave when giving up so
+//! the slot goes to the next in line.
+
+use reqwest::Method;
+use serde::Deserialize;
+use std::time::{Duration, Instant};
+
+use super::stats::{JOIN, LEAVE, STATUS};
+use super::{Passenger, parse};
+
+/// A queued sale the passengers go through.
+#[derive(Debug, Clone)]
+pub struct QueuePlan {
+    pub sale: String,
+    /// How often a waiting passenger asks for news (browsers poll like this).
+    pub poll: Duration,
+    /// A passenger not admitted by then gives up.
+    pub give_up_after: Duration,
+}
+
+#[derive(Default, Deserialize)]
+struct RoomStatus {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// Joins and waits for admission; the token is kept on the passenger for holds
+/// and orders. Returns how long the wait was, or None when it failed or took
+/// longer than the passenger would wait.
+pub(super) async fn wait_for_admission(
+    p: &mut Passenger<'_>,
+    plan: &QueuePlan,
+) -> Option<Duration> {
+    let began = Instant::now();
+    let path = format!("/v1/queue/{}/join", plan.sale);
+    let (status, body) = p.call(JOIN, Method::POST, &path, None, None).await;
+    if status != 200 {
+        return None;
+    }
+    let mut room: RoomStatus = parse(&body);
+    let path = format!("/v1/queue/{}/status", plan.sale);
+    while room.state != "admitted" {
+        if began.elapsed() > plan.give_up_after {
+            return None;
+        }
+        tokio::time::sleep(plan.poll).await;
+        let (status, body) = p.call(STATUS, Method::GET, &path, None, None).await;
+        if status != 200 {
+            return None;
+        }
+        room = parse(&body);
+    }
+    p.admission = Some(room.token);
+    Some(began.elapsed())
+}
+
+/// Gives the place (or the admission) up.
+pub(super) async fn leave(p: &mut Passenger<'_>, plan: &QueuePlan) {
+    let path = format!("/v1/queue/{}", plan.sale);
+    p.call(LEAVE, Method::DELETE, &path, None, None).await;
+    p.admission = None;
+}
