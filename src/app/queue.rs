@@ -53,10 +53,15 @@ pub enum QueueStatus {
     PreQueue {
         opens_at: String,
         waiting: usize,
+        /// When to ask again: a crowd polling flat out would crowd out the sale.
+        poll_after_secs: u64,
     },
     Waiting {
         position: usize,
+        /// From the admissions of the last few seconds (slots free up only as
+        /// shoppers finish, so the configured rate alone would promise too much).
         estimated_wait_secs: u64,
+        poll_after_secs: u64,
     },
     Admitted {
         token: String,
@@ -83,6 +88,11 @@ enum Waiting {
 
 /// How often idle admissions are looked for (each request ticks the sale).
 const SWEEP_EVERY_MS: i64 = 200;
+/// Admissions of this recent past give the pace used for wait estimates.
+const PACE_WINDOW_SECS: i64 = 10;
+/// Waiting users are told to poll no more often than this, and no less.
+const POLL_MIN_SECS: u64 = 1;
+const POLL_MAX_SECS: u64 = 20;
 
 struct Sale {
     settings: SaleSettings,
@@ -104,6 +114,8 @@ struct Sale {
     last_tick: Option<DateTime<Utc>>,
     last_sweep: Option<DateTime<Utc>>,
     admissions: u64,
+    /// When recent admissions happened (the last `PACE_WINDOW_SECS`), for the pace.
+    recent: VecDeque<DateTime<Utc>>,
 }
 
 pub struct WaitingRoom {
@@ -134,6 +146,7 @@ impl Sale {
             last_tick: None,
             last_sweep: None,
             admissions: 0,
+            recent: VecDeque::new(),
         }
     }
 
@@ -192,6 +205,7 @@ impl Sale {
 
     fn admit(&mut self, user: i64, key: &[u8], now: DateTime<Utc>) {
         self.admissions += 1;
+        self.recent.push_back(now);
         let jti = random_id();
         let claims = AdmissionClaims {
             sale: self.settings.id.clone(),
@@ -224,6 +238,21 @@ impl Sale {
         }
         let now_ts = now.timestamp();
         self.spent.retain(|_, exp| *exp >= now_ts);
+        let window_start = now - chrono::Duration::seconds(PACE_WINDOW_SECS);
+        while self.recent.front().is_some_and(|t| *t < window_start) {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Admissions per second lately: those of the last `PACE_WINDOW_SECS` (or
+    /// since opening, if sooner); the configured rate until there are some.
+    fn pace(&self, now: DateTime<Utc>) -> f64 {
+        if self.recent.len() < 10 {
+            return self.settings.rate_per_sec.max(0.001);
+        }
+        let open_for = (now - self.settings.opens_at).num_milliseconds() as f64 / 1000.0;
+        let span = open_for.clamp(1.0, PACE_WINDOW_SECS as f64);
+        self.recent.len() as f64 / span
     }
 
     fn end(&mut self, user: i64, now: DateTime<Utc>) {
@@ -326,14 +355,14 @@ impl WaitingRoom {
                 }
                 sale.tick(key, now);
             }
-            Ok(status_of(sale, user).expect("just joined"))
+            Ok(status_of(sale, user, now).expect("just joined"))
         })
     }
 
     pub fn status(&self, id: &str, user: i64, now: DateTime<Utc>) -> AppResult<QueueStatus> {
         self.with_sale(id, |sale, key| {
             sale.tick(key, now);
-            status_of(sale, user)
+            status_of(sale, user, now)
                 .ok_or_else(|| AppError::NotFound("you are not in this queue; join first".into()))
         })
     }
@@ -414,7 +443,12 @@ impl WaitingRoom {
     }
 }
 
-fn status_of(sale: &Sale, user: i64) -> Option<QueueStatus> {
+/// How long to wait before asking again: a quarter of the expected wait, within bounds.
+fn poll_after(wait_secs: u64) -> u64 {
+    (wait_secs / 4).clamp(POLL_MIN_SECS, POLL_MAX_SECS)
+}
+
+fn status_of(sale: &Sale, user: i64, now: DateTime<Utc>) -> Option<QueueStatus> {
     if let Some(a) = sale.admitted.get(&user) {
         return Some(QueueStatus::Admitted {
             token: a.token.clone(),
@@ -425,13 +459,15 @@ fn status_of(sale: &Sale, user: i64) -> Option<QueueStatus> {
         Waiting::PreQueue => Some(QueueStatus::PreQueue {
             opens_at: crate::domain::time::to_local_rfc3339(sale.settings.opens_at),
             waiting: sale.waiting.len(),
+            poll_after_secs: poll_after((sale.settings.opens_at - now).num_seconds().max(0) as u64),
         }),
         Waiting::Ticket(ticket) => {
             let position = (ticket - sale.serving.min(*ticket)) as usize + 1;
-            let rate = sale.settings.rate_per_sec.max(0.001);
+            let wait = (position as f64 / sale.pace(now)).ceil() as u64;
             Some(QueueStatus::Waiting {
                 position,
-                estimated_wait_secs: (position as f64 / rate).ceil() as u64,
+                estimated_wait_secs: wait,
+                poll_after_secs: poll_after(wait),
             })
         }
     }
@@ -530,5 +566,54 @@ mod tests {
         room.status("eid", 8, much_later).ok();
         let sales = room.sales.lock().unwrap();
         assert!(sales["eid"].spent.is_empty(), "the spent id is forgotten");
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_follows_the_pace_the_room_really_admits_at() {
+        let t0 = Utc::now();
+        let room = WaitingRoom::new(b"k".to_vec());
+        // A generous rate, but only 10 slots: admission is slot-bound.
+        room.create(SaleSettings {
+            id: "eid".into(),
+            opens_at: t0,
+            trip_ids: vec![1],
+            rate_per_sec: 1000.0,
+            max_active: 10,
+            idle_secs: 600,
+        })
+        .unwrap();
+        for user in 0..1_000 {
+            room.join("eid", user, t0).unwrap();
+        }
+        // Over 10 seconds, 10 shoppers finish each second and 10 more come in.
+        for sec in 1..=10 {
+            let now = t0 + chrono::Duration::seconds(sec);
+            for user in room.admission_order("eid").unwrap() {
+                room.leave("eid", user, now).unwrap();
+            }
+            room.status("eid", 999, now).unwrap();
+        }
+        let now = t0 + chrono::Duration::seconds(10);
+        let QueueStatus::Waiting {
+            position,
+            estimated_wait_secs,
+            poll_after_secs,
+        } = room.status("eid", 999, now).unwrap()
+        else {
+            panic!("still waiting");
+        };
+        // ~10 admissions a second, not 1,000: about position / 10 seconds.
+        let expected = position as u64 / 10;
+        assert!(
+            estimated_wait_secs >= expected * 8 / 10
+                && estimated_wait_secs <= expected * 12 / 10 + 1,
+            "position {position}, wait {estimated_wait_secs}, expected about {expected}"
+        );
+        assert_eq!(poll_after_secs, POLL_MAX_SECS, "a long wait polls seldom");
     }
 }

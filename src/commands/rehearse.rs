@@ -41,7 +41,7 @@ pub struct Cmd {
     /// Share of passengers who abandon their hold.
     #[arg(long, default_value_t = 0.10)]
     pub abandon_share: f64,
-    /// Passengers arrive spread over this many seconds (the sale opens halfway).
+    /// Passengers arrive spread over this many seconds (a queued sale opens halfway).
     #[arg(long, default_value_t = 2.0)]
     pub arrival_secs: f64,
     /// Let passengers in directly instead of through the waiting room. (Against a
@@ -51,10 +51,11 @@ pub struct Cmd {
     /// Passengers the waiting room admits per second.
     #[arg(long, default_value_t = 2000.0)]
     pub admit_rate: f64,
-    /// Shoppers admitted at once.
-    #[arg(long, default_value_t = 2000)]
-    pub max_active: usize,
-    /// How often a waiting passenger polls the queue, in milliseconds.
+    /// Shoppers the waiting room lets in at once (default: --concurrency).
+    #[arg(long)]
+    pub max_active: Option<usize>,
+    /// The shortest time between a waiting passenger's polls, in milliseconds (the
+    /// room tells those far back to ask less often).
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u64,
     /// Also measure the raw-storage baseline (bookings written straight to the store).
@@ -81,6 +82,11 @@ struct Report {
     requests_per_s: f64,
     bookings: u64,
     bookings_per_s: f64,
+    /// When the last booking completed (s from the start); once the seats are
+    /// gone the rest of the crowd only learns it is sold out.
+    last_booking_s: Option<f64>,
+    /// Bookings per second until the last booking.
+    bookings_per_s_while_selling: Option<f64>,
     seats_booked: u64,
     /// All seats of tomorrow's trips; known only with database access.
     seats_for_sale: Option<i64>,
@@ -138,7 +144,7 @@ async fn queue_the_sale(
             opens_at: chrono::Utc::now() + chrono::Duration::from_std(opens_in)?,
             trip_ids,
             rate_per_sec: cmd.admit_rate,
-            max_active: cmd.max_active,
+            max_active: cmd.max_active.unwrap_or(cmd.concurrency).max(1),
             idle_secs: 120,
         })
         .context("creating the queued sale")?;
@@ -426,6 +432,16 @@ impl Cmd {
             requests_per_s: (requests as f64 / secs).round(),
             bookings,
             bookings_per_s: (bookings as f64 / secs).round(),
+            last_booking_s: result
+                .booked_at_ms
+                .iter()
+                .max()
+                .map(|ms| (*ms as f64 / 10.0).round() / 100.0),
+            bookings_per_s_while_selling: result
+                .booked_at_ms
+                .iter()
+                .max()
+                .map(|ms| (bookings as f64 * 1000.0 / (*ms).max(1) as f64).round()),
             seats_booked: result.seats_booked,
             seats_for_sale: None,
             outcomes,
@@ -528,6 +544,13 @@ fn print_report(r: &Report, chart: &std::path::Path) {
         "completed bookings",
         format!("{} ({}/s)", r.bookings, r.bookings_per_s),
     );
+    if let (Some(at), Some(rate)) = (r.last_booking_s, r.bookings_per_s_while_selling) {
+        row(
+            &mut s,
+            "last booking",
+            format!("at {at} s ({rate} bookings/s until then)"),
+        );
+    }
     row(
         &mut s,
         "seats booked / all seats tomorrow",

@@ -346,7 +346,11 @@ struct Collected {
 ///
 /// Every passenger is a task of its own, arriving at its moment in the crowd
 /// (spread over `scenario.arrival`); requests in flight are bounded by
-/// `scenario.concurrency`, like the connections of a crowd of browsers.
+/// `scenario.concurrency`, like the connections of a crowd of browsers. With a
+/// queued sale the waiting room decides how many shop at once. Without one,
+/// at most `concurrency` passengers shop at once and the next starts when one
+/// finishes: a closed loop that measures what the server can sustain (a crowd
+/// let in all at once mostly measures lost races for seats already gone).
 pub async fn run(
     target: &Target,
     scenario: &Scenario,
@@ -358,6 +362,11 @@ pub async fn run(
         .build()
         .expect("http client");
     let permits = Arc::new(Semaphore::new(scenario.concurrency.max(1)));
+    let shoppers = Arc::new(Semaphore::new(if scenario.queue.is_some() {
+        Semaphore::MAX_PERMITS
+    } else {
+        scenario.concurrency.max(1)
+    }));
     let results = Arc::new(Mutex::new(Collected::default()));
     let progress = Arc::new(progress);
     let base: Arc<str> = target.base_url.clone().into();
@@ -369,9 +378,10 @@ pub async fn run(
         let arrives = scenario
             .arrival
             .mul_f64(n as f64 / scenario.passengers as f64);
-        let (client, permits, results, progress, base, tokens, scenario) = (
+        let (client, permits, shoppers, results, progress, base, tokens, scenario) = (
             client.clone(),
             permits.clone(),
+            shoppers.clone(),
             results.clone(),
             progress.clone(),
             base.clone(),
@@ -380,6 +390,7 @@ pub async fn run(
         );
         tasks.spawn(async move {
             tokio::time::sleep_until((start + arrives).into()).await;
+            let _shopping = shoppers.acquire().await.expect("never closed");
             let mut p = Passenger {
                 client: &client,
                 base: &base,

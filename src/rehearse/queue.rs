@@ -13,7 +13,8 @@ use super::{Passenger, parse};
 #[derive(Debug, Clone)]
 pub struct QueuePlan {
     pub sale: String,
-    /// How often a waiting passenger asks for news (browsers poll like this).
+    /// The shortest time between two questions to the room (it suggests longer
+    /// ones to those far back).
     pub poll: Duration,
     /// A passenger not admitted by then gives up.
     pub give_up_after: Duration,
@@ -25,6 +26,9 @@ struct RoomStatus {
     state: String,
     #[serde(default)]
     token: String,
+    /// The room's word on when to ask again.
+    #[serde(default)]
+    poll_after_secs: Option<u64>,
 }
 
 /// Joins and waits for admission; the token is kept on the passenger for holds
@@ -46,7 +50,9 @@ pub(super) async fn wait_for_admission(
         if began.elapsed() > plan.give_up_after {
             return None;
         }
-        tokio::time::sleep(plan.poll).await;
+        // As a browser would: when the room says, but never more often than `poll`.
+        let hint = Duration::from_secs(room.poll_after_secs.unwrap_or(0));
+        tokio::time::sleep(hint.max(plan.poll)).await;
         let (status, body) = p.call(STATUS, Method::GET, &path, None, None).await;
         if status != 200 {
             return None;
