@@ -92,7 +92,7 @@ const SWEEP_EVERY_MS: i64 = 200;
 const PACE_WINDOW_SECS: i64 = 10;
 /// Waiting users are told to poll no more often than this, and no less.
 const POLL_MIN_SECS: u64 = 1;
-const POLL_MAX_SECS: u64 = 20;
+const POLL_MAX_SECS: u64 = 5;
 
 struct Sale {
     settings: SaleSettings,
@@ -445,7 +445,7 @@ impl WaitingRoom {
 
 /// How long to wait before asking again: a quarter of the expected wait, within bounds.
 fn poll_after(wait_secs: u64) -> u64 {
-    (wait_secs / 4).clamp(POLL_MIN_SECS, POLL_MAX_SECS)
+    (wait_secs / 8).clamp(POLL_MIN_SECS, POLL_MAX_SECS)
 }
 
 fn status_of(sale: &Sale, user: i64, now: DateTime<Utc>) -> Option<QueueStatus> {
