@@ -349,7 +349,7 @@ async fn the_live_stream_tells_of_every_change(t: TestApp) {
         .post_as(
             "/v1/holds",
             &passenger,
-            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-1"] }),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
