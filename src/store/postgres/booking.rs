@@ -32,83 +32,12 @@ pub(super) fn seat_row(r: &PgRow) -> StoreResult<SeatRecord> {
     })
 }
 
-async fn outbox(
-    conn: &mut PgConnection,
-    kind: &str,
-    subject_id: i64,
-    payload: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (kind, subject_id, payload, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(kind)
-    .bind(subject_id)
-    .bind(payload.to_string())
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreResult<HoldRecord> {
-    // Lock the user first (per-user seat limit), then the seats in id order: every
-    // hold takes its locks in the same order, so two holds never deadlock.
-    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-        .bind(h.user_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let already: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id
-         LEFT JOIN orders o ON o.hold_id = h.id
-         WHERE h.user_id = $1 AND h.trip_id = $2
-           AND ((h.status = 'active' AND h.expires_at > $3)
-                OR (h.status = 'ordered' AND o.status IN ('pending','reserved','paid','confirmed')))",
-    )
-    .bind(h.user_id)
-    .bind(h.trip_id)
-    .bind(ts(h.now))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    if already + h.seat_ids.len() as i64 > h.max_seats_per_user {
-        return Err(StoreError::Conflict(format!(
-            "at most {} seats per passenger per trip; you already have {already}",
-            h.max_seats_per_user
-        )));
-    }
-    // One conditional update takes all the seats or reports which it could not;
-    // it returns the seats as they now are, so the hold need not be read back.
+pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<HoldRecord> {
+    // One call (ticketctl_create_hold, migration 0004): the limit check, the seat
+    // locks, the all-or-nothing take and the inserts in one round trip and one
+    // transaction, instead of seven round trips on a pooled connection.
     let rows = sqlx::query(
-        "UPDATE seats SET taken = taken | $1
-         WHERE id IN (SELECT id FROM seats WHERE id = ANY($2) ORDER BY id FOR UPDATE)
-           AND trip_id = $3 AND class = $4 AND (taken & $1) = 0
-         RETURNING id, coach_seq, coach_code, seat_no, class, taken",
-    )
-    .bind(h.mask.to_db())
-    .bind(&h.seat_ids)
-    .bind(h.trip_id)
-    .bind(h.class.code())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let mut seats = rows.iter().map(seat_row).collect::<StoreResult<Vec<_>>>()?;
-    let won: Vec<i64> = seats.iter().map(|s| s.id).collect();
-    if won.len() != h.seat_ids.len() {
-        // The caller's transaction is dropped without commit: nothing stays taken.
-        let lost = h
-            .seat_ids
-            .iter()
-            .copied()
-            .filter(|s| !won.contains(s))
-            .collect();
-        return Err(StoreError::SeatsTaken(lost));
-    }
-    let hold_id: i64 = sqlx::query_scalar(
-        "INSERT INTO holds (trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9) RETURNING id",
+        "SELECT * FROM ticketctl_create_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(h.trip_id)
     .bind(h.user_id)
@@ -117,19 +46,30 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
     .bind(h.mask.to_db())
     .bind(h.class.code())
     .bind(h.fare)
+    .bind(&h.seat_ids)
     .bind(ts(h.now))
     .bind(ts(h.expires_at))
-    .fetch_one(&mut *conn)
+    .bind(h.max_seats_per_user)
+    .fetch_all(pool)
     .await
     .map_err(db)?;
-    sqlx::query("INSERT INTO hold_seats (hold_id, seat_id) SELECT $1, * FROM UNNEST($2::bigint[])")
-        .bind(hold_id)
-        .bind(&h.seat_ids)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+    let first = rows
+        .first()
+        .ok_or_else(|| StoreError::Backend("create_hold returned nothing".into()))?;
+    let Some(hold_id) = get::<Option<i64>>(first, "hold_id")? else {
+        // Refused: the function wrote nothing.
+        if let Some(lost) = get::<Option<Vec<i64>>>(first, "lost")? {
+            return Err(StoreError::SeatsTaken(lost));
+        }
+        let already: i64 = get(first, "already")?;
+        return Err(StoreError::Conflict(format!(
+            "at most {} seats per passenger per trip; you already have {already}",
+            h.max_seats_per_user
+        )));
+    };
+    let mut seats = rows.iter().map(seat_row).collect::<StoreResult<Vec<_>>>()?;
     seats.sort_by_key(|s| (s.coach_seq, s.seat_no));
-    // Built from what was just written: two round trips fewer than reading it back.
+    // Built from what was just written: no read-back round trips.
     Ok(HoldRecord {
         id: hold_id,
         trip_id: h.trip_id,
@@ -147,211 +87,126 @@ pub(super) async fn create_hold(conn: &mut PgConnection, h: &NewHold) -> StoreRe
 }
 
 pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<Option<HoldRecord>> {
-    load_hold_as(conn, id, false).await
-}
-
-/// Loads a hold, locking its row first when `lock` (so two orders cannot race for it).
-async fn load_hold_as(
-    conn: &mut PgConnection,
-    id: i64,
-    lock: bool,
-) -> StoreResult<Option<HoldRecord>> {
-    let sql = if lock {
-        "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
-         FROM holds WHERE id = $1 FOR UPDATE"
-    } else {
-        "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
-         FROM holds WHERE id = $1"
-    };
-    let Some(r) = sqlx::query(sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-    else {
-        return Ok(None);
-    };
-    let seats = sqlx::query(
-        "SELECT s.id, s.coach_seq, s.coach_code, s.seat_no, s.class, s.taken
-         FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id WHERE hs.hold_id = $1 ORDER BY s.coach_seq, s.seat_no",
+    // The hold and its seats in one round trip: the hold's columns repeat on each
+    // seat row (a hold has at most a handful of seats).
+    let rows = sqlx::query(
+        "SELECT h.id AS hold_id, h.trip_id, h.user_id, h.from_stop, h.to_stop, h.mask, h.class AS hold_class,
+                h.fare, h.status, h.created_at, h.expires_at,
+                s.id, s.coach_seq, s.coach_code, s.seat_no, s.class, s.taken
+         FROM holds h LEFT JOIN hold_seats hs ON hs.hold_id = h.id LEFT JOIN seats s ON s.id = hs.seat_id
+         WHERE h.id = $1 ORDER BY s.coach_seq, s.seat_no",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let mut seats = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if get::<Option<i64>>(row, "id")?.is_some() {
+            seats.push(seat_row(row)?);
+        }
+    }
     Ok(Some(HoldRecord {
-        id: get(&r, "id")?,
-        trip_id: get(&r, "trip_id")?,
-        user_id: get(&r, "user_id")?,
-        from_stop: get::<i64>(&r, "from_stop")? as u32,
-        to_stop: get::<i64>(&r, "to_stop")? as u32,
-        mask: SegmentMask::from_db(get(&r, "mask")?),
-        class: class(&get::<String>(&r, "class")?)?,
-        fare: get(&r, "fare")?,
-        status: get(&r, "status")?,
-        created_at: from_ts(get(&r, "created_at")?),
-        expires_at: from_ts(get(&r, "expires_at")?),
-        seats: seats.iter().map(seat_row).collect::<StoreResult<_>>()?,
+        id: get(r, "hold_id")?,
+        trip_id: get(r, "trip_id")?,
+        user_id: get(r, "user_id")?,
+        from_stop: get::<i64>(r, "from_stop")? as u32,
+        to_stop: get::<i64>(r, "to_stop")? as u32,
+        mask: SegmentMask::from_db(get(r, "mask")?),
+        class: class(&get::<String>(r, "hold_class")?)?,
+        fare: get(r, "fare")?,
+        status: get(r, "status")?,
+        created_at: from_ts(get(r, "created_at")?),
+        expires_at: from_ts(get(r, "expires_at")?),
+        seats,
     }))
 }
 
-/// Clears exactly the hold's bits on exactly its seats.
-async fn free_hold_seats(conn: &mut PgConnection, hold_id: i64) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE seats SET taken = taken & ~(SELECT mask FROM holds WHERE id = $1)
-         WHERE id IN (SELECT seat_id FROM hold_seats WHERE hold_id = $1)",
-    )
-    .bind(hold_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-pub(super) async fn release_hold(
-    conn: &mut PgConnection,
-    id: i64,
-    user_id: i64,
-) -> StoreResult<bool> {
-    let changed = sqlx::query(
-        "UPDATE holds SET status = 'released' WHERE id = $1 AND user_id = $2 AND status = 'active'",
-    )
-    .bind(id)
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if changed == 1 {
-        free_hold_seats(conn, id).await?;
-    }
-    Ok(changed == 1)
+pub(super) async fn release_hold(pool: &PgPool, id: i64, user_id: i64) -> StoreResult<bool> {
+    sqlx::query_scalar("SELECT ticketctl_release_hold($1, $2)")
+        .bind(id)
+        .bind(user_id)
+        .fetch_one(pool)
+        .await
+        .map_err(db)
 }
 
 pub(super) async fn expire_holds(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     now: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<i64>> {
-    // SKIP LOCKED: several server processes sweep without waiting on each other.
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM holds WHERE status = 'active' AND expires_at <= $1
-         ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(ts(now))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    for id in &ids {
-        sqlx::query("UPDATE holds SET status = 'expired' WHERE id = $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        free_hold_seats(conn, *id).await?;
-        outbox(
-            conn,
-            "hold.expired",
-            *id,
-            &serde_json::json!({ "hold_id": id }),
-            now,
-        )
-        .await?;
-    }
-    Ok(ids)
+    sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2)")
+        .bind(ts(now))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db)
 }
 
-pub(super) async fn create_order(
-    conn: &mut PgConnection,
-    o: &NewOrder,
-) -> StoreResult<OrderRecord> {
-    // Lock the hold so two orders cannot race for it.
-    let hold = load_hold_as(conn, o.hold_id, true)
-        .await?
-        .filter(|h| h.user_id == o.user_id)
-        .ok_or_else(|| StoreError::NotFound(format!("no hold {} of yours", o.hold_id)))?;
-    if hold.status != "active" || hold.expires_at <= o.now {
-        return Err(StoreError::Conflict(format!(
-            "hold {} is no longer active ({}); hold the seats again",
-            hold.id,
-            if hold.status == "active" {
-                "expired"
-            } else {
-                &hold.status
-            }
-        )));
-    }
-    if o.passengers.len() != hold.seats.len() {
-        return Err(StoreError::Conflict(format!(
-            "the hold has {} seats but {} passengers were named",
-            hold.seats.len(),
-            o.passengers.len()
-        )));
-    }
-    let amount = hold.fare * hold.seats.len() as i64;
-    let order_id: i64 = sqlx::query_scalar(
-        "INSERT INTO orders (user_id, hold_id, trip_id, status, amount, payment_token, created_at, updated_at)
-         VALUES ($1, $2, $3, 'reserved', $4, $5, $6, $6) RETURNING id",
-    )
-    .bind(o.user_id)
-    .bind(hold.id)
-    .bind(hold.trip_id)
-    .bind(amount)
-    .bind(&o.payment_token)
-    .bind(ts(o.now))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
-    sqlx::query("UPDATE holds SET status = 'ordered' WHERE id = $1")
-        .bind(hold.id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let seqs: Vec<i64> = (0..o.passengers.len() as i64).collect();
-    let names: Vec<String> = o.passengers.iter().map(|p| p.name.clone()).collect();
-    let nids: Vec<Option<String>> = o.passengers.iter().map(|p| p.nid.clone()).collect();
-    let seats: Vec<i64> = hold.seats.iter().map(|s| s.id).collect();
-    sqlx::query(
-        "INSERT INTO order_passengers (order_id, seq, name, nid, seat_id)
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[])",
-    )
-    .bind(order_id)
-    .bind(seqs)
-    .bind(names)
-    .bind(nids)
-    .bind(seats)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    sqlx::query("INSERT INTO idempotency_keys (user_id, key, request_hash, order_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<OrderRecord> {
+    // One call (ticketctl_create_order): lock and check the hold, insert the order,
+    // its passengers, the Idempotency-Key and the outbox event in one round trip.
+    let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
+    let nids: Vec<Option<&str>> = o.passengers.iter().map(|p| p.nid.as_deref()).collect();
+    let r = sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(o.user_id)
+        .bind(o.hold_id)
+        .bind(names)
+        .bind(nids)
+        .bind(&o.payment_token)
         .bind(&o.idempotency_key)
         .bind(&o.request_hash)
-        .bind(order_id)
         .bind(ts(o.now))
-        .execute(&mut *conn)
+        .fetch_one(pool)
         .await
-        .map_err(|e| match db(e) {
-            StoreError::Conflict(_) => StoreError::Conflict("this Idempotency-Key was already used".into()),
-            other => other,
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.constraint() == Some("idempotency_keys_pkey") => {
+                StoreError::Conflict("this Idempotency-Key was already used".into())
+            }
+            _ => db(e),
         })?;
-    outbox(
-        conn,
-        "order.reserved",
-        order_id,
-        &serde_json::json!({ "order_id": order_id, "amount": amount }),
-        o.now,
-    )
-    .await?;
-    // Built from what was just written: two round trips fewer than reading it back.
+    let seats: Vec<i64> = get::<Option<Vec<i64>>>(&r, "seat_ids")?.unwrap_or_default();
+    match get::<String>(&r, "outcome")?.as_str() {
+        "created" => {}
+        "missing" => {
+            return Err(StoreError::NotFound(format!(
+                "no hold {} of yours",
+                o.hold_id
+            )));
+        }
+        "inactive" => {
+            let status: String = get(&r, "hold_status")?;
+            return Err(StoreError::Conflict(format!(
+                "hold {} is no longer active ({}); hold the seats again",
+                o.hold_id,
+                if status == "active" {
+                    "expired"
+                } else {
+                    &status
+                }
+            )));
+        }
+        "count" => {
+            return Err(StoreError::Conflict(format!(
+                "the hold has {} seats but {} passengers were named",
+                seats.len(),
+                o.passengers.len()
+            )));
+        }
+        other => return Err(StoreError::Backend(format!("create_order said {other}"))),
+    }
+    // Built from what was just written: no read-back round trips.
     Ok(OrderRecord {
-        id: order_id,
+        id: get(&r, "order_id")?,
         user_id: o.user_id,
-        hold_id: hold.id,
-        trip_id: hold.trip_id,
+        hold_id: o.hold_id,
+        trip_id: get(&r, "trip_id")?,
         status: OrderStatus::Reserved,
-        amount,
+        amount: get(&r, "amount")?,
         payment_token: o.payment_token.clone(),
         charge_id: None,
         refunded_amount: 0,
@@ -361,13 +216,13 @@ pub(super) async fn create_order(
         passengers: o
             .passengers
             .iter()
-            .zip(&hold.seats)
+            .zip(&seats)
             .enumerate()
             .map(|(seq, (p, seat))| PassengerRecord {
                 seq: seq as u32,
                 name: p.name.clone(),
                 nid: p.nid.clone(),
-                seat_id: seat.id,
+                seat_id: *seat,
             })
             .collect(),
     })
@@ -462,19 +317,24 @@ pub(super) async fn orders_stuck(
     with_passengers(conn, orders).await
 }
 
+/// The outbox payload of a transition, exactly as the SQLite store writes it.
+fn transition_payload(id: i64, from: OrderStatus, to: OrderStatus, change: &OrderChange) -> String {
+    serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount })
+        .to_string()
+}
+
 pub(super) async fn transition_order(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     id: i64,
     from: OrderStatus,
     to: OrderStatus,
     change: &OrderChange,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
+    // One call (ticketctl_transition_order): the conditional update, freeing the
+    // seats and cancelling tickets when the order stops holding seats, and the event.
     let hold_id: Option<i64> = sqlx::query_scalar(
-        "UPDATE orders SET status = $3, updated_at = $4,
-           charge_id = COALESCE($5, charge_id), failure = COALESCE($6, failure),
-           refunded_amount = COALESCE($7, refunded_amount)
-         WHERE id = $1 AND status = $2 RETURNING hold_id",
+        "SELECT ticketctl_transition_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(from.as_str())
@@ -483,86 +343,81 @@ pub(super) async fn transition_order(
     .bind(&change.charge_id)
     .bind(&change.failure)
     .bind(change.refunded_amount)
-    .fetch_optional(&mut *conn)
+    .bind(from.holds_seats() && !to.holds_seats())
+    .bind(format!("order.{to}"))
+    .bind(transition_payload(id, from, to, change))
+    .fetch_one(pool)
     .await
     .map_err(db)?;
-    let Some(hold_id) = hold_id else {
-        return Ok(false);
-    };
-    if from.holds_seats() && !to.holds_seats() {
-        free_hold_seats(conn, hold_id).await?;
-        sqlx::query("UPDATE tickets SET status = 'cancelled' WHERE order_id = $1")
-            .bind(id)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    let payload = serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount });
-    outbox(conn, &format!("order.{to}"), id, &payload, now).await?;
-    Ok(true)
+    Ok(hold_id.is_some())
 }
 
 pub(super) async fn confirm_order(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     c: Confirmation,
 ) -> StoreResult<Option<Vec<TicketRecord>>> {
-    match c.from {
-        OrderStatus::Reserved => {
-            let change = OrderChange {
-                charge_id: c.charge_id.clone(),
-                ..Default::default()
-            };
-            let moved = transition_order(
-                conn,
-                c.order_id,
-                OrderStatus::Reserved,
-                OrderStatus::Paid,
-                &change,
-                c.now,
-            )
-            .await?;
-            if !moved {
-                return Ok(None);
-            }
-        }
-        OrderStatus::Paid => {}
-        other => {
-            return Err(StoreError::Conflict(format!(
-                "an order cannot be confirmed from {other}"
-            )));
-        }
+    if !matches!(c.from, OrderStatus::Reserved | OrderStatus::Paid) {
+        return Err(StoreError::Conflict(format!(
+            "an order cannot be confirmed from {}",
+            c.from
+        )));
     }
-    let change = OrderChange::default();
-    if !transition_order(
-        conn,
+    let paid = OrderChange {
+        charge_id: c.charge_id.clone(),
+        ..Default::default()
+    };
+    let paid_payload =
+        transition_payload(c.order_id, OrderStatus::Reserved, OrderStatus::Paid, &paid);
+    let confirmed_payload = transition_payload(
         c.order_id,
         OrderStatus::Paid,
         OrderStatus::Confirmed,
-        &change,
-        c.now,
+        &OrderChange::default(),
+    );
+    let pnrs: Vec<&str> = c.tickets.iter().map(|t| t.pnr.as_str()).collect();
+    let seqs: Vec<i64> = c.tickets.iter().map(|t| t.passenger_seq as i64).collect();
+    let seats: Vec<i64> = c.tickets.iter().map(|t| t.seat_id).collect();
+    let payloads: Vec<&str> = c.tickets.iter().map(|t| t.payload.as_str()).collect();
+    let confirm = sqlx::query(
+        "SELECT * FROM ticketctl_confirm_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .await?
-    {
-        if c.from == OrderStatus::Paid {
-            return Ok(None);
+    .bind(c.order_id)
+    .bind(c.from.as_str())
+    .bind(&c.charge_id)
+    .bind(ts(c.now))
+    .bind(paid_payload)
+    .bind(confirmed_payload)
+    .bind(pnrs)
+    .bind(seqs)
+    .bind(seats)
+    .bind(payloads);
+    // The stored reply is written from the issued tickets in the same transaction;
+    // without one, the call alone is the transaction (one round trip).
+    let (rows, tx) = match c.reply {
+        Some(_) => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            (confirm.fetch_all(&mut *tx).await.map_err(db)?, Some(tx))
         }
-        // Unreachable (it was paid a statement ago); the error rolls the transaction back.
-        return Err(StoreError::Conflict(format!(
-            "order {} changed while being confirmed",
-            c.order_id
-        )));
+        None => (confirm.fetch_all(pool).await.map_err(db)?, None),
+    };
+    if rows.first().map(|r| get::<bool>(r, "moved")).transpose()? == Some(true) {
+        // Nothing was written; dropping the transaction rolls back nothing.
+        return Ok(None);
     }
-    issue_tickets(conn, &c.tickets, c.now).await?;
-    let tickets = tickets_where(&mut *conn, "order_id = $1", c.order_id).await?;
-    if let Some(r) = c.reply {
+    let tickets = rows
+        .iter()
+        .map(ticket_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    if let (Some(r), Some(mut tx)) = (c.reply, tx) {
         sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2")
             .bind(r.user_id)
             .bind(&r.key)
             .bind(r.status as i64)
             .bind((r.body)(&tickets))
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
+        tx.commit().await.map_err(db)?;
     }
     Ok(Some(tickets))
 }
@@ -635,38 +490,39 @@ pub(super) async fn charge_where(
 }
 
 pub(super) async fn issue_tickets(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     tickets: &[NewTicket],
     now: DateTime<Utc>,
 ) -> StoreResult<usize> {
-    let mut issued = 0;
-    for t in tickets {
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO tickets (pnr, order_id, passenger_seq, seat_id, status, payload, issued_at)
-             VALUES ($1, $2, $3, $4, 'valid', $5, $6) ON CONFLICT (order_id, passenger_seq) DO NOTHING RETURNING id",
-        )
-        .bind(&t.pnr)
-        .bind(t.order_id)
-        .bind(t.passenger_seq as i64)
-        .bind(t.seat_id)
-        .bind(&t.payload)
+    let pnrs: Vec<&str> = tickets.iter().map(|t| t.pnr.as_str()).collect();
+    let orders: Vec<i64> = tickets.iter().map(|t| t.order_id).collect();
+    let seqs: Vec<i64> = tickets.iter().map(|t| t.passenger_seq as i64).collect();
+    let seats: Vec<i64> = tickets.iter().map(|t| t.seat_id).collect();
+    let payloads: Vec<&str> = tickets.iter().map(|t| t.payload.as_str()).collect();
+    let issued: i64 = sqlx::query_scalar("SELECT ticketctl_issue_tickets($1, $2, $3, $4, $5, $6)")
+        .bind(pnrs)
+        .bind(orders)
+        .bind(seqs)
+        .bind(seats)
+        .bind(payloads)
         .bind(ts(now))
-        .fetch_optional(&mut *conn)
+        .fetch_one(pool)
         .await
         .map_err(db)?;
-        if let Some(id) = id {
-            issued += 1;
-            outbox(
-                conn,
-                "ticket.issued",
-                id,
-                &serde_json::json!({ "ticket_id": id, "pnr": t.pnr, "order_id": t.order_id }),
-                now,
-            )
-            .await?;
-        }
-    }
-    Ok(issued)
+    Ok(issued as usize)
+}
+
+fn ticket_row(r: &PgRow) -> StoreResult<TicketRecord> {
+    Ok(TicketRecord {
+        id: get(r, "id")?,
+        pnr: get(r, "pnr")?,
+        order_id: get(r, "order_id")?,
+        passenger_seq: get::<i64>(r, "passenger_seq")? as u32,
+        seat_id: get(r, "seat_id")?,
+        status: get(r, "status")?,
+        payload: get(r, "payload")?,
+        issued_at: from_ts(get(r, "issued_at")?),
+    })
 }
 
 pub(super) async fn tickets_where<'e, E: sqlx::Executor<'e, Database = sqlx::Postgres>>(
@@ -683,20 +539,7 @@ pub(super) async fn tickets_where<'e, E: sqlx::Executor<'e, Database = sqlx::Pos
         .fetch_all(ex)
         .await
         .map_err(db)?;
-    rows.iter()
-        .map(|r| {
-            Ok(TicketRecord {
-                id: get(r, "id")?,
-                pnr: get(r, "pnr")?,
-                order_id: get(r, "order_id")?,
-                passenger_seq: get::<i64>(r, "passenger_seq")? as u32,
-                seat_id: get(r, "seat_id")?,
-                status: get(r, "status")?,
-                payload: get(r, "payload")?,
-                issued_at: from_ts(get(r, "issued_at")?),
-            })
-        })
-        .collect()
+    rows.iter().map(ticket_row).collect()
 }
 
 pub(super) async fn outbox_pending(
@@ -750,6 +593,67 @@ pub(super) async fn audit_append(conn: &mut PgConnection, e: &OutboxEvent) -> St
     .bind(&e.payload)
     .bind(prev)
     .bind(hash)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Appends a batch of events to the audit chain in three round trips whatever its
+/// size (the lock, one read, one insert) instead of three per event: the same rows
+/// and hashes as appending them one by one.
+pub(super) async fn audit_append_all(
+    conn: &mut PgConnection,
+    events: &[OutboxEvent],
+) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // Its own statement: the read below must see what the previous holder committed.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(AUDIT_LOCK)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let r = sqlx::query(
+        "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS prev,
+                ARRAY(SELECT event_id FROM audit_log WHERE event_id = ANY($1)) AS logged",
+    )
+    .bind(&ids)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut prev = get::<Option<String>>(&r, "prev")?.unwrap_or_else(|| GENESIS.to_owned());
+    let logged: Vec<i64> = get(&r, "logged")?;
+    let fresh: Vec<&OutboxEvent> = events.iter().filter(|e| !logged.contains(&e.id)).collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    // A redelivered event is skipped, as ON CONFLICT did one by one: the chain
+    // runs on from the last row actually written.
+    let (mut prevs, mut hashes) = (
+        Vec::with_capacity(fresh.len()),
+        Vec::with_capacity(fresh.len()),
+    );
+    for e in &fresh {
+        let hash = chain_hash(&prev, ts(e.created_at), &e.kind, e.subject_id, &e.payload);
+        prevs.push(std::mem::replace(&mut prev, hash.clone()));
+        hashes.push(hash);
+    }
+    sqlx::query(
+        "INSERT INTO audit_log (event_id, at, kind, subject_id, detail, prev_hash, hash)
+         SELECT event_id, at, kind, subject_id, detail, prev_hash, hash FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+           WITH ORDINALITY AS x(event_id, at, kind, subject_id, detail, prev_hash, hash, n)
+         ORDER BY n",
+    )
+    .bind(fresh.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|e| ts(e.created_at)).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|e| e.subject_id).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>())
+    .bind(prevs)
+    .bind(hashes)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
