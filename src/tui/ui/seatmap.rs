@@ -144,29 +144,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     );
 
     let conflicts = app.conflicts();
-    let mut info = vec![
-        Line::from(vec![
-            Span::styled(cell_text(12, Mark::Free), theme.free()),
-            Span::raw(" free"),
-        ]),
-        Line::from(vec![
-            Span::styled(cell_text(12, Mark::Held), theme.held()),
-            Span::raw(" held (being bought)"),
-        ]),
-        Line::from(vec![
-            Span::styled(cell_text(12, Mark::Sold), theme.sold()),
-            Span::raw(" sold"),
-        ]),
-        Line::from(vec![
-            Span::styled(cell_text(12, Mark::Selected), theme.selected()),
-            Span::raw(" selected"),
-        ]),
-        Line::from(vec![
-            Span::styled(cell_text(12, Mark::Conflict), theme.conflict()),
-            Span::raw(" taken meanwhile"),
-        ]),
-        Line::raw(""),
+    let legend = [
+        (Mark::Free, " free"),
+        (Mark::Held, " held (being bought)"),
+        (Mark::Sold, " sold"),
+        (Mark::Selected, " selected"),
+        (Mark::Conflict, " taken meanwhile"),
     ];
+    let mut info: Vec<Line> = legend
+        .iter()
+        .map(|(m, what)| {
+            Line::from(vec![
+                Span::styled(cell_text(12, *m), style(*m, theme)),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    info.push(Line::raw(""));
     if let Some(seat) = app.cursor_seat() {
         let state = match seat.state() {
             SeatState::Free => "free",
