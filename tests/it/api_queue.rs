@@ -2,9 +2,8 @@
 //! cap on active shoppers, and admission tokens that holds and orders of a queued
 //! sale require: expired, forged, replayed and other users' tokens are refused.
 
-mod common;
 
-use common::server::{TestApp, quick_user, test_config, tiny_trip};
+use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -15,7 +14,7 @@ async fn admin(t: &TestApp) -> String {
         name: "Admin".into(),
         phone: "01799000000".into(),
         email: "admin@test.ticketctl".into(),
-        password: common::server::PASSWORD.into(),
+        password: crate::common::server::PASSWORD.into(),
         role: ticketctl::domain::Role::Admin,
     };
     let _ = t.app.register(admin).await;
@@ -51,19 +50,19 @@ async fn hold_with(
     trip: i64,
     token: &str,
     admission: Option<&str>,
-) -> common::server::Reply {
+) -> crate::common::server::Reply {
     let mut req = t.client.post(t.url("/v1/holds")).bearer_auth(token).json(
         &json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
     );
     if let Some(a) = admission {
         req = req.header("admission-token", a);
     }
-    common::server::Reply::from_response(req.send().await.unwrap()).await
+    crate::common::server::Reply::from_response(req.send().await.unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_arrivals_are_shuffled_and_later_ones_served_in_order() {
-    let t = TestApp::start(common::db::sqlite()).await;
+    let t = TestApp::start(crate::common::db::sqlite()).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, 1500, 1000.0, 100, 60).await;
     let mut early = Vec::new();
@@ -105,7 +104,7 @@ async fn early_arrivals_are_shuffled_and_later_ones_served_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_follows_the_rate_and_the_cap_and_admins_steer_it() {
-    let t = TestApp::start(common::db::sqlite()).await;
+    let t = TestApp::start(crate::common::db::sqlite()).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 2.0, 3, 60).await;
     let mut users = Vec::new();
@@ -188,7 +187,7 @@ async fn futures_statuses(t: &TestApp, users: &[String]) -> Vec<Value> {
 async fn only_a_live_admission_of_your_own_lets_you_buy() {
     let mut config = test_config();
     config.max_seats_per_booking = 4;
-    let t = TestApp::start_with(common::db::sqlite(), config).await;
+    let t = TestApp::start_with(crate::common::db::sqlite(), config).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 100.0, 10, 1).await;
     let (_, alice) = quick_user(&t.app, 1).await;

@@ -1,9 +1,8 @@
 //! Identity over HTTP on both backends: register, login, tokens, two-factor,
 //! lockout, roles, and bad input that must change nothing.
 
-mod common;
 
-use common::server::{PASSWORD, TEST_JWT_SECRET, TestApp};
+use crate::common::server::{PASSWORD, TEST_JWT_SECRET, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 use ticketctl::app::identity::Claims;
@@ -139,7 +138,7 @@ async fn mfa_enrol_then_login_needs_the_code(t: TestApp) {
         .post_as(
             "/v1/auth/mfa/verify",
             &token,
-            json!({ "code": common::server::current_code(&secret) }),
+            json!({ "code": crate::common::server::current_code(&secret) }),
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
@@ -150,13 +149,13 @@ async fn mfa_enrol_then_login_needs_the_code(t: TestApp) {
         .assert_problem(401, "mfa-required");
     let mut with_wrong = login.clone();
     with_wrong["totp"] = json!("123456");
-    if common::server::current_code(&secret) != "123456" {
+    if crate::common::server::current_code(&secret) != "123456" {
         t.post("/v1/auth/login", with_wrong)
             .await
             .assert_problem(401, "unauthorized");
     }
     let mut with_code = login;
-    with_code["totp"] = json!(common::server::current_code(&secret));
+    with_code["totp"] = json!(crate::common::server::current_code(&secret));
     let r = t.post("/v1/auth/login", with_code).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let me = t

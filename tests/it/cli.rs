@@ -1,7 +1,6 @@
 //! The built `ticketctl` binary, run as a user would: migrate, seed twice
 //! (the second run changes nothing), catalog commands, users, and CLI errors.
 
-mod common;
 
 use std::process::{Command, Output};
 
@@ -157,7 +156,7 @@ fn cli_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_on_postgres() {
-    let Some(db) = common::db::postgres().await else {
+    let Some(db) = crate::common::db::postgres().await else {
         return;
     };
     let url = db.url().to_owned();

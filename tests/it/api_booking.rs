@@ -2,9 +2,8 @@
 //! idempotency, payment outcomes, tickets and QR codes, cancellation, expiry,
 //! and 200 concurrent buyers on 40 seats.
 
-mod common;
 
-use common::server::{TestApp, quick_user, test_config, tiny_trip};
+use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -49,7 +48,7 @@ async fn order(
     hold_id: i64,
     names: &[&str],
     card_token: &str,
-) -> common::server::Reply {
+) -> crate::common::server::Reply {
     let passengers: Vec<Value> = names.iter().map(|n| json!({ "name": n })).collect();
     let body = json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": card_token });
     let req = t
@@ -58,7 +57,7 @@ async fn order(
         .bearer_auth(token)
         .header("idempotency-key", key)
         .json(&body);
-    common::server::Reply::from_response(req.send().await.unwrap()).await
+    crate::common::server::Reply::from_response(req.send().await.unwrap()).await
 }
 
 async fn invariants_hold(t: &TestApp, trip: i64) {
@@ -435,7 +434,7 @@ async fn holds_expire_and_release_their_seats(t: TestApp) {
 
 /// Holds outlive neither their TTL nor a restart: a server that was down when the
 /// TTL passed frees the seats when it comes back.
-async fn expiry_survives_a_restart(db: common::db::TestDb) {
+async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     let config = ticketctl::app::AppConfig {
         hold_ttl: chrono::Duration::seconds(1),
         ..test_config()
@@ -542,12 +541,12 @@ on_both_backends!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_survives_a_restart_sqlite() {
-    expiry_survives_a_restart(common::db::sqlite()).await;
+    expiry_survives_a_restart(crate::common::db::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_survives_a_restart_postgres() {
-    if let Some(db) = common::db::postgres().await {
+    if let Some(db) = crate::common::db::postgres().await {
         expiry_survives_a_restart(db).await;
     }
 }

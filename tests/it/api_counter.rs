@@ -3,9 +3,8 @@
 //! a cash refund, look-ups, the shift's cash, held-vs-sold seat maps, the live
 //! stream, and bad input refused without changing anything.
 
-mod common;
 
-use common::server::{Reply, TestApp, quick_user, tiny_trip};
+use crate::common::server::{Reply, TestApp, quick_user, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,9 +1,8 @@
 //! Trip search, trip detail and seat maps over HTTP on both backends, with the
 //! real Bangladesh Railway network seeded.
 
-mod common;
 
-use common::server::TestApp;
+use crate::common::server::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use ticketctl::app::seed::{Quiet, SeedReport};

@@ -1,9 +1,8 @@
 //! Tickets checked by the CLI like an inspector would (payload, PNG, offline key),
 //! the audit chain detecting tampering, and notifications written per event.
 
-mod common;
 
-use common::server::{TestApp, quick_user, test_config, tiny_trip};
+use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use serde_json::json;
 use std::process::Command;
 
@@ -93,9 +92,9 @@ async fn inspectors_verify_tickets_with_the_cli(t: TestApp) {
 }
 
 /// Edits one audit row behind the application's back.
-async fn tamper(db: &common::db::TestDb) {
+async fn tamper(db: &crate::common::db::TestDb) {
     match db {
-        common::db::TestDb::Sqlite { .. } => {
+        crate::common::db::TestDb::Sqlite { .. } => {
             let path = db.url().trim_start_matches("sqlite://").to_owned();
             let conn = rusqlite::Connection::open(path).unwrap();
             conn.execute(
@@ -104,7 +103,7 @@ async fn tamper(db: &common::db::TestDb) {
             )
             .unwrap();
         }
-        common::db::TestDb::Postgres(_) => {
+        crate::common::db::TestDb::Postgres(_) => {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
             sqlx::query(
@@ -136,7 +135,7 @@ async fn the_audit_chain_detects_tampering(t: TestApp) {
     assert!(!ok && out.contains("TAMPERED at entry 2"), "{out}");
 }
 
-async fn notifications_are_written_once_per_event(db: common::db::TestDb) {
+async fn notifications_are_written_once_per_event(db: crate::common::db::TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let config = ticketctl::app::AppConfig {
         notifications_dir: Some(dir.path().to_owned()),
@@ -183,12 +182,12 @@ on_both_backends!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_sqlite() {
-    notifications_are_written_once_per_event(common::db::sqlite()).await;
+    notifications_are_written_once_per_event(crate::common::db::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_postgres() {
-    if let Some(db) = common::db::postgres().await {
+    if let Some(db) = crate::common::db::postgres().await {
         notifications_are_written_once_per_event(db).await;
     }
 }
@@ -239,7 +238,7 @@ async fn ticket_email_goes_through_a_real_smtp_server() {
         smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
         ..test_config()
     };
-    let t = TestApp::start_with(common::db::sqlite(), config).await;
+    let t = TestApp::start_with(crate::common::db::sqlite(), config).await;
     let (payload, _) = book(&t).await;
     t.app.settle().await.unwrap();
     let claims = ticketctl::app::tickets::verify_offline(

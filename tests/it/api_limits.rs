@@ -2,9 +2,8 @@
 //! Retry-After and RateLimit headers) and load shedding (fast 503s) while
 //! health probes stay reachable and no seat is lost.
 
-mod common;
 
-use common::server::{TestApp, quick_user, test_config, tiny_trip};
+use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::num::NonZeroU32;
@@ -23,7 +22,7 @@ fn limits(per_ip: Option<u32>, per_user: Option<u32>, max_in_flight: usize) -> L
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_user_is_slowed_down_and_others_are_not() {
     let t = TestApp::start_with_limits(
-        common::db::sqlite(),
+        crate::common::db::sqlite(),
         test_config(),
         limits(None, Some(5), 64),
     )
@@ -64,7 +63,7 @@ async fn a_busy_user_is_slowed_down_and_others_are_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_is_limited_too() {
     let t = TestApp::start_with_limits(
-        common::db::sqlite(),
+        crate::common::db::sqlite(),
         test_config(),
         limits(Some(5), None, 64),
     )
@@ -88,7 +87,7 @@ async fn overload_is_shed_fast_and_loses_no_seat() {
     config.gateway.latency = Duration::from_millis(1500);
     config.gateway.charge_timeout = Duration::from_secs(5);
     let t = std::sync::Arc::new(
-        TestApp::start_with_limits(common::db::sqlite(), config, limits(None, None, 2)).await,
+        TestApp::start_with_limits(crate::common::db::sqlite(), config, limits(None, None, 2)).await,
     );
     let trip = tiny_trip(&t.app, 8).await;
     let mut orders = Vec::new();

@@ -3,7 +3,6 @@
 //! with and without colour), and the whole search → select → sell flow driven
 //! by key events, including a lost race and a seat taken while selected.
 
-mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -14,7 +13,7 @@ use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use common::server::{PASSWORD, TestApp, quick_user, tiny_trip};
+use crate::common::server::{PASSWORD, TestApp, quick_user, tiny_trip};
 use ticketctl::domain::{Role, ServiceDate};
 use ticketctl::tui::app::{App, Effect, Msg, Screen};
 use ticketctl::tui::client::Client;
@@ -424,7 +423,7 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
         .post_as(
             "/v1/auth/mfa/verify",
             &token,
-            json!({ "code": common::server::current_code(&secret) }),
+            json!({ "code": crate::common::server::current_code(&secret) }),
         )
         .await;
     assert_eq!(on.status, StatusCode::OK);
@@ -443,7 +442,7 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Login, "a wrong code");
     app.login.totp.clear();
-    type_text(&mut app, &client, &common::server::current_code(&secret)).await;
+    type_text(&mut app, &client, &crate::common::server::current_code(&secret)).await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Search, "{:?}", app.status);
     assert!(

@@ -2,9 +2,8 @@
 //! is in flight, restarted, and must lose no confirmed order, keep no seat
 //! blocked, and leave no order stuck in a middle state.
 
-mod common;
 
-use common::server::{TEST_JWT_SECRET, quick_user, tiny_trip};
+use crate::common::server::{TEST_JWT_SECRET, quick_user, tiny_trip};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,9 +89,9 @@ async fn post(
     }
 }
 
-async fn kill_mid_saga(db: common::db::TestDb) {
+async fn kill_mid_saga(db: crate::common::db::TestDb) {
     // Prepare the trip, users and cards with the library, then hand the database to the binary.
-    let store = common::db::open_store(&db).await;
+    let store = crate::common::db::open_store(&db).await;
     let config = AppConfig {
         jwt_secret: Some(TEST_JWT_SECRET.into()),
         ..AppConfig::default()
@@ -199,7 +198,7 @@ async fn kill_mid_saga(db: common::db::TestDb) {
     );
     drop(server);
 
-    let store = common::db::open_store(&db).await;
+    let store = crate::common::db::open_store(&db).await;
     let app = App::new(store, AppConfig::default()).await.unwrap();
     app.settle().await.unwrap();
     let report = app.check_invariants(Some(trip)).await.unwrap();
@@ -208,12 +207,12 @@ async fn kill_mid_saga(db: common::db::TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_saga_sqlite() {
-    kill_mid_saga(common::db::sqlite()).await;
+    kill_mid_saga(crate::common::db::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_saga_postgres() {
-    if let Some(db) = common::db::postgres().await {
+    if let Some(db) = crate::common::db::postgres().await {
         kill_mid_saga(db).await;
     }
 }

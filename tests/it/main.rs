@@ -1,0 +1,21 @@
+//! The integration suite as one test binary: every file below is a module, so
+//! the library and its dependencies are linked once instead of once per file.
+//!
+//! Each module starts the real server (or the built `ticketctl` binary) on a
+//! random port and talks to it as a client would.
+
+#[macro_use]
+mod common;
+
+mod api_booking;
+mod api_catalog;
+mod api_counter;
+mod api_identity;
+mod api_limits;
+mod api_queue;
+mod cli;
+mod crash_recovery;
+mod store_conformance;
+mod tickets_audit_notify;
+mod tui;
+mod tui_tmux;
