@@ -6,7 +6,6 @@
 //! around opening, wait for admission, then shop with the admission token.
 //! Afterwards the database is checked against DESIGN.md's invariants.
 
-pub mod baseline;
 mod queue;
 pub mod stats;
 

@@ -4,10 +4,12 @@
 //! whole server comes to what the database itself can do.
 
 use chrono::Utc;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::domain::{Journey, OrderStatus};
+use crate::app::App;
+use crate::domain::{Journey, OrderStatus, SeatClass, ServiceDate};
 use crate::store::{
     NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, Store, StoreResult,
 };
@@ -137,4 +139,35 @@ pub async fn run(
         bookings: work.len(),
         elapsed: start.elapsed(),
     })
+}
+
+/// One free full-route seat per slot on `date`'s trips, for the baseline.
+pub async fn slots_for(app: &App, date: ServiceDate, limit: usize) -> anyhow::Result<Vec<Slot>> {
+    let trains: BTreeMap<i64, _> = app
+        .trains()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.train))
+        .collect();
+    let mut slots = Vec::new();
+    for trip in app.trips_between(date, date).await? {
+        let Some(train) = trains.get(&trip.train_id) else {
+            continue;
+        };
+        let journey = Journey::new(0, train.stops.len() - 1, train.stops.len())?;
+        for seat in app.store.seats(trip.id).await? {
+            if slots.len() >= limit {
+                return Ok(slots);
+            }
+            if seat.taken.is_empty() && seat.class != SeatClass::AcBerth {
+                slots.push(Slot {
+                    trip_id: trip.id,
+                    seat_id: seat.id,
+                    class: seat.class,
+                    journey,
+                });
+            }
+        }
+    }
+    Ok(slots)
 }

@@ -1,0 +1,131 @@
+//! The rehearsal's flags resolved once into what a run needs: where the server
+//! is, the crowd, the waiting room, and what to write. Bad values are refused
+//! here with a message, before anything is seeded or started.
+
+use anyhow::bail;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Cmd;
+
+/// Where the rehearsal's server runs.
+pub(super) enum ServerAt {
+    /// Started in this process on a fresh temporary SQLite file, or on
+    /// `--database-url` with `--use-database`.
+    Embedded { use_database: bool },
+    /// A running server; its database is checked afterwards only with `--use-database`.
+    Remote {
+        base_url: String,
+        use_database: bool,
+    },
+}
+
+impl ServerAt {
+    pub(super) fn is_embedded(&self) -> bool {
+        matches!(self, ServerAt::Embedded { .. })
+    }
+
+    /// Whether this process opens the database (to seed it, or to check it afterwards).
+    pub(super) fn opens_database(&self) -> bool {
+        match self {
+            ServerAt::Embedded { .. } => true,
+            ServerAt::Remote { use_database, .. } => *use_database,
+        }
+    }
+
+    pub(super) fn use_database(&self) -> bool {
+        match self {
+            ServerAt::Embedded { use_database } | ServerAt::Remote { use_database, .. } => {
+                *use_database
+            }
+        }
+    }
+}
+
+/// The waiting room the crowd goes through (embedded server only: creating a
+/// queued sale needs an admin).
+pub(super) struct RoomPlan {
+    pub(super) admit_rate: f64,
+    pub(super) max_active: usize,
+    pub(super) poll: Duration,
+}
+
+pub(super) struct RehearsalConfig {
+    pub(super) server: ServerAt,
+    pub(super) passengers: usize,
+    pub(super) concurrency: usize,
+    pub(super) decline_share: f64,
+    pub(super) timeout_share: f64,
+    pub(super) abandon_share: f64,
+    pub(super) arrival: Duration,
+    pub(super) room: Option<RoomPlan>,
+    /// Bookings the raw-storage baseline writes, when it is measured.
+    pub(super) baseline_bookings: Option<usize>,
+    pub(super) chart: PathBuf,
+    pub(super) json: bool,
+}
+
+fn share(name: &str, value: f64) -> anyhow::Result<f64> {
+    if !(0.0..=1.0).contains(&value) {
+        bail!("--{name} must be between 0 and 1, not {value}");
+    }
+    Ok(value)
+}
+
+impl Cmd {
+    pub(super) fn resolve(&self) -> anyhow::Result<RehearsalConfig> {
+        if !(1..=1_000_000).contains(&self.passengers) {
+            bail!("--passengers must be between 1 and 1000000");
+        }
+        if !(1..=10_000).contains(&self.concurrency) {
+            bail!("--concurrency must be between 1 and 10000");
+        }
+        if !(0.0..=3600.0).contains(&self.arrival_secs) {
+            bail!("--arrival-secs must be between 0 and 3600");
+        }
+        if !(self.admit_rate > 0.0 && self.admit_rate <= 1_000_000.0) {
+            bail!("--admit-rate must be above 0 and at most 1000000");
+        }
+        let (decline, timeout, abandon) = (
+            share("decline-share", self.decline_share)?,
+            share("timeout-share", self.timeout_share)?,
+            share("abandon-share", self.abandon_share)?,
+        );
+        if decline + timeout > 1.0 {
+            bail!("--decline-share and --timeout-share add up to more than 1");
+        }
+        let server = match &self.server {
+            None => ServerAt::Embedded {
+                use_database: self.use_database,
+            },
+            Some(url) => {
+                let base_url = url.trim_end_matches('/').to_owned();
+                if !base_url.starts_with("http://") && !base_url.starts_with("https://") {
+                    bail!("--server must be an http:// or https:// URL, not {url:?}");
+                }
+                ServerAt::Remote {
+                    base_url,
+                    use_database: self.use_database,
+                }
+            }
+        };
+        let room = (server.is_embedded() && !self.no_queue).then(|| RoomPlan {
+            admit_rate: self.admit_rate,
+            max_active: self.max_active.unwrap_or(self.concurrency).max(1),
+            poll: Duration::from_millis(self.poll_ms.max(10)),
+        });
+        Ok(RehearsalConfig {
+            server,
+            passengers: self.passengers,
+            concurrency: self.concurrency,
+            decline_share: decline,
+            timeout_share: timeout,
+            abandon_share: abandon,
+            arrival: Duration::from_secs_f64(self.arrival_secs),
+            room,
+            baseline_bookings: self.baseline.then_some(self.baseline_bookings),
+            chart: self.chart.clone(),
+            json: self.json,
+        })
+    }
+}
