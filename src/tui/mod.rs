@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use app::{App, Effect, Msg};
+use app::{Counter, Effect, Msg};
 use client::Client;
 use driver::Driver;
 
@@ -37,7 +37,7 @@ pub async fn run(opts: Options) -> Result<(), client::ClientError> {
         .add_days(1)
         .to_string();
     let session = hex::encode(rand::random::<[u8; 4]>());
-    let mut app = App::new(client.base(), &tomorrow, opts.color, &session);
+    let mut app = Counter::new(client.base(), &tomorrow, opts.color, &session);
     app.print_dir = opts.print_dir;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut driver = Driver::new(client, tx.clone());

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::common::server::{PASSWORD, TestApp, quick_user, tiny_trip};
 use ticketctl::domain::{Role, ServiceDate};
-use ticketctl::tui::app::{App, Effect, Msg, Screen};
+use ticketctl::tui::app::{Counter, Effect, Msg, Screen};
 use ticketctl::tui::client::Client;
 use ticketctl::tui::{driver, ui};
 
@@ -27,7 +27,7 @@ fn tomorrow() -> String {
 }
 
 /// Runs effects against the server until none are left, feeding each reply back.
-async fn pump(app: &mut App, client: &Client, effects: Vec<Effect>) {
+async fn pump(app: &mut Counter, client: &Client, effects: Vec<Effect>) {
     let mut queue: VecDeque<Effect> = effects.into();
     while let Some(effect) = queue.pop_front() {
         if let Some(reply) = driver::perform(client, effect).await {
@@ -36,22 +36,22 @@ async fn pump(app: &mut App, client: &Client, effects: Vec<Effect>) {
     }
 }
 
-async fn press(app: &mut App, client: &Client, code: KeyCode) {
+async fn press(app: &mut Counter, client: &Client, code: KeyCode) {
     let effects = app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     pump(app, client, effects).await;
 }
 
-async fn type_text(app: &mut App, client: &Client, text: &str) {
+async fn type_text(app: &mut Counter, client: &Client, text: &str) {
     for c in text.chars() {
         press(app, client, KeyCode::Char(c)).await;
     }
 }
 
 /// A clerk's terminal, signed in by typing, as a clerk would.
-async fn signed_in(t: &TestApp, color: bool) -> (App, Client) {
+async fn signed_in(t: &TestApp, color: bool) -> (Counter, Client) {
     t.user_token(CLERK_PHONE, Role::Clerk).await;
     let client = Client::new(&t.url("")).unwrap();
-    let mut app = App::new(client.base(), &tomorrow(), color, "test");
+    let mut app = Counter::new(client.base(), &tomorrow(), color, "test");
     type_text(&mut app, &client, CLERK_PHONE).await;
     press(&mut app, &client, KeyCode::Tab).await;
     type_text(&mut app, &client, PASSWORD).await;
@@ -63,7 +63,7 @@ async fn signed_in(t: &TestApp, color: bool) -> (App, Client) {
 
 /// Searches `from` → `to` by typing (completion accepts the first suggestion)
 /// and opens the first train's S_CHAIR seat map.
-async fn open_map(app: &mut App, client: &Client, from: &str, to: &str) {
+async fn open_map(app: &mut Counter, client: &Client, from: &str, to: &str) {
     type_text(app, client, from).await;
     press(app, client, KeyCode::Tab).await;
     type_text(app, client, to).await;
@@ -76,7 +76,7 @@ async fn open_map(app: &mut App, client: &Client, from: &str, to: &str) {
     assert!(app.pick.as_ref().unwrap().map.is_some(), "the map loaded");
 }
 
-fn render(app: &App, w: u16, h: u16) -> (Vec<String>, ratatui::buffer::Buffer) {
+fn render(app: &Counter, w: u16, h: u16) -> (Vec<String>, ratatui::buffer::Buffer) {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| ui::draw(f, app)).unwrap();
     let buffer = terminal.backend().buffer().clone();
@@ -385,7 +385,7 @@ async fn the_driver_follows_live_changes_and_survives_a_lost_server(t: TestApp) 
 
     // The server goes away: the terminal hears of it, and a map shows a banner.
     t.shutdown().await;
-    let mut app = App::new("http://test", &tomorrow(), true, "t");
+    let mut app = Counter::new("http://test", &tomorrow(), true, "t");
     loop {
         match next(&mut rx).await {
             Msg::Connection(false) => break,
@@ -428,7 +428,7 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
     assert_eq!(on.status, StatusCode::OK);
 
     let client = Client::new(&t.url("")).unwrap();
-    let mut app = App::new(client.base(), &tomorrow(), true, "t");
+    let mut app = Counter::new(client.base(), &tomorrow(), true, "t");
     type_text(&mut app, &client, CLERK_PHONE).await;
     press(&mut app, &client, KeyCode::Enter).await; // to the password
     type_text(&mut app, &client, PASSWORD).await;
@@ -456,7 +456,7 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
 
     // A passenger account cannot sell at a counter.
     let (mut other, c2) = (
-        App::new(client.base(), &tomorrow(), true, "u"),
+        Counter::new(client.base(), &tomorrow(), true, "u"),
         Client::new(&t.url("")).unwrap(),
     );
     t.user_token("01711000009", Role::Passenger).await;

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
 
-impl App {
+impl Counter {
     pub(super) fn login_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let fields = if self.login.need_totp { 3 } else { 2 };
         match key.code {

@@ -232,7 +232,9 @@ pub struct LookupForm {
     pub confirm_cancel: Option<i64>,
 }
 
-pub struct App {
+/// One counter terminal's state: the clerk, the screen, and every form on it.
+/// (Named apart from `crate::app::App`, the server-side application.)
+pub struct Counter {
     pub screen: Screen,
     pub server: String,
     pub clerk: Option<Me>,
@@ -259,11 +261,11 @@ pub struct App {
     sales: u64,
 }
 
-impl App {
+impl Counter {
     /// A fresh terminal for `server`; `today` is the Dhaka date (YYYY-MM-DD)
     /// searches default to the day after.
-    pub fn new(server: &str, tomorrow: &str, color: bool, session: &str) -> App {
-        App {
+    pub fn new(server: &str, tomorrow: &str, color: bool, session: &str) -> Counter {
+        Counter {
             screen: Screen::Login,
             server: server.to_owned(),
             clerk: None,

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
 
-impl App {
+impl Counter {
     pub(super) fn ticket_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(order) = &self.ticket else {
             return vec![];

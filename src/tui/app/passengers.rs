@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 
-impl App {
+impl Counter {
     pub(super) fn passenger_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let Some(form) = self.passengers.as_mut() else {
             return vec![];

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl App {
+impl Counter {
     pub(super) fn reply(&mut self, reply: Reply) -> Vec<Effect> {
         match reply {
             Reply::LoggedIn(me) => {

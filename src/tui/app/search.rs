@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
 
-impl App {
+impl Counter {
     /// Stations matching what was typed in the focused field: codes first,
     /// then names that start with it, then names that contain it.
     pub fn suggestions(&self) -> Vec<&Station> {

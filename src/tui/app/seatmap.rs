@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
 
-impl App {
+impl Counter {
     /// The coaches of the picked class, in train order.
     pub fn class_coaches(&self) -> Vec<&Coach> {
         match &self.pick {

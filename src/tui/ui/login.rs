@@ -6,9 +6,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Theme, centered, field_line};
-use crate::tui::app::App;
+use crate::tui::app::Counter;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     let f = &app.login;
     let mut lines = vec![
         Line::raw("Sign in with a clerk account (phone or e-mail)."),

@@ -7,9 +7,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Theme, field_line};
-use crate::tui::app::App;
+use crate::tui::app::Counter;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     let l = &app.lookup;
     let [form, list] = Layout::vertical([Constraint::Length(3), Constraint::Min(3)]).areas(area);
     frame.render_widget(

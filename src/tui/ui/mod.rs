@@ -17,7 +17,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::{App, Level, Screen};
+use super::app::{Counter, Level, Screen};
 
 /// Styles, with or without colour.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +69,7 @@ impl Theme {
     }
 }
 
-pub fn draw(frame: &mut Frame, app: &App) {
+pub fn draw(frame: &mut Frame, app: &Counter) {
     let theme = Theme { color: app.color };
     let banner = app.banner.is_some() as u16;
     let [title, banner_area, body, status, keys] = Layout::vertical([
@@ -120,7 +120,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 }
 
 /// The keys that matter on this screen.
-fn key_bar(app: &App, theme: Theme) -> Line<'static> {
+fn key_bar(app: &Counter, theme: Theme) -> Line<'static> {
     let pairs: &[(&str, &str)] = match app.screen {
         Screen::Login => &[("Tab", "next"), ("Enter", "sign in"), ("Ctrl-C", "quit")],
         Screen::Search => &[

@@ -8,14 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::{Theme, field_line};
-use crate::tui::app::{App, SearchFocus};
+use crate::tui::app::{Counter, SearchFocus};
 
 /// "2026-11-26T16:30:00+06:00" → "16:30".
 pub fn clock(rfc3339: &str) -> &str {
     rfc3339.get(11..16).unwrap_or(rfc3339)
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     let s = &app.search;
     let suggestions = app.suggestions();
     let form_height = 5 + suggestions.len().min(6) as u16;

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
-use crate::tui::app::App;
+use crate::tui::app::Counter;
 use crate::tui::seats::Grid;
 use crate::tui::wire::{Seat, SeatState};
 
@@ -56,7 +56,7 @@ fn style(mark: Mark, theme: Theme) -> Style {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     let Some(pick) = &app.pick else { return };
     let Some(map) = &pick.map else {
         frame.render_widget(

@@ -7,9 +7,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
-use crate::tui::app::App;
+use crate::tui::app::Counter;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     let lines = match &app.shift {
         None => vec![Line::raw(" Loading…")],
         Some(s) => vec![

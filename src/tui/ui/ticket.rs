@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
-use crate::tui::app::App;
+use crate::tui::app::Counter;
 use crate::tui::wire::{CounterOrder, Ticket};
 
 /// The QR code of a ticket payload as terminal text (two modules per character row).
@@ -63,7 +63,7 @@ pub fn printable(order: &CounterOrder) -> String {
     out
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, _theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, _theme: Theme) {
     let Some(order) = &app.ticket else { return };
     let o = &order.order;
     let [details, qr_area] =
