@@ -791,7 +791,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__rehearse)
-            opts="-h --server --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --baseline --baseline-bookings --chart --json --database-url --help"
+            opts="-h --server --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --arrival-secs --no-queue --admit-rate --max-active --poll-ms --baseline --baseline-bookings --chart --json --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,6 +818,22 @@ _ticketctl() {
                     return 0
                     ;;
                 --abandon-share)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arrival-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admit-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-active)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1517,7 +1533,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__tui)
-            opts="-h --server --login --database-url --help"
+            opts="-h --server --login --print-dir --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1528,6 +1544,10 @@ _ticketctl() {
                     return 0
                     ;;
                 --login)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --print-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

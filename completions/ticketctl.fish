@@ -182,15 +182,21 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l concurr
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l decline-share -d 'Share of declined cards' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l timeout-share -d 'Share of cards whose charge times out' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l abandon-share -d 'Share of passengers who abandon their hold' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l arrival-secs -d 'Passengers arrive spread over this many seconds (a queued sale opens halfway)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l admit-rate -d 'Passengers the waiting room admits per second' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l max-active -d 'Shoppers the waiting room lets in at once (default: --concurrency)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l poll-ms -d 'The shortest time between a waiting passenger\'s polls, in milliseconds (the room tells those far back to ask less often)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline-bookings -d 'Bookings the baseline writes' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l chart -d 'Where to write the throughput/latency chart (SVG)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l use-database -d 'Use --database-url for the embedded server (and for the invariant check with --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l no-queue -d 'Let passengers in directly instead of through the waiting room. (Against a --server the waiting room is not used: creating a queued sale needs an admin.)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline -d 'Also measure the raw-storage baseline (bookings written straight to the store)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l server -d 'The booking server to sell through' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l login -d 'The clerk\'s phone or e-mail (the sign-in box is filled in)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l print-dir -d 'Where `p` on a ticket writes its printable text (ticket-order-N.txt)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l dir -d 'Write into this directory instead of standard output' -r -F

@@ -29,3 +29,33 @@ impl Cmd {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scripts shipped in completions/ must be what the current flags
+    /// generate; a flag added without regenerating them fails here.
+    #[test]
+    fn shipped_completions_match_the_current_flags() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+        for (shell, file) in [
+            (Shell::Bash, "ticketctl.bash"),
+            (Shell::Zsh, "_ticketctl"),
+            (Shell::Fish, "ticketctl.fish"),
+        ] {
+            let mut generated = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut super::super::Cli::command(),
+                "ticketctl",
+                &mut generated,
+            );
+            let shipped = std::fs::read(dir.join(file)).unwrap_or_default();
+            assert!(
+                generated == shipped,
+                "completions/{file} is stale: run `ticketctl completions {shell} --dir completions`"
+            );
+        }
+    }
+}
