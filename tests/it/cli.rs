@@ -276,3 +276,47 @@ fn sale_window_and_refund_table_are_configurable() {
     );
     assert!(err.contains("refund-tiers"), "{err}");
 }
+
+/// Rehearsal flags out of range are refused before anything is seeded or started.
+#[test]
+fn rehearse_refuses_flags_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/never-created.db", dir.path().display());
+    for (args, says) in [
+        (
+            &["--decline-share", "2"][..],
+            "--decline-share must be between 0 and 1",
+        ),
+        (
+            &["--timeout-share=-0.5"][..],
+            "--timeout-share must be between 0 and 1",
+        ),
+        (
+            &["--decline-share", "0.7", "--timeout-share", "0.6"][..],
+            "add up to more than 1",
+        ),
+        (&["--passengers", "0"][..], "--passengers must be between 1"),
+        (
+            &["--concurrency", "0"][..],
+            "--concurrency must be between 1",
+        ),
+        (
+            &["--arrival-secs", "1e9"][..],
+            "--arrival-secs must be between 0 and 3600",
+        ),
+        (&["--admit-rate", "0"][..], "--admit-rate must be above 0"),
+        (
+            &["--server", "ftp://example"][..],
+            "--server must be an http://",
+        ),
+    ] {
+        let mut full = vec!["rehearse"];
+        full.extend_from_slice(args);
+        let stderr = fails(&url, &full);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("never-created.db").exists(),
+        "a refused rehearsal must not create its database"
+    );
+}
