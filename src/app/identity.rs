@@ -1,27 +1,24 @@
-//! Identity: registration, login with argon2id passwords, JWT access tokens,
-//! rotating refresh tokens, TOTP two-factor, roles and lockout.
+//! Identity: registration, login with argon2id passwords and lockout, roles.
+//! Tokens and sessions are in `sessions`, TOTP two-factor in `two_factor`.
+//!
+//! Neither registration nor login tells an outsider whether an account exists:
+//! both answer the same and do the same argon2 work either way.
 
-use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use totp_rs::{Secret, TOTP};
 
 use crate::domain::user::check_password;
 use crate::domain::{Email, ParseError, Phone, Role};
-use crate::store::{NewUser, Store, User};
+use crate::store::{Attempt, NewUser, Store, User};
 
 use super::{App, AppError, AppResult};
 
-const ISSUER: &str = "ticketctl";
+pub(crate) const ISSUER: &str = "ticketctl";
 
 pub(crate) struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    pub(crate) encoding: EncodingKey,
+    pub(crate) decoding: DecodingKey,
 }
 
 impl TokenKeys {
@@ -55,6 +52,11 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The sign-in session (refresh-token family) the token belongs to; logging
+    /// out or replaying a rotated refresh token revokes it, and with it this token.
+    /// Absent only in tokens minted without a sign-in (the rehearsal's passengers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,54 +107,10 @@ pub struct Registration {
     pub role: Role,
 }
 
-fn random_token(bytes: usize) -> String {
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill_bytes(&mut buf);
     hex::encode(buf)
-}
-
-fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-/// argon2id is deliberately slow; keep it off the async threads.
-async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-}
-
-async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-}
-
-fn totp_for(secret_b32: &str, account: &str) -> AppResult<TOTP> {
-    let bytes = Secret::Encoded(secret_b32.to_owned())
-        .to_bytes()
-        .map_err(|e| AppError::Internal(format!("bad TOTP secret: {e:?}")))?;
-    TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        Some(ISSUER.to_owned()),
-        account.replace(':', ""),
-    )
-    .map_err(|e| AppError::Internal(format!("TOTP: {e}")))
 }
 
 /// Normalises what a user typed to log in: an e-mail or a phone number.
@@ -166,7 +124,16 @@ fn normalise_login(login: &str) -> Option<String> {
 
 const BAD_CREDENTIALS: &str = "wrong phone/e-mail or password";
 
+/// Why a reserved login attempt failed.
+enum Refusal {
+    Unauthorized(&'static str),
+    /// The password was right and the account needs a code: not a guess.
+    MfaRequired,
+}
+
 impl App {
+    /// Creates an account (any role: the CLI and demo set-up make clerks and admins).
+    /// A phone or e-mail already in use is a `Conflict`.
     pub async fn register(&self, r: Registration) -> AppResult<User> {
         let name = r.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -175,7 +142,8 @@ impl App {
         let phone = Phone::parse(&r.phone)?;
         let email = Email::parse(&r.email)?;
         check_password(&r.password)?;
-        let password_hash = hash_password(r.password).await?;
+        // Hashed before the insert, so a taken phone or e-mail costs the same time as a new one.
+        let password_hash = self.passwords.hash(r.password).await?;
         Ok(self
             .store
             .create_user(&NewUser {
@@ -188,128 +156,118 @@ impl App {
             .await?)
     }
 
+    /// Self-registration over the API: like `register`, but a phone or e-mail
+    /// already in use answers exactly as a new account does (and creates
+    /// nothing), so the answer does not tell whether an account exists.
+    pub async fn sign_up(&self, r: Registration) -> AppResult<()> {
+        match self.register(r).await {
+            Ok(_) | Err(AppError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the password (and code) and starts a session.
+    ///
+    /// The attempt is counted as failed BEFORE the password is checked (and
+    /// cleared on success), so a burst of guesses arriving together cannot all
+    /// pass a lock check made before any of them was recorded: at most
+    /// `max_failed_logins` guesses are ever checked before the account locks.
     pub async fn login(
         &self,
         login: &str,
         password: &str,
         totp: Option<&str>,
     ) -> AppResult<TokenPair> {
-        let now = self.now();
         let user = match normalise_login(login) {
             Some(l) => self.store.user_by_login(&l).await?,
             None => None,
         };
         let Some(user) = user else {
+            // The same argon2 work and answer as a wrong password.
+            self.passwords.verify(password.to_owned(), None).await?;
             return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
         };
-        if let Some(until) = user.locked_until.filter(|u| *u > now) {
-            return Err(AppError::Locked { until });
-        }
-        let password_ok = verify_password(password.to_owned(), user.password_hash.clone()).await?;
-        let second_factor_ok = match (password_ok, user.mfa_enabled) {
-            (false, _) => false,
-            (true, false) => true,
-            (true, true) => {
-                let Some(code) = totp else {
-                    return Err(AppError::MfaRequired);
-                };
-                let secret = user.totp_secret.as_deref().unwrap_or_default();
-                totp_for(secret, &user.phone)?
-                    .check_current(code.trim())
-                    .unwrap_or(false)
+        self.reserve_attempt(user.id).await?;
+        match self.check_credentials(&user, password, totp).await {
+            Ok(Ok(())) => {
+                self.store.clear_failed_logins(user.id).await?;
+                self.start_session(&user).await
             }
-        };
-        if !second_factor_ok {
-            let after = self
-                .store
-                .record_failed_login(
-                    user.id,
-                    now,
-                    self.config.max_failed_logins,
-                    self.config.lockout,
-                )
-                .await?;
-            if let Some(until) = after.locked_until.filter(|u| *u > now) {
-                return Err(AppError::Locked { until });
+            Ok(Err(Refusal::MfaRequired)) => {
+                self.store.release_login_attempt(user.id).await?;
+                Err(AppError::MfaRequired)
             }
-            let what = if password_ok {
-                "wrong two-factor code"
-            } else {
-                BAD_CREDENTIALS
-            };
-            return Err(AppError::Unauthorized(what.into()));
+            Ok(Err(Refusal::Unauthorized(what))) => {
+                self.fail_attempt(user.id).await?;
+                Err(AppError::Unauthorized(what.into()))
+            }
+            // Shed (503) or broken: that was no guess, so it does not count.
+            Err(e) => {
+                self.store.release_login_attempt(user.id).await?;
+                Err(e)
+            }
         }
-        self.store.clear_failed_logins(user.id).await?;
-        self.issue_tokens(&user).await
     }
 
-    async fn issue_tokens(&self, user: &User) -> AppResult<TokenPair> {
-        let now = self.now();
-        let access_token = self.access_token_for(user)?;
-        let refresh_token = random_token(32);
-        self.store
-            .insert_refresh_token(
-                &sha256_hex(&refresh_token),
-                user.id,
-                now + self.config.refresh_token_ttl,
-            )
+    async fn check_credentials(
+        &self,
+        user: &User,
+        password: &str,
+        totp: Option<&str>,
+    ) -> AppResult<Result<(), Refusal>> {
+        let password_ok = self
+            .passwords
+            .verify(password.to_owned(), Some(user.password_hash.clone()))
             .await?;
-        Ok(TokenPair {
-            access_token,
-            token_type: "Bearer",
-            expires_in: self.config.access_token_ttl.num_seconds(),
-            refresh_token,
+        if !password_ok {
+            return Ok(Err(Refusal::Unauthorized(BAD_CREDENTIALS)));
+        }
+        if !user.mfa_enabled {
+            return Ok(Ok(()));
+        }
+        let Some(code) = totp else {
+            return Ok(Err(Refusal::MfaRequired));
+        };
+        Ok(if self.take_totp_code(user, code).await? {
+            Ok(())
+        } else {
+            Err(Refusal::Unauthorized("wrong two-factor code"))
         })
     }
 
-    /// A short-lived access token for `user`. Login uses it after checking the
-    /// password; the rehearsal uses it for the passengers it creates directly.
-    pub fn access_token_for(&self, user: &User) -> AppResult<String> {
+    /// Counts an attempt (password or code) before it is checked; `Locked` when none is left.
+    pub(crate) async fn reserve_attempt(&self, user_id: i64) -> AppResult<()> {
+        match self
+            .store
+            .reserve_login_attempt(
+                user_id,
+                self.now(),
+                self.config.max_failed_logins,
+                self.config.lockout,
+            )
+            .await?
+        {
+            Attempt::Granted => Ok(()),
+            Attempt::Locked { until } => Err(AppError::Locked { until }),
+        }
+    }
+
+    /// After a failed attempt: locks the account if that was the last one allowed.
+    pub(crate) async fn fail_attempt(&self, user_id: i64) -> AppResult<()> {
         let now = self.now();
-        let claims = Claims {
-            sub: user.id,
-            role: user.role,
-            iat: now.timestamp(),
-            exp: (now + self.config.access_token_ttl).timestamp(),
-            iss: ISSUER.into(),
-        };
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.tokens.encoding,
-        )
-        .map_err(|e| AppError::Internal(format!("signing token: {e}")))
-    }
-
-    /// Trades a refresh token for a new pair; the old refresh token stops working.
-    pub async fn refresh(&self, refresh_token: &str) -> AppResult<TokenPair> {
-        let user_id = self
+        match self
             .store
-            .take_refresh_token(&sha256_hex(refresh_token), self.now())
+            .lock_if_exhausted(
+                user_id,
+                now,
+                self.config.max_failed_logins,
+                self.config.lockout,
+            )
             .await?
-            .ok_or_else(|| AppError::Unauthorized("refresh token is invalid or expired".into()))?;
-        let user = self
-            .store
-            .user(user_id)
-            .await?
-            .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
-        self.issue_tokens(&user).await
-    }
-
-    /// Checks an access token's signature, issuer and expiry.
-    pub fn authenticate(&self, token: &str) -> AppResult<Claims> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        validation.set_issuer(&[ISSUER]);
-        jsonwebtoken::decode::<Claims>(token, &self.tokens.decoding, &validation)
-            .map(|d| d.claims)
-            .map_err(|e| {
-                let why = match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token has expired",
-                    _ => "access token is invalid",
-                };
-                AppError::Unauthorized(why.into())
-            })
+        {
+            Some(until) => Err(AppError::Locked { until }),
+            None => Ok(()),
+        }
     }
 
     pub async fn user(&self, id: i64) -> AppResult<User> {
@@ -323,45 +281,9 @@ impl App {
         Ok(self.store.list_users().await?)
     }
 
+    /// Takes effect at once: the auth check reads the current role on every request.
     pub async fn set_role(&self, id: i64, role: Role) -> AppResult<()> {
         Ok(self.store.set_role(id, role).await?)
-    }
-
-    /// Starts TOTP enrolment: a new secret that takes effect once a code from it is verified.
-    pub async fn mfa_enroll(&self, user_id: i64) -> AppResult<MfaEnrolment> {
-        let user = self.user(user_id).await?;
-        if user.mfa_enabled {
-            return Err(AppError::Conflict(
-                "two-factor authentication is already on".into(),
-            ));
-        }
-        let secret = Secret::generate_secret().to_encoded().to_string();
-        let totp = totp_for(&secret, &user.phone)?;
-        self.store.set_totp(user.id, Some(&secret), false).await?;
-        Ok(MfaEnrolment {
-            secret,
-            otpauth_url: totp.get_url(),
-        })
-    }
-
-    /// Completes enrolment: from now on login needs a code.
-    pub async fn mfa_verify(&self, user_id: i64, code: &str) -> AppResult<()> {
-        let user = self.user(user_id).await?;
-        let Some(secret) = user.totp_secret.as_deref() else {
-            return Err(AppError::Conflict(
-                "start enrolment first (POST /v1/auth/mfa/enroll)".into(),
-            ));
-        };
-        if !totp_for(secret, &user.phone)?
-            .check_current(code.trim())
-            .unwrap_or(false)
-        {
-            return Err(
-                ParseError::new("code", "the code does not match; check the device clock").into(),
-            );
-        }
-        self.store.set_totp(user.id, Some(secret), true).await?;
-        Ok(())
     }
 }
 
@@ -374,13 +296,5 @@ mod tests {
         assert_eq!(normalise_login("01712345678").unwrap(), "+8801712345678");
         assert_eq!(normalise_login("A@B.com").unwrap(), "a@b.com");
         assert!(normalise_login("nobody").is_none());
-    }
-
-    #[test]
-    fn refresh_tokens_are_stored_hashed() {
-        let t = random_token(32);
-        assert_eq!(t.len(), 64);
-        assert_ne!(sha256_hex(&t), t);
-        assert_eq!(sha256_hex(&t), sha256_hex(&t));
     }
 }

@@ -13,10 +13,13 @@ pub mod identity;
 pub mod invariants;
 pub mod live;
 pub mod notify;
+mod passwords;
 pub mod payments;
 pub mod queue;
 pub mod seed;
+mod sessions;
 pub mod tickets;
+mod two_factor;
 pub mod workers;
 
 pub use error::{AppError, AppResult};
@@ -37,6 +40,11 @@ pub struct AppConfig {
     /// Failed logins in a row before an account is locked for `lockout`.
     pub max_failed_logins: i64,
     pub lockout: chrono::Duration,
+    /// Password hashes (argon2id, ~19 MiB each) computed at once; about the core count.
+    pub max_password_hashes: usize,
+    /// How long a login or registration waits for a hashing turn before it is
+    /// shed with 503 and Retry-After.
+    pub password_hash_wait: std::time::Duration,
     /// HMAC secret for access tokens; `None` = generate one and keep it in the database.
     pub jwt_secret: Option<String>,
     /// How long held seats stay held without an order.
@@ -67,6 +75,8 @@ impl Default for AppConfig {
             refresh_token_ttl: chrono::Duration::days(30),
             max_failed_logins: 5,
             lockout: chrono::Duration::minutes(15),
+            max_password_hashes: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_hash_wait: std::time::Duration::from_millis(200),
             jwt_secret: None,
             hold_ttl: chrono::Duration::minutes(10),
             max_seats_per_booking: 4,
@@ -88,6 +98,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Arc<AppConfig>,
     pub(crate) tokens: Arc<identity::TokenKeys>,
+    pub(crate) passwords: Arc<passwords::Passwords>,
     pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
@@ -113,10 +124,15 @@ impl App {
             Some(url) => Some(Arc::new(notify::Mailer::new(url, &config.mail_from)?)),
             None => None,
         };
+        let passwords = Arc::new(passwords::Passwords::new(
+            config.max_password_hashes,
+            config.password_hash_wait,
+        ));
         Ok(App {
             store,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
+            passwords,
             ticket_key: Arc::new(ticket_key),
             gateway,
             catalog: Arc::default(),

@@ -79,6 +79,14 @@ pub struct Cmd {
     /// Deadline for read requests, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub read_timeout_ms: u64,
+    /// Password hashes (argon2id, ~19 MiB each) computed at once, by logins and
+    /// registrations together [default: the number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_password_hashes: Option<u64>,
+    /// How long a login or registration waits for a hashing turn before it is
+    /// answered 503 with Retry-After, in milliseconds.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub password_hash_wait_ms: u64,
 }
 
 /// Resolved settings for one server process.
@@ -112,6 +120,10 @@ impl Cmd {
                 sale: self.sale.policy(),
                 refund_rule,
                 mail_from: self.mail_from.clone(),
+                max_password_hashes: self
+                    .max_password_hashes
+                    .map_or(AppConfig::default().max_password_hashes, |n| n as usize),
+                password_hash_wait: Duration::from_millis(self.password_hash_wait_ms),
                 ..AppConfig::default()
             },
             limits: Limits {

@@ -12,7 +12,8 @@ use crate::domain::Role;
 use super::error::ApiError;
 
 /// The authenticated caller. Extracting it answers 401 when the token is missing,
-/// malformed, tampered with or expired.
+/// malformed, tampered with or expired, its session has ended, or its user is gone.
+/// The role is the user's current one (read per request), not the token's.
 pub struct Caller(pub Claims);
 
 impl Caller {
@@ -59,6 +60,6 @@ impl FromRequestParts<App> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be 'Bearer <token>'")
             })?;
-        Ok(Caller(app.authenticate(token.trim())?))
+        Ok(Caller(app.authorize(token.trim()).await?))
     }
 }

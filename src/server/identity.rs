@@ -1,4 +1,4 @@
-//! Identity endpoints: register, login, refresh, two-factor, the caller's profile.
+//! Identity endpoints: register, login, refresh, logout, two-factor, the caller's profile.
 
 use axum::Json;
 use axum::extract::State;
@@ -24,20 +24,28 @@ pub struct RegisterBody {
 }
 
 /// Self-registration always creates a passenger; clerks and admins are made by an admin.
+/// A valid registration answers 202 with the same body whether the phone and
+/// e-mail were free (the account now exists) or already in use (nothing changes),
+/// so registering cannot be used to learn who has an account.
 pub async fn register(
     State(app): State<App>,
     ApiJson(b): ApiJson<RegisterBody>,
-) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let user = app
-        .register(Registration {
-            name: b.name,
-            phone: b.phone,
-            email: b.email,
-            password: b.password,
-            role: Role::Passenger,
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    app.sign_up(Registration {
+        name: b.name,
+        phone: b.phone,
+        email: b.email,
+        password: b.password,
+        role: Role::Passenger,
+    })
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "status": "accepted",
+            "detail": "if this phone and e-mail were not registered yet, the account now exists: log in with them",
+        })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -69,6 +77,16 @@ pub async fn refresh(
     ApiJson(b): ApiJson<RefreshBody>,
 ) -> ApiResult<Json<TokenPair>> {
     Ok(Json(app.refresh(&b.refresh_token).await?))
+}
+
+/// Ends the session of the refresh token: it, every token rotated from it, and
+/// the session's access tokens stop working. 204 whether or not it was still live.
+pub async fn logout(
+    State(app): State<App>,
+    ApiJson(b): ApiJson<RefreshBody>,
+) -> ApiResult<StatusCode> {
+    app.logout(&b.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(State(app): State<App>, caller: Caller) -> ApiResult<Json<UserView>> {

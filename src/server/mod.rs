@@ -52,6 +52,7 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
         .route("/v1/auth/register", post(identity::register))
         .route("/v1/auth/login", post(identity::login))
         .route("/v1/auth/refresh", post(identity::refresh))
+        .route("/v1/auth/logout", post(identity::logout))
         .route("/v1/auth/mfa/enroll", post(identity::mfa_enroll))
         .route("/v1/auth/mfa/verify", post(identity::mfa_verify))
         .route("/v1/me", get(identity::me))

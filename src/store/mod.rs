@@ -6,11 +6,13 @@
 //! Only `app` calls the store.
 
 mod counter;
+mod identity;
 pub mod postgres;
 mod records;
 pub mod sqlite;
 
 pub use counter::{CounterSale, CounterStore, ShiftTotals};
+pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
 pub use records::*;
 
 use async_trait::async_trait;
@@ -53,7 +55,7 @@ pub enum Upsert {
 }
 
 #[async_trait]
-pub trait Store: CounterStore + Send + Sync + 'static {
+pub trait Store: CounterStore + IdentityStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many were applied.

@@ -13,6 +13,7 @@
 mod booking;
 mod catalog;
 mod counter;
+mod identity;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -277,6 +277,7 @@ pub fn mint_token(user_id: i64, role: Role, ttl_secs: i64) -> String {
         iat: now,
         exp: now + ttl_secs,
         iss: "ticketctl".into(),
+        sid: None,
     };
     jsonwebtoken::encode(
         &Default::default(),
@@ -354,9 +355,15 @@ impl Reply {
 
 /// The TOTP code an authenticator app would show now for `secret` (base32).
 pub fn current_code(secret: &str) -> String {
+    code_at(secret, chrono::Utc::now().timestamp())
+}
+
+/// The TOTP code for `secret` at `unix_secs`. A code works once, so a test that
+/// needs a second one in the same 30 s uses the next step's (the server allows
+/// one step of clock drift).
+pub fn code_at(secret: &str, unix_secs: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.into()).to_bytes().unwrap();
     totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
         .unwrap()
-        .generate_current()
-        .unwrap()
+        .generate(unix_secs as u64)
 }

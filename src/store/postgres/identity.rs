@@ -1,0 +1,279 @@
+//! Postgres side of `IdentityStore`. Each check-and-record is one conditional
+//! UPDATE (the row lock makes a concurrent one wait and re-check its condition),
+//! or a transaction that starts with one.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{PgStore, db, get};
+use crate::domain::Role;
+use crate::store::{
+    Attempt, IdentityStore, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
+};
+
+impl PgStore {
+    async fn locked_until(&self, id: i64) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT locked_until FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+    }
+}
+
+#[async_trait]
+impl IdentityStore for PgStore {
+    async fn reserve_login_attempt(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> StoreResult<Attempt> {
+        let granted = sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1
+             WHERE id = $1 AND failed_logins < $2
+               AND (locked_until IS NULL OR locked_until <= $3)",
+        )
+        .bind(id)
+        .bind(max_failures)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if granted == 1 {
+            return Ok(Attempt::Granted);
+        }
+        // Either locked, or the last allowed attempts are still being checked:
+        // those will lock the account if they fail, so answer as locked.
+        let until = self
+            .locked_until(id)
+            .await?
+            .map(from_ts)
+            .filter(|u| *u > now)
+            .unwrap_or(now + lock_for);
+        Ok(Attempt::Locked { until })
+    }
+
+    async fn release_login_attempt(&self, id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins - 1 WHERE id = $1 AND failed_logins > 0",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn lock_if_exhausted(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        sqlx::query(
+            "UPDATE users SET locked_until = $3, failed_logins = 0
+             WHERE id = $1 AND failed_logins >= $2",
+        )
+        .bind(id)
+        .bind(max_failures)
+        .bind(ts(now + lock_for))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(self
+            .locked_until(id)
+            .await?
+            .map(from_ts)
+            .filter(|u| *u > now))
+    }
+
+    async fn accept_totp_step(&self, id: i64, step: i64) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE users SET last_totp_step = $2
+             WHERE id = $1 AND (last_totp_step IS NULL OR last_totp_step < $2)",
+        )
+        .bind(id)
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    async fn start_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        // One statement, so the session and its first token exist together or not at all.
+        sqlx::query_scalar(
+            "WITH s AS (INSERT INTO sessions (user_id, created_at) VALUES ($1, $2) RETURNING id)
+             INSERT INTO refresh_tokens (token_hash, user_id, expires_at, session_id)
+             SELECT $3, $1, $4, s.id FROM s RETURNING session_id",
+        )
+        .bind(user_id)
+        .bind(ts(now))
+        .bind(token_hash)
+        .bind(ts(expires_at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Claim the token first: of concurrent rotations one wins the row; the
+        // others wait for its commit, re-check `rotated_at` and find it set.
+        let claimed = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $2
+             WHERE token_hash = $1 AND rotated_at IS NULL
+             RETURNING user_id, session_id, expires_at",
+        )
+        .bind(old_hash)
+        .bind(ts(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = claimed else {
+            // Unknown, or rotated out before: a replay revokes the family.
+            let replayed = sqlx::query(
+                "UPDATE sessions SET revoked_at = $2
+                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)
+                   AND revoked_at IS NULL
+                 RETURNING id, user_id",
+            )
+            .bind(old_hash)
+            .bind(ts(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            return match replayed {
+                Some(r) => Ok(Rotation::Replayed {
+                    user_id: get(&r, "user_id")?,
+                    session_id: get(&r, "id")?,
+                }),
+                None => Ok(Rotation::Invalid),
+            };
+        };
+        let user_id: i64 = get(&row, "user_id")?;
+        let expires_at: i64 = get(&row, "expires_at")?;
+        let session_id = match get::<Option<i64>>(&row, "session_id")? {
+            Some(s) => s,
+            // A token from before sessions existed starts one on its first rotation.
+            None => {
+                let s: i64 = sqlx::query_scalar(
+                    "INSERT INTO sessions (user_id, created_at) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(user_id)
+                .bind(ts(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                sqlx::query("UPDATE refresh_tokens SET session_id = $2 WHERE token_hash = $1")
+                    .bind(old_hash)
+                    .bind(s)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                s
+            }
+        };
+        let live: bool =
+            sqlx::query("SELECT revoked_at IS NULL AS live FROM sessions WHERE id = $1")
+                .bind(session_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?
+                .map(|r| r.try_get::<bool, _>("live"))
+                .transpose()
+                .map_err(db)?
+                .unwrap_or(false);
+        if expires_at <= ts(now) || !live {
+            tx.rollback().await.map_err(db)?;
+            return Ok(Rotation::Invalid);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, user_id, expires_at, session_id)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(ts(new_expires_at))
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Rotation::Rotated {
+            user_id,
+            session_id,
+        })
+    }
+
+    async fn revoke_session_of(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked_at = $2
+             WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)
+               AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        // A token from before sessions existed: forgetting it is its logout.
+        let forgotten =
+            sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1 AND session_id IS NULL")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        Ok(revoked + forgotten > 0)
+    }
+
+    async fn session_state(
+        &self,
+        user_id: i64,
+        session_id: Option<i64>,
+    ) -> StoreResult<Option<SessionState>> {
+        let row = sqlx::query(
+            "SELECT u.role,
+                    ($2::BIGINT IS NOT NULL AND (s.id IS NULL OR s.revoked_at IS NOT NULL)) AS revoked
+             FROM users u LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id
+             WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            let role: String = get(&r, "role")?;
+            Ok(SessionState {
+                role: role
+                    .parse::<Role>()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+                revoked: get(&r, "revoked")?,
+            })
+        })
+        .transpose()
+    }
+}
