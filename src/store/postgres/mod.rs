@@ -13,6 +13,7 @@
 mod booking;
 mod catalog;
 mod counter;
+mod money;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -714,6 +715,10 @@ impl Store for PgStore {
 
     async fn ledger(&self) -> StoreResult<Ledger> {
         booking::ledger(&self.pool).await
+    }
+
+    async fn money_pairs(&self) -> StoreResult<Vec<crate::store::MoneyPair>> {
+        money::money_pairs(&self.pool).await
     }
 }
 
