@@ -1,12 +1,14 @@
 //! Fresh databases for tests: a SQLite file in a temp dir, or a uniquely named
 //! Postgres database that is dropped when the test ends.
 //!
-//! Without Postgres the Postgres tests skip with a message; with `CI=true` they
-//! must run, and fail if they cannot.
+//! Without Postgres the Postgres tests skip, visibly and counted (see
+//! `services`); with `CI=true` or `CI=1` they must run, and fail if they cannot.
 
 use rand::RngCore;
 use std::sync::Arc;
 use ticketctl::store::Store;
+
+use super::services::Service;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -44,23 +46,17 @@ fn admin_url() -> String {
     std::env::var("TICKETCTL_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into())
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 pub async fn postgres() -> Option<TestDb> {
     use sqlx::Connection;
     let admin = admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
         Ok(c) => c,
-        Err(e) if in_ci() => panic!("CI=true but Postgres is not reachable at {admin}: {e}"),
         Err(e) => {
-            eprintln!(
-                "SKIP: Postgres not reachable at {admin}: {e} (set CI=true to make this fatal)"
-            );
+            super::services::skip(Service::Postgres, &format!("not reachable at {admin}: {e}"));
             return None;
         }
     };
+    super::services::ran(Service::Postgres);
     let mut suffix = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut suffix);
     let name = format!("ticketctl_test_{}", hex::encode(suffix));
