@@ -113,3 +113,60 @@ pub async fn open_store(db: &TestDb) -> Arc<dyn Store> {
     store.migrate().await.expect("migrate test store");
     store
 }
+
+/// Runs SQL straight against the test database, behind the app's back: for
+/// planting the damage a checker must find. Works on both backends.
+pub async fn exec(db: &TestDb, sql: &str) {
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let (path, sql) = (sqlite_path(url), sql.to_owned());
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.execute_batch(&sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            })
+            .await
+            .expect("SQLite statement ran");
+        }
+        TestDb::Postgres(g) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&g.url).await.expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+}
+
+/// One integer from the test database (a count, an id), read behind the app's back.
+pub async fn scalar(db: &TestDb, sql: &str) -> i64 {
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let (path, sql) = (sqlite_path(url), sql.to_owned());
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.query_row(&sql, [], |r| r.get::<_, i64>(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+            .await
+            .expect("SQLite query ran")
+        }
+        TestDb::Postgres(g) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&g.url).await.expect("connect");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }
+    }
+}
+
+fn sqlite_path(url: &str) -> String {
+    url.strip_prefix("sqlite://").unwrap_or(url).to_owned()
+}

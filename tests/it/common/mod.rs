@@ -1,6 +1,7 @@
 //! Shared test support: fresh databases per test, a real server on a random port.
 #![allow(dead_code)]
 
+pub mod booking_flow;
 pub mod db;
 pub mod server;
 pub mod services;
