@@ -2,14 +2,15 @@
 //! the rehearsal's verdict:
 //! 1. no seat-segment is held or sold twice, and each seat's mask is exactly the
 //!    union of the live claims on it;
-//! 2. one valid ticket per passenger of a confirmed order, none elsewhere, and
-//!    the money the gateway kept equals what the orders say we kept.
+//! 2. one valid ticket per passenger of a confirmed order, none elsewhere;
+//! 3. every settled order agrees, one by one, with the gateway's own record of
+//!    its charge (not only in total: two errors could cancel out in a sum).
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::SegmentMask;
-use crate::store::{Ledger, SeatClaim};
+use crate::domain::{OrderStatus, SegmentMask};
+use crate::store::{Ledger, MoneyPair, SeatClaim};
 
 use super::{App, AppResult};
 
@@ -21,7 +22,25 @@ pub struct InvariantReport {
     pub double_taken: Vec<String>,
     /// Seats whose mask differs from the union of their live claims (must be empty).
     pub mask_mismatches: Vec<String>,
+    /// Orders (or gateway charges) whose money disagrees with the gateway's
+    /// own record (must be empty).
+    pub money_mismatches: Vec<String>,
     pub ledger: Ledger,
+}
+
+/// The kinds of violation a report can hold, so a test can name the one it planted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Violation {
+    /// A seat-segment claimed by two live holds.
+    DoubleTaken,
+    /// A seat's mask is not the union of its live claims.
+    MaskMismatch,
+    /// Fewer valid tickets than passengers of confirmed orders.
+    MissingTickets,
+    /// A valid ticket whose order is not confirmed.
+    StrayTickets,
+    /// Money our orders say we kept differs from what the gateway says it took.
+    MoneyMismatch,
 }
 
 impl InvariantReport {
@@ -31,14 +50,30 @@ impl InvariantReport {
     }
 
     pub fn money_matches(&self) -> bool {
-        self.ledger.orders_net == self.ledger.gateway_net
+        self.money_mismatches.is_empty() && self.ledger.orders_net == self.ledger.gateway_net
+    }
+
+    /// Every kind of violation found, in a fixed order (empty when all holds).
+    pub fn violations(&self) -> Vec<Violation> {
+        let l = &self.ledger;
+        let valid_of_confirmed = l.valid_tickets - l.stray_tickets;
+        [
+            (!self.double_taken.is_empty(), Violation::DoubleTaken),
+            (!self.mask_mismatches.is_empty(), Violation::MaskMismatch),
+            (
+                valid_of_confirmed != l.confirmed_passengers,
+                Violation::MissingTickets,
+            ),
+            (l.stray_tickets != 0, Violation::StrayTickets),
+            (!self.money_matches(), Violation::MoneyMismatch),
+        ]
+        .into_iter()
+        .filter_map(|(found, v)| found.then_some(v))
+        .collect()
     }
 
     pub fn ok(&self) -> bool {
-        self.double_taken.is_empty()
-            && self.mask_mismatches.is_empty()
-            && self.tickets_match()
-            && self.money_matches()
+        self.violations().is_empty()
     }
 }
 
@@ -49,8 +84,74 @@ fn is_live(c: &SeatClaim) -> bool {
         || (c.hold_status == "ordered" && c.order_status.is_some_and(|s| s.holds_seats()))
 }
 
+/// What is wrong with one order's money against the gateway's record, if anything.
+/// Orders still in the saga (pending, reserved, paid) may have a charge in
+/// flight and are left to recovery.
+pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
+    let charge = pair.charge.as_ref();
+    let kept_by_gateway = charge
+        .filter(|c| c.status == "succeeded")
+        .map(|c| (c.amount, c.refunded));
+    let Some(order) = &pair.order else {
+        let c = charge?;
+        return match kept_by_gateway {
+            Some((amount, refunded)) if refunded < amount => Some(format!(
+                "gateway charge {} ({}) kept {} taka but no order claims it",
+                c.charge_id,
+                c.idempotency_key,
+                amount - refunded
+            )),
+            _ => None,
+        };
+    };
+    let id = order.id;
+    match order.status {
+        OrderStatus::Pending | OrderStatus::Reserved | OrderStatus::Paid => None,
+        OrderStatus::Confirmed | OrderStatus::Cancelled | OrderStatus::Refunded => {
+            let Some((amount, refunded)) = kept_by_gateway else {
+                return Some(format!(
+                    "order {id}: {} for {} taka but the gateway holds no succeeded charge for it",
+                    order.status, order.amount
+                ));
+            };
+            let owed_back = match order.status {
+                OrderStatus::Confirmed => 0,
+                _ => order.refunded_amount,
+            };
+            let charge_id = charge.map(|c| c.charge_id.as_str());
+            if amount != order.amount {
+                Some(format!(
+                    "order {id}: {} for {} taka but the gateway charged {amount}",
+                    order.status, order.amount
+                ))
+            } else if refunded != owed_back {
+                Some(format!(
+                    "order {id}: {} with {owed_back} taka refunded but the gateway refunded {refunded}",
+                    order.status
+                ))
+            } else if order.charge_id.as_deref() != charge_id {
+                Some(format!(
+                    "order {id}: records charge {:?} but the gateway's charge is {:?}",
+                    order.charge_id, charge_id
+                ))
+            } else {
+                None
+            }
+        }
+        OrderStatus::Failed | OrderStatus::Expired => match kept_by_gateway {
+            Some((amount, refunded)) if refunded != amount => Some(format!(
+                "order {id}: {} but the gateway kept {} of a {amount} taka charge",
+                order.status,
+                amount - refunded
+            )),
+            _ => None,
+        },
+    }
+}
+
 impl App {
-    /// Checks the inventory of one trip (all seats), or of every trip with holds.
+    /// Checks the inventory of one trip (all seats), or of every trip with holds,
+    /// and the tickets and money of every order.
     pub async fn check_invariants(&self, trip_id: Option<i64>) -> AppResult<InvariantReport> {
         let claims = self.store.seat_claims(trip_id).await?;
         let mut by_seat: BTreeMap<i64, (SegmentMask, Vec<&SeatClaim>)> = BTreeMap::new();
@@ -70,11 +171,19 @@ impl App {
                 by_seat.entry(seat.id).or_insert((seat.taken, vec![]));
             }
         }
+        let money_mismatches = self
+            .store
+            .money_pairs()
+            .await?
+            .iter()
+            .filter_map(money_mismatch)
+            .collect();
         let mut report = InvariantReport {
             seats_checked: by_seat.len(),
             live_claims: by_seat.values().map(|(_, l)| l.len()).sum(),
             double_taken: vec![],
             mask_mismatches: vec![],
+            money_mismatches,
             ledger: self.store.ledger().await?,
         };
         for (seat, (taken, live)) in &by_seat {

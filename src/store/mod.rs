@@ -233,6 +233,9 @@ pub trait Store: CounterStore + IdentityStore + Send + Sync + 'static {
     /// Every hold's claim on every seat of a trip (all trips when `None`).
     async fn seat_claims(&self, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>>;
     async fn ledger(&self) -> StoreResult<Ledger>;
+    /// Every order with the gateway's record under its charge key, and every
+    /// gateway charge no order claims (keys `order-<id>`, see `app::booking`).
+    async fn money_pairs(&self) -> StoreResult<Vec<MoneyPair>>;
 }
 
 /// Opens the store named by `url`: `sqlite://PATH`, a bare file path, or `postgres://…`.

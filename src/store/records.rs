@@ -349,3 +349,22 @@ pub struct Ledger {
     /// What the gateway says it took: succeeded charges less refunds.
     pub gateway_net: i64,
 }
+
+/// What our side says about one order's money.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderMoney {
+    pub id: i64,
+    pub status: crate::domain::OrderStatus,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub charge_id: Option<String>,
+}
+
+/// An order beside the gateway's own record of its charge (under the order's
+/// charge key), or a gateway charge that no order claims. Reconciling them one
+/// by one catches errors that cancel out in totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoneyPair {
+    pub order: Option<OrderMoney>,
+    pub charge: Option<GatewayCharge>,
+}

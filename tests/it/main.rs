@@ -16,6 +16,8 @@ mod api_queue;
 mod cli;
 mod crash_recovery;
 mod hardening_identity;
+mod invariant_checker;
+mod recovery;
 mod store_conformance;
 mod tickets_audit_notify;
 mod tui;

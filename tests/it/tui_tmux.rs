@@ -4,7 +4,7 @@
 //! two adjacent S_CHAIR seats and sees them sold; an online passenger holding
 //! seats at the same time shows up on the clerk's map.
 //!
-//! Needs tmux: without it the test says SKIP, unless CI=true, where it fails.
+//! Needs tmux: without it the test says SKIP, unless CI is set (true or 1), where it fails.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -12,10 +12,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ticketctl");
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
 
 /// A tmux server of our own (its own socket), killed on drop.
 struct Tmux {
@@ -149,14 +145,12 @@ async fn get(url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clerk_sells_two_adjacent_seats_in_a_real_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            !in_ci(),
-            "CI=true but tmux is not installed (.ci/run installs it)"
-        );
-        eprintln!("SKIP: tmux is not installed");
+    use crate::common::services::{Service, ran, skip};
+    if let Err(e) = Command::new("tmux").arg("-V").output() {
+        skip(Service::Tmux, &format!("tmux is not installed ({e})"));
         return;
     }
+    ran(Service::Tmux);
     let server = DemoServer::start();
     let base = server.url.clone();
     let tomorrow = ticketctl::domain::ServiceDate::today_at(chrono::Utc::now()).add_days(1);

@@ -207,6 +207,7 @@ async fn check_afterwards(
     let check = app.check_invariants(None).await?;
     let mut detail = check.double_taken.clone();
     detail.extend(check.mask_mismatches.clone());
+    detail.extend(check.money_mismatches.clone());
     report.seats_for_sale = Some(setup::seats_for_sale(app, date).await?);
     report.invariants = Some(Verdict {
         ok: check.ok(),

@@ -16,7 +16,7 @@ use super::{class, db, get};
 /// Serialises appends to the audit chain across processes.
 const AUDIT_LOCK: i64 = 0x7469_636b_6574; // "ticket"
 
-fn status(s: &str) -> StoreResult<OrderStatus> {
+pub(super) fn status(s: &str) -> StoreResult<OrderStatus> {
     s.parse()
         .map_err(|e: crate::domain::ParseError| StoreError::Backend(e.to_string()))
 }

@@ -14,6 +14,7 @@ mod booking;
 mod catalog;
 mod counter;
 mod identity;
+mod money;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -715,6 +716,10 @@ impl Store for PgStore {
 
     async fn ledger(&self) -> StoreResult<Ledger> {
         booking::ledger(&self.pool).await
+    }
+
+    async fn money_pairs(&self) -> StoreResult<Vec<crate::store::MoneyPair>> {
+        money::money_pairs(&self.pool).await
     }
 }
 

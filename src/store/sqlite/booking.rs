@@ -14,7 +14,7 @@ use crate::store::{
 
 use super::{db, parse_class};
 
-fn parse_status(s: &str) -> rusqlite::Result<OrderStatus> {
+pub(super) fn parse_status(s: &str) -> rusqlite::Result<OrderStatus> {
     s.parse().map_err(|e: crate::domain::ParseError| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })

@@ -4,6 +4,7 @@ mod booking;
 mod counter;
 mod engine;
 mod identity;
+mod money;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -1079,5 +1080,9 @@ impl Store for SqliteStore {
 
     async fn ledger(&self) -> StoreResult<Ledger> {
         self.engine.read(booking::ledger).await
+    }
+
+    async fn money_pairs(&self) -> StoreResult<Vec<crate::store::MoneyPair>> {
+        self.engine.read(money::money_pairs).await
     }
 }

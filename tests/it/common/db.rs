@@ -1,12 +1,14 @@
 //! Fresh databases for tests: a SQLite file in a temp dir, or a uniquely named
 //! Postgres database that is dropped when the test ends.
 //!
-//! Without Postgres the Postgres tests skip with a message; with `CI=true` they
-//! must run, and fail if they cannot.
+//! Without Postgres the Postgres tests skip, visibly and counted (see
+//! `services`); with `CI=true` or `CI=1` they must run, and fail if they cannot.
 
 use rand::RngCore;
 use std::sync::Arc;
 use ticketctl::store::Store;
+
+use super::services::Service;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -44,23 +46,17 @@ fn admin_url() -> String {
     std::env::var("TICKETCTL_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.into())
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 pub async fn postgres() -> Option<TestDb> {
     use sqlx::Connection;
     let admin = admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
         Ok(c) => c,
-        Err(e) if in_ci() => panic!("CI=true but Postgres is not reachable at {admin}: {e}"),
         Err(e) => {
-            eprintln!(
-                "SKIP: Postgres not reachable at {admin}: {e} (set CI=true to make this fatal)"
-            );
+            super::services::skip(Service::Postgres, &format!("not reachable at {admin}: {e}"));
             return None;
         }
     };
+    super::services::ran(Service::Postgres);
     let mut suffix = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut suffix);
     let name = format!("ticketctl_test_{}", hex::encode(suffix));
@@ -116,4 +112,61 @@ pub async fn open_store(db: &TestDb) -> Arc<dyn Store> {
         .expect("open test store");
     store.migrate().await.expect("migrate test store");
     store
+}
+
+/// Runs SQL straight against the test database, behind the app's back: for
+/// planting the damage a checker must find. Works on both backends.
+pub async fn exec(db: &TestDb, sql: &str) {
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let (path, sql) = (sqlite_path(url), sql.to_owned());
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.execute_batch(&sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            })
+            .await
+            .expect("SQLite statement ran");
+        }
+        TestDb::Postgres(g) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&g.url).await.expect("connect");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+}
+
+/// One integer from the test database (a count, an id), read behind the app's back.
+pub async fn scalar(db: &TestDb, sql: &str) -> i64 {
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let (path, sql) = (sqlite_path(url), sql.to_owned());
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.query_row(&sql, [], |r| r.get::<_, i64>(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+            .await
+            .expect("SQLite query ran")
+        }
+        TestDb::Postgres(g) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&g.url).await.expect("connect");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }
+    }
+}
+
+fn sqlite_path(url: &str) -> String {
+    url.strip_prefix("sqlite://").unwrap_or(url).to_owned()
 }

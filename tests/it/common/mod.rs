@@ -1,11 +1,14 @@
 //! Shared test support: fresh databases per test, a real server on a random port.
 #![allow(dead_code)]
 
+pub mod booking_flow;
 pub mod db;
 pub mod server;
+pub mod services;
+pub mod smtp;
 
 /// Runs each named `async fn(TestApp)` against a real server on SQLite and on
-/// Postgres (skipped with a message when Postgres is absent, fatal with CI=true).
+/// Postgres (skipped visibly when Postgres is absent, fatal with CI=true or CI=1).
 #[macro_export]
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
