@@ -8,9 +8,10 @@
 //! other `serve` processes sharing a Postgres. The poller stops when the last
 //! watcher leaves.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
@@ -53,7 +54,7 @@ impl LiveTrips {
     }
 
     fn subscribe(&self, trip_id: i64) -> Option<watch::Receiver<u64>> {
-        let watched = self.watched.lock().expect("not poisoned");
+        let watched = self.watched.lock();
         watched.get(&trip_id).map(|tx| tx.subscribe())
     }
 }
@@ -95,7 +96,7 @@ impl App {
         // The baseline is taken before the watcher hears anything, so every
         // change after it is reported.
         let baseline = self.inventory_fingerprint(trip_id).await?;
-        let mut watched = self.live.watched.lock().expect("not poisoned");
+        let mut watched = self.live.watched.lock();
         if let Some(tx) = watched.get(&trip_id) {
             // Another watcher started a poller meanwhile.
             return Ok(self.live.watch(tx.subscribe(), slot));
@@ -113,7 +114,7 @@ impl App {
             {
                 // Decided under the lock, so a new watcher either finds this
                 // poller running or starts a fresh one.
-                let mut watched = self.live.watched.lock().expect("not poisoned");
+                let mut watched = self.live.watched.lock();
                 if tx.receiver_count() == 0 {
                     watched.remove(&trip_id);
                     return;

@@ -15,6 +15,7 @@ pub mod live;
 pub mod notify;
 pub mod payments;
 pub mod queue;
+pub mod sale_bounds;
 pub mod seed;
 pub mod tickets;
 pub mod workers;

@@ -11,7 +11,9 @@ mod health;
 mod identity;
 pub mod limits;
 mod live;
+mod panic;
 mod queue;
+mod text_rule;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -101,6 +103,7 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
     health
         .merge(streams)
         .merge(api)
+        .layer(panic::layer())
         .layer(TraceLayer::new_for_http())
 }
 
