@@ -25,6 +25,8 @@ const MAX_WATCHERS: usize = 1024;
 pub struct LiveTrips {
     watched: Mutex<HashMap<i64, watch::Sender<u64>>>,
     slots: Arc<Semaphore>,
+    /// Permits `slots` was given in all.
+    capacity: Mutex<usize>,
     /// Set when the server stops: open streams end, so shutdown never waits on them.
     closing: watch::Sender<bool>,
 }
@@ -34,12 +36,23 @@ impl Default for LiveTrips {
         LiveTrips {
             watched: Mutex::default(),
             slots: Arc::new(Semaphore::new(MAX_WATCHERS)),
+            capacity: Mutex::new(MAX_WATCHERS),
             closing: watch::Sender::new(false),
         }
     }
 }
 
 impl LiveTrips {
+    /// Makes room for at least `total` open streams (the server's own gate
+    /// decides who gets them; this is the ceiling behind it).
+    pub fn ensure_capacity(&self, total: usize) {
+        let mut capacity = self.capacity.lock();
+        if total > *capacity {
+            self.slots.add_permits(total - *capacity);
+            *capacity = total;
+        }
+    }
+
     /// Ends every open stream (the server is stopping).
     pub fn close(&self) {
         self.closing.send_replace(true);

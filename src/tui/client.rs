@@ -271,13 +271,12 @@ impl Client {
     /// first one at once). Returns when the stream ends or breaks.
     pub async fn follow_trip(&self, trip: i64, mut changed: impl FnMut()) -> ClientResult<()> {
         let url = self.url(&format!("/v1/trips/{trip}/live"), &[]);
-        let mut resp = self
-            .http
-            .get(url)
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .map_err(network)?;
+        let mut req = self.http.get(url).header("accept", "text/event-stream");
+        // Signed in, a clerk's stream comes from the share kept for staff.
+        if let Some(token) = self.access_token() {
+            req = req.bearer_auth(token);
+        }
+        let mut resp = req.send().await.map_err(network)?;
         if !resp.status().is_success() {
             return Err(ClientError::Network(format!(
                 "live seat updates refused: {}",
