@@ -15,9 +15,10 @@
 //! theirs), and a snapshot is reloaded after `MAX_AGE` so that writes of other
 //! processes on the same database show up too.
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::domain::{SeatClass, SegmentMask};
@@ -117,16 +118,11 @@ struct Slot {
 
 impl Slot {
     fn usable(&self) -> Option<Arc<TripSeats>> {
-        self.current
-            .read()
-            .expect("availability lock")
-            .as_ref()
-            .filter(|s| s.usable())
-            .cloned()
+        self.current.read().as_ref().filter(|s| s.usable()).cloned()
     }
 
     fn current(&self) -> Option<Arc<TripSeats>> {
-        self.current.read().expect("availability lock").clone()
+        self.current.read().clone()
     }
 }
 
@@ -137,7 +133,7 @@ pub struct Availability {
 
 impl Availability {
     fn slot(&self, trip_id: i64) -> Arc<Slot> {
-        let mut slots = self.slots.lock().expect("availability lock");
+        let mut slots = self.slots.lock();
         if slots.len() >= MAX_TRIPS && !slots.contains_key(&trip_id) {
             slots.retain(|_, slot| {
                 slot.current()
@@ -163,7 +159,7 @@ impl Availability {
             // Seats were freed while we read: good enough for this request, not for the next.
             snapshot.stale.store(true, Ordering::Release);
         }
-        *slot.current.write().expect("availability lock") = Some(snapshot.clone());
+        *slot.current.write() = Some(snapshot.clone());
         Ok(snapshot)
     }
 
@@ -199,13 +195,7 @@ impl Availability {
 
     /// Seats were freed somewhere we cannot name (expired holds): read every trip again.
     pub fn invalidate_all(&self) {
-        let slots: Vec<i64> = self
-            .slots
-            .lock()
-            .expect("availability lock")
-            .keys()
-            .copied()
-            .collect();
+        let slots: Vec<i64> = self.slots.lock().keys().copied().collect();
         for trip_id in slots {
             self.invalidate(trip_id);
         }
@@ -231,7 +221,7 @@ mod tests {
     fn counts_follow_taken_and_freed_bits() {
         let a = Availability::default();
         let slot = a.slot(7);
-        *slot.current.write().unwrap() = Some(Arc::new(TripSeats::new(vec![
+        *slot.current.write() = Some(Arc::new(TripSeats::new(vec![
             seat(1, 1, SeatClass::Snigdha, 0),
             seat(2, 2, SeatClass::Snigdha, 0b01),
             seat(3, 3, SeatClass::AcBerth, 0),

@@ -299,6 +299,7 @@ impl App {
 
     /// Schedules one trip (admin): the train must run on that weekday.
     pub async fn schedule_trip(&self, number: u32, date: ServiceDate) -> AppResult<i64> {
+        crate::domain::trip::check_schedulable(date, ServiceDate::today_at(self.now()))?;
         let train = self.train(number).await?;
         if !train.train.runs_on_date(date) {
             return Err(AppError::Conflict(format!(

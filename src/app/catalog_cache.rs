@@ -8,8 +8,9 @@
 //! for them and remembered for the snapshot's life: a sale asks for the same
 //! few station pairs and trips thousands of times a second.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::domain::station::fold_name;
@@ -64,28 +65,22 @@ impl Catalog {
         to: &StationCode,
     ) -> StoreResult<FareMap> {
         let key = (from.clone(), to.clone());
-        if let Some(f) = self.fares.read().expect("catalog lock").get(&key) {
+        if let Some(f) = self.fares.read().get(&key) {
             return Ok(f.clone());
         }
         let fares: FareMap = Arc::new(store.fares_between(from, to).await?.into_iter().collect());
-        self.fares
-            .write()
-            .expect("catalog lock")
-            .insert(key, fares.clone());
+        self.fares.write().insert(key, fares.clone());
         Ok(fares)
     }
 
     /// A trip record; trips never change once created.
     pub async fn trip(&self, store: &dyn Store, id: i64) -> StoreResult<Option<TripRecord>> {
-        if let Some(t) = self.trips.read().expect("catalog lock").get(&id) {
+        if let Some(t) = self.trips.read().get(&id) {
             return Ok(Some(t.clone()));
         }
         let trip = store.trip(id).await?;
         if let Some(t) = &trip {
-            self.trips
-                .write()
-                .expect("catalog lock")
-                .insert(id, t.clone());
+            self.trips.write().insert(id, t.clone());
         }
         Ok(trip)
     }
@@ -97,19 +92,11 @@ impl Catalog {
         first: ServiceDate,
         last: ServiceDate,
     ) -> StoreResult<Arc<Vec<TripRecord>>> {
-        if let Some(t) = self
-            .trips_on
-            .read()
-            .expect("catalog lock")
-            .get(&(first, last))
-        {
+        if let Some(t) = self.trips_on.read().get(&(first, last)) {
             return Ok(t.clone());
         }
         let trips = Arc::new(store.trips_between(first, last).await?);
-        self.trips_on
-            .write()
-            .expect("catalog lock")
-            .insert((first, last), trips.clone());
+        self.trips_on.write().insert((first, last), trips.clone());
         Ok(trips)
     }
 }
@@ -124,7 +111,7 @@ pub struct CatalogCache {
 
 impl CatalogCache {
     fn fresh(&self) -> Option<Arc<Catalog>> {
-        match self.current.read().expect("catalog lock").as_ref() {
+        match self.current.read().as_ref() {
             Some((at, catalog)) if at.elapsed() < MAX_AGE => Some(catalog.clone()),
             _ => None,
         }
@@ -176,11 +163,11 @@ impl CatalogCache {
             trips: RwLock::default(),
             trips_on: RwLock::default(),
         });
-        *self.current.write().expect("catalog lock") = Some((Instant::now(), catalog.clone()));
+        *self.current.write() = Some((Instant::now(), catalog.clone()));
         Ok(catalog)
     }
 
     pub fn invalidate(&self) {
-        *self.current.write().expect("catalog lock") = None;
+        *self.current.write() = None;
     }
 }

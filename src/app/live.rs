@@ -8,9 +8,10 @@
 //! other `serve` processes sharing a Postgres. The poller stops when the last
 //! watcher leaves.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
@@ -24,6 +25,8 @@ const MAX_WATCHERS: usize = 1024;
 pub struct LiveTrips {
     watched: Mutex<HashMap<i64, watch::Sender<u64>>>,
     slots: Arc<Semaphore>,
+    /// Permits `slots` was given in all.
+    capacity: Mutex<usize>,
     /// Set when the server stops: open streams end, so shutdown never waits on them.
     closing: watch::Sender<bool>,
 }
@@ -33,12 +36,23 @@ impl Default for LiveTrips {
         LiveTrips {
             watched: Mutex::default(),
             slots: Arc::new(Semaphore::new(MAX_WATCHERS)),
+            capacity: Mutex::new(MAX_WATCHERS),
             closing: watch::Sender::new(false),
         }
     }
 }
 
 impl LiveTrips {
+    /// Makes room for at least `total` open streams (the server's own gate
+    /// decides who gets them; this is the ceiling behind it).
+    pub fn ensure_capacity(&self, total: usize) {
+        let mut capacity = self.capacity.lock();
+        if total > *capacity {
+            self.slots.add_permits(total - *capacity);
+            *capacity = total;
+        }
+    }
+
     /// Ends every open stream (the server is stopping).
     pub fn close(&self) {
         self.closing.send_replace(true);
@@ -53,7 +67,7 @@ impl LiveTrips {
     }
 
     fn subscribe(&self, trip_id: i64) -> Option<watch::Receiver<u64>> {
-        let watched = self.watched.lock().expect("not poisoned");
+        let watched = self.watched.lock();
         watched.get(&trip_id).map(|tx| tx.subscribe())
     }
 }
@@ -95,7 +109,7 @@ impl App {
         // The baseline is taken before the watcher hears anything, so every
         // change after it is reported.
         let baseline = self.inventory_fingerprint(trip_id).await?;
-        let mut watched = self.live.watched.lock().expect("not poisoned");
+        let mut watched = self.live.watched.lock();
         if let Some(tx) = watched.get(&trip_id) {
             // Another watcher started a poller meanwhile.
             return Ok(self.live.watch(tx.subscribe(), slot));
@@ -113,7 +127,7 @@ impl App {
             {
                 // Decided under the lock, so a new watcher either finds this
                 // poller running or starts a fresh one.
-                let mut watched = self.live.watched.lock().expect("not poisoned");
+                let mut watched = self.live.watched.lock();
                 if tx.receiver_count() == 0 {
                     watched.remove(&trip_id);
                     return;

@@ -18,13 +18,13 @@
 //! would share it through Redis: not built yet).
 
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use rand::RngCore;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 
-use crate::domain::ParseError;
+use super::sale_bounds::{check_max_active, check_rate, check_settings, secs_after};
 use crate::domain::admission::{AdmissionClaims, AdmissionError, sign, verify};
 
 use super::{App, AppError, AppResult};
@@ -211,9 +211,9 @@ impl Sale {
             sale: self.settings.id.clone(),
             user,
             jti: jti.clone(),
-            exp: (now + TOKEN_MAX_LIFE).timestamp(),
+            exp: secs_after(now, TOKEN_MAX_LIFE.num_seconds()).timestamp(),
         };
-        let idle_until = now + chrono::Duration::seconds(self.settings.idle_secs);
+        let idle_until = secs_after(now, self.settings.idle_secs);
         self.admitted.insert(
             user,
             Admission {
@@ -238,7 +238,7 @@ impl Sale {
         }
         let now_ts = now.timestamp();
         self.spent.retain(|_, exp| *exp >= now_ts);
-        let window_start = now - chrono::Duration::seconds(PACE_WINDOW_SECS);
+        let window_start = secs_after(now, -PACE_WINDOW_SECS);
         while self.recent.front().is_some_and(|t| *t < window_start) {
             self.recent.pop_front();
         }
@@ -258,7 +258,7 @@ impl Sale {
     fn end(&mut self, user: i64, now: DateTime<Utc>) {
         if let Some(a) = self.admitted.remove(&user) {
             // Kept until the longest a token can live; after that it fails anyway.
-            let exp = (now + TOKEN_MAX_LIFE).timestamp();
+            let exp = secs_after(now, TOKEN_MAX_LIFE.num_seconds()).timestamp();
             self.spent.insert(a.jti, exp);
         }
     }
@@ -285,25 +285,17 @@ impl WaitingRoom {
         id: &str,
         f: impl FnOnce(&mut Sale, &[u8]) -> AppResult<T>,
     ) -> AppResult<T> {
-        let mut sales = self.sales.lock().expect("waiting room lock");
+        let mut sales = self.sales.lock();
         let sale = sales
             .get_mut(id)
             .ok_or_else(|| AppError::NotFound(format!("no queued sale '{id}'")))?;
         f(sale, &self.key)
     }
 
-    pub fn create(&self, settings: SaleSettings) -> AppResult<()> {
-        if settings.id.trim().is_empty() || settings.trip_ids.is_empty() {
-            return Err(
-                ParseError::new("sale", "a queued sale needs an id and at least one trip").into(),
-            );
-        }
-        if settings.rate_per_sec <= 0.0 || settings.max_active == 0 || settings.idle_secs <= 0 {
-            return Err(
-                ParseError::new("sale", "rate, max_active and idle_secs must be positive").into(),
-            );
-        }
-        let mut sales = self.sales.lock().expect("waiting room lock");
+    /// Creates a sale whose settings are all within `sale_bounds` at `now`.
+    pub fn create(&self, settings: SaleSettings, now: DateTime<Utc>) -> AppResult<()> {
+        check_settings(&settings, now)?;
+        let mut sales = self.sales.lock();
         if sales.values().any(|s| {
             s.settings
                 .trip_ids
@@ -329,14 +321,16 @@ impl WaitingRoom {
         rate_per_sec: Option<f64>,
         max_active: Option<usize>,
     ) -> AppResult<()> {
+        rate_per_sec.map(check_rate).transpose()?;
+        max_active.map(check_max_active).transpose()?;
         self.with_sale(id, |sale, _| {
             if let Some(p) = paused {
                 sale.paused = p;
             }
-            if let Some(r) = rate_per_sec.filter(|r| *r > 0.0) {
+            if let Some(r) = rate_per_sec {
                 sale.settings.rate_per_sec = r;
             }
-            if let Some(m) = max_active.filter(|m| *m > 0) {
+            if let Some(m) = max_active {
                 sale.settings.max_active = m;
             }
             Ok(())
@@ -379,7 +373,7 @@ impl WaitingRoom {
 
     /// The sale a trip belongs to, if it is queued.
     fn sale_of(&self, trip_id: i64) -> Option<String> {
-        let sales = self.sales.lock().expect("waiting room lock");
+        let sales = self.sales.lock();
         sales
             .values()
             .find(|s| s.settings.trip_ids.contains(&trip_id))
@@ -417,7 +411,7 @@ impl WaitingRoom {
                 .get_mut(&user)
                 .filter(|a| a.jti == claims.jti)
                 .ok_or_else(|| refused(AdmissionError::Expired))?;
-            admission.idle_until = now + chrono::Duration::seconds(sale.settings.idle_secs);
+            admission.idle_until = secs_after(now, sale.settings.idle_secs);
             Ok(())
         })
     }
@@ -485,14 +479,17 @@ mod tests {
 
     fn room(opens_at: DateTime<Utc>, rate: f64, max_active: usize) -> WaitingRoom {
         let room = WaitingRoom::new(b"test-key".to_vec());
-        room.create(SaleSettings {
-            id: "eid".into(),
+        room.create(
+            SaleSettings {
+                id: "eid".into(),
+                opens_at,
+                trip_ids: vec![1],
+                rate_per_sec: rate,
+                max_active,
+                idle_secs: 60,
+            },
             opens_at,
-            trip_ids: vec![1],
-            rate_per_sec: rate,
-            max_active,
-            idle_secs: 60,
-        })
+        )
         .unwrap();
         room
     }
@@ -564,7 +561,7 @@ mod tests {
         assert!(room.gate(1, 7, Some(&token), t0).is_err(), "a replay");
         let much_later = t0 + TOKEN_MAX_LIFE + chrono::Duration::minutes(1);
         room.status("eid", 8, much_later).ok();
-        let sales = room.sales.lock().unwrap();
+        let sales = room.sales.lock();
         assert!(sales["eid"].spent.is_empty(), "the spent id is forgotten");
     }
 }
@@ -578,14 +575,17 @@ mod pace_tests {
         let t0 = Utc::now();
         let room = WaitingRoom::new(b"k".to_vec());
         // A generous rate, but only 10 slots: admission is slot-bound.
-        room.create(SaleSettings {
-            id: "eid".into(),
-            opens_at: t0,
-            trip_ids: vec![1],
-            rate_per_sec: 1000.0,
-            max_active: 10,
-            idle_secs: 600,
-        })
+        room.create(
+            SaleSettings {
+                id: "eid".into(),
+                opens_at: t0,
+                trip_ids: vec![1],
+                rate_per_sec: 1000.0,
+                max_active: 10,
+                idle_secs: 600,
+            },
+            t0,
+        )
         .unwrap();
         for user in 0..1_000 {
             room.join("eid", user, t0).unwrap();

@@ -1,7 +1,7 @@
 //! `ticketctl seed`: load the real network and create trips, with progress bars.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use crate::app::App;
 use crate::app::seed::{Progress, SeedReport};
@@ -57,15 +57,15 @@ impl Progress for Bars {
                 .progress_chars("=> "),
         );
         bar.set_prefix(step.to_owned());
-        *self.0.lock().expect("bar lock") = Some(bar);
+        *self.0.lock() = Some(bar);
     }
     fn advance(&self, n: u64) {
-        if let Some(bar) = self.0.lock().expect("bar lock").as_ref() {
+        if let Some(bar) = self.0.lock().as_ref() {
             bar.inc(n);
         }
     }
     fn finish(&self) {
-        if let Some(bar) = self.0.lock().expect("bar lock").take() {
+        if let Some(bar) = self.0.lock().take() {
             bar.finish();
         }
     }

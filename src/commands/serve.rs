@@ -9,6 +9,7 @@ use crate::app::payments::GatewayConfig;
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
 use crate::domain::{RefundRule, Role};
+use crate::server::limits::{ConnLimits, StreamLimits};
 use crate::server::{Limits, Server};
 use std::num::NonZeroU32;
 
@@ -39,7 +40,7 @@ pub struct Cmd {
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(50..))]
     pub charge_timeout_ms: u64,
     /// Settle orders left mid-saga (by a crash) after this many seconds.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub recovery_after_secs: u64,
     /// Directory where e-mail and SMS notifications are written (default: log only).
     #[arg(long, env = "TICKETCTL_NOTIFICATIONS_DIR")]
@@ -87,6 +88,26 @@ pub struct Cmd {
     /// answered 503 with Retry-After, in milliseconds.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub password_hash_wait_ms: u64,
+    /// A client must send a request's headers within this many seconds (also
+    /// the longest a keep-alive connection waits for its next request).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+    /// A connection with no traffic for this many seconds is closed.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_secs: u64,
+    /// Connections one client address may hold open.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections_per_ip: u64,
+    /// Live seat-map streams open at once, in all.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_streams: u64,
+    /// Live streams one client address may hold (signed-in staff are exempt).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_streams_per_ip: u64,
+    /// Percent of --max-streams open to anonymous clients and passengers; the
+    /// rest is kept for clerks and admins.
+    #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub public_streams_percent: u8,
 }
 
 /// Resolved settings for one server process.
@@ -131,6 +152,16 @@ impl Cmd {
                 per_user: NonZeroU32::new(self.rate_per_user),
                 max_in_flight: self.max_in_flight as usize,
                 read_timeout: Duration::from_millis(self.read_timeout_ms),
+                connections: ConnLimits {
+                    header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                    idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+                    max_per_ip: self.max_connections_per_ip as usize,
+                },
+                streams: StreamLimits {
+                    max_streams: self.max_streams as usize,
+                    per_ip: self.max_streams_per_ip as usize,
+                    public_percent: self.public_streams_percent,
+                },
             },
         })
     }
@@ -187,6 +218,7 @@ async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
 }
 
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let store = super::open_store(&config.database_url).await?;
     let app = App::new(store, config.app.clone()).await?;
     if let Some(days) = config.demo {
@@ -220,6 +252,16 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     server.run(shutdown_signal()).await?;
     println!("ticketctl stopped");
     Ok(())
+}
+
+/// Every connection is a file descriptor: a soft limit of 1,024 (a common
+/// default) runs out long before the per-address caps do. Raise the soft limit
+/// to the hard one; if that fails the server still runs, with a warning.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(open_files = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
 }
 
 async fn shutdown_signal() {

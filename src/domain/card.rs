@@ -79,6 +79,9 @@ pub fn luhn_valid(digits: &str) -> bool {
     sum % 10 == 0
 }
 
+/// Cards are issued for a few years; an expiry further out is a typo or a probe.
+pub const MAX_CARD_YEARS: u32 = 20;
+
 /// Checks expiry (month/year, not in the past at `today_ym` = (year, month)) and CVC shape.
 pub fn check_expiry_and_cvc(
     month: u32,
@@ -92,6 +95,12 @@ pub fn check_expiry_and_cvc(
     let year = if year < 100 { 2000 + year } else { year };
     if (year, month) < today_ym {
         return Err(ParseError::new("exp_year", "the card has expired"));
+    }
+    if year > today_ym.0 + MAX_CARD_YEARS {
+        return Err(ParseError::new(
+            "exp_year",
+            format!("a card expires within {MAX_CARD_YEARS} years"),
+        ));
     }
     if !(3..=4).contains(&cvc.len()) || !cvc.chars().all(|c| c.is_ascii_digit()) {
         return Err(ParseError::new("cvc", "must be 3 or 4 digits"));
@@ -132,5 +141,9 @@ mod tests {
         assert!(check_expiry_and_cvc(10, 2026, "123", (2026, 11)).is_err());
         assert!(check_expiry_and_cvc(13, 2030, "123", (2026, 11)).is_err());
         assert!(check_expiry_and_cvc(1, 2030, "12", (2026, 11)).is_err());
+        assert!(check_expiry_and_cvc(12, 2046, "123", (2026, 11)).is_ok());
+        assert!(check_expiry_and_cvc(1, 2047, "123", (2026, 11)).is_err());
+        assert!(check_expiry_and_cvc(1, 9999, "123", (2026, 11)).is_err());
+        assert!(check_expiry_and_cvc(1, u32::MAX, "123", (2026, 11)).is_err());
     }
 }

@@ -11,6 +11,7 @@ pub mod fare;
 pub mod order;
 pub mod segment;
 pub mod station;
+pub mod text;
 pub mod ticket;
 pub mod time;
 pub mod train;

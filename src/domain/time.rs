@@ -19,11 +19,27 @@ pub fn dhaka() -> FixedOffset {
 pub struct ServiceDate(NaiveDate);
 
 impl ServiceDate {
+    /// A date like 2026-03-28, of a year a railway could run on (see
+    /// [`ServiceDate::YEARS`]): absurd years are refused here, so no date
+    /// arithmetic downstream can overflow.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map(ServiceDate)
-            .map_err(|_| ParseError::new("date", format!("'{s}' is not a date like 2026-03-28")))
+        let date = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| ParseError::new("date", format!("'{s}' is not a date like 2026-03-28")))?;
+        if !Self::YEARS.contains(&chrono::Datelike::year(&date)) {
+            return Err(ParseError::new(
+                "date",
+                format!(
+                    "'{s}' is out of range: years {} to {}",
+                    Self::YEARS.start(),
+                    Self::YEARS.end()
+                ),
+            ));
+        }
+        Ok(ServiceDate(date))
     }
+
+    /// Years a service date may name.
+    pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2199;
 
     pub fn from_naive(d: NaiveDate) -> Self {
         ServiceDate(d)
@@ -38,8 +54,15 @@ impl ServiceDate {
         ServiceDate(now.with_timezone(&dhaka()).date_naive())
     }
 
+    /// The date `days` later (earlier if negative), saturating at the
+    /// calendar's ends rather than panicking.
     pub fn add_days(self, days: i64) -> Self {
-        ServiceDate(self.0 + Duration::days(days))
+        let moved = Duration::try_days(days).and_then(|d| self.0.checked_add_signed(d));
+        ServiceDate(moved.unwrap_or(if days < 0 {
+            NaiveDate::MIN
+        } else {
+            NaiveDate::MAX
+        }))
     }
 
     /// Three-letter English weekday, as timetables print it ("Fri").
@@ -49,11 +72,19 @@ impl ServiceDate {
 
     /// The instant of local time `t` on this date.
     pub fn at(self, t: TripTime) -> DateTime<Utc> {
-        let midnight = dhaka()
+        // A fixed offset is never ambiguous; only the calendar's first day
+        // has no UTC instant for its local midnight.
+        let Some(midnight) = dhaka()
             .from_local_datetime(&self.0.and_time(NaiveTime::MIN))
             .single()
-            .expect("fixed offset is unambiguous");
-        (midnight + Duration::minutes(t.minutes() as i64)).with_timezone(&Utc)
+        else {
+            return DateTime::<Utc>::MIN_UTC;
+        };
+        // Saturates at the end of time instead of panicking for a date at the
+        // calendar's edge (parse keeps such dates out; this is the backstop).
+        midnight
+            .checked_add_signed(Duration::minutes(t.minutes() as i64))
+            .map_or(DateTime::<Utc>::MAX_UTC, |d| d.with_timezone(&Utc))
     }
 }
 
@@ -116,6 +147,32 @@ pub fn to_local_rfc3339(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_years_are_refused_and_date_arithmetic_never_panics() {
+        for bad in [
+            "+262142-01-01",
+            "262142-01-01",
+            "1999-12-31",
+            "2200-01-01",
+            "-0001-01-01",
+        ] {
+            assert!(ServiceDate::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ServiceDate::parse("2199-12-31").is_ok());
+        let edge = ServiceDate::from_naive(NaiveDate::MAX);
+        assert_eq!(edge.add_days(i64::MAX), edge);
+        assert_eq!(
+            edge.at(TripTime::parse("23:59+9").unwrap()),
+            DateTime::<Utc>::MAX_UTC
+        );
+        let first = ServiceDate::from_naive(NaiveDate::MIN);
+        assert_eq!(first.add_days(i64::MIN), first);
+        assert_eq!(
+            first.at(TripTime::from_minutes(0)),
+            DateTime::<Utc>::MIN_UTC
+        );
+    }
 
     #[test]
     fn parses_and_prints_times_past_midnight() {

@@ -29,6 +29,24 @@ impl SalePolicy {
     }
 }
 
+/// Days before today (Dhaka) a trip may still be scheduled for, and after.
+pub const SCHEDULE_DAYS_BEFORE: i64 = 1;
+pub const SCHEDULE_DAYS_AHEAD: i64 = 366;
+
+/// A trip is scheduled for yesterday at the earliest (a late night train still
+/// running) and a year ahead at the latest.
+pub fn check_schedulable(date: ServiceDate, today: ServiceDate) -> Result<(), super::ParseError> {
+    let first = today.add_days(-SCHEDULE_DAYS_BEFORE);
+    let last = today.add_days(SCHEDULE_DAYS_AHEAD);
+    if date < first || date > last {
+        return Err(super::ParseError::new(
+            "date",
+            format!("a trip can be scheduled from {first} to {last}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Where a sale stands at an instant, for one boarding time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

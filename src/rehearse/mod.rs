@@ -11,13 +11,14 @@ pub mod stats;
 
 pub use queue::QueuePlan;
 
+use parking_lot::Mutex;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -401,7 +402,7 @@ pub async fn run(
             };
             let (outcome, seats, wait) = visit(&mut p, &scenario, n).await;
             let finished = start.elapsed().as_millis() as u64;
-            let mut r = results.lock().expect("results lock");
+            let mut r = results.lock();
             r.samples.append(&mut p.samples);
             r.outcomes.push(outcome);
             if outcome == Outcome::Booked {
@@ -417,7 +418,7 @@ pub async fn run(
     }
     while tasks.join_next().await.is_some() {}
     let elapsed = start.elapsed();
-    let c = std::mem::take(&mut *results.lock().expect("results lock"));
+    let c = std::mem::take(&mut *results.lock());
     Run {
         elapsed,
         samples: c.samples,

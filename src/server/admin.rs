@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::app::identity::UserView;
 use crate::app::{App, AppError};
-use crate::domain::{Role, ServiceDate, StationCode};
+use crate::domain::{ParseError, Role, ServiceDate, StationCode};
 use crate::store::{NewStation, Upsert};
 
 use super::auth::Caller;
@@ -38,6 +38,9 @@ pub async fn set_role(
     Ok(Json(UserView::from(&app.user(id).await?)))
 }
 
+/// Aliases one station may carry (spellings people type: "Ctg", "Chittagong", …).
+const MAX_ALIASES: usize = 20;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StationBody {
@@ -55,6 +58,13 @@ pub async fn add_station(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(Role::Admin)?;
     let code = StationCode::parse(&b.code).map_err(AppError::from)?;
+    if b.aliases.len() > MAX_ALIASES {
+        return Err(AppError::from(ParseError::new(
+            "aliases",
+            format!("a station has at most {MAX_ALIASES} aliases"),
+        ))
+        .into());
+    }
     let result = app
         .add_station(NewStation {
             code: code.clone(),

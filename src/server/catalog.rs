@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::app::catalog::{SearchResult, SeatMap, StationView, TripDetail};
-use crate::domain::ServiceDate;
+use crate::domain::{Role, ServiceDate};
 use crate::store::TrainRecord;
 
-use super::error::ApiResult;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, ApiQuery};
 
 #[derive(Serialize)]
@@ -110,10 +111,17 @@ pub struct JourneyQuery {
     detail: bool,
 }
 
+/// The plain map (free or taken) is public. The detailed one (held vs sold)
+/// shows how a sale is going seat by seat, so it is for clerks and admins:
+/// without a token it answers 401, for a passenger 403.
 pub async fn seats(
     State(app): State<App>,
+    caller: Result<Caller, ApiError>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<JourneyQuery>,
 ) -> ApiResult<Json<SeatMap>> {
+    if q.detail {
+        caller?.require(Role::Clerk)?;
+    }
     Ok(Json(app.seat_map(id, &q.from, &q.to, q.detail).await?))
 }

@@ -1,14 +1,17 @@
 //! Extractors whose rejections are problem+json, so a malformed body, a wrong
 //! type or a missing parameter gets the same clear shape as every other error.
+//! Each one applies the text rule (`text_rule`) to every string it carries
+//! before the handler's type sees it.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::text_rule;
 
 /// A JSON body.
 pub struct ApiJson<T>(pub T);
@@ -17,10 +20,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Json::<T>::from_request(req, state)
+        let Json(mut value) = Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|Json(v)| ApiJson(v))
-            .map_err(json_rejection)
+            .map_err(json_rejection)?;
+        text_rule::clean_json(&mut value)?;
+        serde_json::from_value(value).map(ApiJson).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                "Invalid request body",
+                format!("Failed to deserialize the JSON body into the target type: {e}"),
+            )
+        })
     }
 }
 
@@ -61,18 +72,24 @@ pub struct ApiQuery<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|r: QueryRejection| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-query",
-                    "Invalid query parameters",
-                    r.body_text(),
-                )
-            })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let invalid = |detail: String| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                "Invalid query parameters",
+                detail,
+            )
+        };
+        let raw = parts.uri.query().unwrap_or_default();
+        let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+            .map_err(|e| invalid(format!("Failed to deserialize query string: {e}")))?;
+        text_rule::clean_pairs(&mut pairs)?;
+        let cleaned = serde_urlencoded::to_string(&pairs)
+            .map_err(|e| invalid(format!("Failed to deserialize query string: {e}")))?;
+        serde_urlencoded::from_str(&cleaned)
+            .map(ApiQuery)
+            .map_err(|e| invalid(format!("Failed to deserialize query string: {e}")))
     }
 }
 
@@ -83,6 +100,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Ok(Path(mut raw)) =
+            Path::<Vec<(String, String)>>::from_request_parts(parts, state).await
+        {
+            text_rule::clean_pairs(&mut raw)?;
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))

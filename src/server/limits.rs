@@ -21,6 +21,8 @@ use tokio::sync::Semaphore;
 use crate::app::App;
 
 use super::error::ApiError;
+pub use super::listener::ConnLimits;
+pub use super::live::StreamLimits;
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
 
@@ -35,6 +37,10 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// Deadline for reads (GET); writes are never cut off midway.
     pub read_timeout: Duration,
+    /// Header-read and idle timeouts, connections per client address.
+    pub connections: ConnLimits,
+    /// Live seat-map streams: in all, per address, and the staff's share.
+    pub streams: StreamLimits,
 }
 
 impl Default for Limits {
@@ -44,6 +50,8 @@ impl Default for Limits {
             per_user: NonZeroU32::new(20),
             max_in_flight: 2048,
             read_timeout: Duration::from_secs(10),
+            connections: ConnLimits::default(),
+            streams: StreamLimits::default(),
         }
     }
 }

@@ -10,8 +10,11 @@ mod extract;
 mod health;
 mod identity;
 pub mod limits;
+mod listener;
 mod live;
+mod panic;
 mod queue;
+mod text_rule;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -32,7 +35,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP surface. Health probes sit outside the rate limits and load
 /// shedding, so an overloaded server still answers them.
-pub fn router(app: App, guard: Arc<Guard>) -> Router {
+pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Router {
     let health = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -41,7 +44,10 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
     // the app caps how many are open.
     let streams = Router::new()
         .route("/v1/trips/{id}/live", get(live::trip_live))
-        .with_state(app.clone());
+        .with_state(live::LiveState {
+            app: app.clone(),
+            gate: streams,
+        });
     let api = Router::new()
         .route("/v1/stations", get(catalog::stations))
         .route("/v1/trains", get(catalog::trains))
@@ -102,6 +108,7 @@ pub fn router(app: App, guard: Arc<Guard>) -> Router {
     health
         .merge(streams)
         .merge(api)
+        .layer(panic::layer())
         .layer(TraceLayer::new_for_http())
 }
 
@@ -144,15 +151,16 @@ impl Server {
             }
         });
         let live = self.app.live.clone();
+        live.ensure_capacity(self.limits.streams.max_streams);
+        let streams = live::StreamGate::new(self.limits.streams);
         let shutdown = async move {
             shutdown.await;
             // Long-lived streams would hold graceful shutdown open forever.
             live.close();
         };
-        let service = router(self.app, guard).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let router = router(self.app, guard, streams);
+        let served =
+            listener::serve(self.listener, router, self.limits.connections, shutdown).await;
         janitor.abort();
         let _ = stop.send(true);
         while workers.join_next().await.is_some() {}

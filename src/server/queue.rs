@@ -53,7 +53,7 @@ pub async fn create(
     ApiJson(settings): ApiJson<SaleSettings>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    app.waiting_room().create(settings)?;
+    app.waiting_room().create(settings, app.now())?;
     Ok(StatusCode::CREATED)
 }
 

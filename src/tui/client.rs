@@ -1,10 +1,10 @@
 //! The TUI's HTTP client for `ticketctl serve`: typed calls, problem+json
 //! errors, and a refresh of the access token when it runs out mid-shift.
 
+use parking_lot::Mutex;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::wire::*;
@@ -68,7 +68,7 @@ impl Client {
     }
 
     fn access_token(&self) -> Option<String> {
-        let tokens = self.tokens.lock().expect("not poisoned");
+        let tokens = self.tokens.lock();
         tokens.as_ref().map(|t| t.access_token.clone())
     }
 
@@ -133,7 +133,7 @@ impl Client {
     /// Trades the refresh token for a new pair; false when there is none or it failed.
     async fn refresh(&self) -> bool {
         let refresh = {
-            let tokens = self.tokens.lock().expect("not poisoned");
+            let tokens = self.tokens.lock();
             match tokens.as_ref() {
                 Some(t) => t.refresh_token.clone(),
                 None => return false,
@@ -151,7 +151,7 @@ impl Client {
         };
         match resp.json::<Tokens>().await {
             Ok(t) => {
-                *self.tokens.lock().expect("not poisoned") = Some(t);
+                *self.tokens.lock() = Some(t);
                 true
             }
             Err(_) => false,
@@ -164,11 +164,11 @@ impl Client {
         if let Some(code) = totp.filter(|c| !c.is_empty()) {
             body["totp"] = json!(code);
         }
-        *self.tokens.lock().expect("not poisoned") = None;
+        *self.tokens.lock() = None;
         let tokens: Tokens = self
             .call(Method::POST, "/v1/auth/login", &[], Some(body), None)
             .await?;
-        *self.tokens.lock().expect("not poisoned") = Some(tokens);
+        *self.tokens.lock() = Some(tokens);
         self.call(Method::GET, "/v1/me", &[], None, None).await
     }
 
@@ -271,13 +271,12 @@ impl Client {
     /// first one at once). Returns when the stream ends or breaks.
     pub async fn follow_trip(&self, trip: i64, mut changed: impl FnMut()) -> ClientResult<()> {
         let url = self.url(&format!("/v1/trips/{trip}/live"), &[]);
-        let mut resp = self
-            .http
-            .get(url)
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .map_err(network)?;
+        let mut req = self.http.get(url).header("accept", "text/event-stream");
+        // Signed in, a clerk's stream comes from the share kept for staff.
+        if let Some(token) = self.access_token() {
+            req = req.bearer_auth(token);
+        }
+        let mut resp = req.send().await.map_err(network)?;
         if !resp.status().is_success() {
             return Err(ClientError::Network(format!(
                 "live seat updates refused: {}",

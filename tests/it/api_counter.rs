@@ -225,9 +225,10 @@ async fn cancelling_a_cash_sale_hands_back_cash(t: TestApp) {
     assert_eq!(shift.body["net_cash"], 900 - refund);
     // The seats are for sale again.
     let map = t
-        .get(&format!(
-            "/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"
-        ))
+        .get_as(
+            &format!("/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"),
+            &clerk,
+        )
         .await;
     assert_eq!(seat_state(&map.body, "KA-1"), "free");
     invariants_hold(&t, trip).await;
@@ -279,18 +280,20 @@ async fn seat_maps_tell_held_from_sold(t: TestApp) {
     assert_eq!(h.status, StatusCode::CREATED);
 
     let full = t
-        .get(&format!(
-            "/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"
-        ))
+        .get_as(
+            &format!("/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"),
+            &clerk,
+        )
         .await;
     assert_eq!(seat_state(&full.body, "KA-1"), "sold");
     assert_eq!(seat_state(&full.body, "KA-2"), "held");
     assert_eq!(seat_state(&full.body, "KA-3"), "free");
     // KA-2 is held only Dhaka → Feni: Feni → Chattogram it is free.
     let second_half = t
-        .get(&format!(
-            "/v1/trips/{trip}/seats?from=FNI&to=CTG&detail=true"
-        ))
+        .get_as(
+            &format!("/v1/trips/{trip}/seats?from=FNI&to=CTG&detail=true"),
+            &clerk,
+        )
         .await;
     assert_eq!(seat_state(&second_half.body, "KA-2"), "free");
     // Without detail, the passenger map is unchanged: free or not.
@@ -416,9 +419,10 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
 
     assert_eq!(t.app.store.ledger().await.unwrap(), before);
     let map = t
-        .get(&format!(
-            "/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"
-        ))
+        .get_as(
+            &format!("/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"),
+            &clerk,
+        )
         .await;
     assert_eq!(
         seat_state(&map.body, "KA-1"),

@@ -15,6 +15,7 @@ fn limits(per_ip: Option<u32>, per_user: Option<u32>, max_in_flight: usize) -> L
         per_user: per_user.and_then(NonZeroU32::new),
         max_in_flight,
         read_timeout: Duration::from_secs(5),
+        ..Limits::default()
     }
 }
 

@@ -283,9 +283,10 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
 
     // The server agrees: both seats are sold for the whole journey.
     let map = t
-        .get(&format!(
-            "/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"
-        ))
+        .get_as(
+            &format!("/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"),
+            &t.login(CLERK_PHONE).await,
+        )
         .await;
     let states: Vec<&str> = map.body["coaches"][0]["seats"]
         .as_array()

@@ -237,11 +237,27 @@ async fn a_clerk_sells_two_adjacent_seats_in_a_real_terminal() {
     assert_eq!(held.status(), 201);
     tui.wait_for("  2 (  5)(  6) ┆    7    8", 5);
 
-    // The server agrees about the sale.
-    let seats = get(&format!(
-        "{base}/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"
-    ))
-    .await;
+    // The server agrees about the sale (the detailed map is for staff).
+    let clerk: Value = http
+        .post(format!("{base}/v1/auth/login"))
+        .json(&json!({ "login": "clerk@demo.ticketctl", "password": "demo-password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seats: Value = http
+        .get(format!(
+            "{base}/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"
+        ))
+        .bearer_auth(clerk["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let ka = &seats["coaches"][0]["seats"];
     assert_eq!(
         (ka[0]["state"].as_str(), ka[1]["state"].as_str()),

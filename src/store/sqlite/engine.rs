@@ -9,10 +9,11 @@
 //! answered only after the batch's COMMIT, so a success is always durable.
 //! Reads never wait for the writer: WAL readers see the last commit.
 
+use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::store::{StoreError, StoreResult};
@@ -182,11 +183,10 @@ impl Engine {
             let conn = pool
                 .idle
                 .lock()
-                .expect("reader pool lock")
                 .pop()
                 .expect("a permit guarantees an idle reader");
             let result = catch_unwind(AssertUnwindSafe(|| work(&conn)));
-            pool.idle.lock().expect("reader pool lock").push(conn);
+            pool.idle.lock().push(conn);
             result.unwrap_or_else(|_| Err(StoreError::Backend("a database read panicked".into())))
         })
         .await
