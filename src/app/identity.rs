@@ -18,6 +18,8 @@ use crate::store::{NewUser, Store, User};
 use super::{App, AppError, AppResult};
 
 const ISSUER: &str = "ticketctl";
+/// Seconds an access token is still accepted after its `exp` (clock skew between servers).
+const TOKEN_LEEWAY_SECS: i64 = 5;
 
 pub(crate) struct TokenKeys {
     encoding: EncodingKey,
@@ -184,6 +186,7 @@ impl App {
                 email: email.as_str().to_owned(),
                 password_hash,
                 role: r.role,
+                created_at: self.now(),
             })
             .await?)
     }
@@ -203,7 +206,7 @@ impl App {
             return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
         };
         if let Some(until) = user.locked_until.filter(|u| *u > now) {
-            return Err(AppError::Locked { until });
+            return Err(AppError::locked(until, now));
         }
         let password_ok = verify_password(password.to_owned(), user.password_hash.clone()).await?;
         let second_factor_ok = match (password_ok, user.mfa_enabled) {
@@ -230,7 +233,7 @@ impl App {
                 )
                 .await?;
             if let Some(until) = after.locked_until.filter(|u| *u > now) {
-                return Err(AppError::Locked { until });
+                return Err(AppError::locked(until, now));
             }
             let what = if password_ok {
                 "wrong two-factor code"
@@ -299,17 +302,16 @@ impl App {
     /// Checks an access token's signature, issuer and expiry.
     pub fn authenticate(&self, token: &str) -> AppResult<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
+        // Expiry is judged against the app's clock below, not the library's system time.
+        validation.validate_exp = false;
         validation.set_issuer(&[ISSUER]);
-        jsonwebtoken::decode::<Claims>(token, &self.tokens.decoding, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.tokens.decoding, &validation)
             .map(|d| d.claims)
-            .map_err(|e| {
-                let why = match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token has expired",
-                    _ => "access token is invalid",
-                };
-                AppError::Unauthorized(why.into())
-            })
+            .map_err(|_| AppError::Unauthorized("access token is invalid".into()))?;
+        if claims.exp.saturating_add(TOKEN_LEEWAY_SECS) < self.now().timestamp() {
+            return Err(AppError::Unauthorized("access token has expired".into()));
+        }
+        Ok(claims)
     }
 
     pub async fn user(&self, id: i64) -> AppResult<User> {

@@ -240,6 +240,7 @@ async fn passengers_tokens(app: &App, n: usize) -> anyhow::Result<Vec<String>> {
                                 email: format!("p{i}@rehearsal.invalid"),
                                 password_hash: "unusable".into(),
                                 role: crate::domain::Role::Passenger,
+                                created_at: chrono::Utc::now(),
                             })
                             .await?
                     }

@@ -2,7 +2,6 @@
 //! idempotency, payment outcomes, tickets and QR codes, cancellation, expiry,
 //! and 200 concurrent buyers on 40 seats.
 
-
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
