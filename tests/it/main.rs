@@ -17,5 +17,6 @@ mod cli;
 mod crash_recovery;
 mod store_conformance;
 mod tickets_audit_notify;
+mod time_rules;
 mod tui;
 mod tui_tmux;
