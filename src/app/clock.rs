@@ -52,6 +52,26 @@ impl Clock {
     }
 }
 
+/// FOR TESTS ONLY: the environment variable that runs a process as if today
+/// were another date (`YYYY-MM-DD`, Dhaka). It lets the suite start the real
+/// binary on a chosen weekday; production never sets it.
+pub const TEST_TODAY_ENV: &str = "TICKETCTL_TEST_TODAY";
+
+impl Clock {
+    /// The system clock, or with `TICKETCTL_TEST_TODAY=YYYY-MM-DD` (tests
+    /// only) the system clock shifted so that this moment is 10:00 Dhaka time
+    /// on that date.
+    pub fn from_env() -> Result<Clock, crate::domain::ParseError> {
+        match std::env::var(TEST_TODAY_ENV) {
+            Ok(day) => Ok(Clock::shifted_to(
+                crate::domain::ServiceDate::parse(&day)?
+                    .at(crate::domain::TripTime::from_minutes(10 * 60)),
+            )),
+            Err(_) => Ok(Clock::System),
+        }
+    }
+}
+
 impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -112,6 +112,7 @@ impl Cmd {
                 sale: self.sale.policy(),
                 refund_rule,
                 mail_from: self.mail_from.clone(),
+                clock: crate::app::Clock::from_env()?,
                 ..AppConfig::default()
             },
             limits: Limits {

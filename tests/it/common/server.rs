@@ -166,14 +166,7 @@ pub fn test_config() -> AppConfig {
 pub fn suite_clock() -> Clock {
     static SHIFT: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
     SHIFT
-        .get_or_init(|| match std::env::var("TICKETCTL_TEST_TODAY") {
-            Ok(day) => {
-                let day = ServiceDate::parse(&day)
-                    .unwrap_or_else(|e| panic!("TICKETCTL_TEST_TODAY: {e}"));
-                Clock::shifted_to(day.at(TripTime::parse("10:00").unwrap()))
-            }
-            Err(_) => Clock::System,
-        })
+        .get_or_init(|| Clock::from_env().unwrap_or_else(|e| panic!("TICKETCTL_TEST_TODAY: {e}")))
         .clone()
 }
 
