@@ -22,7 +22,7 @@ use super::booking::{
 };
 use super::payments::{CardInput, ChargeOutcome, PaymentGateway};
 use super::tickets::TicketView;
-use super::{App, AppError, AppResult};
+use super::{App, AppError, AppResult, Clock};
 
 /// The brand of a payment token that stands for cash paid at a counter.
 pub const CASH_BRAND: &str = "cash";
@@ -33,11 +33,12 @@ pub const CASH_BRAND: &str = "cash";
 /// card charge.
 pub struct CashDrawer {
     store: Arc<dyn Store>,
+    clock: Clock,
 }
 
 impl CashDrawer {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        CashDrawer { store }
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        CashDrawer { store, clock }
     }
 }
 
@@ -57,7 +58,7 @@ impl PaymentGateway for CashDrawer {
             refunded: 0,
         };
         // The ledger keeps the first record under a key, so a retry takes no more cash.
-        match self.store.gateway_record(&charge, Utc::now()).await {
+        match self.store.gateway_record(&charge, self.clock.now()).await {
             Ok(c) => ChargeOutcome::Succeeded {
                 charge_id: c.charge_id,
             },
@@ -151,7 +152,7 @@ impl App {
     /// The payment method a token stands for: the cash drawer or the card gateway.
     pub(crate) fn payment_method(&self, token: &PaymentToken) -> Arc<dyn PaymentGateway> {
         if token.brand == CASH_BRAND {
-            Arc::new(CashDrawer::new(self.store.clone()))
+            Arc::new(CashDrawer::new(self.store.clone(), self.clock().clone()))
         } else {
             self.gateway.clone()
         }

@@ -28,7 +28,11 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     #[error("too many failed logins; try again after {until}")]
-    Locked { until: DateTime<Utc> },
+    Locked {
+        until: DateTime<Utc>,
+        /// Whole seconds from the app's "now" to `until`, at least 1.
+        retry_after_secs: i64,
+    },
     /// The seats are not (or no longer) free for that journey.
     #[error("{detail}")]
     SeatsUnavailable { detail: String, seats: Vec<String> },
@@ -41,6 +45,16 @@ pub enum AppError {
     Store(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl AppError {
+    /// An account locked until `until`, judged at `now` (the app's clock).
+    pub fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+        AppError::Locked {
+            until,
+            retry_after_secs: (until - now).num_seconds().max(1),
+        }
+    }
 }
 
 impl From<StoreError> for AppError {

@@ -152,6 +152,7 @@ impl App {
                 email: email.as_str().to_owned(),
                 password_hash,
                 role: r.role,
+                created_at: self.now(),
             })
             .await?)
     }
@@ -248,7 +249,7 @@ impl App {
             .await?
         {
             Attempt::Granted => Ok(()),
-            Attempt::Locked { until } => Err(AppError::Locked { until }),
+            Attempt::Locked { until } => Err(AppError::locked(until, self.now())),
         }
     }
 
@@ -265,7 +266,7 @@ impl App {
             )
             .await?
         {
-            Some(until) => Err(AppError::Locked { until }),
+            Some(until) => Err(AppError::locked(until, now)),
             None => Ok(()),
         }
     }

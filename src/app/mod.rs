@@ -6,6 +6,7 @@ pub mod availability;
 pub mod booking;
 pub mod catalog;
 pub mod catalog_cache;
+pub mod clock;
 pub mod counter;
 pub mod error;
 pub mod fixtures;
@@ -23,6 +24,7 @@ pub mod tickets;
 mod two_factor;
 pub mod workers;
 
+pub use clock::Clock;
 pub use error::{AppError, AppResult};
 
 use chrono::{DateTime, Utc};
@@ -66,6 +68,8 @@ pub struct AppConfig {
     pub smtp_url: Option<String>,
     /// The sender of passenger e-mail.
     pub mail_from: String,
+    /// Where every time rule reads "now": the system clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
 impl Default for AppConfig {
@@ -89,6 +93,7 @@ impl Default for AppConfig {
             ticket_key: None,
             smtp_url: None,
             mail_from: "Bangladesh Railway tickets <tickets@localhost>".into(),
+            clock: Clock::System,
         }
     }
 }
@@ -107,6 +112,7 @@ pub struct App {
     pub(crate) mailer: Option<Arc<notify::Mailer>>,
     pub(crate) queue: Arc<queue::WaitingRoom>,
     pub(crate) live: Arc<live::LiveTrips>,
+    pub(crate) sweeps: Arc<workers::SweepRequests>,
 }
 
 impl App {
@@ -116,7 +122,11 @@ impl App {
             identity::TokenKeys::load(store.as_ref(), config.jwt_secret.as_deref()).await?;
         let ticket_key =
             tickets::load_signing_key(store.as_ref(), config.ticket_key.as_deref()).await?;
-        let gateway = Arc::new(MockGateway::new(store.clone(), config.gateway));
+        let gateway = Arc::new(MockGateway::new(
+            store.clone(),
+            config.gateway,
+            config.clock.clone(),
+        ));
         let queue_key = store
             .setting_or_init("admission_key", &hex::encode(rand::random::<[u8; 32]>()))
             .await?;
@@ -141,10 +151,17 @@ impl App {
             mailer,
             queue,
             live: Arc::default(),
+            sweeps: Arc::default(),
         })
     }
 
+    /// The instant every time rule is judged at (see `clock`).
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        self.config.clock.now()
+    }
+
+    /// The app's clock, for tests that set or advance a manual one.
+    pub fn clock(&self) -> &Clock {
+        &self.config.clock
     }
 }

@@ -24,7 +24,7 @@ use crate::domain::ParseError;
 use crate::domain::card::{CardNumber, check_expiry_and_cvc};
 use crate::store::{GatewayCharge, PaymentToken, Store};
 
-use super::{App, AppError, AppResult};
+use super::{App, AppError, AppResult, Clock};
 
 /// What the passenger types; dropped as soon as it is tokenized.
 pub struct CardInput {
@@ -91,11 +91,16 @@ impl Default for GatewayConfig {
 pub struct MockGateway {
     store: Arc<dyn Store>,
     config: GatewayConfig,
+    clock: Clock,
 }
 
 impl MockGateway {
-    pub fn new(store: Arc<dyn Store>, config: GatewayConfig) -> Self {
-        MockGateway { store, config }
+    pub fn new(store: Arc<dyn Store>, config: GatewayConfig, clock: Clock) -> Self {
+        MockGateway {
+            store,
+            config,
+            clock,
+        }
     }
 
     async fn record(
@@ -113,10 +118,7 @@ impl MockGateway {
             status: status.to_owned(),
             refunded: 0,
         };
-        Ok(self
-            .store
-            .gateway_record(&charge, chrono::Utc::now())
-            .await?)
+        Ok(self.store.gateway_record(&charge, self.clock.now()).await?)
     }
 }
 
@@ -130,7 +132,7 @@ fn random_hex(bytes: usize) -> String {
 impl PaymentGateway for MockGateway {
     async fn tokenize(&self, user_id: i64, card: CardInput) -> AppResult<PaymentToken> {
         let number = CardNumber::parse(&card.number)?;
-        let today = chrono::Utc::now();
+        let today = self.clock.now();
         check_expiry_and_cvc(
             card.exp_month,
             card.exp_year,

@@ -14,6 +14,9 @@ use super::identity::{Claims, ISSUER, TokenPair, random_token};
 use super::{App, AppError, AppResult};
 use crate::store::{Rotation, User};
 
+/// Seconds an access token is still accepted after its `exp` (clock skew between servers).
+const TOKEN_LEEWAY_SECS: i64 = 5;
+
 fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
@@ -131,17 +134,16 @@ impl App {
     /// rate limiting uses it to key requests by user). Endpoints use `authorize`.
     pub fn authenticate(&self, token: &str) -> AppResult<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
+        // Expiry is judged against the app's clock below, not the library's system time.
+        validation.validate_exp = false;
         validation.set_issuer(&[ISSUER]);
-        jsonwebtoken::decode::<Claims>(token, &self.tokens.decoding, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.tokens.decoding, &validation)
             .map(|d| d.claims)
-            .map_err(|e| {
-                let why = match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token has expired",
-                    _ => "access token is invalid",
-                };
-                AppError::Unauthorized(why.into())
-            })
+            .map_err(|_| AppError::Unauthorized("access token is invalid".into()))?;
+        if claims.exp.saturating_add(TOKEN_LEEWAY_SECS) < self.now().timestamp() {
+            return Err(AppError::Unauthorized("access token has expired".into()));
+        }
+        Ok(claims)
     }
 
     /// `authenticate`, then the live state: the user still exists, the session is

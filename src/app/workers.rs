@@ -7,7 +7,7 @@
 //! notification files by event id, refunds as a target total).
 
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::domain::{OrderEvent, OrderStatus};
@@ -25,7 +25,53 @@ pub struct RecoveryReport {
     pub orders_failed: usize,
 }
 
+/// Asks for one sweep now, answered with its outcome.
+type SweepRequest = oneshot::Sender<AppResult<RecoveryReport>>;
+
+/// Lets a caller run the background sweeper once, now, and wait for it: tests
+/// advance a manual clock and then sweep, instead of sleeping past a period.
+pub(crate) struct SweepRequests {
+    tx: mpsc::UnboundedSender<SweepRequest>,
+    /// Taken by the first `spawn_workers`; still here means no sweeper runs.
+    rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<SweepRequest>>>,
+}
+
+impl Default for SweepRequests {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        SweepRequests {
+            tx,
+            rx: std::sync::Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl SweepRequests {
+    /// The receiver slot; a panic elsewhere cannot poison it for good (the
+    /// slot holds no invariant a half-finished holder could break).
+    fn waiting_receiver(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<mpsc::UnboundedReceiver<SweepRequest>>> {
+        self.rx.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 impl App {
+    /// Has the background sweeper run once now (expire holds, recover stuck
+    /// orders) and returns what it did. Without running workers, sweeps here.
+    pub async fn sweep_now(&self) -> AppResult<RecoveryReport> {
+        if self.sweeps.waiting_receiver().is_some() {
+            return self.recover_once().await;
+        }
+        let (reply, answer) = oneshot::channel();
+        if self.sweeps.tx.send(reply).is_err() {
+            return self.recover_once().await;
+        }
+        answer
+            .await
+            .map_err(|_| AppError::Internal("the sweeper stopped before answering".into()))?
+    }
+
     /// Handles one batch of pending events for `consumer`; returns how many.
     pub async fn run_outbox_once(&self, consumer: Consumer) -> AppResult<usize> {
         let events = self.store.outbox_pending(consumer, BATCH).await?;
@@ -191,17 +237,48 @@ impl App {
             ));
         }
         let app = self.clone();
-        set.spawn(every(self.config.sweep_every, shutdown, move || {
-            let app = app.clone();
-            async move {
-                match app.recover_once().await {
-                    Ok(r) if r != RecoveryReport::default() => tracing::info!(?r, "recovery"),
-                    Ok(_) => tracing::trace!("recovery: nothing to do"),
-                    Err(e) => tracing::warn!(error = %e, "recovery failed"),
-                }
-            }
-        }));
+        let requests = self.sweeps.waiting_receiver().take();
+        set.spawn(sweeper(app, requests, shutdown));
         set
+    }
+}
+
+/// Sweeps every `sweep_every`, and at once whenever `sweep_now` asks.
+async fn sweeper(
+    app: App,
+    requests: Option<mpsc::UnboundedReceiver<SweepRequest>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut requests = requests;
+    let mut interval = tokio::time::interval(app.config.sweep_every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let asked = async {
+            match requests.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = interval.tick() => log_sweep(&app.recover_once().await),
+            Some(reply) = asked => {
+                let outcome = app.recover_once().await;
+                log_sweep(&outcome);
+                let _ = reply.send(outcome);
+            }
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+fn log_sweep(outcome: &AppResult<RecoveryReport>) {
+    match outcome {
+        Ok(r) if *r != RecoveryReport::default() => tracing::info!(?r, "recovery"),
+        Ok(_) => tracing::trace!("recovery: nothing to do"),
+        Err(e) => tracing::warn!(error = %e, "recovery failed"),
     }
 }
 

@@ -20,7 +20,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use crate::app::{App, AppConfig};
+use crate::app::{App, AppConfig, Clock};
 use crate::store::Store;
 
 /// The default embedded database: a SQLite file in the working directory.
@@ -82,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed(cmd) => {
             let config = AppConfig {
                 sale: cmd.sale.policy(),
+                clock: Clock::from_env()?,
                 ..AppConfig::default()
             };
             let app = App::new(open_store(&cli.database_url).await?, config).await?;
@@ -117,5 +118,9 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub(crate) async fn open_app(url: &str) -> anyhow::Result<App> {
-    Ok(App::new(open_store(url).await?, AppConfig::default()).await?)
+    let config = AppConfig {
+        clock: Clock::from_env()?,
+        ..AppConfig::default()
+    };
+    Ok(App::new(open_store(url).await?, config).await?)
 }

@@ -145,6 +145,7 @@ impl Cmd {
                     .max_password_hashes
                     .map_or(AppConfig::default().max_password_hashes, |n| n as usize),
                 password_hash_wait: Duration::from_millis(self.password_hash_wait_ms),
+                clock: crate::app::Clock::from_env()?,
                 ..AppConfig::default()
             },
             limits: Limits {
@@ -238,7 +239,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.database_url
     );
     if config.demo.is_some() {
-        let tomorrow = crate::domain::ServiceDate::today_at(chrono::Utc::now()).add_days(1);
+        let tomorrow = crate::domain::ServiceDate::today_at(config.app.clock.now()).add_days(1);
         println!("try:  curl 'http://{addr}/v1/trips?from=Dhaka&to=Chattogram&date={tomorrow}'");
         println!(
             "demo logins (password '{DEMO_PASSWORD}'): {}",

@@ -110,14 +110,16 @@ impl From<AppError> for ApiError {
                 ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)
                     .with_retry_after(1)
             }
-            AppError::Locked { until } => {
+            AppError::Locked {
+                retry_after_secs, ..
+            } => {
                 let mut err = ApiError::new(
                     S::TOO_MANY_REQUESTS,
                     "login-locked",
                     "Account temporarily locked",
                     detail,
                 );
-                err.retry_after = Some((until - chrono::Utc::now()).num_seconds().max(1));
+                err.retry_after = Some(retry_after_secs);
                 err
             }
             AppError::Store(_) | AppError::Internal(_) => {

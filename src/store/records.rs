@@ -86,6 +86,8 @@ pub struct NewUser {
     pub email: String,
     pub password_hash: String,
     pub role: Role,
+    /// When the account was made (the app's clock).
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -33,7 +33,9 @@ pub struct Options {
 /// way out, a panic included (ratatui's hook).
 pub async fn run(opts: Options) -> Result<(), client::ClientError> {
     let client = Arc::new(Client::new(&opts.server)?);
-    let tomorrow = crate::domain::ServiceDate::today_at(chrono::Utc::now())
+    // The server judges the sale; this only picks the form's first date.
+    let today = crate::app::Clock::from_env().unwrap_or_default().now();
+    let tomorrow = crate::domain::ServiceDate::today_at(today)
         .add_days(1)
         .to_string();
     let session = hex::encode(rand::random::<[u8; 4]>());

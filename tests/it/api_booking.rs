@@ -70,7 +70,7 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
     let r = t.post("/v1/auth/register", json!({ "name": "Karim Uddin", "phone": "01711000000", "email": "karim@example.com", "password": "correct horse battery" })).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     let token = t.login("01711000000").await;
-    let date = ticketctl::domain::ServiceDate::today_at(chrono::Utc::now()).add_days(1);
+    let date = ticketctl::domain::ServiceDate::today_at(t.app.now()).add_days(1);
     let search = t
         .get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={date}"))
         .await;
@@ -169,17 +169,33 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
     assert_eq!(mine.body["orders"].as_array().unwrap().len(), 1);
     invariants_hold(&t, trip).await;
 
-    // Cancel: refunded by the rule (the train leaves tomorrow night: > 24 h or 24–48 h).
+    // Cancel: refunded by the default rule for the whole hours left before the
+    // 23:00 departure (the boundaries themselves are in time_rules.rs). The
+    // hours are taken either side of the request, in case one ends meanwhile.
+    let departs = date.at(ticketctl::domain::TripTime::parse("23:00").unwrap());
+    let owed = |now: chrono::DateTime<chrono::Utc>| {
+        ticketctl::domain::RefundRule::default()
+            .refund(900, 2, (departs - now).num_hours())
+            .unwrap_or(0)
+    };
     let order_id = placed.body["order_id"].as_i64().unwrap();
+    let owed_before = owed(t.app.now());
     let cancelled = t
         .post_as(&format!("/v1/orders/{order_id}/cancel"), &token, json!({}))
         .await;
+    let owed_after = owed(t.app.now());
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
-    assert!(matches!(
-        cancelled.body["status"].as_str(),
-        Some("refunded") | Some("cancelled")
-    ));
-    assert!(cancelled.body["refunded"].as_i64().unwrap() < 900);
+    let refunded = cancelled.body["refunded"].as_i64().unwrap();
+    assert!(
+        refunded == owed_before || refunded == owed_after,
+        "refunded {refunded}, owed {owed_before} (or {owed_after} a moment later)"
+    );
+    let status = if refunded > 0 {
+        "refunded"
+    } else {
+        "cancelled"
+    };
+    assert_eq!(cancelled.body["status"], status, "{}", cancelled.body);
     let verdict = t
         .post("/v1/tickets/verify", json!({ "payload": payload }))
         .await;
@@ -405,11 +421,17 @@ async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
     invariants_hold(&t, trip).await;
 }
 
-async fn holds_expire_and_release_their_seats(t: TestApp) {
+async fn a_released_hold_frees_its_seat_and_cannot_be_released_twice(t: TestApp) {
     let trip = tiny_trip(&t.app, 4).await;
     let (_, token) = quick_user(&t.app, 1).await;
     let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-2"] })).await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
     let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let (_, rival) = quick_user(&t.app, 2).await;
+    assert_eq!(
+        hold(&t, &rival, trip, "DHK", "CTG", json!(["KA-2"])).await,
+        StatusCode::CONFLICT
+    );
     // Releasing by hand frees the seat at once.
     let r = t
         .send(
@@ -428,27 +450,36 @@ async fn holds_expire_and_release_their_seats(t: TestApp) {
     )
     .await
     .assert_problem(409, "conflict");
+    assert_eq!(
+        hold(&t, &rival, trip, "DHK", "CTG", json!(["KA-2"])).await,
+        StatusCode::CREATED,
+        "the released seat is for sale again"
+    );
     invariants_hold(&t, trip).await;
 }
 
 /// Holds outlive neither their TTL nor a restart: a server that was down when the
-/// TTL passed frees the seats when it comes back.
+/// TTL passed frees the seats when it comes back (its first sweep), on a manual
+/// clock shared by both server lives, so nothing waits for real time.
 async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     let config = ticketctl::app::AppConfig {
-        hold_ttl: chrono::Duration::seconds(1),
+        clock: ticketctl::app::Clock::manual(t0_for_restart()),
         ..test_config()
     };
     let t = TestApp::start_with(db, config.clone()).await;
     let trip = tiny_trip(&t.app, 4).await;
     let (_, token) = quick_user(&t.app, 1).await;
-    assert_eq!(
-        hold(&t, &token, trip, "DHK", "CTG", json!(["KA-3"])).await,
-        StatusCode::CREATED
-    );
+    let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-3"] })).await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+    let hold_id = held.body["hold_id"].as_i64().unwrap();
     let db = t.shutdown().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let t = TestApp::start_with(db, config).await;
-    t.app.recover_once().await.unwrap();
+    // The TTL passes while no server runs.
+    let manual = config.clock.as_manual().expect("manual clock");
+    manual.advance(config.hold_ttl);
+    let t = TestApp::start_with(db, config.clone()).await;
+    t.app.sweep_now().await.unwrap();
+    let stored = t.app.store.hold(hold_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "expired");
     let map = t
         .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
         .await;
@@ -457,9 +488,17 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
             .as_array()
             .unwrap()
             .iter()
-            .all(|s| s["free"] == true)
+            .all(|s| s["free"] == true),
+        "{}",
+        map.body
     );
     invariants_hold(&t, trip).await;
+}
+
+/// A whole second on the suite's clock (the manual clock starts there).
+fn t0_for_restart() -> chrono::DateTime<chrono::Utc> {
+    let now = crate::common::server::suite_clock().now();
+    chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap()
 }
 
 /// 200 concurrent buyers with overlapping journeys on the same 40 seats: every
@@ -534,7 +573,7 @@ on_both_backends!(
     idempotent_retry_charges_once,
     declined_and_timed_out_payments_release_the_seats,
     bad_booking_input_is_refused_and_changes_nothing,
-    holds_expire_and_release_their_seats,
+    a_released_hold_frees_its_seat_and_cannot_be_released_twice,
     two_hundred_buyers_forty_seats,
 );
 
@@ -573,7 +612,7 @@ async fn recovery_settles_orders_left_mid_saga(t: TestApp) {
                 payment_token: card.clone(),
                 idempotency_key: format!("crash-{n}"),
                 request_hash: "h".into(),
-                now: chrono::Utc::now(),
+                now: t.app.now(),
             })
             .await
             .unwrap();

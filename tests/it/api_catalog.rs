@@ -7,15 +7,33 @@ use serde_json::{Value, json};
 use ticketctl::app::seed::{Quiet, SeedReport};
 use ticketctl::domain::{Role, ServiceDate};
 
-/// Seeds the network and tomorrow's trips; returns tomorrow's date.
-async fn seed_tomorrow(t: &TestApp) -> ServiceDate {
+/// Tomorrow on the app's clock (set the whole suite's date with TICKETCTL_TEST_TODAY).
+fn tomorrow(t: &TestApp) -> ServiceDate {
+    ServiceDate::today_at(t.app.now()).add_days(1)
+}
+
+/// The first day in `days` after today (on the app's clock) that is (or is not) a Monday.
+fn first_day(t: &TestApp, days: std::ops::Range<i64>, monday: bool) -> ServiceDate {
+    let today = ServiceDate::today_at(t.app.now());
+    days.map(|d| today.add_days(d))
+        .find(|d| (d.weekday() == chrono::Weekday::Mon) == monday)
+        .expect("a week has one Monday and six other days")
+}
+
+/// Seeds the network and the trips of `days`.
+async fn seed_days(t: &TestApp, days: &[ServiceDate]) {
     let mut report = t.app.seed_network(&Quiet).await.expect("seed network");
-    let tomorrow = ServiceDate::today_at(chrono::Utc::now()).add_days(1);
     t.app
-        .seed_trips(&[tomorrow], &mut report, &Quiet)
+        .seed_trips(days, &mut report, &Quiet)
         .await
         .expect("seed trips");
-    assert!(report.trips_created > 50, "{report:?}");
+    assert!(report.trips_created > 50 * days.len() as u64, "{report:?}");
+}
+
+/// Seeds the network and tomorrow's trips; returns tomorrow's date.
+async fn seed_tomorrow(t: &TestApp) -> ServiceDate {
+    let tomorrow = tomorrow(t);
+    seed_days(t, &[tomorrow]).await;
     tomorrow
 }
 
@@ -37,8 +55,13 @@ fn class<'a>(trip: &'a Value, code: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("class {code} not in {trip}"))
 }
 
+/// Searches on the first day from tomorrow that Suborno 702 runs (every day but
+/// Monday), and on the next Monday, when it must be absent: the same checks
+/// run whatever the date.
 async fn search_dhaka_chattogram_shows_real_times_fares_and_seats(t: TestApp) {
-    let date = seed_tomorrow(&t).await;
+    let date = first_day(&t, 1..3, false);
+    let monday = first_day(&t, 1..8, true);
+    seed_days(&t, &[date, monday]).await;
     let r = t
         .get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={date}"))
         .await;
@@ -49,28 +72,26 @@ async fn search_dhaka_chattogram_shows_real_times_fares_and_seats(t: TestApp) {
     assert!(trips.len() >= 5, "the corridor has many trains: {}", r.body);
 
     // Suborno 702 runs daily except Monday.
-    if date.weekday() != chrono::Weekday::Mon {
-        let suborno = trip_of(&r.body, 702);
-        assert_eq!(suborno["departs"], format!("{date}T16:30:00+06:00"));
-        assert_eq!(suborno["arrives"], format!("{date}T21:25:00+06:00"));
-        assert_eq!(suborno["duration_minutes"], 295);
-        let s_chair = class(suborno, "S_CHAIR");
-        assert_eq!(
-            (s_chair["fare"].as_i64(), s_chair["vat"].as_i64()),
-            (Some(450), Some(0))
-        );
-        let snigdha = class(suborno, "SNIGDHA");
-        assert_eq!(
-            (
-                snigdha["fare"].as_i64(),
-                snigdha["vat"].as_i64(),
-                snigdha["total"].as_i64()
-            ),
-            (Some(743), Some(112), Some(855))
-        );
-        assert!(s_chair["seats_free"].as_i64().unwrap() > 0);
-        assert_eq!(suborno["sale"]["state"], "open");
-    }
+    let suborno = trip_of(&r.body, 702);
+    assert_eq!(suborno["departs"], format!("{date}T16:30:00+06:00"));
+    assert_eq!(suborno["arrives"], format!("{date}T21:25:00+06:00"));
+    assert_eq!(suborno["duration_minutes"], 295);
+    let s_chair = class(suborno, "S_CHAIR");
+    assert_eq!(
+        (s_chair["fare"].as_i64(), s_chair["vat"].as_i64()),
+        (Some(450), Some(0))
+    );
+    let snigdha = class(suborno, "SNIGDHA");
+    assert_eq!(
+        (
+            snigdha["fare"].as_i64(),
+            snigdha["vat"].as_i64(),
+            snigdha["total"].as_i64()
+        ),
+        (Some(743), Some(112), Some(855))
+    );
+    assert!(s_chair["seats_free"].as_i64().unwrap() > 0);
+    assert_eq!(suborno["sale"]["state"], "open");
     // Results are in departure order and all board on the asked date.
     let departs: Vec<&str> = trips
         .iter()
@@ -78,6 +99,23 @@ async fn search_dhaka_chattogram_shows_real_times_fares_and_seats(t: TestApp) {
         .collect();
     assert!(departs.windows(2).all(|w| w[0] <= w[1]), "{departs:?}");
     assert!(departs.iter().all(|d| d.starts_with(&date.to_string())));
+
+    // On its off-day it is not offered; the other trains still are.
+    let off_day = t
+        .get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={monday}"))
+        .await;
+    assert_eq!(off_day.status, StatusCode::OK, "{}", off_day.body);
+    let on_monday = off_day.body["trips"].as_array().unwrap();
+    assert!(on_monday.len() >= 5, "{}", off_day.body);
+    assert!(
+        on_monday.iter().all(|t| t["train"]["number"] != 702
+            && t["departs"]
+                .as_str()
+                .unwrap()
+                .starts_with(&monday.to_string())),
+        "{}",
+        off_day.body
+    );
 
     // Codes, lower case, Bangla names and aliases all work.
     for (from, to) in [
@@ -207,7 +245,7 @@ async fn bad_search_input_gets_clear_problems(t: TestApp) {
 }
 
 async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
-    let date = seed_tomorrow(&t).await;
+    seed_tomorrow(&t).await;
     let stations = t.get("/v1/stations").await;
     assert!(stations.body["stations"].as_array().unwrap().len() > 200);
     let trains = t.get("/v1/trains").await;
@@ -248,8 +286,8 @@ async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
         .await
         .assert_problem(409, "conflict");
 
-    // Scheduling a trip that exists already conflicts; a later date works.
-    let later = date.add_days(7);
+    // A later date works once, then conflicts; 702's off-day (Monday) is refused.
+    let later = first_day(&t, 8..10, false);
     let r = t
         .post_as(
             "/v1/admin/trips",
@@ -257,18 +295,28 @@ async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
             json!({ "train": 702, "date": later.to_string() }),
         )
         .await;
-    if later.weekday() == chrono::Weekday::Mon {
-        r.assert_problem(409, "conflict");
-    } else {
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        t.post_as(
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    t.post_as(
+        "/v1/admin/trips",
+        &admin,
+        json!({ "train": 702, "date": later.to_string() }),
+    )
+    .await
+    .assert_problem(409, "conflict");
+    let off_day = first_day(&t, 8..15, true);
+    let r = t
+        .post_as(
             "/v1/admin/trips",
             &admin,
-            json!({ "train": 702, "date": later.to_string() }),
+            json!({ "train": 702, "date": off_day.to_string() }),
         )
-        .await
-        .assert_problem(409, "conflict");
-    }
+        .await;
+    r.assert_problem(409, "conflict");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("does not run"),
+        "{}",
+        r.body
+    );
     t.post_as(
         "/v1/admin/trips",
         &admin,
@@ -282,9 +330,8 @@ async fn seeding_twice_changes_nothing(t: TestApp) {
     seed_tomorrow(&t).await;
     let before = t.app.store.counts().await.unwrap();
     let mut again: SeedReport = t.app.seed_network(&Quiet).await.unwrap();
-    let tomorrow = ServiceDate::today_at(chrono::Utc::now()).add_days(1);
     t.app
-        .seed_trips(&[tomorrow], &mut again, &Quiet)
+        .seed_trips(&[tomorrow(&t)], &mut again, &Quiet)
         .await
         .unwrap();
     assert!(!again.changed_anything(), "{again:?}");

@@ -82,7 +82,7 @@ async fn wrong_password_tampered_and_expired_tokens_get_401(t: TestApp) {
         .await
         .assert_problem(401, "unauthorized");
     // A token claiming admin, signed with another key.
-    let now = chrono::Utc::now().timestamp();
+    let now = t.app.now().timestamp();
     let forged = Claims {
         sub: 1,
         role: Role::Admin,

@@ -28,7 +28,7 @@ async fn create_sale(
     max_active: usize,
     idle_secs: i64,
 ) {
-    let opens_at = chrono::Utc::now() + chrono::Duration::milliseconds(opens_in_ms);
+    let opens_at = t.app.now() + chrono::Duration::milliseconds(opens_in_ms);
     let body = json!({ "id": "eid", "opens_at": opens_at, "trip_ids": [trip], "rate_per_sec": rate, "max_active": max_active, "idle_secs": idle_secs });
     let r = t.post_as("/v1/admin/queue", &admin(t).await, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -249,7 +249,7 @@ async fn only_a_live_admission_of_your_own_lets_you_buy() {
         .app
         .schedule_trip(
             9001,
-            ticketctl::domain::ServiceDate::today_at(chrono::Utc::now()).add_days(2),
+            ticketctl::domain::ServiceDate::today_at(t.app.now()).add_days(2),
         )
         .await
         .unwrap();

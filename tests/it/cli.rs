@@ -55,9 +55,10 @@ fn seed_twice_then_use_the_catalog(url: &str) {
         train.contains("16:30") && train.contains("21:25"),
         "{train}"
     );
-    let tomorrow = ticketctl::domain::ServiceDate::today_at(chrono::Utc::now())
-        .add_days(1)
-        .to_string();
+    let tomorrow =
+        ticketctl::domain::ServiceDate::today_at(crate::common::server::suite_clock().now())
+            .add_days(1)
+            .to_string();
     let search = ok(
         url,
         &[

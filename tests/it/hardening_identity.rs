@@ -611,6 +611,7 @@ async fn a_login_flood_beyond_the_hash_bound_is_shed_and_memory_stays_bounded(t:
                 email: format!("flood{n}@test.ticketctl"),
                 password_hash: first.password_hash.clone(),
                 role: Role::Passenger,
+                created_at: t.app.now(),
             })
             .await
             .unwrap();

@@ -20,5 +20,6 @@ mod invariant_checker;
 mod recovery;
 mod store_conformance;
 mod tickets_audit_notify;
+mod time_rules;
 mod tui;
 mod tui_tmux;

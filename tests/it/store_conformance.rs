@@ -105,6 +105,7 @@ async fn user(store: &Arc<dyn Store>, n: u32) -> User {
             email: format!("u{n}@x.com"),
             password_hash: "h".into(),
             role: Role::Passenger,
+            created_at: chrono::Utc::now(),
         })
         .await
         .unwrap()
@@ -316,6 +317,7 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
         email: "other@x.com".into(),
         password_hash: "h".into(),
         role: Role::Passenger,
+        created_at: chrono::Utc::now(),
     };
     assert!(matches!(
         store.create_user(&dup_phone).await,

@@ -21,7 +21,7 @@ use ticketctl::tui::{driver, ui};
 const CLERK_PHONE: &str = "01799000001";
 
 fn tomorrow() -> String {
-    ServiceDate::today_at(chrono::Utc::now())
+    ServiceDate::today_at(crate::common::server::suite_clock().now())
         .add_days(1)
         .to_string()
 }
@@ -167,7 +167,7 @@ async fn seat_map_shows_each_seat_for_the_journey(t: TestApp) {
     app.search.to.clear();
     app.search.focus = ticketctl::tui::app::SearchFocus::From;
     // The train reaches Feni after midnight: it boards there the next day.
-    let next_day = ServiceDate::today_at(chrono::Utc::now()).add_days(2);
+    let next_day = ServiceDate::today_at(crate::common::server::suite_clock().now()).add_days(2);
     app.search.date.set(&next_day.to_string());
     open_map(&mut app, &client, "FNI", "CTG").await;
     let (lines, _) = render(&app, 80, 24);

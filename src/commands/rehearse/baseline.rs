@@ -112,6 +112,7 @@ pub async fn run(
                 email: format!("baseline{n}@rehearsal.invalid"),
                 password_hash: "unusable".into(),
                 role: crate::domain::Role::Passenger,
+                created_at: chrono::Utc::now(),
             })
             .await?;
         users.push(u.id);

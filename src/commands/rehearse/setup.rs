@@ -79,6 +79,7 @@ pub(super) async fn passengers_tokens(app: &App, n: usize) -> anyhow::Result<Vec
                                 email: format!("p{i}@rehearsal.invalid"),
                                 password_hash: "unusable".into(),
                                 role: crate::domain::Role::Passenger,
+                                created_at: chrono::Utc::now(),
                             })
                             .await?
                     }

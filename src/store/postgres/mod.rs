@@ -343,7 +343,7 @@ impl Store for PgStore {
         .bind(&u.email)
         .bind(&u.password_hash)
         .bind(u.role.as_str())
-        .bind(ts(Utc::now()))
+        .bind(ts(u.created_at))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match db(e) {

@@ -690,7 +690,7 @@ impl Store for SqliteStore {
                         u.email,
                         u.password_hash,
                         u.role.as_str(),
-                        ts(Utc::now())
+                        ts(u.created_at)
                     ],
                 )
                 .map_err(|e| match db(e) {

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ticketctl::app::identity::Registration;
-use ticketctl::app::{App, AppConfig};
-use ticketctl::domain::Role;
+use ticketctl::app::{App, AppConfig, Clock};
+use ticketctl::domain::{Role, ServiceDate, TripTime};
 use ticketctl::server::Server;
 use ticketctl::store::Store;
 
@@ -146,7 +146,7 @@ impl TestApp {
     }
 }
 
-/// Defaults for tests: quick payment timeouts and recovery.
+/// Defaults for tests: quick payment timeouts and recovery, on the suite's clock.
 pub fn test_config() -> AppConfig {
     AppConfig {
         gateway: ticketctl::app::payments::GatewayConfig {
@@ -154,8 +154,25 @@ pub fn test_config() -> AppConfig {
             charge_timeout: std::time::Duration::from_millis(300),
         },
         recovery_after: chrono::Duration::seconds(1),
+        clock: suite_clock(),
         ..AppConfig::default()
     }
+}
+
+/// The clock of the in-process suite: the system clock, or with
+/// `TICKETCTL_TEST_TODAY=YYYY-MM-DD` the system clock moved so that the run
+/// starts at 10:00 Dhaka time on that date (time still passes), so the whole
+/// suite can be run as if it were any day of the week.
+pub fn suite_clock() -> Clock {
+    static SHIFT: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
+    SHIFT
+        .get_or_init(|| Clock::from_env().unwrap_or_else(|e| panic!("TICKETCTL_TEST_TODAY: {e}")))
+        .clone()
+}
+
+/// An instant on a manual clock: `date` at local Dhaka `time` ("HH:MM").
+pub fn dhaka_instant(date: ServiceDate, time: &str) -> chrono::DateTime<chrono::Utc> {
+    date.at(TripTime::parse(time).unwrap())
 }
 
 /// A small line for booking tests: DHK → APT → FNI → CTG, one S_CHAIR coach of
@@ -248,7 +265,7 @@ pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
         ])
         .await
         .unwrap();
-    let tomorrow = ServiceDate::today_at(chrono::Utc::now()).add_days(1);
+    let tomorrow = ServiceDate::today_at(app.now()).add_days(1);
     app.schedule_trip(9001, tomorrow).await.unwrap()
 }
 
@@ -263,14 +280,29 @@ pub async fn quick_user(app: &App, n: u32) -> (i64, String) {
             email: format!("p{n}@test.ticketctl"),
             password_hash: "unusable".into(),
             role: Role::Passenger,
+            created_at: app.now(),
         })
         .await
         .unwrap();
-    (user.id, mint_token(user.id, Role::Passenger, 600))
+    (
+        user.id,
+        mint_token_at(app.now(), user.id, Role::Passenger, 600),
+    )
 }
 
+/// An access token issued now on the suite's clock.
 pub fn mint_token(user_id: i64, role: Role, ttl_secs: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
+    mint_token_at(suite_clock().now(), user_id, role, ttl_secs)
+}
+
+/// An access token issued at `issued` (an app's clock may stand anywhere).
+pub fn mint_token_at(
+    issued: chrono::DateTime<chrono::Utc>,
+    user_id: i64,
+    role: Role,
+    ttl_secs: i64,
+) -> String {
+    let now = issued.timestamp();
     let claims = ticketctl::app::identity::Claims {
         sub: user_id,
         role,
