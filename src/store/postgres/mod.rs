@@ -13,6 +13,7 @@
 mod booking;
 mod catalog;
 mod counter;
+mod limits;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

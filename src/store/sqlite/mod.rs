@@ -3,6 +3,7 @@
 mod booking;
 mod counter;
 mod engine;
+mod limits;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -33,6 +34,9 @@ const MIGRATIONS: &[M<'static>] = &[
     )),
     M::up(include_str!("../../../migrations/sqlite/0002_booking.sql")),
     M::up(include_str!("../../../migrations/sqlite/0003_counter.sql")),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0006_booking_limits.sql"
+    )),
 ];
 
 pub struct SqliteStore {
