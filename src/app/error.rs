@@ -40,9 +40,14 @@ pub enum AppError {
     /// An order with this Idempotency-Key is still being placed: ask again later,
     /// do not hold the seats again.
     #[error("{detail}")]
-    OrderInProgress { detail: String, retry_after_secs: u64 },
+    OrderInProgress {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// A cap on unexpired holds (per account or per client address) is reached.
-    #[error("at most {max} unexpired holds ({limit}); {already} already: order or release one first")]
+    #[error(
+        "at most {max} unexpired holds ({limit}); {already} already: order or release one first"
+    )]
     HoldCap {
         limit: &'static str,
         max: i64,

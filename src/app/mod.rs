@@ -14,6 +14,7 @@ pub mod invariants;
 pub mod live;
 pub mod notify;
 pub mod order_keys;
+mod order_view;
 pub mod payments;
 pub mod queue;
 pub mod seat_choice;

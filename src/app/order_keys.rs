@@ -138,7 +138,10 @@ impl App {
                     .payment_token(&order.payment_token)
                     .await?
                     .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
-                tracing::info!(order = order.id, "resuming an order cut short before its charge");
+                tracing::info!(
+                    order = order.id,
+                    "resuming an order cut short before its charge"
+                );
                 let (settled, finished) = self
                     .charge_and_confirm(order, &token, Some((&hold, key)))
                     .await?;

@@ -114,13 +114,10 @@ impl From<AppError> for ApiError {
                 detail,
             )
             .with_retry_after(retry_after_secs as i64),
-            AppError::HoldCap { limit, max, .. } => ApiError::new(
-                S::TOO_MANY_REQUESTS,
-                "hold-limit",
-                "Too many holds",
-                detail,
-            )
-            .with(json!({ "limit": limit, "max": max })),
+            AppError::HoldCap { limit, max, .. } => {
+                ApiError::new(S::TOO_MANY_REQUESTS, "hold-limit", "Too many holds", detail)
+                    .with(json!({ "limit": limit, "max": max }))
+            }
             AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
             AppError::Overloaded(_) => {
                 ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)

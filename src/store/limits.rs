@@ -58,8 +58,7 @@ pub struct CounterBuyer {
 pub trait LimitStore: Send + Sync {
     /// `create_hold`, refused with `StoreError::HoldCapReached` (nothing written)
     /// when the account or the address already has its cap of unexpired holds.
-    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps)
-    -> StoreResult<HoldRecord>;
+    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord>;
 
     /// `create_order` for a counter sale: refused (`Conflict`, nothing written)
     /// when the buyer's phone would own more than `max_seats` on the trip;

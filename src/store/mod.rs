@@ -38,7 +38,11 @@ pub enum StoreError {
     SeatsTaken(Vec<i64>),
     /// The account or client address already has `max` unexpired holds.
     #[error("at most {max} active holds ({}); {already} already", cap.name())]
-    HoldCapReached { cap: HoldCap, max: i64, already: i64 },
+    HoldCapReached {
+        cap: HoldCap,
+        max: i64,
+        already: i64,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,7 +1,6 @@
 //! Trip search, trip detail and seat maps over HTTP on both backends, with the
 //! real Bangladesh Railway network seeded.
 
-
 use crate::common::server::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -3,7 +3,6 @@
 //! a cash refund, look-ups, the shift's cash, held-vs-sold seat maps, the live
 //! stream, and bad input refused without changing anything.
 
-
 use crate::common::server::{Reply, TestApp, quick_user, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! Identity over HTTP on both backends: register, login, tokens, two-factor,
 //! lockout, roles, and bad input that must change nothing.
 
-
 use crate::common::server::{PASSWORD, TEST_JWT_SECRET, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;

@@ -2,7 +2,6 @@
 //! Retry-After and RateLimit headers) and load shedding (fast 503s) while
 //! health probes stay reachable and no seat is lost.
 
-
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -87,7 +86,8 @@ async fn overload_is_shed_fast_and_loses_no_seat() {
     config.gateway.latency = Duration::from_millis(1500);
     config.gateway.charge_timeout = Duration::from_secs(5);
     let t = std::sync::Arc::new(
-        TestApp::start_with_limits(crate::common::db::sqlite(), config, limits(None, None, 2)).await,
+        TestApp::start_with_limits(crate::common::db::sqlite(), config, limits(None, None, 2))
+            .await,
     );
     let trip = tiny_trip(&t.app, 8).await;
     let mut orders = Vec::new();

@@ -2,7 +2,6 @@
 //! cap on active shoppers, and admission tokens that holds and orders of a queued
 //! sale require: expired, forged, replayed and other users' tokens are refused.
 
-
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! The built `ticketctl` binary, run as a user would: migrate, seed twice
 //! (the second run changes nothing), catalog commands, users, and CLI errors.
 
-
 use std::process::{Command, Output};
 
 fn ticketctl(db_url: &str, args: &[&str]) -> Output {

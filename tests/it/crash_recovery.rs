@@ -2,7 +2,6 @@
 //! is in flight, restarted, and must lose no confirmed order, keep no seat
 //! blocked, and leave no order stuck in a middle state.
 
-
 use crate::common::server::{TEST_JWT_SECRET, quick_user, tiny_trip};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};

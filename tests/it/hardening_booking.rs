@@ -147,11 +147,18 @@ async fn counter_sales_to_one_phone_at_once_sell_at_most_four_seats(t: TestApp) 
         }
     })
     .await;
-    let sold = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let sold = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
     assert_eq!(sold, 4, "one phone gets 4 seats: {:?}", statuses(&replies));
     for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
         r.assert_problem(409, "conflict");
-        assert!(r.body["detail"].as_str().unwrap().contains("at most 4"), "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("at most 4"),
+            "{}",
+            r.body
+        );
     }
     let owned = t
         .app
@@ -212,7 +219,10 @@ async fn counter_two_seat_sales_at_once_stop_at_the_phone_cap(t: TestApp) {
         }
     })
     .await;
-    let sold = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let sold = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
     assert_eq!(sold, 2, "two sales of two seats: {:?}", statuses(&replies));
     let owned = t
         .app
@@ -233,16 +243,30 @@ async fn one_account_holding_at_once_gets_at_most_four_seats(t: TestApp) {
     let (_, token) = quick_user(&t.app, 1).await;
     let replies = all_at_once(24, |_| {
         let (t, token) = (t.clone(), token.clone());
-        async move { t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1)).await }
+        async move {
+            t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1))
+                .await
+        }
     })
     .await;
-    let held = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let held = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
     assert_eq!(held, 4, "{:?}", statuses(&replies));
     for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
         r.assert_problem(409, "conflict");
-        assert!(r.body["detail"].as_str().unwrap().contains("at most 4"), "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("at most 4"),
+            "{}",
+            r.body
+        );
     }
-    assert_eq!(live_claims(&t, trip).await, 4, "4 seats held in the database");
+    assert_eq!(
+        live_claims(&t, trip).await,
+        4,
+        "4 seats held in the database"
+    );
 }
 
 on_both_backends!(
@@ -268,7 +292,10 @@ async fn one_account_holding_at_once_keeps_at_most_two_holds(t: TestApp) {
     let (_, token) = quick_user(&t.app, 1).await;
     let replies = all_at_once(24, |_| {
         let (t, token) = (t.clone(), token.clone());
-        async move { t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1)).await }
+        async move {
+            t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1))
+                .await
+        }
     })
     .await;
     let held: Vec<i64> = replies
@@ -285,10 +312,17 @@ async fn one_account_holding_at_once_keeps_at_most_two_holds(t: TestApp) {
     assert_eq!(live_claims(&t, trip).await, 2, "2 holds in the database");
     // Releasing one makes room for one more; ordering is not a hold.
     let r = t
-        .send(reqwest::Method::DELETE, &format!("/v1/holds/{}", held[0]), Some(&token), None)
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/holds/{}", held[0]),
+            Some(&token),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    let r = t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1)).await;
+    let r = t
+        .post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1))
         .await
@@ -305,10 +339,16 @@ async fn many_accounts_on_one_address_keep_at_most_eight_holds(t: TestApp) {
     }
     let replies = all_at_once(24, |i| {
         let (t, token) = (t.clone(), tokens[i / 2].clone());
-        async move { t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "FNI", 1)).await }
+        async move {
+            t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "FNI", 1))
+                .await
+        }
     })
     .await;
-    let held = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let held = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
     assert_eq!(held, 8, "{:?}", statuses(&replies));
     for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
         r.assert_problem(429, "hold-limit");
@@ -342,7 +382,9 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
     let trip = tiny_trip(&t.app, 10).await;
     let (user, token) = quick_user(&t.app, 1).await;
     let card = card(&t, &token).await;
-    let held = t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 2)).await;
+    let held = t
+        .post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 2))
+        .await;
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
     let body = json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "Amina" }, { "name": "Babul" }], "payment_token": card });
     let replies = all_at_once(20, |_| {
@@ -361,14 +403,29 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
             assert_eq!(r.body["status"], "confirmed", "{}", r.body);
         } else {
             r.assert_problem(409, "order-in-progress");
-            assert!(r.headers.get("retry-after").is_some(), "in progress says when to ask again");
+            assert!(
+                r.headers.get("retry-after").is_some(),
+                "in progress says when to ask again"
+            );
             let detail = r.body["detail"].as_str().unwrap();
             assert!(!detail.contains("hold the seats again"), "{detail}");
         }
     }
-    assert!(succeeded >= 1, "the first request completes: {:?}", statuses(&replies));
-    let charge = t.app.store.gateway_charge(&format!("order-{order_id}")).await.unwrap();
-    assert!(charge.is_some_and(|c| c.status == "succeeded"), "one charge");
+    assert!(
+        succeeded >= 1,
+        "the first request completes: {:?}",
+        statuses(&replies)
+    );
+    let charge = t
+        .app
+        .store
+        .gateway_charge(&format!("order-{order_id}"))
+        .await
+        .unwrap();
+    assert!(
+        charge.is_some_and(|c| c.status == "succeeded"),
+        "one charge"
+    );
     // After completion every retry replays the same order.
     let again = post_with_key(&t, "/v1/orders", &token, "same-order", body.clone()).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
@@ -388,7 +445,9 @@ async fn one_key_with_two_bodies_at_once_places_one_and_refuses_the_other(t: Tes
     let card = card(&t, &token).await;
     let mut bodies = Vec::new();
     for _ in 0..2 {
-        let held = t.post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1)).await;
+        let held = t
+            .post_as("/v1/holds", &token, hold_body(trip, "DHK", "CTG", 1))
+            .await;
         assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
         bodies.push(json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "Amina" }], "payment_token": card }));
     }
@@ -409,7 +468,11 @@ async fn one_key_with_two_bodies_at_once_places_one_and_refuses_the_other(t: Tes
                 r.assert_problem(422, "idempotency-key-reused");
             }
             _ => {
-                assert!(same_body, "the other body is never 'in progress': {}", r.body);
+                assert!(
+                    same_body,
+                    "the other body is never 'in progress': {}",
+                    r.body
+                );
                 r.assert_problem(409, "order-in-progress");
             }
         }
@@ -446,8 +509,12 @@ async fn wave_of_buyers_hears_sold_out_only_when_the_journey_is_full(t: TestApp)
     let replies = all_at_once(120, |i| {
         let (t, token, ((from, to), count)) = (t.clone(), tokens[i].clone(), asks[i]);
         async move {
-            t.post_as("/v1/holds", &token, hold_body(trip, stops[from], stops[to], count))
-                .await
+            t.post_as(
+                "/v1/holds",
+                &token,
+                hold_body(trip, stops[from], stops[to], count),
+            )
+            .await
         }
     })
     .await;
@@ -473,7 +540,11 @@ async fn wave_of_buyers_hears_sold_out_only_when_the_journey_is_full(t: TestApp)
             r.body
         );
     }
-    assert!(refused > 0, "the wave outnumbers the seats: {:?}", statuses(&replies));
+    assert!(
+        refused > 0,
+        "the wave outnumbers the seats: {:?}",
+        statuses(&replies)
+    );
     live_claims(&t, trip).await;
 }
 
@@ -498,10 +569,18 @@ impl Served {
         let latency = gateway_latency_ms.to_string();
         let child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--gateway-latency-ms", &latency, "--charge-timeout-ms", "5000"])
+            .args([
+                "--gateway-latency-ms",
+                &latency,
+                "--charge-timeout-ms",
+                "5000",
+            ])
             .args(["--recovery-after-secs", "1"])
             .env("DATABASE_URL", db_url)
-            .env("TICKETCTL_JWT_SECRET", crate::common::server::TEST_JWT_SECRET)
+            .env(
+                "TICKETCTL_JWT_SECRET",
+                crate::common::server::TEST_JWT_SECRET,
+            )
             .env("TICKETCTL_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -513,7 +592,10 @@ impl Served {
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            assert!(std::time::Instant::now() < deadline, "server did not become ready");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not become ready"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         Served { child, base }
@@ -596,11 +678,18 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
         if r["orders"][0]["status"] == "reserved" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "order never reserved: {r}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "order never reserved: {r}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     drop(server);
-    assert_eq!(in_flight.await.unwrap(), 0, "the request died with the server");
+    assert_eq!(
+        in_flight.await.unwrap(),
+        0,
+        "the request died with the server"
+    );
 
     // Recovery, with every in-flight window over, leaves the order: its hold lasts.
     let store = crate::common::db::open_store(&db).await;
@@ -641,7 +730,10 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     app.settle().await.unwrap();
     let report = app.check_invariants(Some(trip)).await.unwrap();
     assert!(report.ok(), "{report:#?}");
-    assert_eq!(report.ledger.gateway_net, order.amount, "charged exactly once");
+    assert_eq!(
+        report.ledger.gateway_net, order.amount,
+        "charged exactly once"
+    );
     assert_eq!(store.orders_of_user(bob_id).await.unwrap().len(), 1);
 }
 

@@ -1,7 +1,6 @@
 //! The storage conformance suite: every case runs against SQLite and Postgres
 //! with identical assertions, so the two backends cannot drift apart.
 
-
 use chrono::{Duration, Utc};
 use std::sync::Arc;
 use ticketctl::domain::*;

@@ -1,7 +1,6 @@
 //! Tickets checked by the CLI like an inspector would (payload, PNG, offline key),
 //! the audit chain detecting tampering, and notifications written per event.
 
-
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use serde_json::json;
 use std::process::Command;

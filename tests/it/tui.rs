@@ -3,7 +3,6 @@
 //! with and without colour), and the whole search → select → sell flow driven
 //! by key events, including a lost race and a seat taken while selected.
 
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -442,7 +441,12 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Login, "a wrong code");
     app.login.totp.clear();
-    type_text(&mut app, &client, &crate::common::server::current_code(&secret)).await;
+    type_text(
+        &mut app,
+        &client,
+        &crate::common::server::current_code(&secret),
+    )
+    .await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Search, "{:?}", app.status);
     assert!(

@@ -13,11 +13,7 @@ use crate::store::{
 
 #[async_trait]
 impl LimitStore for PgStore {
-    async fn create_hold_capped(
-        &self,
-        h: &NewHold,
-        caps: &HoldCaps,
-    ) -> StoreResult<HoldRecord> {
+    async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord> {
         let rows = sqlx::query(
             "SELECT * FROM ticketctl_create_hold_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )

@@ -96,11 +96,7 @@ fn create_counter_order(
 
 #[async_trait]
 impl LimitStore for SqliteStore {
-    async fn create_hold_capped(
-        &self,
-        hold: &NewHold,
-        caps: &HoldCaps,
-    ) -> StoreResult<HoldRecord> {
+    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord> {
         let (hold, caps) = (hold.clone(), caps.clone());
         self.engine
             .write(move |c| create_hold_capped(c, &hold, &caps))
