@@ -4,23 +4,27 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::net::IpAddr;
 
-use crate::domain::allocation::{Candidate, choose_seats};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
 use crate::store::{
-    Confirmation, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, ReplyTo,
-    StoreError, TicketRecord, TripRecord,
+    Confirmation, CounterBuyer, HoldCaps, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord,
+    PassengerInput, ReplyTo, StoreError, TicketRecord,
 };
 
 use super::catalog::{fare_for, station_in};
+use super::order_view::order_view_of;
 use super::payments::ChargeOutcome;
+use super::seat_choice::seats_for_hold;
 use super::{App, AppError, AppResult};
 
-/// How often a count-based hold re-picks seats after losing a race.
-const HOLD_ATTEMPTS: usize = 4;
+/// How often a hold chooses seats: a count-based hold that loses a race for its
+/// seats chooses again from a fresh read, so a buyer hears "sold out" only when
+/// a fresh read shows too few seats (4 tries gave false refusals on Postgres
+/// in a wave of 300 buyers).
+const HOLD_ATTEMPTS: usize = 16;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -111,25 +115,42 @@ pub struct OrderReply {
 /// Where a sale comes from, and so which gates it passes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Channel<'a> {
-    /// A passenger online: the waiting room (for queued sales) and the per-passenger seat limit.
-    Online { admission: Option<&'a str> },
-    /// A clerk at a station counter: no waiting room, and the seat limit is per
-    /// passenger phone, checked by the counter when the order is placed.
-    Counter,
+    /// A passenger online: the waiting room (for queued sales), the per-passenger
+    /// seat limit and the caps on unexpired holds per account and per address.
+    Online {
+        admission: Option<&'a str>,
+        client: Option<IpAddr>,
+    },
+    /// A clerk at a station counter: no waiting room and no hold caps; the seat
+    /// limit is per passenger phone (`buyer`), checked when the order is placed.
+    Counter { buyer: Option<&'a CounterBuyer> },
 }
 
 impl Channel<'_> {
     fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
         match self {
-            Channel::Online { admission } => app.queue.gate(trip_id, user_id, admission, app.now()),
-            Channel::Counter => Ok(()),
+            Channel::Online { admission, .. } => {
+                app.queue.gate(trip_id, user_id, admission, app.now())
+            }
+            Channel::Counter { .. } => Ok(()),
         }
     }
 
     fn seats_per_user(self, max: i64) -> i64 {
         match self {
             Channel::Online { .. } => max,
-            Channel::Counter => i64::MAX,
+            Channel::Counter { .. } => i64::MAX,
+        }
+    }
+
+    fn hold_caps(self, config: &super::AppConfig) -> HoldCaps {
+        match self {
+            Channel::Online { client, .. } => HoldCaps {
+                client_addr: client.map(|a| a.to_string()),
+                per_account: config.max_holds_per_account,
+                per_address: config.max_holds_per_address,
+            },
+            Channel::Counter { .. } => HoldCaps::default(),
         }
     }
 }
@@ -147,7 +168,18 @@ impl App {
         req: HoldRequest,
         admission: Option<&str>,
     ) -> AppResult<HoldView> {
-        self.hold_seats_via(user_id, req, Channel::Online { admission })
+        self.hold_seats_from(user_id, req, admission, None).await
+    }
+
+    /// `hold_seats` for a request from `client`, whose unexpired holds are capped.
+    pub async fn hold_seats_from(
+        &self,
+        user_id: i64,
+        req: HoldRequest,
+        admission: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> AppResult<HoldView> {
+        self.hold_seats_via(user_id, req, Channel::Online { admission, client })
             .await
     }
 
@@ -224,58 +256,28 @@ impl App {
         let fare = fare_for(class, &published, &rates, km)
             .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
 
-        for attempt in 0.. {
+        let caps = channel.hold_caps(&self.config);
+        let segments = train.stops.len() - 1;
+        // Whether the snapshot was read from the database after our last try:
+        // only such a read may answer "sold out".
+        let mut fresh = false;
+        for attempt in 0..HOLD_ATTEMPTS {
             // Seat choice works on the availability snapshot; the conditional write decides.
             let snapshot = self.availability.get(self.store.as_ref(), trip.id).await?;
-            let seat_ids: Vec<i64> = match &req.seats {
-                Some(labels) => {
-                    let mut ids = Vec::with_capacity(labels.len());
-                    for label in labels {
-                        let (seat, _) = snapshot
-                            .of_class(class)
-                            .find(|(s, _)| s.label().eq_ignore_ascii_case(label.trim()))
-                            .ok_or_else(|| {
-                                ParseError::new(
-                                    "seats",
-                                    format!("no {class} seat {label} on this trip"),
-                                )
-                            })?;
-                        if ids.contains(&seat.id) {
-                            return Err(ParseError::new(
-                                "seats",
-                                format!("seat {label} is listed twice"),
-                            )
-                            .into());
-                        }
-                        ids.push(seat.id);
-                    }
-                    ids
+            let named = req.seats.as_deref();
+            let Some(seat_ids) =
+                seats_for_hold(&snapshot, class, named, journey, segments, wanted)?
+            else {
+                if !fresh {
+                    // The snapshot may be behind seats freed elsewhere: read again first.
+                    self.availability.invalidate(trip.id);
+                    fresh = true;
+                    continue;
                 }
-                None => {
-                    let candidates: Vec<Candidate> = snapshot
-                        .of_class(class)
-                        .map(|(s, taken)| Candidate {
-                            seat_id: s.id,
-                            coach_seq: s.coach_seq,
-                            seat_no: s.seat_no,
-                            taken,
-                        })
-                        .collect();
-                    let segments = train.stops.len() - 1;
-                    choose_seats(
-                        &candidates,
-                        journey,
-                        segments,
-                        wanted,
-                        &mut rand::thread_rng(),
-                    )
-                    .ok_or_else(|| {
-                        sold_out(
-                            format!("fewer than {wanted} {class} seats are free for this journey"),
-                            vec![],
-                        )
-                    })?
-                }
+                return Err(sold_out(
+                    format!("fewer than {wanted} {class} seats are free for this journey"),
+                    vec![],
+                ));
             };
             let hold = NewHold {
                 trip_id: trip.id,
@@ -290,7 +292,7 @@ impl App {
                 expires_at: now + self.config.hold_ttl,
                 max_seats_per_user: channel.seats_per_user(max),
             };
-            match self.store.create_hold(&hold).await {
+            match self.store.create_hold_capped(&hold, &caps).await {
                 Ok(h) => {
                     self.availability.taken(trip.id, &hold.seat_ids, hold.mask);
                     return self.hold_view(&h, &train);
@@ -298,7 +300,8 @@ impl App {
                 Err(StoreError::SeatsTaken(lost)) => {
                     // The snapshot was behind the database: read the trip again.
                     self.availability.invalidate(trip.id);
-                    if req.seats.is_none() && attempt + 1 < HOLD_ATTEMPTS {
+                    fresh = true;
+                    if named.is_none() {
                         tracing::debug!(?lost, attempt, "lost a seat race; choosing again");
                         continue;
                     }
@@ -315,7 +318,11 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        unreachable!("the loop returns")
+        // Every fresh read showed enough free seats, yet others took them first
+        // each time: the journey is not sold out, only very busy.
+        Err(AppError::Overloaded(
+            "seats for this journey are being taken very fast; try again".into(),
+        ))
     }
 
     /// Tells the availability snapshot that a hold's seats were given back.
@@ -389,8 +396,11 @@ impl App {
         req: OrderRequest,
         admission: Option<&str>,
     ) -> AppResult<OrderReply> {
-        self.place_order_via(user_id, key, req, Channel::Online { admission })
-            .await
+        let channel = Channel::Online {
+            admission,
+            client: None,
+        };
+        self.place_order_via(user_id, key, req, channel).await
     }
 
     pub(crate) async fn place_order_via(
@@ -410,9 +420,43 @@ impl App {
         let request_hash = hex::encode(Sha256::digest(
             serde_json::to_vec(&req).expect("serialisable"),
         ));
+        // One request per key runs here; a duplicate meanwhile is told "in progress".
+        let _claim = match self.orders_in_flight.claim(user_id, key, &request_hash) {
+            Ok(claim) => claim,
+            Err(running) => {
+                return self
+                    .answer_duplicate(user_id, key, &request_hash, &running)
+                    .await;
+            }
+        };
         if let Some(reply) = self.replay(user_id, key, &request_hash).await? {
             return Ok(reply);
         }
+        match self
+            .new_order(user_id, key, &request_hash, req, channel)
+            .await
+        {
+            Err(e) if !matches!(e, AppError::Store(_) | AppError::Internal(_)) => {
+                // A twin in another server process may have placed the order
+                // meanwhile (its hold is then "ordered"): answer as it will.
+                match self.replay(user_id, key, &request_hash).await? {
+                    Some(reply) => Ok(reply),
+                    None => Err(e),
+                }
+            }
+            done => done,
+        }
+    }
+
+    /// Places a new order for the key (claimed, not seen before) and runs the saga.
+    async fn new_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        req: OrderRequest,
+        channel: Channel<'_>,
+    ) -> AppResult<OrderReply> {
         self.check_passengers(&req.passengers)?;
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
         let hold = match self.store.hold(req.hold_id).await? {
@@ -439,19 +483,25 @@ impl App {
                 .collect(),
             payment_token: token.token.clone(),
             idempotency_key: key.to_owned(),
-            request_hash: request_hash.clone(),
+            request_hash: request_hash.to_owned(),
             now: self.now(),
         };
-        let order = match self.store.create_order(&new).await {
+        let created = match channel {
+            Channel::Counter { buyer: Some(buyer) } => {
+                self.store.create_counter_order(&new, buyer).await
+            }
+            _ => self.store.create_order(&new).await,
+        };
+        let order = match created {
             Ok(o) => o,
             Err(StoreError::Conflict(m)) if m.contains("Idempotency-Key") => {
-                // A concurrent twin got there first: answer as it will.
+                // A twin in another server process got there first: answer as it will.
                 return self
-                    .replay(user_id, key, &request_hash)
+                    .replay(user_id, key, request_hash)
                     .await?
                     .ok_or_else(|| {
-                        AppError::Conflict(
-                            "a request with this Idempotency-Key is in progress".into(),
+                        super::order_keys::in_progress(
+                            "a request with this Idempotency-Key is in progress",
                         )
                     });
             }
@@ -498,45 +548,6 @@ impl App {
             }
         }
         Ok(())
-    }
-
-    async fn replay(
-        &self,
-        user_id: i64,
-        key: &str,
-        request_hash: &str,
-    ) -> AppResult<Option<OrderReply>> {
-        let Some(rec) = self.store.idempotency(user_id, key).await? else {
-            return Ok(None);
-        };
-        if rec.request_hash != request_hash {
-            return Err(AppError::IdempotencyMismatch);
-        }
-        if let (Some(status), Some(body)) = (rec.status_code, rec.response) {
-            let body =
-                serde_json::from_str(&body).map_err(|e| AppError::Internal(e.to_string()))?;
-            return Ok(Some(OrderReply { status, body }));
-        }
-        // The first attempt is still running, or crashed mid-saga (recovery will settle it).
-        match rec.order_id {
-            Some(id) => {
-                let order = self
-                    .store
-                    .order(id)
-                    .await?
-                    .ok_or_else(|| AppError::Internal("order vanished".into()))?;
-                if order.status.is_final() || order.status == OrderStatus::Confirmed {
-                    Ok(Some(self.order_reply(&order).await?))
-                } else {
-                    Err(AppError::Conflict(format!(
-                        "order {id} for this Idempotency-Key is still being processed"
-                    )))
-                }
-            }
-            None => Err(AppError::Conflict(
-                "a request with this Idempotency-Key is in progress".into(),
-            )),
-        }
     }
 
     /// Moves an order along one legal transition, or explains why not.
@@ -723,7 +734,7 @@ impl App {
             .ok_or_else(|| AppError::Internal(format!("order {} vanished", paid.id)))
     }
 
-    async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
+    pub(crate) async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
         let view = self.order_view(order).await?;
         let body = serde_json::to_value(&view).expect("serialisable");
         Ok(match order.status {
@@ -838,50 +849,6 @@ impl App {
             tracing::info!(order = order.id, owed, "refund settled with the gateway");
         }
         Ok(())
-    }
-}
-
-/// What the API shows of an order, from records already at hand.
-fn order_view_of(
-    order: &OrderRecord,
-    hold: &HoldRecord,
-    trip: &TripRecord,
-    train: &Train,
-    tickets: &[TicketRecord],
-) -> OrderView {
-    let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
-    let from = &train.stops[hold.from_stop as usize];
-    OrderView {
-        order_id: order.id,
-        status: order.status,
-        trip_id: trip.id,
-        train: train.number,
-        date: trip.date.to_string(),
-        from: from.station.to_string(),
-        to: train.stops[hold.to_stop as usize].station.to_string(),
-        departs: to_local_rfc3339(trip.date.at(from.boards_at())),
-        class: hold.class,
-        seats: order
-            .passengers
-            .iter()
-            .map(|p| OrderSeat {
-                seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
-                passenger: p.name.clone(),
-            })
-            .collect(),
-        amount: order.amount,
-        refunded: order.refunded_amount,
-        failure: order.failure.clone(),
-        tickets: tickets
-            .iter()
-            .map(|t| OrderTicket {
-                ticket_id: t.id,
-                pnr: t.pnr.clone(),
-                seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
-                status: t.status.clone(),
-            })
-            .collect(),
-        created_at: to_local_rfc3339(order.created_at),
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{OrderStatus, ParseError, Phone, ServiceDate, TripTime};
-use crate::store::{GatewayCharge, PaymentToken, ShiftTotals, Store};
+use crate::store::{CounterBuyer, GatewayCharge, PaymentToken, ShiftTotals, Store};
 
 use super::booking::{
     Channel, HoldRequest, HoldView, OrderReply, OrderRequest, OrderView, PassengerBody,
@@ -160,7 +160,8 @@ impl App {
 
     /// Holds seats at a counter: no waiting room, no per-clerk seat limit.
     pub async fn counter_hold(&self, clerk_id: i64, req: HoldRequest) -> AppResult<HoldView> {
-        self.hold_seats_via(clerk_id, req, Channel::Counter).await
+        self.hold_seats_via(clerk_id, req, Channel::Counter { buyer: None })
+            .await
     }
 
     /// Sells a counter hold for cash: tickets are issued before this returns.
@@ -179,33 +180,14 @@ impl App {
             passengers: req.passengers,
             payment_token: token.clone(),
         };
-        if self.store.idempotency(clerk_id, key).await?.is_some() {
-            // A retry: the first attempt decides (or is refused as a different body).
-            return self
-                .place_order_via(clerk_id, key, order, Channel::Counter)
-                .await;
-        }
-        let hold = self
-            .store
-            .hold(req.hold_id)
-            .await?
-            .filter(|h| h.user_id == clerk_id)
-            .ok_or_else(|| AppError::NotFound(format!("no hold {} of yours", req.hold_id)))?;
-        let max = self.config.max_seats_per_booking;
-        let already = self
-            .store
-            .counter_seats_on_trip(phone.as_str(), hold.trip_id)
-            .await?;
-        if already + order.passengers.len() as i64 > max {
-            return Err(AppError::Conflict(format!(
-                "{} already has {already} seat(s) on this trip; at most {max} per passenger",
-                phone.as_str()
-            )));
-        }
+        // The phone's seat cap is checked when the order is written, in the same
+        // transaction (two sales to one phone at once cannot both pass it).
+        let buyer = CounterBuyer {
+            clerk_id,
+            phone: phone.as_str().to_owned(),
+            max_seats: self.config.max_seats_per_booking,
+        };
         let now = self.now();
-        self.store
-            .record_counter_sale(hold.id, clerk_id, phone.as_str(), now)
-            .await?;
         if self.store.payment_token(&token).await?.is_none() {
             let cash = PaymentToken {
                 token: token.clone(),
@@ -220,8 +202,10 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.place_order_via(clerk_id, key, order, Channel::Counter)
-            .await
+        let channel = Channel::Counter {
+            buyer: Some(&buyer),
+        };
+        self.place_order_via(clerk_id, key, order, channel).await
     }
 
     /// Cancels an order at the counter. A cash sale's refund is handed back in

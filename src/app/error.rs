@@ -41,6 +41,22 @@ pub enum AppError {
     Overloaded(String),
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
+    /// An order with this Idempotency-Key is still being placed: ask again later,
+    /// do not hold the seats again.
+    #[error("{detail}")]
+    OrderInProgress {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// A cap on unexpired holds (per account or per client address) is reached.
+    #[error(
+        "at most {max} unexpired holds ({limit}); {already} already: order or release one first"
+    )]
+    HoldCap {
+        limit: &'static str,
+        max: i64,
+        already: i64,
+    },
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -62,6 +78,11 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::HoldCapReached { cap, max, already } => AppError::HoldCap {
+                limit: cap.name(),
+                max,
+                already,
+            },
             other => AppError::Store(other),
         }
     }

@@ -14,10 +14,13 @@ pub mod identity;
 pub mod invariants;
 pub mod live;
 pub mod notify;
+pub mod order_keys;
+mod order_view;
 mod passwords;
 pub mod payments;
 pub mod queue;
 pub mod sale_bounds;
+pub mod seat_choice;
 pub mod seed;
 mod sessions;
 pub mod tickets;
@@ -54,6 +57,13 @@ pub struct AppConfig {
     pub hold_ttl: chrono::Duration,
     /// Seats per booking and per passenger per trip (Bangladesh Railway: 4).
     pub max_seats_per_booking: i64,
+    /// Unexpired holds one account may have at once online (`None`: no cap;
+    /// `serve` sets 2). Counter clerks are not capped.
+    pub max_holds_per_account: Option<i64>,
+    /// Unexpired holds one client address may have at once online (`None`: no
+    /// cap; `serve` sets 8). Off in the library so tests and the rehearsal,
+    /// whose buyers all come from 127.0.0.1, are not capped by accident.
+    pub max_holds_per_address: Option<i64>,
     pub refund_rule: RefundRule,
     pub gateway: GatewayConfig,
     /// An order left mid-saga this long is settled by recovery.
@@ -85,6 +95,8 @@ impl Default for AppConfig {
             jwt_secret: None,
             hold_ttl: chrono::Duration::minutes(10),
             max_seats_per_booking: 4,
+            max_holds_per_account: None,
+            max_holds_per_address: None,
             refund_rule: RefundRule::default(),
             gateway: GatewayConfig::default(),
             recovery_after: chrono::Duration::seconds(30),
@@ -113,6 +125,7 @@ pub struct App {
     pub(crate) queue: Arc<queue::WaitingRoom>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
+    pub(crate) orders_in_flight: Arc<order_keys::OrdersInFlight>,
 }
 
 impl App {
@@ -152,6 +165,7 @@ impl App {
             queue,
             live: Arc::default(),
             sweeps: Arc::default(),
+            orders_in_flight: Arc::default(),
         })
     }
 

@@ -177,6 +177,12 @@ impl App {
                         };
                         self.transition(&order, OrderEvent::Fail, change).await?
                     }
+                    None if self.hold_still_valid(&order).await? => {
+                        // Cut short before its charge, but its seats are still held
+                        // for it: a retry with its Idempotency-Key carries it on. It
+                        // fails here once its hold runs out.
+                        continue;
+                    }
                     None => {
                         let change = OrderChange {
                             failure: Some("interrupted before payment; nothing was charged".into()),
@@ -193,6 +199,15 @@ impl App {
             }
         }
         Ok(report)
+    }
+
+    /// Whether the order's hold has not yet run out.
+    async fn hold_still_valid(&self, order: &crate::store::OrderRecord) -> AppResult<bool> {
+        Ok(self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .is_some_and(|h| h.expires_at > self.now()))
     }
 
     /// Drains every consumer and runs recovery until nothing is left (tests, CLI).

@@ -77,6 +77,13 @@ pub struct Cmd {
     /// Taka kept per ticket on every cancellation, on top of the percentage.
     #[arg(long, default_value_t = 30)]
     pub refund_flat: i64,
+    /// Unexpired seat holds one account may have at once (0: no cap).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub max_holds_per_account: u64,
+    /// Unexpired seat holds one client address may have at once (0: no cap).
+    /// Behind a proxy every client shares its address: raise it or set 0.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub max_holds_per_address: u64,
     /// Deadline for read requests, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub read_timeout_ms: u64,
@@ -108,6 +115,11 @@ pub struct Cmd {
     /// rest is kept for clerks and admins.
     #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub public_streams_percent: u8,
+}
+
+/// A cap flag: 0 turns the cap off.
+fn cap(flag: u64) -> Option<i64> {
+    (flag > 0).then_some(flag as i64)
 }
 
 /// Resolved settings for one server process.
@@ -146,6 +158,8 @@ impl Cmd {
                     .map_or(AppConfig::default().max_password_hashes, |n| n as usize),
                 password_hash_wait: Duration::from_millis(self.password_hash_wait_ms),
                 clock: crate::app::Clock::from_env()?,
+                max_holds_per_account: cap(self.max_holds_per_account),
+                max_holds_per_address: cap(self.max_holds_per_address),
                 ..AppConfig::default()
             },
             limits: Limits {

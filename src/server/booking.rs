@@ -2,11 +2,13 @@
 //! cancellation, tickets with QR codes, and ticket verification.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::net::{IpAddr, SocketAddr};
 
 use crate::app::App;
 use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, OrderView};
@@ -27,19 +29,35 @@ fn admission(headers: &HeaderMap) -> Option<&str> {
     headers.get("admission-token").and_then(|v| v.to_str().ok())
 }
 
+/// The address a request came from, when the server was started with it
+/// (a router served without connect info has none).
+pub struct ClientAddr(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+/// The client's address caps its unexpired holds (with the account's own cap).
 pub async fn create_hold(
     State(app): State<App>,
     caller: Caller,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(req): ApiJson<HoldRequest>,
 ) -> ApiResult<(StatusCode, Json<HoldView>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            app.hold_seats(caller.id(), req, admission(&headers))
-                .await?,
-        ),
-    ))
+    let view = app
+        .hold_seats_from(caller.id(), req, admission(&headers), client)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 pub async fn get_hold(

@@ -105,6 +105,19 @@ impl From<AppError> for ApiError {
                 "Idempotency-Key reused",
                 detail,
             ),
+            AppError::OrderInProgress {
+                retry_after_secs, ..
+            } => ApiError::new(
+                S::CONFLICT,
+                "order-in-progress",
+                "Order in progress",
+                detail,
+            )
+            .with_retry_after(retry_after_secs as i64),
+            AppError::HoldCap { limit, max, .. } => {
+                ApiError::new(S::TOO_MANY_REQUESTS, "hold-limit", "Too many holds", detail)
+                    .with(json!({ "limit": limit, "max": max }))
+            }
             AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
             AppError::Overloaded(_) => {
                 ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)

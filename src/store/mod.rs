@@ -7,12 +7,14 @@
 
 mod counter;
 mod identity;
+mod limits;
 pub mod postgres;
 mod records;
 pub mod sqlite;
 
 pub use counter::{CounterSale, CounterStore, ShiftTotals};
 pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
+pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use records::*;
 
 use async_trait::async_trait;
@@ -36,6 +38,13 @@ pub enum StoreError {
     /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
     #[error("seats already taken: {0:?}")]
     SeatsTaken(Vec<i64>),
+    /// The account or client address already has `max` unexpired holds.
+    #[error("at most {max} active holds ({}); {already} already", cap.name())]
+    HoldCapReached {
+        cap: HoldCap,
+        max: i64,
+        already: i64,
+    },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -55,7 +64,7 @@ pub enum Upsert {
 }
 
 #[async_trait]
-pub trait Store: CounterStore + IdentityStore + Send + Sync + 'static {
+pub trait Store: CounterStore + IdentityStore + LimitStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies pending migrations; returns how many were applied.

@@ -29,6 +29,10 @@ impl ServerProcess {
                 "1",
                 "--charge-timeout-ms",
                 "1000",
+                // An order cut off before its charge waits for a retry while its
+                // hold lasts; a short hold lets recovery settle Bob's order soon.
+                "--hold-ttl-secs",
+                "5",
             ])
             .env("DATABASE_URL", db_url)
             .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)

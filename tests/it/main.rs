@@ -15,6 +15,7 @@ mod api_limits;
 mod api_queue;
 mod cli;
 mod crash_recovery;
+mod hardening_booking;
 mod hardening_identity;
 mod invariant_checker;
 mod recovery;

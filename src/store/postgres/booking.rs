@@ -53,6 +53,11 @@ pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<HoldR
     .fetch_all(pool)
     .await
     .map_err(db)?;
+    hold_from_rows(&rows, h)
+}
+
+/// The hold that `ticketctl_create_hold` rows describe, or its refusal.
+pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<HoldRecord> {
     let first = rows
         .first()
         .ok_or_else(|| StoreError::Backend("create_hold returned nothing".into()))?;
@@ -163,14 +168,24 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
         .bind(ts(o.now))
         .fetch_one(pool)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.constraint() == Some("idempotency_keys_pkey") => {
-                StoreError::Conflict("this Idempotency-Key was already used".into())
-            }
-            _ => db(e),
-        })?;
-    let seats: Vec<i64> = get::<Option<Vec<i64>>>(&r, "seat_ids")?.unwrap_or_default();
-    match get::<String>(&r, "outcome")?.as_str() {
+        .map_err(order_error)?;
+    created_order(&r, o)
+}
+
+/// A reused Idempotency-Key is the caller's conflict; the rest as `db`.
+pub(super) fn order_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("idempotency_keys_pkey") => {
+            StoreError::Conflict("this Idempotency-Key was already used".into())
+        }
+        _ => db(e),
+    }
+}
+
+/// The order a `ticketctl_create_order` row describes, or its refusal.
+pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord> {
+    let seats: Vec<i64> = get::<Option<Vec<i64>>>(r, "seat_ids")?.unwrap_or_default();
+    match get::<String>(r, "outcome")?.as_str() {
         "created" => {}
         "missing" => {
             return Err(StoreError::NotFound(format!(
@@ -179,7 +194,7 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
             )));
         }
         "inactive" => {
-            let status: String = get(&r, "hold_status")?;
+            let status: String = get(r, "hold_status")?;
             return Err(StoreError::Conflict(format!(
                 "hold {} is no longer active ({}); hold the seats again",
                 o.hold_id,
@@ -201,12 +216,12 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
     }
     // Built from what was just written: no read-back round trips.
     Ok(OrderRecord {
-        id: get(&r, "order_id")?,
+        id: get(r, "order_id")?,
         user_id: o.user_id,
         hold_id: o.hold_id,
-        trip_id: get(&r, "trip_id")?,
+        trip_id: get(r, "trip_id")?,
         status: OrderStatus::Reserved,
-        amount: get(&r, "amount")?,
+        amount: get(r, "amount")?,
         payment_token: o.payment_token.clone(),
         charge_id: None,
         refunded_amount: 0,

@@ -14,6 +14,7 @@ mod booking;
 mod catalog;
 mod counter;
 mod identity;
+mod limits;
 mod money;
 
 use async_trait::async_trait;

@@ -4,6 +4,7 @@ mod booking;
 mod counter;
 mod engine;
 mod identity;
+mod limits;
 mod money;
 
 use async_trait::async_trait;
@@ -37,6 +38,9 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../../migrations/sqlite/0003_counter.sql")),
     M::up(include_str!(
         "../../../migrations/sqlite/0005_identity_sessions.sql"
+    )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0006_booking_limits.sql"
     )),
 ];
 

@@ -1,0 +1,213 @@
+//! Idempotency-Keys of orders being placed in this process, and what a repeat
+//! of a key is told.
+//!
+//! A duplicate that arrives while the first request is still running must not
+//! run the saga itself (it would find the hold already ordered and advise the
+//! client to hold the seats again, which makes clients buy twice): it is told
+//! the order is in progress (409 with Retry-After) or, once the first finished,
+//! gets the stored reply. A key whose order a crash left `reserved`, with no
+//! request for it running here, is resumed by the retry: the charge is keyed by
+//! the order (`charge_key`), so resuming never charges twice, and the
+//! confirmation is conditional on the order's state, so only one finisher wins
+//! even if another server process is resuming it too.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::OrderStatus;
+
+use super::booking::OrderReply;
+use super::{App, AppError, AppResult};
+
+/// Seconds a client is asked to wait before repeating an order still in progress.
+pub const IN_PROGRESS_RETRY_SECS: u64 = 1;
+
+/// (user, Idempotency-Key) → request hash, of the order requests running here.
+type Keys = Arc<Mutex<HashMap<(i64, String), String>>>;
+
+/// The order requests running in this process, by key.
+#[derive(Default)]
+pub(crate) struct OrdersInFlight {
+    keys: Keys,
+}
+
+/// The right to run the order for one key; released when dropped (also on
+/// error, panic or a cancelled request).
+pub(crate) struct KeyClaim {
+    keys: Keys,
+    key: (i64, String),
+}
+
+fn locked(keys: &Keys) -> MutexGuard<'_, HashMap<(i64, String), String>> {
+    // A panic elsewhere cannot leave the set half-changed (one insert or remove),
+    // so a poisoned lock is safe to use: never let it take orders down.
+    keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl OrdersInFlight {
+    /// Claims the key for a request with `request_hash`; when a request with
+    /// the key is already running here, returns that request's hash instead.
+    pub(crate) fn claim(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<KeyClaim, String> {
+        let entry = (user_id, key.to_owned());
+        let mut keys = locked(&self.keys);
+        if let Some(running) = keys.get(&entry) {
+            return Err(running.clone());
+        }
+        keys.insert(entry.clone(), request_hash.to_owned());
+        Ok(KeyClaim {
+            keys: self.keys.clone(),
+            key: entry,
+        })
+    }
+}
+
+impl Drop for KeyClaim {
+    fn drop(&mut self) {
+        locked(&self.keys).remove(&self.key);
+    }
+}
+
+pub(crate) fn in_progress(detail: impl Into<String>) -> AppError {
+    AppError::OrderInProgress {
+        detail: detail.into(),
+        retry_after_secs: IN_PROGRESS_RETRY_SECS,
+    }
+}
+
+impl App {
+    /// The answer for a key already seen: its stored reply, or the order
+    /// finished now, or `None` when the key is new. Refuses a different body.
+    /// Call it only while holding the key's claim (nothing else here runs it).
+    pub(crate) async fn replay(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+    ) -> AppResult<Option<OrderReply>> {
+        let Some(rec) = self.store.idempotency(user_id, key).await? else {
+            return Ok(None);
+        };
+        if rec.request_hash != request_hash {
+            return Err(AppError::IdempotencyMismatch);
+        }
+        if let (Some(status), Some(body)) = (rec.status_code, rec.response) {
+            let body =
+                serde_json::from_str(&body).map_err(|e| AppError::Internal(e.to_string()))?;
+            return Ok(Some(OrderReply { status, body }));
+        }
+        let Some(id) = rec.order_id else {
+            return Err(in_progress(
+                "a request with this Idempotency-Key is in progress",
+            ));
+        };
+        let order = self
+            .store
+            .order(id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order vanished".into()))?;
+        if order.status.is_final() || order.status == OrderStatus::Confirmed {
+            return Ok(Some(self.finish_reply(user_id, key, &order).await?));
+        }
+        // No request with this key runs here: a crash cut the saga short.
+        self.resume_order(user_id, key, order).await
+    }
+
+    /// Carries on an order a crash left mid-saga: a reserved order whose hold
+    /// is still valid is charged and confirmed; a paid one is confirmed. An
+    /// order past its hold is left to recovery (which refunds any late charge).
+    async fn resume_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        order: crate::store::OrderRecord,
+    ) -> AppResult<Option<OrderReply>> {
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let settled = match order.status {
+            OrderStatus::Reserved if hold.expires_at > self.now() => {
+                let token = self
+                    .store
+                    .payment_token(&order.payment_token)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
+                tracing::info!(
+                    order = order.id,
+                    "resuming an order cut short before its charge"
+                );
+                let (settled, finished) = self
+                    .charge_and_confirm(order, &token, Some((&hold, key)))
+                    .await?;
+                if let Some(reply) = finished {
+                    return Ok(Some(reply));
+                }
+                settled
+            }
+            OrderStatus::Paid => self.confirm(order).await?,
+            _ => {
+                return Err(in_progress(format!(
+                    "order {} for this Idempotency-Key is being settled",
+                    order.id
+                )));
+            }
+        };
+        if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
+            return Ok(Some(self.finish_reply(user_id, key, &settled).await?));
+        }
+        Err(in_progress(format!(
+            "order {} for this Idempotency-Key is still being processed",
+            settled.id
+        )))
+    }
+
+    /// The reply for a settled order, stored under its key for later replays.
+    async fn finish_reply(
+        &self,
+        user_id: i64,
+        key: &str,
+        order: &crate::store::OrderRecord,
+    ) -> AppResult<OrderReply> {
+        let reply = self.order_reply(order).await?;
+        self.store
+            .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())
+            .await?;
+        Ok(reply)
+    }
+
+    /// What a duplicate is told while the first request with its key runs here:
+    /// the stored reply if it has just finished, otherwise "in progress".
+    pub(crate) async fn answer_duplicate(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        running_hash: &str,
+    ) -> AppResult<OrderReply> {
+        if running_hash != request_hash {
+            return Err(AppError::IdempotencyMismatch);
+        }
+        match self.store.idempotency(user_id, key).await? {
+            Some(rec) if rec.request_hash != request_hash => Err(AppError::IdempotencyMismatch),
+            Some(rec) => match (rec.status_code, rec.response) {
+                (Some(status), Some(body)) => Ok(OrderReply {
+                    status,
+                    body: serde_json::from_str(&body)
+                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                }),
+                _ => Err(in_progress(
+                    "an order with this Idempotency-Key is being placed; ask again shortly",
+                )),
+            },
+            None => Err(in_progress(
+                "an order with this Idempotency-Key is being placed; ask again shortly",
+            )),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! An order as the API shows it, built from records already at hand (the
+//! confirmation builds its reply before the tickets exist in the caller's hands).
+
+use std::collections::HashMap;
+
+use crate::domain::Train;
+use crate::domain::time::to_local_rfc3339;
+use crate::store::{HoldRecord, OrderRecord, TicketRecord, TripRecord};
+
+use super::booking::{OrderSeat, OrderTicket, OrderView};
+
+/// What the API shows of an order, from records already at hand.
+pub(crate) fn order_view_of(
+    order: &OrderRecord,
+    hold: &HoldRecord,
+    trip: &TripRecord,
+    train: &Train,
+    tickets: &[TicketRecord],
+) -> OrderView {
+    let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+    let from = &train.stops[hold.from_stop as usize];
+    OrderView {
+        order_id: order.id,
+        status: order.status,
+        trip_id: trip.id,
+        train: train.number,
+        date: trip.date.to_string(),
+        from: from.station.to_string(),
+        to: train.stops[hold.to_stop as usize].station.to_string(),
+        departs: to_local_rfc3339(trip.date.at(from.boards_at())),
+        class: hold.class,
+        seats: order
+            .passengers
+            .iter()
+            .map(|p| OrderSeat {
+                seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
+                passenger: p.name.clone(),
+            })
+            .collect(),
+        amount: order.amount,
+        refunded: order.refunded_amount,
+        failure: order.failure.clone(),
+        tickets: tickets
+            .iter()
+            .map(|t| OrderTicket {
+                ticket_id: t.id,
+                pnr: t.pnr.clone(),
+                seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
+                status: t.status.clone(),
+            })
+            .collect(),
+        created_at: to_local_rfc3339(order.created_at),
+    }
+}

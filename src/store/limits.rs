@@ -1,0 +1,78 @@
+//! Limits that must be checked and recorded in one step: a hold that counts
+//! the caller's other holds, a counter sale that counts the seats a phone
+//! already has on the trip. Each method checks and writes in one transaction
+//! (SQLite: one writer command; Postgres: one function call that locks the
+//! limit's key first), so requests arriving together cannot all pass a check
+//! that only one of them should.
+
+use async_trait::async_trait;
+
+use super::{HoldRecord, NewHold, NewOrder, OrderRecord, StoreResult};
+
+/// Which cap refused a hold (also the name clients see).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldCap {
+    /// Unexpired holds (not yet ordered) of one account.
+    PerAccount,
+    /// Unexpired holds made from one client address.
+    PerAddress,
+}
+
+impl HoldCap {
+    pub fn name(self) -> &'static str {
+        match self {
+            HoldCap::PerAccount => "active_holds_per_account",
+            HoldCap::PerAddress => "active_holds_per_address",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<HoldCap> {
+        [HoldCap::PerAccount, HoldCap::PerAddress]
+            .into_iter()
+            .find(|c| c.name() == name)
+    }
+}
+
+/// The caps a hold must pass; `None` turns a cap off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HoldCaps {
+    /// Where the request came from (an IP address), recorded with the hold.
+    pub client_addr: Option<String>,
+    /// Unexpired holds one account may have at once.
+    pub per_account: Option<i64>,
+    /// Unexpired holds one client address may have at once (needs `client_addr`).
+    pub per_address: Option<i64>,
+}
+
+/// Who buys a counter sale, and their seat cap on the trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterBuyer {
+    pub clerk_id: i64,
+    /// The passenger's phone, normalised (`+8801…`).
+    pub phone: String,
+    /// Seats one phone may own on one trip.
+    pub max_seats: i64,
+}
+
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// `create_hold`, refused with `StoreError::HoldCapReached` (nothing written)
+    /// when the account or the address already has its cap of unexpired holds.
+    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord>;
+
+    /// `create_order` for a counter sale: refused (`Conflict`, nothing written)
+    /// when the buyer's phone would own more than `max_seats` on the trip;
+    /// otherwise the order and the sale's buyer are recorded together.
+    async fn create_counter_order(
+        &self,
+        order: &NewOrder,
+        buyer: &CounterBuyer,
+    ) -> StoreResult<OrderRecord>;
+}
+
+/// The refusal of a counter sale over the phone's seat cap (same words on both backends).
+pub(crate) fn phone_cap_refusal(phone: &str, already: i64, max: i64) -> super::StoreError {
+    super::StoreError::Conflict(format!(
+        "{phone} already has {already} seat(s) on this trip; at most {max} per passenger"
+    ))
+}
