@@ -211,3 +211,23 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_runs_once_at_a_time_and_is_free_again_after() {
+        let running = OrdersInFlight::default();
+        let first = running
+            .claim(1, "k", "hash-a")
+            .expect("a new key is claimed");
+        assert_eq!(
+            running.claim(1, "k", "hash-b").err().as_deref(),
+            Some("hash-a")
+        );
+        assert!(running.claim(2, "k", "hash-a").is_ok(), "keys are per user");
+        drop(first);
+        assert!(running.claim(1, "k", "hash-b").is_ok(), "released on drop");
+    }
+}
