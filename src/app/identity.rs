@@ -12,6 +12,7 @@ use crate::domain::user::check_password;
 use crate::domain::{Email, ParseError, Phone, Role};
 use crate::store::{Attempt, NewUser, Store, User};
 
+use super::passwords::Turn;
 use super::{App, AppError, AppResult};
 
 pub(crate) const ISSUER: &str = "ticketctl";
@@ -143,7 +144,7 @@ impl App {
         let email = Email::parse(&r.email)?;
         check_password(&r.password)?;
         // Hashed before the insert, so a taken phone or e-mail costs the same time as a new one.
-        let password_hash = self.passwords.hash(r.password).await?;
+        let password_hash = self.passwords.turn().await?.hash(r.password).await?;
         Ok(self
             .store
             .create_user(&NewUser {
@@ -179,17 +180,20 @@ impl App {
         password: &str,
         totp: Option<&str>,
     ) -> AppResult<TokenPair> {
+        // The hashing turn comes first: a request shed under a flood (503) has
+        // touched neither the database nor the account's count of attempts.
+        let turn = self.passwords.turn().await?;
         let user = match normalise_login(login) {
             Some(l) => self.store.user_by_login(&l).await?,
             None => None,
         };
         let Some(user) = user else {
             // The same argon2 work and answer as a wrong password.
-            self.passwords.verify(password.to_owned(), None).await?;
+            turn.verify(password.to_owned(), None).await?;
             return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
         };
         self.reserve_attempt(user.id).await?;
-        match self.check_credentials(&user, password, totp).await {
+        match self.check_credentials(&turn, &user, password, totp).await {
             Ok(Ok(())) => {
                 self.store.clear_failed_logins(user.id).await?;
                 self.start_session(&user).await
@@ -202,7 +206,7 @@ impl App {
                 self.fail_attempt(user.id).await?;
                 Err(AppError::Unauthorized(what.into()))
             }
-            // Shed (503) or broken: that was no guess, so it does not count.
+            // Broken, not a guess: it does not count.
             Err(e) => {
                 self.store.release_login_attempt(user.id).await?;
                 Err(e)
@@ -212,12 +216,12 @@ impl App {
 
     async fn check_credentials(
         &self,
+        turn: &Turn<'_>,
         user: &User,
         password: &str,
         totp: Option<&str>,
     ) -> AppResult<Result<(), Refusal>> {
-        let password_ok = self
-            .passwords
+        let password_ok = turn
             .verify(password.to_owned(), Some(user.password_hash.clone()))
             .await?;
         if !password_ok {

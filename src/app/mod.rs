@@ -151,7 +151,7 @@ impl App {
         let passwords = Arc::new(passwords::Passwords::new(
             config.max_password_hashes,
             config.password_hash_wait,
-        ));
+        )?);
         Ok(App {
             store,
             config: Arc::new(config),
