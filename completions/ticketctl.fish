@@ -168,13 +168,18 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_s
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l anchor -d 'ENTRIES:HEAD from an earlier `audit head`, kept outside the database: also finds a log rewritten and re-hashed, or cut off at the end' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l server -d 'Rehearse against this running server (e.g. http://127.0.0.1:8080) instead of starting one on a fresh embedded database' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l passengers -d 'Simulated passengers (each searches, views seats, holds, pays, fetches the ticket)' -r
@@ -182,15 +187,21 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l concurr
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l decline-share -d 'Share of declined cards' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l timeout-share -d 'Share of cards whose charge times out' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l abandon-share -d 'Share of passengers who abandon their hold' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l arrival-secs -d 'Passengers arrive spread over this many seconds (a queued sale opens halfway)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l admit-rate -d 'Passengers the waiting room admits per second' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l max-active -d 'Shoppers the waiting room lets in at once (default: --concurrency)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l poll-ms -d 'The shortest time between a waiting passenger\'s polls, in milliseconds (the room tells those far back to ask less often)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline-bookings -d 'Bookings the baseline writes' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l chart -d 'Where to write the throughput/latency chart (SVG)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l use-database -d 'Use --database-url for the embedded server (and for the invariant check with --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l no-queue -d 'Let passengers in directly instead of through the waiting room. (Against a --server the waiting room is not used: creating a queued sale needs an admin.)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline -d 'Also measure the raw-storage baseline (bookings written straight to the store)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l server -d 'The booking server to sell through' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l login -d 'The clerk\'s phone or e-mail (the sign-in box is filled in)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l print-dir -d 'Where `p` on a ticket writes its printable text (ticket-order-N.txt)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l dir -d 'Write into this directory instead of standard output' -r -F
@@ -223,3 +234,4 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'

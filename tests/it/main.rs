@@ -13,6 +13,7 @@ mod api_counter;
 mod api_identity;
 mod api_limits;
 mod api_queue;
+mod audit_tampering;
 mod cli;
 mod crash_recovery;
 mod invariant_checker;

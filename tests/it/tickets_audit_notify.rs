@@ -115,7 +115,7 @@ async fn tamper(db: &crate::common::db::TestDb) {
     }
 }
 
-async fn the_audit_chain_detects_tampering(t: TestApp) {
+async fn the_audit_chain_detects_an_edited_entry(t: TestApp) {
     book(&t).await;
     t.app.settle().await.unwrap();
     let check = t.app.verify_audit().await.unwrap();
@@ -176,7 +176,7 @@ async fn notifications_are_written_once_per_event(db: crate::common::db::TestDb)
 
 on_both_backends!(
     inspectors_verify_tickets_with_the_cli,
-    the_audit_chain_detects_tampering
+    the_audit_chain_detects_an_edited_entry
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
