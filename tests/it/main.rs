@@ -15,6 +15,7 @@ mod api_limits;
 mod api_queue;
 mod audit_tampering;
 mod cli;
+mod concurrent_operations;
 mod crash_recovery;
 mod invariant_checker;
 mod recovery;
