@@ -172,6 +172,24 @@ async fn notifications_are_written_once_per_event(db: crate::common::db::TestDb)
         !email.contains("4242424242424242") && !sms.contains("4242424242424242"),
         "no card numbers in messages"
     );
+
+    // Redelivery (a crash before the events were marked): the same two files,
+    // not a second e-mail and SMS.
+    crate::common::db::exec(&t.db, "UPDATE outbox SET notified_at = NULL").await;
+    // (The server's own worker may take them first; either way they are handled again.)
+    t.app.settle().await.unwrap();
+    let unhandled = crate::common::db::scalar(
+        &t.db,
+        "SELECT COUNT(*) FROM outbox WHERE notified_at IS NULL",
+    )
+    .await;
+    assert_eq!(unhandled, 0, "the events came round again and were handled");
+    let mut again: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    again.sort();
+    assert_eq!(again, files, "each event's messages are written once");
 }
 
 on_both_backends!(
