@@ -55,11 +55,17 @@ _ticketctl() {
             ticketctl,user)
                 cmd="ticketctl__subcmd__user"
                 ;;
+            ticketctl__subcmd__audit,head)
+                cmd="ticketctl__subcmd__audit__subcmd__head"
+                ;;
             ticketctl__subcmd__audit,help)
                 cmd="ticketctl__subcmd__audit__subcmd__help"
                 ;;
             ticketctl__subcmd__audit,verify)
                 cmd="ticketctl__subcmd__audit__subcmd__verify"
+                ;;
+            ticketctl__subcmd__audit__subcmd__help,head)
+                cmd="ticketctl__subcmd__audit__subcmd__help__subcmd__head"
                 ;;
             ticketctl__subcmd__audit__subcmd__help,help)
                 cmd="ticketctl__subcmd__audit__subcmd__help__subcmd__help"
@@ -105,6 +111,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help,user)
                 cmd="ticketctl__subcmd__help__subcmd__user"
+                ;;
+            ticketctl__subcmd__help__subcmd__audit,head)
+                cmd="ticketctl__subcmd__help__subcmd__audit__subcmd__head"
                 ;;
             ticketctl__subcmd__help__subcmd__audit,verify)
                 cmd="ticketctl__subcmd__help__subcmd__audit__subcmd__verify"
@@ -281,7 +290,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__audit)
-            opts="-h --database-url --help verify help"
+            opts="-h --database-url --help verify head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,9 +307,41 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        ticketctl__subcmd__audit__subcmd__help)
-            opts="verify help"
+        ticketctl__subcmd__audit__subcmd__head)
+            opts="-h --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__audit__subcmd__help)
+            opts="verify head help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__audit__subcmd__help__subcmd__head)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -341,12 +382,16 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__audit__subcmd__verify)
-            opts="-h --database-url --help"
+            opts="-h --anchor --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -395,8 +440,22 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__audit)
-            opts="verify"
+            opts="verify head"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__audit__subcmd__head)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

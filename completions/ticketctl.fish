@@ -168,13 +168,18 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_s
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l anchor -d 'ENTRIES:HEAD from an earlier `audit head`, kept outside the database: also finds a log rewritten and re-hashed, or cut off at the end' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l server -d 'Rehearse against this running server (e.g. http://127.0.0.1:8080) instead of starting one on a fresh embedded database' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l passengers -d 'Simulated passengers (each searches, views seats, holds, pays, fetches the ticket)' -r
@@ -229,3 +234,4 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'

@@ -557,6 +557,21 @@ impl App {
         event: OrderEvent,
         change: OrderChange,
     ) -> AppResult<OrderRecord> {
+        if let Some(moved) = self.try_transition(order, event, change).await? {
+            return Ok(moved);
+        }
+        tracing::info!(order = order.id, "order changed under us; reloading");
+        self.reload(order.id).await
+    }
+
+    /// Like `transition`, but `None` when another request moved the order first,
+    /// for callers whose answer depends on who won (a cancellation refunds once).
+    pub(crate) async fn try_transition(
+        &self,
+        order: &OrderRecord,
+        event: OrderEvent,
+        change: OrderChange,
+    ) -> AppResult<Option<OrderRecord>> {
         let to = order
             .status
             .apply(event)
@@ -566,14 +581,19 @@ impl App {
             .transition_order(order.id, order.status, to, &change, self.now())
             .await?
         {
-            tracing::info!(order = order.id, "order changed under us; reloading");
-        } else if order.status.holds_seats() && !to.holds_seats() {
+            return Ok(None);
+        }
+        if order.status.holds_seats() && !to.holds_seats() {
             self.seats_freed(order.hold_id).await;
         }
+        Ok(Some(self.reload(order.id).await?))
+    }
+
+    async fn reload(&self, order_id: i64) -> AppResult<OrderRecord> {
         self.store
-            .order(order.id)
+            .order(order_id)
             .await?
-            .ok_or_else(|| AppError::Internal(format!("order {} vanished", order.id)))
+            .ok_or_else(|| AppError::Internal(format!("order {order_id} vanished")))
     }
 
     /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
@@ -795,10 +815,7 @@ impl App {
     ) -> AppResult<OrderView> {
         let order = self.order_of(order_id, user_id, staff).await?;
         if order.status != OrderStatus::Confirmed {
-            return Err(AppError::Conflict(format!(
-                "only a confirmed order can be cancelled; this one is {}",
-                order.status
-            )));
+            return Err(not_cancellable(order.status));
         }
         let hold = self
             .store
@@ -829,7 +846,11 @@ impl App {
         };
         // Record the cancellation first: if we crash before the gateway refund,
         // reconciliation sees a refunded order short of its refund and pays it.
-        let cancelled = self.transition(&order, event, change).await?;
+        // Of several cancellations at once, one wins; the others are answered
+        // as a repeat after it would be.
+        let Some(cancelled) = self.try_transition(&order, event, change).await? else {
+            return Err(not_cancellable(self.reload(order_id).await?.status));
+        };
         self.settle_refund(&cancelled).await?;
         self.order_view(&cancelled).await
     }
@@ -850,6 +871,12 @@ impl App {
         }
         Ok(())
     }
+}
+
+fn not_cancellable(status: OrderStatus) -> AppError {
+    AppError::Conflict(format!(
+        "only a confirmed order can be cancelled; this one is {status}"
+    ))
 }
 
 /// The gateway idempotency key of an order's charge: one charge per order, ever.

@@ -218,7 +218,22 @@ impl App {
     ) -> AppResult<CounterCancelView> {
         let order = self.order_of(order_id, clerk_id, true).await?;
         let view = match order.status {
-            OrderStatus::Confirmed => self.cancel_order(order_id, clerk_id, true).await?,
+            OrderStatus::Confirmed => match self.cancel_order(order_id, clerk_id, true).await {
+                Ok(view) => view,
+                // Another clerk's (or a retried) cancellation won the race: answer
+                // as a repeat, with the order it cancelled.
+                Err(AppError::Conflict(_)) => {
+                    let now = self.order_of(order_id, clerk_id, true).await?;
+                    if !matches!(now.status, OrderStatus::Cancelled | OrderStatus::Refunded) {
+                        return Err(AppError::Conflict(format!(
+                            "only a confirmed order can be cancelled; this one is {}",
+                            now.status
+                        )));
+                    }
+                    self.order_view(&now).await?
+                }
+                Err(e) => return Err(e),
+            },
             OrderStatus::Cancelled | OrderStatus::Refunded => self.order_view(&order).await?,
             other => {
                 return Err(AppError::Conflict(format!(

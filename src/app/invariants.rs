@@ -208,3 +208,104 @@ impl App {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{GatewayCharge, OrderMoney};
+
+    fn order(status: OrderStatus, refunded: i64) -> OrderMoney {
+        OrderMoney {
+            id: 7,
+            status,
+            amount: 450,
+            refunded_amount: refunded,
+            charge_id: Some("ch_1".into()),
+        }
+    }
+
+    fn charge(status: &str, amount: i64, refunded: i64) -> GatewayCharge {
+        GatewayCharge {
+            idempotency_key: "order-7".into(),
+            charge_id: "ch_1".into(),
+            token: "tok".into(),
+            amount,
+            status: status.into(),
+            refunded,
+        }
+    }
+
+    fn check(order: Option<OrderMoney>, charge: Option<GatewayCharge>) -> Option<String> {
+        money_mismatch(&MoneyPair { order, charge })
+    }
+
+    #[test]
+    fn settled_orders_that_agree_with_the_gateway_pass() {
+        let ok = [
+            check(
+                Some(order(OrderStatus::Confirmed, 0)),
+                Some(charge("succeeded", 450, 0)),
+            ),
+            check(
+                Some(order(OrderStatus::Refunded, 300)),
+                Some(charge("succeeded", 450, 300)),
+            ),
+            check(
+                Some(order(OrderStatus::Cancelled, 0)),
+                Some(charge("succeeded", 450, 0)),
+            ),
+            check(Some(order(OrderStatus::Failed, 0)), None),
+            check(
+                Some(order(OrderStatus::Failed, 0)),
+                Some(charge("declined", 450, 0)),
+            ),
+            check(
+                Some(order(OrderStatus::Expired, 0)),
+                Some(charge("succeeded", 450, 450)),
+            ),
+            // A charge no order claims is fine once it keeps nothing.
+            check(None, Some(charge("succeeded", 100, 100))),
+            check(None, Some(charge("declined", 100, 0))),
+        ];
+        assert_eq!(ok, [None, None, None, None, None, None, None, None]);
+    }
+
+    #[test]
+    fn orders_still_in_the_saga_are_left_to_recovery() {
+        for status in [
+            OrderStatus::Pending,
+            OrderStatus::Reserved,
+            OrderStatus::Paid,
+        ] {
+            assert_eq!(check(Some(order(status, 0)), None), None);
+            assert_eq!(
+                check(Some(order(status, 0)), Some(charge("succeeded", 1, 0))),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn a_confirmed_order_must_hold_its_own_charge_id() {
+        let mut o = order(OrderStatus::Confirmed, 0);
+        o.charge_id = Some("ch_other".into());
+        assert_eq!(
+            check(Some(o), Some(charge("succeeded", 450, 0))).as_deref(),
+            Some(
+                r#"order 7: records charge Some("ch_other") but the gateway's charge is Some("ch_1")"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_confirmed_order_with_money_given_back_is_a_mismatch() {
+        assert_eq!(
+            check(
+                Some(order(OrderStatus::Confirmed, 0)),
+                Some(charge("succeeded", 450, 50))
+            )
+            .as_deref(),
+            Some("order 7: confirmed with 0 taka refunded but the gateway refunded 50")
+        );
+    }
+}

@@ -157,7 +157,9 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
             json!({ "payload": String::from_utf8(forged).unwrap() }),
         )
         .await;
-    assert_ne!(verdict.body["verdict"], "valid", "{}", verdict.body);
+    // A verdict, not an error: the inspector is told the ticket is forged.
+    assert_eq!(verdict.status, StatusCode::OK, "{}", verdict.body);
+    assert_eq!(verdict.body["verdict"], "forged", "{}", verdict.body);
 
     // Other passengers cannot see it.
     let (_, stranger) = quick_user(&t.app, 1).await;

@@ -11,7 +11,7 @@ fn registration(phone: &str, email: &str) -> serde_json::Value {
     json!({ "name": "Rahima Akter", "phone": phone, "email": email, "password": PASSWORD })
 }
 
-async fn register_login_me_and_refresh(t: TestApp) {
+async fn register_log_in_by_phone_or_email_and_rotate_refresh_tokens(t: TestApp) {
     let r = t
         .post(
             "/v1/auth/register",
@@ -47,11 +47,22 @@ async fn register_login_me_and_refresh(t: TestApp) {
     assert_eq!(me.body["phone"], "+8801712345678");
     assert_eq!(me.body["role"], "passenger");
 
-    // Refresh tokens rotate: the new one works once, the old one never again.
+    // Refresh tokens rotate: the new pair works (its access token and its
+    // refresh token, once), the old refresh token never again.
     let r = t
         .post("/v1/auth/refresh", json!({ "refresh_token": refresh }))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let new_access = r.body["access_token"].as_str().unwrap().to_owned();
+    let new_refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, refresh, "a new refresh token");
+    let me = t.get_as("/v1/me", &new_access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["email"], "rahima@example.com");
+    let rotated = t
+        .post("/v1/auth/refresh", json!({ "refresh_token": new_refresh }))
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
     let again = t
         .post("/v1/auth/refresh", json!({ "refresh_token": refresh }))
         .await;
@@ -325,7 +336,7 @@ async fn bad_registrations_are_refused_and_change_nothing(t: TestApp) {
 }
 
 on_both_backends!(
-    register_login_me_and_refresh,
+    register_log_in_by_phone_or_email_and_rotate_refresh_tokens,
     wrong_password_tampered_and_expired_tokens_get_401,
     mfa_enrol_then_login_needs_the_code,
     repeated_failures_lock_the_account,

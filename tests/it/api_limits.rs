@@ -1,6 +1,7 @@
 //! Peak-sale protection: rate limits per user and per address (429 with
 //! Retry-After and RateLimit headers) and load shedding (fast 503s) while
-//! health probes stay reachable and no seat is lost.
+//! health probes stay reachable and no seat is lost. Every case runs on SQLite
+//! and on Postgres.
 
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::StatusCode;
@@ -19,14 +20,8 @@ fn limits(per_ip: Option<u32>, per_user: Option<u32>, max_in_flight: usize) -> L
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_busy_user_is_slowed_down_and_others_are_not() {
-    let t = TestApp::start_with_limits(
-        crate::common::db::sqlite(),
-        test_config(),
-        limits(None, Some(5), 64),
-    )
-    .await;
+async fn a_busy_user_is_slowed_down_and_others_are_not(db: crate::common::db::TestDb) {
+    let t = TestApp::start_with_limits(db, test_config(), limits(None, Some(5), 64)).await;
     let (_, greedy) = quick_user(&t.app, 1).await;
     let (_, calm) = quick_user(&t.app, 2).await;
     let mut refused = None;
@@ -60,14 +55,8 @@ async fn a_busy_user_is_slowed_down_and_others_are_not() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_address_is_limited_too() {
-    let t = TestApp::start_with_limits(
-        crate::common::db::sqlite(),
-        test_config(),
-        limits(Some(5), None, 64),
-    )
-    .await;
+async fn one_address_is_limited_too(db: crate::common::db::TestDb) {
+    let t = TestApp::start_with_limits(db, test_config(), limits(Some(5), None, 64)).await;
     let mut statuses = Vec::new();
     for _ in 0..25 {
         statuses.push(t.get("/v1/stations").await.status);
@@ -81,15 +70,12 @@ async fn one_address_is_limited_too() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overload_is_shed_fast_and_loses_no_seat() {
+async fn overload_is_shed_fast_and_loses_no_seat(db: crate::common::db::TestDb) {
     let mut config = test_config();
     config.gateway.latency = Duration::from_millis(1500);
     config.gateway.charge_timeout = Duration::from_secs(5);
-    let t = std::sync::Arc::new(
-        TestApp::start_with_limits(crate::common::db::sqlite(), config, limits(None, None, 2))
-            .await,
-    );
+    let t =
+        std::sync::Arc::new(TestApp::start_with_limits(db, config, limits(None, None, 2)).await);
     let trip = tiny_trip(&t.app, 8).await;
     let mut orders = Vec::new();
     for n in 0..2 {
@@ -137,3 +123,9 @@ async fn overload_is_shed_fast_and_loses_no_seat() {
     assert!(report.ok(), "{report:#?}");
     assert_eq!(report.ledger.confirmed_orders, 2);
 }
+
+on_both_databases!(
+    a_busy_user_is_slowed_down_and_others_are_not,
+    one_address_is_limited_too,
+    overload_is_shed_fast_and_loses_no_seat,
+);

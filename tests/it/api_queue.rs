@@ -1,6 +1,7 @@
 //! The waiting room: a shuffled pre-queue then FIFO, admission at a rate with a
 //! cap on active shoppers, and admission tokens that holds and orders of a queued
 //! sale require: expired, forged, replayed and other users' tokens are refused.
+//! Every case runs on SQLite and on Postgres.
 
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
@@ -59,9 +60,8 @@ async fn hold_with(
     crate::common::server::Reply::from_response(req.send().await.unwrap()).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn early_arrivals_are_shuffled_and_later_ones_served_in_order() {
-    let t = TestApp::start(crate::common::db::sqlite()).await;
+async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: crate::common::db::TestDb) {
+    let t = TestApp::start(db).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, 1500, 1000.0, 100, 60).await;
     let mut early = Vec::new();
@@ -101,9 +101,8 @@ async fn early_arrivals_are_shuffled_and_later_ones_served_in_order() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admission_follows_the_rate_and_the_cap_and_admins_steer_it() {
-    let t = TestApp::start(crate::common::db::sqlite()).await;
+async fn admission_follows_the_rate_and_the_cap_and_admins_steer_it(db: crate::common::db::TestDb) {
+    let t = TestApp::start(db).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 2.0, 3, 60).await;
     let mut users = Vec::new();
@@ -182,11 +181,10 @@ async fn futures_statuses(t: &TestApp, users: &[String]) -> Vec<Value> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_a_live_admission_of_your_own_lets_you_buy() {
+async fn only_a_live_admission_of_your_own_lets_you_buy(db: crate::common::db::TestDb) {
     let mut config = test_config();
     config.max_seats_per_booking = 4;
-    let t = TestApp::start_with(crate::common::db::sqlite(), config).await;
+    let t = TestApp::start_with(db, config).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 100.0, 10, 1).await;
     let (_, alice) = quick_user(&t.app, 1).await;
@@ -258,3 +256,9 @@ async fn only_a_live_admission_of_your_own_lets_you_buy() {
         StatusCode::CREATED
     );
 }
+
+on_both_databases!(
+    early_arrivals_are_shuffled_and_later_ones_served_in_order,
+    admission_follows_the_rate_and_the_cap_and_admins_steer_it,
+    only_a_live_admission_of_your_own_lets_you_buy,
+);

@@ -117,6 +117,7 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     };
     let alice_card = card(alice.clone()).await;
     let bob_card = card(bob.clone()).await;
+    let bob_card_again = bob_card.clone();
 
     // Alice's order completes before the crash.
     let (s, held) = post(&client, format!("{}/v1/holds", server.base), &alice, None, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-1"] })).await;
@@ -193,11 +194,21 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     let seats = map["coaches"][0]["seats"].as_array().unwrap();
     assert_eq!(seats[0]["free"], false, "KA-1 stays sold");
     assert_eq!(seats[1]["free"], true, "KA-2 is for sale again");
-    // A retry of Bob's request with the same key answers with the settled order.
-    let (s, replay) = post(&client, format!("{}/v1/orders", server.base), &bob, Some("b1"), json!({ "hold_id": held["hold_id"], "passengers": [{ "name": "Bob" }], "payment_token": "x" })).await;
+    // A retry of Bob's very request (same key, same body) answers with the
+    // order recovery settled, and charges nothing.
+    let (s, replay) = post(&client, format!("{}/v1/orders", server.base), &bob, Some("b1"), json!({ "hold_id": held["hold_id"], "passengers": [{ "name": "Bob" }], "payment_token": bob_card_again })).await;
+    assert_eq!(s, 402, "the settled outcome: payment failed: {replay}");
+    assert_eq!(replay["type"], "/problems/payment-failed", "{replay}");
+    assert_eq!(
+        replay["order"]["order_id"], bob_orders["orders"][0]["order_id"],
+        "{replay}"
+    );
+    assert_eq!(replay["order"]["status"], "failed", "{replay}");
+    // Another body under the same key is refused.
+    let (s, refused) = post(&client, format!("{}/v1/orders", server.base), &bob, Some("b1"), json!({ "hold_id": held["hold_id"], "passengers": [{ "name": "Bob" }], "payment_token": "x" })).await;
     assert_eq!(
         s, 422,
-        "a different body under the same key is refused: {replay}"
+        "a different body under the same key is refused: {refused}"
     );
     drop(server);
 

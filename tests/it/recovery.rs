@@ -339,29 +339,7 @@ async fn a_failed_order_whose_charge_landed_late_is_refunded_in_full(db: TestDb)
     s.assert_invariants().await;
 }
 
-macro_rules! recovery_cases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(crate::common::db::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::common::db::postgres().await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-    };
-}
-
-recovery_cases!(
+on_both_databases!(
     an_expired_hold_is_swept_and_its_seat_freed,
     an_order_stuck_in_paid_is_confirmed_with_its_ticket,
     a_reserved_order_whose_charge_landed_is_confirmed,

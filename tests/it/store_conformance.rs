@@ -1178,6 +1178,228 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
     );
 }
 
+/// A reserved order with one passenger per seat of `seats` (fresh trip of train 742).
+async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &str) -> OrderRecord {
+    let trip = match trip_of(store, 742, 1).await {
+        Some(t) => t,
+        None => store.trips_between(date(1), date(1)).await.unwrap()[0].id,
+    };
+    let free: Vec<i64> = store
+        .seats(trip)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|s| s.taken.is_empty())
+        .take(seats)
+        .map(|s| s.id)
+        .collect();
+    let hold = store
+        .create_hold(&new_hold(trip, u.id, 0, 2, free))
+        .await
+        .unwrap();
+    let passengers = (0..seats)
+        .map(|i| PassengerInput {
+            name: format!("P{i}"),
+            nid: None,
+        })
+        .collect();
+    store
+        .create_order(&NewOrder {
+            user_id: u.id,
+            hold_id: hold.id,
+            passengers,
+            payment_token: "tok".into(),
+            idempotency_key: key.into(),
+            request_hash: "hash".into(),
+            now: Utc::now(),
+        })
+        .await
+        .unwrap()
+}
+
+fn tickets_for(order: &OrderRecord, tag: &str) -> Vec<NewTicket> {
+    order
+        .passengers
+        .iter()
+        .map(|p| NewTicket {
+            pnr: format!("{tag}{:04}", p.seq),
+            order_id: order.id,
+            passenger_seq: p.seq,
+            seat_id: p.seat_id,
+            payload: format!("payload-{tag}-{}", p.seq),
+        })
+        .collect()
+}
+
+async fn events_of(store: &Arc<dyn Store>, order: i64) -> Vec<String> {
+    store
+        .outbox_pending(Consumer::Audit, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.subject_id == order)
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// `confirm_order` writes the charge, reserved → paid → confirmed with their
+/// events, the tickets (and their event) and the finished Idempotency-Key in one go, or nothing
+/// at all when the order has moved on.
+async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let u = user(&store, 1).await;
+    let order = reserved_order(&store, &u, 2, "key-c").await;
+    let before = events_of(&store, order.id).await;
+    let confirmation = |order: &OrderRecord| Confirmation {
+        order_id: order.id,
+        from: OrderStatus::Reserved,
+        charge_id: Some("ch_conf".into()),
+        tickets: tickets_for(order, "CONF"),
+        now: Utc::now(),
+        reply: Some(ReplyTo {
+            user_id: u.id,
+            key: "key-c".into(),
+            status: 201,
+            body: Box::new(|tickets: &[TicketRecord]| {
+                let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+                format!("{ids:?}")
+            }),
+        }),
+    };
+    let tickets = store
+        .confirm_order(confirmation(&order))
+        .await
+        .unwrap()
+        .expect("a reserved order is confirmed");
+    assert_eq!(tickets.len(), 2);
+    assert!(
+        tickets
+            .iter()
+            .all(|t| t.status == "valid" && t.order_id == order.id)
+    );
+    let now = store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(now.status, OrderStatus::Confirmed);
+    assert_eq!(now.charge_id.as_deref(), Some("ch_conf"));
+    assert_eq!(store.tickets_of_order(order.id).await.unwrap(), tickets);
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let rec = store.idempotency(u.id, "key-c").await.unwrap().unwrap();
+    assert_eq!(
+        (rec.status_code, rec.response),
+        (Some(201), Some(format!("{ids:?}"))),
+        "the reply is built from the tickets just inserted"
+    );
+    let mut expected = before.clone();
+    expected.extend(["order.paid", "order.confirmed", "ticket.issued"].map(String::from));
+    assert_eq!(events_of(&store, order.id).await, expected);
+
+    // Again: the order is no longer reserved, so nothing is written.
+    assert_eq!(
+        store.confirm_order(confirmation(&order)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.tickets_of_order(order.id).await.unwrap().len(), 2);
+    assert_eq!(events_of(&store, order.id).await, expected);
+
+    // From paid (the charge already recorded): no charge id, no reply.
+    let second = reserved_order(&store, &u, 1, "key-d").await;
+    let change = OrderChange {
+        charge_id: Some("ch_paid".into()),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .transition_order(
+                second.id,
+                OrderStatus::Reserved,
+                OrderStatus::Paid,
+                &change,
+                Utc::now()
+            )
+            .await
+            .unwrap()
+    );
+    let tickets = store
+        .confirm_order(Confirmation {
+            order_id: second.id,
+            from: OrderStatus::Paid,
+            charge_id: None,
+            tickets: tickets_for(&second, "PAID"),
+            now: Utc::now(),
+            reply: None,
+        })
+        .await
+        .unwrap()
+        .expect("a paid order is confirmed");
+    assert_eq!(tickets.len(), 1);
+    let now = store.order(second.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.status, now.charge_id.as_deref()),
+        (OrderStatus::Confirmed, Some("ch_paid"))
+    );
+    let rec = store.idempotency(u.id, "key-d").await.unwrap().unwrap();
+    assert_eq!(rec.response, None, "no reply was asked for");
+}
+
+/// Three audited events from expiring three holds.
+async fn three_events(store: &Arc<dyn Store>) -> Vec<OutboxEvent> {
+    line(store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(store, 742, 1).await.unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    for n in 0..3 {
+        let u = user(store, n + 1).await;
+        let mut h = new_hold(trip, u.id, 0, 2, vec![seats[n as usize].id]);
+        h.expires_at = h.now;
+        store.create_hold(&h).await.unwrap();
+    }
+    store.expire_holds(Utc::now(), 10).await.unwrap();
+    let events = store.outbox_pending(Consumer::Audit, 10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    events
+}
+
+fn assert_chained(log: &[AuditRecord], events: &[OutboxEvent]) {
+    let mut prev = ticketctl::domain::audit::GENESIS.to_owned();
+    assert_eq!(log.len(), events.len());
+    for (entry, event) in log.iter().zip(events) {
+        assert_eq!(entry.event_id, event.id, "in the events' order");
+        assert_eq!(entry.prev_hash, prev);
+        let hash = ticketctl::domain::audit::chain_hash(
+            &prev,
+            event.created_at.timestamp(),
+            &event.kind,
+            event.subject_id,
+            &event.payload,
+        );
+        assert_eq!(entry.hash, hash);
+        prev = hash;
+    }
+}
+
+/// `audit_append_all` appends a batch in order with the same chain as one by
+/// one, skips events already logged (also twice in one batch), and an empty
+/// batch writes nothing.
+async fn audit_append_all_chains_a_batch_and_logs_each_event_once(store: Arc<dyn Store>) {
+    let events = three_events(&store).await;
+    store.audit_append_all(&[]).await.unwrap();
+    assert!(store.audit_log().await.unwrap().is_empty());
+    store.audit_append_all(&events[..2]).await.unwrap();
+    assert_chained(&store.audit_log().await.unwrap(), &events[..2]);
+    // A redelivered batch overlapping the logged events, with one event twice.
+    let batch = [
+        events[1].clone(),
+        events[2].clone(),
+        events[2].clone(),
+        events[0].clone(),
+    ];
+    store.audit_append_all(&batch).await.unwrap();
+    assert_chained(&store.audit_log().await.unwrap(), &events);
+    // One by one after a batch continues the same chain.
+    store.audit_append(&events[2]).await.unwrap();
+    assert_chained(&store.audit_log().await.unwrap(), &events);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1216,4 +1438,6 @@ conformance!(
     dangling_references_conflict,
     counts_and_edges,
     counter_sales_shift_and_pending_holds,
+    confirm_order_writes_charge_tickets_events_and_reply_once,
+    audit_append_all_chains_a_batch_and_logs_each_event_once,
 );

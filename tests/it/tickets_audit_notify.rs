@@ -115,7 +115,7 @@ async fn tamper(db: &crate::common::db::TestDb) {
     }
 }
 
-async fn the_audit_chain_detects_tampering(t: TestApp) {
+async fn the_audit_chain_detects_an_edited_entry(t: TestApp) {
     book(&t).await;
     t.app.settle().await.unwrap();
     let check = t.app.verify_audit().await.unwrap();
@@ -172,11 +172,29 @@ async fn notifications_are_written_once_per_event(db: crate::common::db::TestDb)
         !email.contains("4242424242424242") && !sms.contains("4242424242424242"),
         "no card numbers in messages"
     );
+
+    // Redelivery (a crash before the events were marked): the same two files,
+    // not a second e-mail and SMS.
+    crate::common::db::exec(&t.db, "UPDATE outbox SET notified_at = NULL").await;
+    // (The server's own worker may take them first; either way they are handled again.)
+    t.app.settle().await.unwrap();
+    let unhandled = crate::common::db::scalar(
+        &t.db,
+        "SELECT COUNT(*) FROM outbox WHERE notified_at IS NULL",
+    )
+    .await;
+    assert_eq!(unhandled, 0, "the events came round again and were handled");
+    let mut again: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    again.sort();
+    assert_eq!(again, files, "each event's messages are written once");
 }
 
 on_both_backends!(
     inspectors_verify_tickets_with_the_cli,
-    the_audit_chain_detects_tampering
+    the_audit_chain_detects_an_edited_entry
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

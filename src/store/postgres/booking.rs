@@ -641,7 +641,14 @@ pub(super) async fn audit_append_all(
     .map_err(db)?;
     let mut prev = get::<Option<String>>(&r, "prev")?.unwrap_or_else(|| GENESIS.to_owned());
     let logged: Vec<i64> = get(&r, "logged")?;
-    let fresh: Vec<&OutboxEvent> = events.iter().filter(|e| !logged.contains(&e.id)).collect();
+    // Skip what is logged, and an event given twice in the batch after its first
+    // time (as appending one by one would; the insert below would otherwise
+    // break the unique event id and lose the whole batch).
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let fresh: Vec<&OutboxEvent> = events
+        .iter()
+        .filter(|e| !logged.contains(&e.id) && seen.insert(e.id))
+        .collect();
     if fresh.is_empty() {
         return Ok(());
     }

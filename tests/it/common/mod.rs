@@ -33,3 +33,29 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs each named `async fn(TestDb)` on a fresh SQLite and a fresh Postgres
+/// database, for cases that start the server their own way (other limits or
+/// config) or need no server at all. Postgres skips like `on_both_backends!`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::common::db::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = $crate::common::db::postgres().await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+    };
+}

@@ -61,10 +61,7 @@ static TALLY: Mutex<Option<Tally>> = Mutex::new(None);
 
 /// The name libtest gave the running test (its thread's name).
 fn current_test() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("unnamed test")
-        .to_owned()
+    std::thread::current().name().unwrap_or("main").to_owned()
 }
 
 /// Records that the current test uses `service`.
@@ -90,6 +87,13 @@ pub fn skip(service: Service, reason: &str) {
 
 fn record(service: Service, skipped: bool) {
     let test = current_test();
+    // The count relies on the naming rule (`Service::of_test`): a service test
+    // named otherwise would run uncounted, so it fails here instead.
+    assert!(
+        test == "main" || Service::of_test(&test) == Some(service),
+        "{test} uses {} but its name does not say so; put it in a `{0}` module or end its name in `_{0}`",
+        service.name()
+    );
     // A panicking test must not hide the others' counts: recover from poison.
     let mut guard = TALLY.lock().unwrap_or_else(|p| p.into_inner());
     let tally = guard.get_or_insert_with(Tally::default);
