@@ -30,3 +30,29 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs each named `async fn(TestDb)` on a fresh SQLite and a fresh Postgres
+/// database, for cases that start their server themselves (a manual clock, a
+/// restart). Postgres is skipped as in `on_both_backends!`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($crate::common::db::sqlite()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = $crate::common::db::postgres().await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+    };
+}
