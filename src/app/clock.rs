@@ -63,10 +63,13 @@ impl Clock {
     /// on that date.
     pub fn from_env() -> Result<Clock, crate::domain::ParseError> {
         match std::env::var(TEST_TODAY_ENV) {
-            Ok(day) => Ok(Clock::shifted_to(
-                crate::domain::ServiceDate::parse(&day)?
-                    .at(crate::domain::TripTime::from_minutes(10 * 60)),
-            )),
+            Ok(day) => {
+                let day = crate::domain::ServiceDate::parse(&day)?;
+                tracing::warn!(%day, "{TEST_TODAY_ENV} is set: the clock runs as if today were {day} (for tests only)");
+                Ok(Clock::shifted_to(
+                    day.at(crate::domain::TripTime::from_minutes(10 * 60)),
+                ))
+            }
             Err(_) => Ok(Clock::System),
         }
     }

@@ -465,7 +465,7 @@ async fn a_released_hold_frees_its_seat_and_cannot_be_released_twice(t: TestApp)
 /// clock shared by both server lives, so nothing waits for real time.
 async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     let config = ticketctl::app::AppConfig {
-        clock: ticketctl::app::Clock::manual(t0_for_restart()),
+        clock: ticketctl::app::Clock::manual(crate::common::server::suite_second()),
         ..test_config()
     };
     let t = TestApp::start_with(db, config.clone()).await;
@@ -495,12 +495,6 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
         map.body
     );
     invariants_hold(&t, trip).await;
-}
-
-/// A whole second on the suite's clock (the manual clock starts there).
-fn t0_for_restart() -> chrono::DateTime<chrono::Utc> {
-    let now = crate::common::server::suite_clock().now();
-    chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap()
 }
 
 /// 200 concurrent buyers with overlapping journeys on the same 40 seats: every

@@ -11,32 +11,9 @@ use crate::common::db::TestDb;
 use crate::common::server::{
     PASSWORD, Reply, TestApp, dhaka_instant, mint_token_at, quick_user, test_config, tiny_trip,
 };
+use ticketctl::app::AppConfig;
 use ticketctl::app::clock::ManualClock;
-use ticketctl::app::{AppConfig, Clock};
 use ticketctl::domain::{Role, ServiceDate};
-
-/// Runs each `async fn case(TestDb)` on SQLite and on Postgres.
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case($crate::common::db::sqlite()).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = $crate::common::db::postgres().await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-    };
-}
 
 /// The test trip's date: a fixed Tuesday, far from the real calendar.
 fn trip_date() -> ServiceDate {
@@ -49,14 +26,8 @@ fn departure() -> DateTime<Utc> {
 }
 
 /// A server whose clock stands at `at` and moves only when the test moves it.
-/// The periodic sweep is an hour apart, so only `sweep_now` sweeps during a test.
 async fn start_at(db: TestDb, at: DateTime<Utc>, config: AppConfig) -> TestApp {
-    let config = AppConfig {
-        clock: Clock::manual(at),
-        sweep_every: std::time::Duration::from_secs(3600),
-        ..config
-    };
-    TestApp::start_with(db, config).await
+    TestApp::start_manual(db, at, config).await
 }
 
 /// A server at 10:00 the day before the trip, with the trip (40 + 8 seats) scheduled.
@@ -67,7 +38,7 @@ async fn start_with_trip(db: TestDb, config: AppConfig) -> (TestApp, i64) {
 }
 
 fn clock(t: &TestApp) -> &ManualClock {
-    t.app.clock().as_manual().expect("a manual clock")
+    t.manual_clock()
 }
 
 /// A fresh access token issued at the app's current time.

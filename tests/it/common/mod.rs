@@ -35,8 +35,8 @@ macro_rules! on_both_backends {
 }
 
 /// Runs each named `async fn(TestDb)` on a fresh SQLite and a fresh Postgres
-/// database, for cases that start the server their own way (other limits or
-/// config) or need no server at all. Postgres skips like `on_both_backends!`.
+/// database, for cases that start their server themselves (a manual clock, a
+/// restart). Postgres is skipped as in `on_both_backends!`.
 #[macro_export]
 macro_rules! on_both_databases {
     ($($case:ident),* $(,)?) => {

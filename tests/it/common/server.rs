@@ -72,6 +72,29 @@ impl TestApp {
         }
     }
 
+    /// Starts with `config` on a manual clock standing at `at`; the periodic
+    /// sweep is an hour apart, so only `App::sweep_now` sweeps during a test.
+    pub async fn start_manual(
+        db: TestDb,
+        at: chrono::DateTime<chrono::Utc>,
+        config: AppConfig,
+    ) -> TestApp {
+        let config = AppConfig {
+            clock: Clock::manual(at),
+            sweep_every: std::time::Duration::from_secs(3600),
+            ..config
+        };
+        Self::start_with(db, config).await
+    }
+
+    /// The manual clock of a server started with `start_manual`.
+    pub fn manual_clock(&self) -> &ticketctl::app::clock::ManualClock {
+        self.app
+            .clock()
+            .as_manual()
+            .expect("started with a manual clock")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -171,6 +194,12 @@ pub fn suite_clock() -> Clock {
     SHIFT
         .get_or_init(|| Clock::from_env().unwrap_or_else(|e| panic!("TICKETCTL_TEST_TODAY: {e}")))
         .clone()
+}
+
+/// The suite's present, cut to a whole second: where manual clocks start.
+pub fn suite_second() -> chrono::DateTime<chrono::Utc> {
+    let now = suite_clock().now();
+    chrono::DateTime::from_timestamp(now.timestamp(), 0).expect("a valid instant")
 }
 
 /// An instant on a manual clock: `date` at local Dhaka `time` ("HH:MM").
