@@ -58,7 +58,17 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l sale-days-
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l sale-open-hour -d 'Hour of the day (Dhaka time) at which the sale opens' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l refund-tiers -d 'Cancellation deductions: hours before departure and percent kept, most hours first' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l refund-flat -d 'Taka kept per ticket on every cancellation, on top of the percentage' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-holds-per-account -d 'Unexpired seat holds one account may have at once (0: no cap)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-holds-per-address -d 'Unexpired seat holds one client address may have at once (0: no cap). Behind a proxy every client shares its address: raise it or set 0' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l read-timeout-ms -d 'Deadline for read requests, in milliseconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-password-hashes -d 'Password hashes (argon2id, ~19 MiB each) computed at once, by logins and registrations together [default: the number of cores]' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l password-hash-wait-ms -d 'How long a login or registration waits for a hashing turn before it is answered 503 with Retry-After, in milliseconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l header-read-timeout-secs -d 'A client must send a request\'s headers within this many seconds (also the longest a keep-alive connection waits for its next request)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l idle-timeout-secs -d 'A connection with no traffic for this many seconds is closed' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-connections-per-ip -d 'Connections one client address may hold open' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-streams -d 'Live seat-map streams open at once, in all' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-streams-per-ip -d 'Live streams one client address may hold (signed-in staff are exempt)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l public-streams-percent -d 'Percent of --max-streams open to anonymous clients and passengers; the rest is kept for clerks and admins' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l demo -d 'Demo mode: seed the network and trips if the database is empty, and create demo users'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -s h -l help -d 'Print help'
