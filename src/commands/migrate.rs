@@ -7,11 +7,12 @@ pub struct Cmd {}
 
 impl Cmd {
     pub async fn run(&self, url: &str) -> anyhow::Result<()> {
+        let shown = crate::store::redact_url(url);
         let store = crate::store::open(url)
             .await
-            .with_context(|| format!("opening {url}"))?;
+            .with_context(|| format!("opening {shown}"))?;
         let applied = store.migrate().await.context("migrating")?;
-        println!("{url}: {applied} migration(s) applied; schema is up to date");
+        println!("{shown}: {applied} migration(s) applied; schema is up to date");
         Ok(())
     }
 }

@@ -105,9 +105,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Opens the database and makes sure its schema exists.
 pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let store = crate::store::open(url)
-        .await
-        .with_context(|| format!("opening {url} (set --database-url or DATABASE_URL)"))?;
+    let store = crate::store::open(url).await.with_context(|| {
+        format!(
+            "opening {} (set --database-url or DATABASE_URL)",
+            crate::store::redact_url(url)
+        )
+    })?;
     if !store.is_migrated().await.unwrap_or(false) {
         store
             .migrate()

@@ -250,7 +250,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let addr = server.local_addr()?;
     println!(
         "ticketctl serving on http://{addr} (database {})",
-        config.database_url
+        crate::store::redact_url(&config.database_url)
     );
     if config.demo.is_some() {
         let tomorrow = crate::domain::ServiceDate::today_at(config.app.clock.now()).add_days(1);

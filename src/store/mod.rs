@@ -247,6 +247,38 @@ pub trait Store: CounterStore + IdentityStore + LimitStore + Send + Sync + 'stat
     async fn money_pairs(&self) -> StoreResult<Vec<MoneyPair>>;
 }
 
+/// `url` fit to print: a password in it (`postgres://user:secret@host/db`, or a
+/// `password=` query parameter) is replaced by `***`, so banners, logs and
+/// error messages never show it.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out = format!("{head}{query}");
+    }
+    out
+}
+
 /// Opens the store named by `url`: `sqlite://PATH`, a bare file path, or `postgres://…`.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -262,5 +294,44 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
         Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
             path,
         ))?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_survive_redaction() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cret@db:5432/rail",
+                "postgres://app:***@db:5432/rail",
+            ),
+            (
+                "postgresql://app:p%40ss@db/rail?sslmode=require",
+                "postgresql://app:***@db/rail?sslmode=require",
+            ),
+            ("postgres://app:a:b@c@db/rail", "postgres://app:***@db/rail"),
+            (
+                "postgres://db/rail?user=app&password=s3cret",
+                "postgres://db/rail?user=app&password=***",
+            ),
+            (
+                "smtp://mail:hunter2@relay:587?tls=required",
+                "smtp://mail:***@relay:587?tls=required",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
+        for unchanged in [
+            "postgres://app@db/rail",
+            "postgres://db/rail",
+            "sqlite://ticketctl.db",
+            "sqlite:///tmp/a@b:c.db",
+            "ticketctl.db",
+        ] {
+            assert_eq!(redact_url(unchanged), unchanged);
+        }
     }
 }

@@ -321,3 +321,20 @@ fn rehearse_refuses_flags_out_of_range() {
         "a refused rehearsal must not create its database"
     );
 }
+
+/// A database password never appears in what the CLI prints, on success or failure.
+#[test]
+fn database_passwords_are_never_printed() {
+    let unreachable = "postgres://ticketctl:hunter2-secret@127.0.0.1:1/rail";
+    for args in [&["migrate"][..], &["station", "list"][..]] {
+        let out = ticketctl(unreachable, args);
+        assert!(!out.status.success());
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(printed.contains("ticketctl:***@127.0.0.1:1"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+}

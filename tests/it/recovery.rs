@@ -10,7 +10,7 @@
 //! refunds the gateway has not made yet (a cancelled order, a failed order
 //! whose charge landed after its timeout).
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ticketctl::app::App;
 use ticketctl::app::workers::RecoveryReport;
 use ticketctl::domain::{Journey, OrderStatus, SeatClass};
@@ -73,8 +73,18 @@ impl Scene {
     /// A reserved order last touched `age` ago, as a crash before or during the
     /// charge leaves it.
     async fn reserved_order(&self, age: Duration) -> OrderRecord {
-        let made = Utc::now() - age;
-        let hold = self.hold(made, Utc::now() + Duration::minutes(10)).await;
+        self.reserved_order_held_until(age, self.app.now() + Duration::minutes(10))
+            .await
+    }
+
+    /// A reserved order made `age` ago whose hold lasts until `hold_expires`.
+    async fn reserved_order_held_until(
+        &self,
+        age: Duration,
+        hold_expires: DateTime<Utc>,
+    ) -> OrderRecord {
+        let made = self.app.now() - age;
+        let hold = self.hold(made, hold_expires).await;
         let order = self
             .app
             .store
@@ -109,7 +119,7 @@ impl Scene {
                     status: status.into(),
                     refunded: 0,
                 },
-                Utc::now(),
+                self.app.now(),
             )
             .await
             .unwrap();
@@ -154,7 +164,7 @@ const OLD: Duration = Duration::minutes(2);
 async fn an_expired_hold_is_swept_and_its_seat_freed(db: TestDb) {
     let s = scene(db).await;
     let hold = s
-        .hold(Utc::now() - OLD, Utc::now() - Duration::minutes(1))
+        .hold(s.app.now() - OLD, s.app.now() - Duration::minutes(1))
         .await;
     assert_eq!(s.seat_mask().await, 0b111);
     let report = s.app.recover_once().await.unwrap();
@@ -189,7 +199,7 @@ async fn an_order_stuck_in_paid_is_confirmed_with_its_ticket(db: TestDb) {
             OrderStatus::Reserved,
             OrderStatus::Paid,
             &change,
-            Utc::now() - OLD,
+            s.app.now() - OLD,
         )
         .await
         .unwrap();
@@ -237,7 +247,31 @@ async fn a_reserved_order_the_gateway_declined_fails_and_frees_its_seat(db: Test
 
 async fn a_reserved_order_that_never_reached_the_gateway_fails_uncharged(db: TestDb) {
     let s = scene(db).await;
-    let order = s.reserved_order(OLD).await;
+    // While its hold lasts, an order cut before its charge waits for the retry
+    // that carries it on (same Idempotency-Key): recovery leaves it alone.
+    let waiting = s.reserved_order(OLD).await;
+    let report = s.app.recover_once().await.unwrap();
+    assert_eq!((report.orders_confirmed, report.orders_failed), (0, 0));
+    assert_eq!(s.order(waiting.id).await.status, OrderStatus::Reserved);
+    assert_eq!(s.seat_mask().await, 0b111, "its seat stays held");
+    s.app
+        .store
+        .transition_order(
+            waiting.id,
+            OrderStatus::Reserved,
+            OrderStatus::Failed,
+            &OrderChange::default(),
+            s.app.now(),
+        )
+        .await
+        .unwrap();
+    s.app.settle().await.unwrap();
+    assert_eq!(s.seat_mask().await, 0);
+
+    // Once its hold has run out, it fails without a charge and frees the seat.
+    let order = s
+        .reserved_order_held_until(OLD, s.app.now() - Duration::seconds(1))
+        .await;
     let report = s.app.recover_once().await.unwrap();
     assert_eq!((report.orders_confirmed, report.orders_failed), (0, 1));
     let now = s.order(order.id).await;
@@ -289,7 +323,7 @@ async fn a_refund_missing_at_the_gateway_is_paid_by_the_next_settle(db: TestDb) 
             OrderStatus::Confirmed,
             OrderStatus::Refunded,
             &change,
-            Utc::now(),
+            s.app.now(),
         )
         .await
         .unwrap();
@@ -327,7 +361,7 @@ async fn a_failed_order_whose_charge_landed_late_is_refunded_in_full(db: TestDb)
             OrderStatus::Reserved,
             OrderStatus::Failed,
             &change,
-            Utc::now(),
+            s.app.now(),
         )
         .await
         .unwrap();
