@@ -15,6 +15,7 @@ mod api_limits;
 mod api_queue;
 mod cli;
 mod crash_recovery;
+mod fuzz_requests;
 mod hardening_edge;
 mod store_conformance;
 mod tickets_audit_notify;
