@@ -176,9 +176,14 @@ fn machine() -> String {
 
 /// Production limits, except per address: every simulated passenger comes from 127.0.0.1.
 fn rehearsal_limits() -> crate::server::Limits {
+    let production = crate::server::Limits::default();
     crate::server::Limits {
         per_ip: None,
-        ..crate::server::Limits::default()
+        connections: crate::server::limits::ConnLimits {
+            max_per_ip: usize::MAX,
+            ..production.connections
+        },
+        ..production
     }
 }
 

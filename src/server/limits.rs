@@ -57,12 +57,22 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// No rate limits (tests, the embedded rehearsal whose passengers share one address).
+    /// No rate limits and no caps per address (tests, whose clients all
+    /// share one address); timeouts and totals stay as in production.
     pub fn unlimited() -> Self {
+        let production = Limits::default();
         Limits {
             per_ip: None,
             per_user: None,
-            ..Limits::default()
+            connections: ConnLimits {
+                max_per_ip: usize::MAX,
+                ..production.connections
+            },
+            streams: StreamLimits {
+                per_ip: usize::MAX,
+                ..production.streams
+            },
+            ..production
         }
     }
 }

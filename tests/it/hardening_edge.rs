@@ -595,7 +595,44 @@ async fn the_detailed_seat_map_is_for_staff(t: TestApp) {
     assert_ne!(plain.body["coaches"][0]["seats"][0]["state"], "held");
 }
 
+/// The Idempotency-Key is stored with the order: bounded like any text.
+async fn an_oversized_idempotency_key_is_refused(t: TestApp) {
+    let passenger = t.user_token("01711000001", Role::Passenger).await;
+    let clerk = t.user_token("01711000002", Role::Clerk).await;
+    let order =
+        json!({ "hold_id": 999, "passengers": [{ "name": "Rahim" }], "payment_token": "tok_x" });
+    let counter =
+        json!({ "hold_id": 999, "passengers": [{ "name": "Rahim" }], "phone": "01712345678" });
+    for (path, token, body) in [
+        ("/v1/orders", &passenger, &order),
+        ("/v1/counter/orders", &clerk, &counter),
+    ] {
+        for (len, refused) in [(256, true), (255, false)] {
+            let r = t
+                .client
+                .post(t.url(path))
+                .bearer_auth(token)
+                .header("idempotency-key", "k".repeat(len))
+                .json(body)
+                .send()
+                .await
+                .unwrap();
+            let r = Reply::from_response(r).await;
+            if refused {
+                r.assert_problem(422, "invalid-field");
+                assert_eq!(r.body["field"], "Idempotency-Key");
+            } else {
+                // Past the key, the order fails for what it is (no such
+                // hold or token), not for its key.
+                assert!(r.status.is_client_error(), "{path}: {}", r.body);
+                assert_ne!(r.body["field"], "Idempotency-Key", "{path}: {}", r.body);
+            }
+        }
+    }
+}
+
 on_both_backends!(
+    an_oversized_idempotency_key_is_refused,
     every_admin_queue_number_is_bounded_and_sales_go_on,
     text_rule_holds_for_every_text_field_of_every_endpoint,
     absurd_dates_and_card_expiries_are_refused,
