@@ -176,15 +176,7 @@ fn machine() -> String {
 
 /// Production limits, except per address: every simulated passenger comes from 127.0.0.1.
 fn rehearsal_limits() -> crate::server::Limits {
-    let production = crate::server::Limits::default();
-    crate::server::Limits {
-        per_ip: None,
-        connections: crate::server::limits::ConnLimits {
-            max_per_ip: usize::MAX,
-            ..production.connections
-        },
-        ..production
-    }
+    crate::server::Limits::one_address()
 }
 
 /// The corridor's journeys, weighted like demand at an Eid sale: most want the whole way.
