@@ -27,9 +27,10 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-/// C0 (NUL, tab, newline, …), DEL and C1 controls.
+/// C0 (NUL, tab, newline, …), DEL and C1 controls, and the Unicode line and
+/// paragraph separators (a line break by another name).
 fn is_control(c: char) -> bool {
-    c.is_control()
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// Checks one value against the rule with the given length cap (in characters).
@@ -77,7 +78,10 @@ pub fn trims(field: &str) -> bool {
 }
 
 /// Applies the rule to one field: the trimmed value, or why it was refused.
+/// Characters are checked before trimming, so a control character is refused
+/// wherever it stands (a trailing newline too); the cap counts what is kept.
 pub fn clean<'a>(field: &str, value: &'a str) -> Result<&'a str, TextError> {
+    check(value, usize::MAX)?;
     let value = if trims(field) { value.trim() } else { value };
     check(value, max_chars(field))?;
     Ok(value)
@@ -89,7 +93,7 @@ mod tests {
 
     #[test]
     fn every_control_character_is_refused() {
-        let controls = (0u32..0x20).chain(0x7F..=0x9F);
+        let controls = (0u32..0x20).chain(0x7F..=0x9F).chain([0x2028, 0x2029]);
         for code in controls {
             let c = char::from_u32(code).unwrap();
             let value = format!("Rahim{c}Uddin");
@@ -145,5 +149,7 @@ mod tests {
         assert_eq!(clean("name", "  Rahim "), Ok("Rahim"));
         assert_eq!(clean("password", " secret "), Ok(" secret "));
         assert!(clean("name", " Ra\u{0}him ").is_err());
+        assert_eq!(clean("name", "Rahim\n"), Err(TextError::Control(0x0A)));
+        assert_eq!(clean("name", "Rahim\u{85}"), Err(TextError::Control(0x85)));
     }
 }

@@ -118,10 +118,13 @@ pub async fn place_order(
 }
 
 /// The `Idempotency-Key` every order needs, so a retry never sells or charges twice.
+/// It is stored with the order, so its length is bounded like any text field.
 pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<&str> {
-    headers
+    let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -129,8 +132,21 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<&str> {
                 "Idempotency-Key required",
                 "send a unique 'Idempotency-Key' header so a retried order is never charged twice",
             )
-        })
+        })?;
+    if key.len() > MAX_IDEMPOTENCY_KEY {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "Invalid value",
+            format!("Idempotency-Key: at most {MAX_IDEMPOTENCY_KEY} characters"),
+        )
+        .with(serde_json::json!({ "field": "Idempotency-Key" })));
+    }
+    Ok(key)
 }
+
+/// Longest Idempotency-Key accepted (a UUID is 36; room for other schemes).
+const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// An order's stored reply as a response: 201 with the order, or a
 /// problem+json (402 payment-failed) that carries the failed order.

@@ -57,12 +57,30 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// No rate limits (tests, the embedded rehearsal whose passengers share one address).
-    pub fn unlimited() -> Self {
+    /// Production limits with nothing per client address: for a load
+    /// generator whose simulated clients all come from 127.0.0.1.
+    pub fn one_address() -> Self {
+        let production = Limits::default();
         Limits {
             per_ip: None,
+            connections: ConnLimits {
+                max_per_ip: usize::MAX,
+                ..production.connections
+            },
+            streams: StreamLimits {
+                per_ip: usize::MAX,
+                ..production.streams
+            },
+            ..production
+        }
+    }
+
+    /// No rate limits and no caps per address (tests, whose clients all
+    /// share one address); timeouts and totals stay as in production.
+    pub fn unlimited() -> Self {
+        Limits {
             per_user: None,
-            ..Limits::default()
+            ..Limits::one_address()
         }
     }
 }

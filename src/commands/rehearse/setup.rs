@@ -12,10 +12,7 @@ use super::config::RoomPlan;
 
 /// Production limits, except per address: every simulated passenger comes from 127.0.0.1.
 pub(super) fn rehearsal_limits() -> crate::server::Limits {
-    crate::server::Limits {
-        per_ip: None,
-        ..crate::server::Limits::default()
-    }
+    crate::server::Limits::one_address()
 }
 
 /// The corridor's journeys, weighted like demand at an Eid sale: most want the whole way.
