@@ -59,16 +59,18 @@ pub const TEST_TODAY_ENV: &str = "TICKETCTL_TEST_TODAY";
 
 impl Clock {
     /// The system clock, or with `TICKETCTL_TEST_TODAY=YYYY-MM-DD` (tests
-    /// only) the system clock shifted so that this moment is 10:00 Dhaka time
-    /// on that date.
+    /// only) the system clock moved by whole days so that today (in Dhaka) is
+    /// that date, at the real time of day. Whole days, not "this moment", so
+    /// that every process of a test run (the suite and the binaries it starts
+    /// and restarts minutes later) reads the same time.
     pub fn from_env() -> Result<Clock, crate::domain::ParseError> {
         match std::env::var(TEST_TODAY_ENV) {
             Ok(day) => {
                 let day = crate::domain::ServiceDate::parse(&day)?;
                 tracing::warn!(%day, "{TEST_TODAY_ENV} is set: the clock runs as if today were {day} (for tests only)");
-                Ok(Clock::shifted_to(
-                    day.at(crate::domain::TripTime::from_minutes(10 * 60)),
-                ))
+                let noon = crate::domain::TripTime::from_minutes(12 * 60);
+                let today = crate::domain::ServiceDate::today_at(Utc::now());
+                Ok(Clock::Shifted(day.at(noon) - today.at(noon)))
             }
             Err(_) => Ok(Clock::System),
         }

@@ -497,8 +497,10 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     invariants_hold(&t, trip).await;
 }
 
-/// 200 concurrent buyers with overlapping journeys on the same 40 seats: every
-/// request is answered (201 or 409) and no seat-segment is ever taken twice.
+/// 200 buyers with overlapping journeys on the same 40 seats, released together
+/// by a barrier: every request is answered (201 or 409), named hot seats
+/// conflict, and no seat-segment is ever taken twice. (That a refusal comes only
+/// when the journey is really full is `hardening_booking`'s wave test.)
 async fn two_hundred_buyers_forty_seats(t: TestApp) {
     let trip = tiny_trip(&t.app, 40).await;
     let t = Arc::new(t);
@@ -515,8 +517,10 @@ async fn two_hundred_buyers_forty_seats(t: TestApp) {
         users.push(quick_user(&t.app, n).await.1);
     }
     let mut tasks = tokio::task::JoinSet::new();
+    let start = Arc::new(tokio::sync::Barrier::new(users.len()));
     for (n, token) in users.into_iter().enumerate() {
         let t = t.clone();
+        let start = start.clone();
         let (from, to) = journeys[n % journeys.len()];
         tasks.spawn(async move {
             // Half name seats (hot spots on KA-1..KA-8), half ask for a count.
@@ -525,6 +529,7 @@ async fn two_hundred_buyers_forty_seats(t: TestApp) {
             } else {
                 json!({ "trip_id": trip, "from": from, "to": to, "class": "S_CHAIR", "count": 1 + (n / 2) % 2 })
             };
+            start.wait().await;
             let r = t.post_as("/v1/holds", &token, body).await;
             assert!(r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT, "{} {}", r.status, r.body);
             if r.status == StatusCode::CREATED && n % 3 == 0 {

@@ -172,7 +172,7 @@ async fn mfa_enrol_then_login_needs_the_code(t: TestApp) {
     let mut with_code = login;
     with_code["totp"] = json!(crate::common::server::code_at(
         &secret,
-        chrono::Utc::now().timestamp() + 30
+        crate::common::server::suite_now().timestamp() + 30
     ));
     let r = t.post("/v1/auth/login", with_code).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

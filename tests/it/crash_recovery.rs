@@ -97,6 +97,7 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     let store = crate::common::db::open_store(&db).await;
     let config = AppConfig {
         jwt_secret: Some(TEST_JWT_SECRET.into()),
+        clock: crate::common::server::suite_clock(),
         ..AppConfig::default()
     };
     let app = App::new(store, config).await.unwrap();
@@ -213,7 +214,11 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     drop(server);
 
     let store = crate::common::db::open_store(&db).await;
-    let app = App::new(store, AppConfig::default()).await.unwrap();
+    let config = AppConfig {
+        clock: crate::common::server::suite_clock(),
+        ..AppConfig::default()
+    };
+    let app = App::new(store, config).await.unwrap();
     app.settle().await.unwrap();
     let report = app.check_invariants(Some(trip)).await.unwrap();
     assert!(report.ok(), "{report:#?}");

@@ -357,7 +357,7 @@ fn routes(trip: i64, hold: i64) -> Vec<Route> {
             .map(|(k, v)| (*k, v.to_string()))
             .collect::<Vec<_>>()
     };
-    let tomorrow = ticketctl::domain::ServiceDate::today_at(chrono::Utc::now())
+    let tomorrow = ticketctl::domain::ServiceDate::today_at(crate::common::server::suite_now())
         .add_days(1)
         .to_string();
     let hold_body = json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-2"], "count": null });
@@ -450,7 +450,7 @@ fn routes(trip: i64, hold: i64) -> Vec<Route> {
             M::POST,
             "/v1/admin/queue",
             Some(
-                json!({ "id": "fuzz", "opens_at": chrono::Utc::now(), "trip_ids": [trip + 1000], "rate_per_sec": 10.0, "max_active": 10, "idle_secs": 60 }),
+                json!({ "id": "fuzz", "opens_at": crate::common::server::suite_now(), "trip_ids": [trip + 1000], "rate_per_sec": 10.0, "max_active": 10, "idle_secs": 60 }),
             ),
             vec![],
         ),

@@ -644,6 +644,7 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     let store = crate::common::db::open_store(&db).await;
     let config = AppConfig {
         jwt_secret: Some(crate::common::server::TEST_JWT_SECRET.into()),
+        clock: crate::common::server::suite_clock(),
         ..AppConfig::default()
     };
     let app = App::new(store, config.clone()).await.unwrap();

@@ -4,7 +4,7 @@
 //! detailed seat map kept for staff. Each test drives a class (a table of
 //! endpoints × fields, every bound ± 1), on both backends.
 
-use chrono::{Datelike, Duration as Days, Utc};
+use chrono::{Datelike, Duration as Days};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ async fn admin(t: &TestApp) -> String {
 fn sale(n: usize, field: &str, value: Value) -> Value {
     let mut body = json!({
         "id": format!("sale-{n}"),
-        "opens_at": Utc::now(),
+        "opens_at": crate::common::server::suite_now(),
         "trip_ids": [10_000 + n],
         "rate_per_sec": 10.0,
         "max_active": 10,
@@ -42,7 +42,7 @@ fn sale(n: usize, field: &str, value: Value) -> Value {
 
 async fn every_admin_queue_number_is_bounded_and_sales_go_on(t: TestApp) {
     let admin = admin(&t).await;
-    let now = Utc::now();
+    let now = crate::common::server::suite_now();
     let minute = Days::minutes(1);
     let cases: Vec<(&str, Value, u16)> = vec![
         ("rate_per_sec", json!(0.01), 201),
@@ -102,7 +102,7 @@ async fn every_admin_queue_number_is_bounded_and_sales_go_on(t: TestApp) {
     // The longest idle time allowed, then real admissions and holds: the room
     // keeps selling.
     let trip = tiny_trip(&t.app, 40).await;
-    let body = json!({ "id": "real", "opens_at": Utc::now() - Days::seconds(1), "trip_ids": [trip],
+    let body = json!({ "id": "real", "opens_at": crate::common::server::suite_now() - Days::seconds(1), "trip_ids": [trip],
         "rate_per_sec": 100.0, "max_active": 10, "idle_secs": 86_400 });
     let r = t.post_as("/v1/admin/queue", &admin, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -513,7 +513,7 @@ async fn absurd_dates_and_card_expiries_are_refused(t: TestApp) {
     let admin = admin(&t).await;
     let trip = tiny_trip(&t.app, 8).await;
     assert!(trip > 0);
-    let today = ServiceDate::today_at(Utc::now());
+    let today = ServiceDate::today_at(crate::common::server::suite_now());
     for date in [
         "+262142-01-01".to_owned(),
         "262142-12-31".to_owned(),
@@ -545,7 +545,7 @@ async fn absurd_dates_and_card_expiries_are_refused(t: TestApp) {
             .assert_problem(422, "invalid-field");
     }
     let passenger = t.user_token("01711000001", Role::Passenger).await;
-    let year = Utc::now().year() as i64;
+    let year = crate::common::server::suite_now().year() as i64;
     for (exp_year, expected) in [
         (json!(year + 20), 201),
         (json!(year + 21), 422),

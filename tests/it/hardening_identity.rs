@@ -118,7 +118,7 @@ async fn still_live(t: &TestApp) {
 async fn the_right_password_is_refused_while_the_last_allowed_guesses_are_checked(t: TestApp) {
     t.user_token("01711000001", Role::Passenger).await;
     let id = user_id(&t, "+8801711000001").await;
-    let now = chrono::Utc::now();
+    let now = crate::common::server::suite_now();
     // MAX_FAILED guesses in flight: reserved, their passwords being checked.
     for _ in 0..MAX_FAILED {
         let attempt = t
@@ -182,7 +182,8 @@ async fn a_burst_of_wrong_passwords_locks_the_account_and_checks_no_more_than_th
     );
     let user = t.app.store.user(id).await.unwrap().unwrap();
     assert!(
-        user.locked_until.is_some_and(|u| u > chrono::Utc::now()),
+        user.locked_until
+            .is_some_and(|u| u > crate::common::server::suite_now()),
         "account not locked: {user:?}"
     );
     t.post("/v1/auth/login", login_body("01711000002", PASSWORD))
@@ -250,7 +251,7 @@ async fn enable_mfa(t: &TestApp, token: &str) -> String {
 /// The code of the next time step: the current one was used to enrol (the
 /// server accepts one step of drift).
 fn next_code(secret: &str) -> String {
-    code_at(secret, chrono::Utc::now().timestamp() + 30)
+    code_at(secret, crate::common::server::suite_now().timestamp() + 30)
 }
 
 /// Enrolment: the same code sent 20 times at once is accepted exactly once.
@@ -570,7 +571,7 @@ async fn the_identity_store_steps_behave_alike_on_both_backends(t: TestApp) {
     use ticketctl::store::{Attempt, Rotation};
     let store = &t.app.store;
     let (id, _) = crate::common::server::quick_user(&t.app, 77).await;
-    let now = chrono::Utc::now();
+    let now = crate::common::server::suite_now();
     let lock = chrono::Duration::minutes(15);
 
     // Attempts: 3 allowed; a given-back one is available again; exhaustion locks.

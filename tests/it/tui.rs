@@ -443,7 +443,10 @@ async fn sign_in_asks_for_the_code_and_refuses_passengers(t: TestApp) {
     assert_eq!(app.screen, Screen::Login, "a wrong code");
     app.login.totp.clear();
     // The enrolment used this step's code, and a code works once: the next step's.
-    let next_code = crate::common::server::code_at(&secret, chrono::Utc::now().timestamp() + 30);
+    let next_code = crate::common::server::code_at(
+        &secret,
+        crate::common::server::suite_now().timestamp() + 30,
+    );
     type_text(&mut app, &client, &next_code).await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Search, "{:?}", app.status);

@@ -186,9 +186,9 @@ pub fn test_config() -> AppConfig {
 }
 
 /// The clock of the in-process suite: the system clock, or with
-/// `TICKETCTL_TEST_TODAY=YYYY-MM-DD` the system clock moved so that the run
-/// starts at 10:00 Dhaka time on that date (time still passes), so the whole
-/// suite can be run as if it were any day of the week.
+/// `TICKETCTL_TEST_TODAY=YYYY-MM-DD` the system clock moved by whole days to
+/// that date (the binaries the suite starts read the same variable and agree),
+/// so the whole suite can be run as if it were any day of the week.
 pub fn suite_clock() -> Clock {
     static SHIFT: std::sync::OnceLock<Clock> = std::sync::OnceLock::new();
     SHIFT
@@ -419,7 +419,7 @@ impl Reply {
 
 /// The TOTP code an authenticator app would show now for `secret` (base32).
 pub fn current_code(secret: &str) -> String {
-    code_at(secret, chrono::Utc::now().timestamp())
+    code_at(secret, suite_clock().now().timestamp())
 }
 
 /// The TOTP code for `secret` at `unix_secs`. A code works once, so a test that
@@ -430,4 +430,10 @@ pub fn code_at(secret: &str, unix_secs: i64) -> String {
     totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into())
         .unwrap()
         .generate(unix_secs as u64)
+}
+
+/// "Now" as the suite's servers see it: use this, never `Utc::now()`, for any
+/// instant a test sends or compares with a server's.
+pub fn suite_now() -> chrono::DateTime<chrono::Utc> {
+    suite_clock().now()
 }
