@@ -2,7 +2,15 @@
 //! charge → confirm → issue tickets; a failed or timed-out charge releases the
 //! seats and fails the order. Cancelling refunds by the refund rule.
 
-use serde::{Deserialize, Serialize};
+mod channel;
+mod wire;
+
+pub(crate) use channel::Channel;
+pub use wire::{
+    HoldRequest, HoldView, OrderReply, OrderRequest, OrderSeat, OrderTicket, OrderView,
+    PassengerBody,
+};
+
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 
@@ -10,8 +18,8 @@ use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{OrderEvent, OrderStatus, ParseError, SeatClass, Train};
 use crate::store::{
-    Confirmation, CounterBuyer, HoldCaps, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord,
-    PassengerInput, ReplyTo, StoreError, TicketRecord,
+    Confirmation, HoldRecord, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput, ReplyTo,
+    StoreError, TicketRecord,
 };
 
 use super::catalog::{fare_for, station_in};
@@ -25,135 +33,6 @@ use super::{App, AppError, AppResult};
 /// a fresh read shows too few seats (4 tries gave false refusals on Postgres
 /// in a wave of 300 buyers).
 const HOLD_ATTEMPTS: usize = 16;
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HoldRequest {
-    pub trip_id: i64,
-    pub from: String,
-    pub to: String,
-    pub class: String,
-    /// Particular seats ("KA-12"), or…
-    #[serde(default)]
-    pub seats: Option<Vec<String>>,
-    /// …a number of seats for the system to choose (1–4).
-    #[serde(default)]
-    pub count: Option<u32>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HoldView {
-    pub hold_id: i64,
-    pub trip_id: i64,
-    pub train: u32,
-    pub from: String,
-    pub to: String,
-    pub class: SeatClass,
-    pub seats: Vec<String>,
-    pub fare_per_seat: i64,
-    pub total: i64,
-    pub status: String,
-    pub expires_at: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PassengerBody {
-    pub name: String,
-    #[serde(default)]
-    pub nid: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderRequest {
-    pub hold_id: i64,
-    pub passengers: Vec<PassengerBody>,
-    pub payment_token: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct OrderSeat {
-    pub seat: String,
-    pub passenger: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct OrderTicket {
-    pub ticket_id: i64,
-    pub pnr: String,
-    pub seat: String,
-    pub status: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct OrderView {
-    pub order_id: i64,
-    pub status: OrderStatus,
-    pub trip_id: i64,
-    pub train: u32,
-    pub date: String,
-    pub from: String,
-    pub to: String,
-    pub departs: String,
-    pub class: SeatClass,
-    pub seats: Vec<OrderSeat>,
-    pub amount: i64,
-    pub refunded: i64,
-    pub failure: Option<String>,
-    pub tickets: Vec<OrderTicket>,
-    pub created_at: String,
-}
-
-/// What `POST /v1/orders` answers, stored for idempotent replays.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderReply {
-    pub status: u16,
-    pub body: serde_json::Value,
-}
-
-/// Where a sale comes from, and so which gates it passes.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Channel<'a> {
-    /// A passenger online: the waiting room (for queued sales), the per-passenger
-    /// seat limit and the caps on unexpired holds per account and per address.
-    Online {
-        admission: Option<&'a str>,
-        client: Option<IpAddr>,
-    },
-    /// A clerk at a station counter: no waiting room and no hold caps; the seat
-    /// limit is per passenger phone (`buyer`), checked when the order is placed.
-    Counter { buyer: Option<&'a CounterBuyer> },
-}
-
-impl Channel<'_> {
-    fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
-        match self {
-            Channel::Online { admission, .. } => {
-                app.queue.gate(trip_id, user_id, admission, app.now())
-            }
-            Channel::Counter { .. } => Ok(()),
-        }
-    }
-
-    fn seats_per_user(self, max: i64) -> i64 {
-        match self {
-            Channel::Online { .. } => max,
-            Channel::Counter { .. } => i64::MAX,
-        }
-    }
-
-    fn hold_caps(self, config: &super::AppConfig) -> HoldCaps {
-        match self {
-            Channel::Online { client, .. } => HoldCaps {
-                client_addr: client.map(|a| a.to_string()),
-                per_account: config.max_holds_per_account,
-                per_address: config.max_holds_per_address,
-            },
-            Channel::Counter { .. } => HoldCaps::default(),
-        }
-    }
-}
 
 fn sold_out(detail: String, seats: Vec<String>) -> AppError {
     AppError::SeatsUnavailable { detail, seats }
