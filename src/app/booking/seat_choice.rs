@@ -6,8 +6,8 @@
 use crate::domain::allocation::{Candidate, choose_seats};
 use crate::domain::{Journey, ParseError, SeatClass};
 
-use super::AppResult;
-use super::availability::TripSeats;
+use crate::app::AppResult;
+use crate::app::availability::TripSeats;
 
 /// The seat ids for a hold, or `Ok(None)` when the snapshot shows fewer than
 /// `wanted` seats of `class` free for `journey`.
