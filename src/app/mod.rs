@@ -14,7 +14,6 @@ pub mod identity;
 pub mod invariants;
 pub mod live;
 pub mod notify;
-pub mod order_keys;
 mod order_view;
 mod passwords;
 pub mod payments;
@@ -27,7 +26,7 @@ mod two_factor;
 pub mod workers;
 
 // Kept at their old paths after moving under `booking`.
-pub use booking::seat_choice;
+pub use booking::{order_keys, seat_choice};
 pub use clock::Clock;
 pub use error::{AppError, AppResult};
 

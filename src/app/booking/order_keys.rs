@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::OrderStatus;
 
-use super::booking::OrderReply;
-use super::{App, AppError, AppResult};
+use super::wire::OrderReply;
+use crate::app::{App, AppError, AppResult};
 
 /// Seconds a client is asked to wait before repeating an order still in progress.
 pub const IN_PROGRESS_RETRY_SECS: u64 = 1;
