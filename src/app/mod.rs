@@ -14,7 +14,6 @@ pub mod identity;
 pub mod invariants;
 pub mod live;
 pub mod notify;
-mod order_view;
 mod passwords;
 pub mod payments;
 pub mod queue;

@@ -7,7 +7,7 @@ use crate::domain::Train;
 use crate::domain::time::to_local_rfc3339;
 use crate::store::{HoldRecord, OrderRecord, TicketRecord, TripRecord};
 
-use super::booking::{OrderSeat, OrderTicket, OrderView};
+use super::wire::{OrderSeat, OrderTicket, OrderView};
 
 /// What the API shows of an order, from records already at hand.
 pub(crate) fn order_view_of(
