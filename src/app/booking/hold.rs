@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use crate::app::catalog::{fare_for, station_in};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
@@ -15,7 +16,6 @@ use crate::store::{HoldRecord, NewHold, StoreError};
 use super::channel::Channel;
 use super::seat_choice::seats_for_hold;
 use super::wire::{HoldRequest, HoldView};
-use crate::app::catalog::{fare_for, station_in};
 
 /// How often a hold chooses seats: a count-based hold that loses a race for its
 /// seats chooses again from a fresh read, so a buyer hears "sold out" only when

@@ -6,8 +6,9 @@
 //! - `hold`: choosing and holding seats, viewing and releasing a hold
 //!   (seats picked by `seat_choice`);
 //! - `order`: placing an order under an Idempotency-Key (repeats answered by
-//!   `order_keys`, which also resumes an order cut before its charge);
-//! - `saga`: charge → paid → confirmed with tickets, or failed and compensated;
+//!   `order_keys`);
+//! - `saga`: charge → paid → confirmed with tickets, or failed and compensated,
+//!   and resuming an order cut before its charge;
 //! - `cancel`: cancellation and refunds;
 //! - `view`: the read views of orders (built by `order_view`);
 //! - `channel`: which gates a sale passes, online or at a counter;

@@ -1,5 +1,7 @@
 //! An order as the API shows it, built from records already at hand (the
 //! confirmation builds its reply before the tickets exist in the caller's hands).
+//!
+//! A pure function of its inputs: may not read the store or the clock.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,8 @@
 //! The saga after an order is placed: charge → paid → confirmed with its
 //! tickets (in one write when it can), or → failed with the seats released;
-//! and the single legal state transition every step goes through.
+//! resuming an order a crash cut short (asked for by a repeated
+//! Idempotency-Key); and the single legal state transition every step goes
+//! through.
 //!
 //! May not decide refunds (that is `cancel`) or shape replies beyond the
 //! confirmation's own (that is `view`).
@@ -10,6 +12,7 @@ use crate::app::{App, AppError, AppResult};
 use crate::domain::{OrderEvent, OrderStatus};
 use crate::store::{Confirmation, HoldRecord, OrderChange, OrderRecord, ReplyTo, TicketRecord};
 
+use super::order_keys::in_progress;
 use super::order_view::order_view_of;
 use super::wire::OrderReply;
 
@@ -216,6 +219,56 @@ impl App {
             .order(paid.id)
             .await?
             .ok_or_else(|| AppError::Internal(format!("order {} vanished", paid.id)))
+    }
+
+    /// Carries on an order a crash left mid-saga: a reserved order whose hold
+    /// is still valid is charged and confirmed; a paid one is confirmed. An
+    /// order past its hold is left to recovery (which refunds any late charge).
+    pub(super) async fn resume_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        order: crate::store::OrderRecord,
+    ) -> AppResult<Option<OrderReply>> {
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let settled = match order.status {
+            OrderStatus::Reserved if hold.expires_at > self.now() => {
+                let token = self
+                    .store
+                    .payment_token(&order.payment_token)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
+                tracing::info!(
+                    order = order.id,
+                    "resuming an order cut short before its charge"
+                );
+                let (settled, finished) = self
+                    .charge_and_confirm(order, &token, Some((&hold, key)))
+                    .await?;
+                if let Some(reply) = finished {
+                    return Ok(Some(reply));
+                }
+                settled
+            }
+            OrderStatus::Paid => self.confirm(order).await?,
+            _ => {
+                return Err(in_progress(format!(
+                    "order {} for this Idempotency-Key is being settled",
+                    order.id
+                )));
+            }
+        };
+        if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
+            return Ok(Some(self.finish_reply(user_id, key, &settled).await?));
+        }
+        Err(in_progress(format!(
+            "order {} for this Idempotency-Key is still being processed",
+            settled.id
+        )))
     }
 }
 

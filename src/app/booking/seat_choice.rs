@@ -2,6 +2,8 @@
 //! seats chosen from the availability snapshot. The store's conditional write
 //! decides; a count-based hold that loses a race chooses again from a fresh
 //! read (see `App::hold_seats_via`).
+//!
+//! Chooses only: may not write to the store or change the availability snapshot.
 
 use crate::domain::allocation::{Candidate, choose_seats};
 use crate::domain::{Journey, ParseError, SeatClass};
