@@ -1,5 +1,7 @@
 //! An order as the API shows it, built from records already at hand (the
 //! confirmation builds its reply before the tickets exist in the caller's hands).
+//!
+//! A pure function of its inputs: may not read the store or the clock.
 
 use std::collections::HashMap;
 
@@ -7,7 +9,7 @@ use crate::domain::Train;
 use crate::domain::time::to_local_rfc3339;
 use crate::store::{HoldRecord, OrderRecord, TicketRecord, TripRecord};
 
-use super::booking::{OrderSeat, OrderTicket, OrderView};
+use super::wire::{OrderSeat, OrderTicket, OrderView};
 
 /// What the API shows of an order, from records already at hand.
 pub(crate) fn order_view_of(

@@ -9,15 +9,20 @@
 //! request for it running here, is resumed by the retry: the charge is keyed by
 //! the order (`charge_key`), so resuming never charges twice, and the
 //! confirmation is conditional on the order's state, so only one finisher wins
-//! even if another server process is resuming it too.
+//! even if another server process is resuming it too. The resuming itself is
+//! the saga's (`saga.rs`).
+//!
+//! May not charge, confirm or move an order: this file only decides who runs
+//! a key and what a repeat is told.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::OrderStatus;
 
-use super::booking::OrderReply;
-use super::{App, AppError, AppResult};
+use crate::app::{App, AppError, AppResult};
+
+use super::wire::OrderReply;
 
 /// Seconds a client is asked to wait before repeating an order still in progress.
 pub const IN_PROGRESS_RETRY_SECS: u64 = 1;
@@ -117,58 +122,8 @@ impl App {
         self.resume_order(user_id, key, order).await
     }
 
-    /// Carries on an order a crash left mid-saga: a reserved order whose hold
-    /// is still valid is charged and confirmed; a paid one is confirmed. An
-    /// order past its hold is left to recovery (which refunds any late charge).
-    async fn resume_order(
-        &self,
-        user_id: i64,
-        key: &str,
-        order: crate::store::OrderRecord,
-    ) -> AppResult<Option<OrderReply>> {
-        let hold = self
-            .store
-            .hold(order.hold_id)
-            .await?
-            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
-        let settled = match order.status {
-            OrderStatus::Reserved if hold.expires_at > self.now() => {
-                let token = self
-                    .store
-                    .payment_token(&order.payment_token)
-                    .await?
-                    .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
-                tracing::info!(
-                    order = order.id,
-                    "resuming an order cut short before its charge"
-                );
-                let (settled, finished) = self
-                    .charge_and_confirm(order, &token, Some((&hold, key)))
-                    .await?;
-                if let Some(reply) = finished {
-                    return Ok(Some(reply));
-                }
-                settled
-            }
-            OrderStatus::Paid => self.confirm(order).await?,
-            _ => {
-                return Err(in_progress(format!(
-                    "order {} for this Idempotency-Key is being settled",
-                    order.id
-                )));
-            }
-        };
-        if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
-            return Ok(Some(self.finish_reply(user_id, key, &settled).await?));
-        }
-        Err(in_progress(format!(
-            "order {} for this Idempotency-Key is still being processed",
-            settled.id
-        )))
-    }
-
     /// The reply for a settled order, stored under its key for later replays.
-    async fn finish_reply(
+    pub(super) async fn finish_reply(
         &self,
         user_id: i64,
         key: &str,

@@ -2,12 +2,14 @@
 //! seats chosen from the availability snapshot. The store's conditional write
 //! decides; a count-based hold that loses a race chooses again from a fresh
 //! read (see `App::hold_seats_via`).
+//!
+//! Chooses only: may not write to the store or change the availability snapshot.
 
 use crate::domain::allocation::{Candidate, choose_seats};
 use crate::domain::{Journey, ParseError, SeatClass};
 
-use super::AppResult;
-use super::availability::TripSeats;
+use crate::app::AppResult;
+use crate::app::availability::TripSeats;
 
 /// The seat ids for a hold, or `Ok(None)` when the snapshot shows fewer than
 /// `wanted` seats of `class` free for `journey`.

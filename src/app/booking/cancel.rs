@@ -1,0 +1,87 @@
+//! Cancellation and refunds: cancelling a confirmed order under the refund
+//! rule, and settling with the gateway whatever an order says is owed.
+//!
+//! May not charge or confirm; the state change itself goes through the saga's
+//! `try_transition`.
+
+use crate::app::{App, AppError, AppResult};
+use crate::domain::{OrderEvent, OrderStatus};
+use crate::store::{OrderChange, OrderRecord};
+
+use super::saga::charge_key;
+use super::wire::OrderView;
+
+impl App {
+    /// Cancels a confirmed order: seats return to sale, tickets are voided, and the
+    /// refund rule decides the refund.
+    pub async fn cancel_order(
+        &self,
+        order_id: i64,
+        user_id: i64,
+        staff: bool,
+    ) -> AppResult<OrderView> {
+        let order = self.order_of(order_id, user_id, staff).await?;
+        if order.status != OrderStatus::Confirmed {
+            return Err(not_cancellable(order.status));
+        }
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
+        let departs = trip
+            .date
+            .at(train.stops[hold.from_stop as usize].boards_at());
+        let now = self.now();
+        if departs <= now {
+            return Err(AppError::Conflict(
+                "the train has left; this ticket can no longer be cancelled".into(),
+            ));
+        }
+        let hours = (departs - now).num_hours();
+        let refund =
+            self.config
+                .refund_rule
+                .refund(order.amount, order.passengers.len() as i64, hours);
+        let event = OrderEvent::Cancel {
+            refund: refund.is_some_and(|r| r > 0),
+        };
+        let change = OrderChange {
+            refunded_amount: Some(refund.unwrap_or(0)),
+            ..Default::default()
+        };
+        // Record the cancellation first: if we crash before the gateway refund,
+        // reconciliation sees a refunded order short of its refund and pays it.
+        // Of several cancellations at once, one wins; the others are answered
+        // as a repeat after it would be.
+        let Some(cancelled) = self.try_transition(&order, event, change).await? else {
+            return Err(not_cancellable(self.reload(order_id).await?.status));
+        };
+        self.settle_refund(&cancelled).await?;
+        self.order_view(&cancelled).await
+    }
+
+    /// Makes the gateway's refunded total match what the order says is owed.
+    pub(crate) async fn settle_refund(&self, order: &OrderRecord) -> AppResult<()> {
+        let owed = match order.status {
+            OrderStatus::Refunded | OrderStatus::Cancelled => order.refunded_amount,
+            OrderStatus::Failed | OrderStatus::Expired => order.amount,
+            _ => return Ok(()),
+        };
+        if let Some(charge) = self.gateway.lookup(&charge_key(order.id)).await?
+            && charge.status == "succeeded"
+            && charge.refunded < owed
+        {
+            self.gateway.refund(&charge.charge_id, owed).await?;
+            tracing::info!(order = order.id, owed, "refund settled with the gateway");
+        }
+        Ok(())
+    }
+}
+
+fn not_cancellable(status: OrderStatus) -> AppError {
+    AppError::Conflict(format!(
+        "only a confirmed order can be cancelled; this one is {status}"
+    ))
+}

@@ -1,0 +1,54 @@
+//! Where a sale comes from (online or a station counter), and so which gates
+//! a hold or an order passes: the waiting room, the per-passenger seat limit
+//! and the hold caps.
+//!
+//! Only the choice of gates lives here; the steps that apply them are in
+//! `hold` and `order`.
+
+use std::net::IpAddr;
+
+use crate::app::{App, AppConfig, AppResult};
+use crate::store::{CounterBuyer, HoldCaps};
+
+/// Where a sale comes from, and so which gates it passes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Channel<'a> {
+    /// A passenger online: the waiting room (for queued sales), the per-passenger
+    /// seat limit and the caps on unexpired holds per account and per address.
+    Online {
+        admission: Option<&'a str>,
+        client: Option<IpAddr>,
+    },
+    /// A clerk at a station counter: no waiting room and no hold caps; the seat
+    /// limit is per passenger phone (`buyer`), checked when the order is placed.
+    Counter { buyer: Option<&'a CounterBuyer> },
+}
+
+impl Channel<'_> {
+    pub(super) fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
+        match self {
+            Channel::Online { admission, .. } => {
+                app.queue.gate(trip_id, user_id, admission, app.now())
+            }
+            Channel::Counter { .. } => Ok(()),
+        }
+    }
+
+    pub(super) fn seats_per_user(self, max: i64) -> i64 {
+        match self {
+            Channel::Online { .. } => max,
+            Channel::Counter { .. } => i64::MAX,
+        }
+    }
+
+    pub(super) fn hold_caps(self, config: &AppConfig) -> HoldCaps {
+        match self {
+            Channel::Online { client, .. } => HoldCaps {
+                client_addr: client.map(|a| a.to_string()),
+                per_account: config.max_holds_per_account,
+                per_address: config.max_holds_per_address,
+            },
+            Channel::Counter { .. } => HoldCaps::default(),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The order step: placing an order for a hold under an Idempotency-Key,
+//! replaying the stored reply for a repeat, and checking the passengers.
+//!
+//! Hands the new order to the saga (`saga`) and may not move an order's state
+//! itself; what a repeated key is told lives in `order_keys`.
+
+use sha2::{Digest, Sha256};
+
+use crate::app::{App, AppError, AppResult};
+use crate::domain::{OrderStatus, ParseError};
+use crate::store::{NewOrder, PassengerInput, StoreError};
+
+use super::channel::Channel;
+use super::wire::{OrderReply, OrderRequest, PassengerBody};
+
+impl App {
+    /// Places an order for a hold and runs the saga. Replays the stored reply for
+    /// a repeated Idempotency-Key; refuses the key with a different body.
+    pub async fn place_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        req: OrderRequest,
+        admission: Option<&str>,
+    ) -> AppResult<OrderReply> {
+        let channel = Channel::Online {
+            admission,
+            client: None,
+        };
+        self.place_order_via(user_id, key, req, channel).await
+    }
+
+    pub(crate) async fn place_order_via(
+        &self,
+        user_id: i64,
+        key: &str,
+        req: OrderRequest,
+        channel: Channel<'_>,
+    ) -> AppResult<OrderReply> {
+        if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ParseError::new(
+                "Idempotency-Key",
+                "send a header 'Idempotency-Key' of 1–255 visible characters",
+            )
+            .into());
+        }
+        let request_hash = hex::encode(Sha256::digest(
+            serde_json::to_vec(&req).expect("serialisable"),
+        ));
+        // One request per key runs here; a duplicate meanwhile is told "in progress".
+        let _claim = match self.orders_in_flight.claim(user_id, key, &request_hash) {
+            Ok(claim) => claim,
+            Err(running) => {
+                return self
+                    .answer_duplicate(user_id, key, &request_hash, &running)
+                    .await;
+            }
+        };
+        if let Some(reply) = self.replay(user_id, key, &request_hash).await? {
+            return Ok(reply);
+        }
+        match self
+            .new_order(user_id, key, &request_hash, req, channel)
+            .await
+        {
+            Err(e) if !matches!(e, AppError::Store(_) | AppError::Internal(_)) => {
+                // A twin in another server process may have placed the order
+                // meanwhile (its hold is then "ordered"): answer as it will.
+                match self.replay(user_id, key, &request_hash).await? {
+                    Some(reply) => Ok(reply),
+                    None => Err(e),
+                }
+            }
+            done => done,
+        }
+    }
+
+    /// Places a new order for the key (claimed, not seen before) and runs the saga.
+    async fn new_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        request_hash: &str,
+        req: OrderRequest,
+        channel: Channel<'_>,
+    ) -> AppResult<OrderReply> {
+        self.check_passengers(&req.passengers)?;
+        let token = self.payment_token_of(user_id, &req.payment_token).await?;
+        let hold = match self.store.hold(req.hold_id).await? {
+            Some(h) if h.user_id == user_id => h,
+            _ => {
+                return Err(AppError::NotFound(format!(
+                    "no hold {} of yours",
+                    req.hold_id
+                )));
+            }
+        };
+        let trip_id = hold.trip_id;
+        channel.pass_gate(self, trip_id, user_id)?;
+        let new = NewOrder {
+            user_id,
+            hold_id: req.hold_id,
+            passengers: req
+                .passengers
+                .iter()
+                .map(|p| PassengerInput {
+                    name: p.name.trim().to_owned(),
+                    nid: p.nid.clone(),
+                })
+                .collect(),
+            payment_token: token.token.clone(),
+            idempotency_key: key.to_owned(),
+            request_hash: request_hash.to_owned(),
+            now: self.now(),
+        };
+        let created = match channel {
+            Channel::Counter { buyer: Some(buyer) } => {
+                self.store.create_counter_order(&new, buyer).await
+            }
+            _ => self.store.create_order(&new).await,
+        };
+        let order = match created {
+            Ok(o) => o,
+            Err(StoreError::Conflict(m)) if m.contains("Idempotency-Key") => {
+                // A twin in another server process got there first: answer as it will.
+                return self
+                    .replay(user_id, key, request_hash)
+                    .await?
+                    .ok_or_else(|| {
+                        super::order_keys::in_progress(
+                            "a request with this Idempotency-Key is in progress",
+                        )
+                    });
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let (order, finished) = self
+            .charge_and_confirm(order, &token, Some((&hold, key)))
+            .await?;
+        if order.status == OrderStatus::Confirmed {
+            // Checked out: the admission is spent and its slot goes to the next in line.
+            self.queue.checked_out(trip_id, user_id, self.now());
+        }
+        if let Some(reply) = finished {
+            // Stored with the confirmation, in the same transaction.
+            return Ok(reply);
+        }
+        let reply = self.order_reply(&order).await?;
+        self.store
+            .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())
+            .await?;
+        Ok(reply)
+    }
+
+    /// One passenger per held seat, each named, with a well-formed NID if given.
+    pub(crate) fn check_passengers(&self, passengers: &[PassengerBody]) -> AppResult<()> {
+        if passengers.is_empty() || passengers.len() > self.config.max_seats_per_booking as usize {
+            return Err(ParseError::new("passengers", "name one passenger per held seat").into());
+        }
+        for p in passengers {
+            let n = p.name.trim().chars().count();
+            if n == 0 || n > 100 {
+                return Err(ParseError::new(
+                    "passengers",
+                    "each passenger needs a name of 1–100 characters",
+                )
+                .into());
+            }
+            let nid_ok = |n: &String| {
+                matches!(n.len(), 10 | 13 | 17) && n.chars().all(|c| c.is_ascii_digit())
+            };
+            if p.nid.as_ref().is_some_and(|n| !nid_ok(n)) {
+                return Err(ParseError::new("passengers", "an NID has 10, 13 or 17 digits").into());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! The saga after an order is placed: charge → paid → confirmed with its
+//! tickets (in one write when it can), or → failed with the seats released;
+//! resuming an order a crash cut short (asked for by a repeated
+//! Idempotency-Key); and the single legal state transition every step goes
+//! through.
+//!
+//! May not decide refunds (that is `cancel`) or shape replies beyond the
+//! confirmation's own (that is `view`).
+
+use crate::app::payments::ChargeOutcome;
+use crate::app::{App, AppError, AppResult};
+use crate::domain::{OrderEvent, OrderStatus};
+use crate::store::{Confirmation, HoldRecord, OrderChange, OrderRecord, ReplyTo, TicketRecord};
+
+use super::order_keys::in_progress;
+use super::order_view::order_view_of;
+use super::wire::OrderReply;
+
+impl App {
+    /// Moves an order along one legal transition, or explains why not.
+    pub(crate) async fn transition(
+        &self,
+        order: &OrderRecord,
+        event: OrderEvent,
+        change: OrderChange,
+    ) -> AppResult<OrderRecord> {
+        if let Some(moved) = self.try_transition(order, event, change).await? {
+            return Ok(moved);
+        }
+        tracing::info!(order = order.id, "order changed under us; reloading");
+        self.reload(order.id).await
+    }
+
+    /// Like `transition`, but `None` when another request moved the order first,
+    /// for callers whose answer depends on who won (a cancellation refunds once).
+    pub(crate) async fn try_transition(
+        &self,
+        order: &OrderRecord,
+        event: OrderEvent,
+        change: OrderChange,
+    ) -> AppResult<Option<OrderRecord>> {
+        let to = order
+            .status
+            .apply(event)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        if !self
+            .store
+            .transition_order(order.id, order.status, to, &change, self.now())
+            .await?
+        {
+            return Ok(None);
+        }
+        if order.status.holds_seats() && !to.holds_seats() {
+            self.seats_freed(order.hold_id).await;
+        }
+        Ok(Some(self.reload(order.id).await?))
+    }
+
+    pub(super) async fn reload(&self, order_id: i64) -> AppResult<OrderRecord> {
+        self.store
+            .order(order_id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {order_id} vanished")))
+    }
+
+    /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
+    /// With `reply_to` (the order's hold and Idempotency-Key) a successful charge is
+    /// confirmed, ticketed and its reply stored in one write, and that reply is returned.
+    pub(crate) async fn charge_and_confirm(
+        &self,
+        order: OrderRecord,
+        token: &crate::store::PaymentToken,
+        reply_to: Option<(&HoldRecord, &str)>,
+    ) -> AppResult<(OrderRecord, Option<OrderReply>)> {
+        let key = charge_key(order.id);
+        let order = match self
+            .payment_method(token)
+            .charge(&key, token, order.amount)
+            .await
+        {
+            ChargeOutcome::Succeeded { charge_id } => {
+                if let Some((hold, idempotency_key)) = reply_to
+                    && let Some(done) = self
+                        .confirm_at_once(
+                            &order,
+                            Some(charge_id.clone()),
+                            hold,
+                            Some(idempotency_key),
+                        )
+                        .await?
+                {
+                    return Ok((done.0, Some(done.1)));
+                }
+                let paid = self
+                    .transition(
+                        &order,
+                        OrderEvent::ChargeSucceeded,
+                        OrderChange {
+                            charge_id: Some(charge_id),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                if paid.status != OrderStatus::Paid {
+                    // Recovery gave up on this order while the charge was in flight:
+                    // the money must go back now, since the failure event is already handled.
+                    self.settle_refund(&paid).await?;
+                }
+                self.confirm(paid).await?
+            }
+            ChargeOutcome::Declined { reason } => {
+                self.transition(
+                    &order,
+                    OrderEvent::Fail,
+                    OrderChange {
+                        failure: Some(format!("payment declined: {reason}")),
+                        ..Default::default()
+                    },
+                )
+                .await?
+            }
+            ChargeOutcome::Unknown => {
+                // Compensate now; if the charge did land, reconciliation refunds it.
+                self.transition(
+                    &order,
+                    OrderEvent::Fail,
+                    OrderChange {
+                        failure: Some("payment timed out; any charge will be refunded".into()),
+                        ..Default::default()
+                    },
+                )
+                .await?
+            }
+        };
+        Ok((order, None))
+    }
+
+    /// Confirms `order` (reserved with `charge_id`, or paid) with its tickets in one
+    /// write, storing the reply under `idempotency_key` when given. `None` when the
+    /// order moved meanwhile (recovery settled it); the caller then takes the long way.
+    async fn confirm_at_once(
+        &self,
+        order: &OrderRecord,
+        charge_id: Option<String>,
+        hold: &HoldRecord,
+        idempotency_key: Option<&str>,
+    ) -> AppResult<Option<(OrderRecord, OrderReply)>> {
+        let mut status = order.status;
+        if charge_id.is_some() {
+            status = status
+                .apply(OrderEvent::ChargeSucceeded)
+                .map_err(|e| AppError::Conflict(e.to_string()))?;
+        }
+        let confirmed_status = status
+            .apply(OrderEvent::Confirm)
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
+        let now = self.now();
+        let tickets = self.new_tickets(order, hold, &trip, &train, &[], now);
+        let confirmed = OrderRecord {
+            status: confirmed_status,
+            charge_id: charge_id.clone().or_else(|| order.charge_id.clone()),
+            updated_at: now,
+            ..order.clone()
+        };
+        let reply = idempotency_key.map(|key| {
+            let (confirmed, hold, trip, train) =
+                (confirmed.clone(), hold.clone(), trip.clone(), train.clone());
+            ReplyTo {
+                user_id: order.user_id,
+                key: key.to_owned(),
+                status: 201,
+                body: Box::new(move |issued: &[TicketRecord]| {
+                    let view = order_view_of(&confirmed, &hold, &trip, &train, issued);
+                    serde_json::to_value(&view)
+                        .expect("serialisable")
+                        .to_string()
+                }),
+            }
+        });
+        let confirmation = Confirmation {
+            order_id: order.id,
+            from: order.status,
+            charge_id,
+            tickets,
+            now,
+            reply,
+        };
+        let Some(issued) = self.store.confirm_order(confirmation).await? else {
+            tracing::info!(
+                order = order.id,
+                "order changed under us; taking the long way"
+            );
+            return Ok(None);
+        };
+        let view = order_view_of(&confirmed, hold, &trip, &train, &issued);
+        let reply = OrderReply {
+            status: 201,
+            body: serde_json::to_value(&view).expect("serialisable"),
+        };
+        Ok(Some((confirmed, reply)))
+    }
+
+    pub(crate) async fn confirm(&self, paid: OrderRecord) -> AppResult<OrderRecord> {
+        if paid.status != OrderStatus::Paid {
+            return Ok(paid);
+        }
+        let hold = self
+            .store
+            .hold(paid.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        // Tickets are issued in the same write; the fulfillment worker would also
+        // issue them from the outbox, so the order always ends with its tickets.
+        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold, None).await? {
+            return Ok(confirmed);
+        }
+        self.store
+            .order(paid.id)
+            .await?
+            .ok_or_else(|| AppError::Internal(format!("order {} vanished", paid.id)))
+    }
+
+    /// Carries on an order a crash left mid-saga: a reserved order whose hold
+    /// is still valid is charged and confirmed; a paid one is confirmed. An
+    /// order past its hold is left to recovery (which refunds any late charge).
+    pub(super) async fn resume_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        order: crate::store::OrderRecord,
+    ) -> AppResult<Option<OrderReply>> {
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let settled = match order.status {
+            OrderStatus::Reserved if hold.expires_at > self.now() => {
+                let token = self
+                    .store
+                    .payment_token(&order.payment_token)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
+                tracing::info!(
+                    order = order.id,
+                    "resuming an order cut short before its charge"
+                );
+                let (settled, finished) = self
+                    .charge_and_confirm(order, &token, Some((&hold, key)))
+                    .await?;
+                if let Some(reply) = finished {
+                    return Ok(Some(reply));
+                }
+                settled
+            }
+            OrderStatus::Paid => self.confirm(order).await?,
+            _ => {
+                return Err(in_progress(format!(
+                    "order {} for this Idempotency-Key is being settled",
+                    order.id
+                )));
+            }
+        };
+        if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
+            return Ok(Some(self.finish_reply(user_id, key, &settled).await?));
+        }
+        Err(in_progress(format!(
+            "order {} for this Idempotency-Key is still being processed",
+            settled.id
+        )))
+    }
+}
+
+/// The gateway idempotency key of an order's charge: one charge per order, ever.
+pub(crate) fn charge_key(order_id: i64) -> String {
+    format!("order-{order_id}")
+}

@@ -1,0 +1,64 @@
+//! The read views of orders: an order as the API shows it, the reply stored
+//! for `POST /v1/orders`, and a user's orders.
+//!
+//! Reads only: may not change an order or a hold.
+
+use crate::app::{App, AppError, AppResult};
+use crate::domain::OrderStatus;
+use crate::store::OrderRecord;
+
+use super::order_view::order_view_of;
+use super::wire::{OrderReply, OrderView};
+
+impl App {
+    pub(crate) async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
+        let view = self.order_view(order).await?;
+        let body = serde_json::to_value(&view).expect("serialisable");
+        Ok(match order.status {
+            OrderStatus::Failed => OrderReply {
+                status: 402,
+                body: serde_json::json!({
+                    "type": "/problems/payment-failed",
+                    "title": "Payment failed",
+                    "status": 402,
+                    "detail": order.failure.clone().unwrap_or_default(),
+                    "order": body,
+                }),
+            },
+            _ => OrderReply { status: 201, body },
+        })
+    }
+
+    pub async fn order_view(&self, order: &OrderRecord) -> AppResult<OrderView> {
+        let hold = self
+            .store
+            .hold(order.hold_id)
+            .await?
+            .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
+        let (trip, train) = self.trip_and_train(order.trip_id).await?;
+        let tickets = self.store.tickets_of_order(order.id).await?;
+        Ok(order_view_of(order, &hold, &trip, &train, &tickets))
+    }
+
+    /// An order of the user (staff may see any).
+    pub async fn order_of(
+        &self,
+        order_id: i64,
+        user_id: i64,
+        staff: bool,
+    ) -> AppResult<OrderRecord> {
+        self.store
+            .order(order_id)
+            .await?
+            .filter(|o| staff || o.user_id == user_id)
+            .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))
+    }
+
+    pub async fn orders_of(&self, user_id: i64) -> AppResult<Vec<OrderView>> {
+        let mut views = Vec::new();
+        for o in self.store.orders_of_user(user_id).await? {
+            views.push(self.order_view(&o).await?);
+        }
+        Ok(views)
+    }
+}
