@@ -1,5 +1,7 @@
 //! Postgres statements for holds, orders, payments, tickets, outbox and audit.
 
+#[allow(unused_imports)]
+use super::*;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 
@@ -756,4 +758,84 @@ pub(super) async fn ledger(pool: &PgPool) -> StoreResult<Ledger> {
         orders_net: get(&r, "orders_net")?,
         gateway_net: get(&r, "gateway_net")?,
     })
+}
+
+#[async_trait]
+impl BookingStore for PgStore {
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+        booking::create_hold(&self.pool, hold).await
+    }
+
+    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        booking::load_hold(&mut conn, id).await
+    }
+
+    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+        booking::release_hold(&self.pool, id, user_id).await
+    }
+
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+        booking::expire_holds(&self.pool, now, limit).await
+    }
+
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+        booking::create_order(&self.pool, order).await
+    }
+
+    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Ok(booking::orders_where(&mut conn, "id = $1", id).await?.pop())
+    }
+
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        booking::orders_where(&mut conn, "user_id = $1", user_id).await
+    }
+
+    async fn orders_stuck(
+        &self,
+        statuses: &[OrderStatus],
+        before: DateTime<Utc>,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        booking::orders_stuck(&mut conn, statuses, before).await
+    }
+
+    async fn transition_order(
+        &self,
+        id: i64,
+        from: OrderStatus,
+        to: OrderStatus,
+        change: &OrderChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        booking::transition_order(&self.pool, id, from, to, change, now).await
+    }
+
+    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        booking::idempotency(&self.pool, user_id, key).await
+    }
+
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+        booking::confirm_order(&self.pool, c).await
+    }
+
+    async fn finish_idempotency(
+        &self,
+        user_id: i64,
+        key: &str,
+        status_code: u16,
+        response: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2")
+            .bind(user_id)
+            .bind(key)
+            .bind(status_code as i64)
+            .bind(response)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
 }

@@ -1,5 +1,7 @@
 //! Postgres statements for stations, trains, fares and trips.
 
+#[allow(unused_imports)]
+use super::*;
 use sqlx::postgres::{PgConnection, PgPool};
 use std::collections::HashMap;
 
@@ -408,4 +410,179 @@ pub(super) async fn trips_where(
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl CatalogStore for PgStore {
+    async fn upsert_station(&self, s: &NewStation) -> StoreResult<Upsert> {
+        catalog::upsert_station(&self.pool, s).await
+    }
+
+    async fn list_stations(&self) -> StoreResult<Vec<Station>> {
+        catalog::list_stations(&self.pool).await
+    }
+
+    async fn upsert_train(&self, train: &Train) -> StoreResult<Upsert> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let result = catalog::upsert_train(&mut tx, train).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(result)
+    }
+
+    async fn list_trains(&self) -> StoreResult<Vec<TrainRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        catalog::load_trains(&mut conn, None).await
+    }
+
+    async fn train_by_number(&self, number: u32) -> StoreResult<Option<TrainRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Ok(catalog::load_trains(&mut conn, Some(number))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn upsert_fares(&self, fares: &[FareRow]) -> StoreResult<usize> {
+        catalog::upsert_fares(&self.pool, fares).await
+    }
+
+    async fn upsert_fare_rates(&self, rates: &[(SeatClass, FareRate)]) -> StoreResult<usize> {
+        let mut changed = 0;
+        for (c, r) in rates {
+            changed += sqlx::query(
+                "INSERT INTO fare_rates (class, per_km, min_fare, vat_percent) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (class) DO UPDATE SET per_km = excluded.per_km,
+                   min_fare = excluded.min_fare, vat_percent = excluded.vat_percent
+                 WHERE fare_rates.per_km <> excluded.per_km OR fare_rates.min_fare <> excluded.min_fare
+                    OR fare_rates.vat_percent <> excluded.vat_percent",
+            )
+            .bind(c.code())
+            .bind(r.per_km)
+            .bind(r.min)
+            .bind(r.vat_percent)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected() as usize;
+        }
+        Ok(changed)
+    }
+
+    async fn fares_between(
+        &self,
+        from: &StationCode,
+        to: &StationCode,
+    ) -> StoreResult<Vec<(SeatClass, Fare)>> {
+        let rows = sqlx::query(
+            "SELECT f.class, f.base, f.vat FROM fares f
+             JOIN stations a ON a.id = f.from_id JOIN stations b ON b.id = f.to_id
+             WHERE a.code = $1 AND b.code = $2 ORDER BY f.class",
+        )
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    class(&get::<String>(r, "class")?)?,
+                    Fare {
+                        base: get(r, "base")?,
+                        vat: get(r, "vat")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn fare_rates(&self) -> StoreResult<Vec<(SeatClass, FareRate)>> {
+        let rows = sqlx::query(
+            "SELECT class, per_km, min_fare, vat_percent FROM fare_rates ORDER BY class",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    class(&get::<String>(r, "class")?)?,
+                    FareRate {
+                        per_km: get(r, "per_km")?,
+                        min: get(r, "min_fare")?,
+                        vat_percent: get(r, "vat_percent")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let id = catalog::create_trip(&mut tx, trip).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(id)
+    }
+
+    async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>> {
+        catalog::trips_where(&self.pool, "t.id = $1", &[id.to_string()])
+            .await
+            .map(|mut v| v.pop())
+    }
+
+    async fn trips_between(
+        &self,
+        first: ServiceDate,
+        last: ServiceDate,
+    ) -> StoreResult<Vec<TripRecord>> {
+        catalog::trips_where(
+            &self.pool,
+            "t.service_date BETWEEN $1 AND $2",
+            &[first.to_string(), last.to_string()],
+        )
+        .await
+    }
+
+    async fn free_seat_counts(
+        &self,
+        journeys: &[(i64, SegmentMask)],
+    ) -> StoreResult<Vec<FreeCount>> {
+        if journeys.is_empty() {
+            return Ok(vec![]);
+        }
+        let trips: Vec<i64> = journeys.iter().map(|(t, _)| *t).collect();
+        let masks: Vec<i64> = journeys.iter().map(|(_, m)| m.to_db()).collect();
+        // One query for all trips of a search: each trip has its own journey mask.
+        let rows = sqlx::query(
+            "SELECT s.trip_id, s.class, COUNT(*) AS free
+             FROM seats s JOIN UNNEST($1::bigint[], $2::bigint[]) AS j(trip_id, mask) ON s.trip_id = j.trip_id
+             WHERE (s.taken & j.mask) = 0 GROUP BY s.trip_id, s.class",
+        )
+        .bind(trips)
+        .bind(masks)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FreeCount {
+                    trip_id: get(r, "trip_id")?,
+                    class: class(&get::<String>(r, "class")?)?,
+                    free: get(r, "free")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, coach_seq, coach_code, seat_no, class, taken FROM seats
+             WHERE trip_id = $1 ORDER BY coach_seq, seat_no",
+        )
+        .bind(trip_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(booking::seat_row).collect()
+    }
 }

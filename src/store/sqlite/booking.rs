@@ -1,6 +1,8 @@
 //! SQLite statements for holds, orders, payments, tickets, outbox and audit.
 //! Each function runs inside one writer command (one savepoint) or one read.
 
+#[allow(unused_imports)]
+use super::*;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -749,4 +751,105 @@ pub(super) fn ledger(conn: &Connection) -> StoreResult<Ledger> {
         },
     )
     .map_err(db)
+}
+
+#[async_trait]
+impl BookingStore for SqliteStore {
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+        let hold = hold.clone();
+        self.engine
+            .write(move |c| booking::create_hold(c, &hold))
+            .await
+    }
+
+    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+        self.engine.read(move |c| booking::load_hold(c, id)).await
+    }
+
+    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+        self.engine
+            .write(move |c| booking::release_hold(c, id, user_id))
+            .await
+    }
+
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+        self.engine
+            .write(move |c| booking::expire_holds(c, now, limit))
+            .await
+    }
+
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+        let order = order.clone();
+        self.engine
+            .write(move |c| booking::create_order(c, &order))
+            .await
+    }
+
+    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+        self.engine.read(move |c| booking::load_order(c, id)).await
+    }
+
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+        self.engine
+            .read(move |c| booking::orders_where(c, "user_id = ?1", [user_id]))
+            .await
+    }
+
+    async fn orders_stuck(
+        &self,
+        statuses: &[OrderStatus],
+        before: DateTime<Utc>,
+    ) -> StoreResult<Vec<OrderRecord>> {
+        let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
+        self.engine
+            .read(move |c| {
+                let list = serde_json::to_string(&statuses).expect("strings serialise");
+                booking::orders_where(
+                    c,
+                    "status IN (SELECT value FROM json_each(?1)) AND updated_at <= ?2",
+                    params![list, ts(before)],
+                )
+            })
+            .await
+    }
+
+    async fn transition_order(
+        &self,
+        id: i64,
+        from: OrderStatus,
+        to: OrderStatus,
+        change: &OrderChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let change = change.clone();
+        self.engine
+            .write(move |c| booking::transition_order(c, id, from, to, &change, now))
+            .await
+    }
+
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+        self.engine
+            .write(move |conn| booking::confirm_order(conn, c))
+            .await
+    }
+
+    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let key = key.to_owned();
+        self.engine
+            .read(move |c| booking::idempotency(c, user_id, &key))
+            .await
+    }
+
+    async fn finish_idempotency(
+        &self,
+        user_id: i64,
+        key: &str,
+        status_code: u16,
+        response: &str,
+    ) -> StoreResult<()> {
+        let (key, response) = (key.to_owned(), response.to_owned());
+        self.engine
+            .write(move |c| booking::finish_idempotency(c, user_id, &key, status_code, &response))
+            .await
+    }
 }
