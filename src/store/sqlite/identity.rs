@@ -1,16 +1,16 @@
 //! SQLite side of `IdentityStore`. Every method runs as one command on the
 //! writer thread, so its read and its write cannot be interleaved with another's.
 
-#[allow(unused_imports)]
-use super::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rows::*;
 use super::{SqliteStore, db};
 use crate::domain::Role;
+use crate::store::prelude::*;
 use crate::store::{
-    Attempt, IdentityStore, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
 };
 
 fn locked_until(conn: &Connection, id: i64) -> StoreResult<Option<i64>> {
@@ -115,6 +115,18 @@ fn rotate(
         user_id,
         session_id,
     })
+}
+
+pub(super) fn user_where(
+    conn: &Connection,
+    clause: &str,
+    arg: impl rusqlite::ToSql,
+) -> StoreResult<Option<User>> {
+    conn.prepare_cached(&format!("{USER_COLUMNS} WHERE {clause}"))
+        .map_err(db)?
+        .query_row([arg], user_row)
+        .optional()
+        .map_err(db)
 }
 
 #[async_trait]

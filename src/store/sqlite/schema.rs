@@ -1,6 +1,26 @@
 //! SQLite: schema, settings and counts.
 
-use super::*;
+use async_trait::async_trait;
+use rusqlite::params;
+use rusqlite_migration::{M, Migrations};
+
+use super::{SqliteStore, db};
+use crate::store::prelude::*;
+use crate::store::{Backend, Counts, StoreError, StoreResult};
+
+pub(super) const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!(
+        "../../../migrations/sqlite/0001_catalog_identity.sql"
+    )),
+    M::up(include_str!("../../../migrations/sqlite/0002_booking.sql")),
+    M::up(include_str!("../../../migrations/sqlite/0003_counter.sql")),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0005_identity_sessions.sql"
+    )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0006_booking_limits.sql"
+    )),
+];
 
 #[async_trait]
 impl SchemaStore for SqliteStore {
