@@ -1,19 +1,20 @@
-//! Postgres statements for stations, trains, fares and trips.
+//! Postgres: the timetable (stations, trains, fares, trips, seats); implements `CatalogStore`.
 
-#[allow(unused_imports)]
-use super::*;
+use async_trait::async_trait;
 use sqlx::postgres::{PgConnection, PgPool};
 use std::collections::HashMap;
 
+use super::rows::*;
+use super::{PgStore, db};
 use crate::domain::{
-    Coach, SeatLayout, ServiceDate, Station, StationCode, Stop, Train, TripTime, Weekdays,
+    Coach, Fare, FareRate, SeatClass, SeatLayout, SegmentMask, ServiceDate, Station, StationCode,
+    Stop, Train, TripTime, Weekdays,
 };
+use crate::store::prelude::*;
 use crate::store::{
-    FareRow, NewStation, NewTrip, StoreError, StoreResult, TrainRecord, TripRecord, Upsert,
-    from_ts, ts,
+    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreError, StoreResult, TrainRecord,
+    TripRecord, Upsert, from_ts, ts,
 };
-
-use super::{class, db, get};
 
 fn parse<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
     r.map_err(|e| StoreError::Backend(e.to_string()))
@@ -415,35 +416,35 @@ pub(super) async fn trips_where(
 #[async_trait]
 impl CatalogStore for PgStore {
     async fn upsert_station(&self, s: &NewStation) -> StoreResult<Upsert> {
-        catalog::upsert_station(&self.pool, s).await
+        upsert_station(&self.pool, s).await
     }
 
     async fn list_stations(&self) -> StoreResult<Vec<Station>> {
-        catalog::list_stations(&self.pool).await
+        list_stations(&self.pool).await
     }
 
     async fn upsert_train(&self, train: &Train) -> StoreResult<Upsert> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let result = catalog::upsert_train(&mut tx, train).await?;
+        let result = upsert_train(&mut tx, train).await?;
         tx.commit().await.map_err(db)?;
         Ok(result)
     }
 
     async fn list_trains(&self) -> StoreResult<Vec<TrainRecord>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        catalog::load_trains(&mut conn, None).await
+        load_trains(&mut conn, None).await
     }
 
     async fn train_by_number(&self, number: u32) -> StoreResult<Option<TrainRecord>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        Ok(catalog::load_trains(&mut conn, Some(number))
+        Ok(load_trains(&mut conn, Some(number))
             .await?
             .into_iter()
             .next())
     }
 
     async fn upsert_fares(&self, fares: &[FareRow]) -> StoreResult<usize> {
-        catalog::upsert_fares(&self.pool, fares).await
+        upsert_fares(&self.pool, fares).await
     }
 
     async fn upsert_fare_rates(&self, rates: &[(SeatClass, FareRate)]) -> StoreResult<usize> {
@@ -519,13 +520,13 @@ impl CatalogStore for PgStore {
 
     async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let id = catalog::create_trip(&mut tx, trip).await?;
+        let id = create_trip(&mut tx, trip).await?;
         tx.commit().await.map_err(db)?;
         Ok(id)
     }
 
     async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>> {
-        catalog::trips_where(&self.pool, "t.id = $1", &[id.to_string()])
+        trips_where(&self.pool, "t.id = $1", &[id.to_string()])
             .await
             .map(|mut v| v.pop())
     }
@@ -535,7 +536,7 @@ impl CatalogStore for PgStore {
         first: ServiceDate,
         last: ServiceDate,
     ) -> StoreResult<Vec<TripRecord>> {
-        catalog::trips_where(
+        trips_where(
             &self.pool,
             "t.service_date BETWEEN $1 AND $2",
             &[first.to_string(), last.to_string()],
@@ -583,6 +584,6 @@ impl CatalogStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter().map(booking::seat_row).collect()
+        rows.iter().map(super::rows::seat_row).collect()
     }
 }

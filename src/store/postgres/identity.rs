@@ -2,16 +2,16 @@
 //! UPDATE (the row lock makes a concurrent one wait and re-check its condition),
 //! or a transaction that starts with one.
 
-#[allow(unused_imports)]
-use super::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Executor, Row};
 
-use super::{PgStore, db, get};
+use super::rows::*;
+use super::{PgStore, db};
 use crate::domain::Role;
+use crate::store::prelude::*;
 use crate::store::{
-    Attempt, IdentityStore, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
 };
 
 impl PgStore {
@@ -23,6 +23,21 @@ impl PgStore {
             .map_err(db)?
             .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
     }
+}
+
+pub(super) async fn user_where<'e, E: Executor<'e, Database = sqlx::Postgres>>(
+    ex: E,
+    clause: &str,
+    arg: impl sqlx::Encode<'e, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'e,
+) -> StoreResult<Option<User>> {
+    let sql = format!("{USER_COLUMNS} WHERE {clause}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(arg)
+        .fetch_optional(ex)
+        .await
+        .map_err(db)?
+        .map(|r| user_row(&r))
+        .transpose()
 }
 
 #[async_trait]

@@ -1,6 +1,58 @@
 //! Postgres: payment tokens and the gateway ledger.
 
-use super::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPool;
+
+use super::rows::*;
+use super::{PgStore, db};
+use crate::store::prelude::*;
+use crate::store::{GatewayCharge, PaymentToken, StoreError, StoreResult, ts};
+
+pub(super) async fn payment_token(pool: &PgPool, token: &str) -> StoreResult<Option<PaymentToken>> {
+    let row = sqlx::query("SELECT token, user_id, brand, last4, exp_month, exp_year FROM payment_tokens WHERE token = $1")
+        .bind(token)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    row.map(|r| {
+        Ok(PaymentToken {
+            token: get(&r, "token")?,
+            user_id: get(&r, "user_id")?,
+            brand: get(&r, "brand")?,
+            last4: get(&r, "last4")?,
+            exp_month: get::<i64>(&r, "exp_month")? as u32,
+            exp_year: get::<i64>(&r, "exp_year")? as u32,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn charge_where(
+    pool: &PgPool,
+    clause: &str,
+    arg: &str,
+) -> StoreResult<Option<GatewayCharge>> {
+    let sql = format!(
+        "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM gateway_charges WHERE {clause}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(arg.to_owned())
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    row.map(|r| {
+        Ok(GatewayCharge {
+            idempotency_key: get(&r, "idempotency_key")?,
+            charge_id: get(&r, "charge_id")?,
+            token: get(&r, "token")?,
+            amount: get(&r, "amount")?,
+            status: get(&r, "status")?,
+            refunded: get(&r, "refunded")?,
+        })
+    })
+    .transpose()
+}
 
 #[async_trait]
 impl PaymentStore for PgStore {
@@ -23,7 +75,7 @@ impl PaymentStore for PgStore {
     }
 
     async fn payment_token(&self, token: &str) -> StoreResult<Option<PaymentToken>> {
-        booking::payment_token(&self.pool, token).await
+        payment_token(&self.pool, token).await
     }
 
     async fn gateway_record(
@@ -52,13 +104,13 @@ impl PaymentStore for PgStore {
                 ..c.clone()
             });
         }
-        booking::charge_where(&self.pool, "idempotency_key = $1", &c.idempotency_key)
+        charge_where(&self.pool, "idempotency_key = $1", &c.idempotency_key)
             .await?
             .ok_or_else(|| StoreError::Backend("charge vanished".into()))
     }
 
     async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<GatewayCharge>> {
-        booking::charge_where(&self.pool, "idempotency_key = $1", idempotency_key).await
+        charge_where(&self.pool, "idempotency_key = $1", idempotency_key).await
     }
 
     async fn gateway_refund(&self, charge_id: &str, total: i64) -> StoreResult<GatewayCharge> {
@@ -71,7 +123,7 @@ impl PaymentStore for PgStore {
         .execute(&self.pool)
         .await
         .map_err(db)?;
-        booking::charge_where(&self.pool, "charge_id = $1", charge_id)
+        charge_where(&self.pool, "charge_id = $1", charge_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("charge {charge_id}")))
     }

@@ -1,6 +1,29 @@
 //! Postgres: schema, settings and counts.
 
-use super::*;
+use async_trait::async_trait;
+use sqlx::postgres::PgPool;
+
+use super::rows::*;
+use super::{PgStore, db};
+use crate::store::prelude::*;
+use crate::store::{Backend, Counts, StoreError, StoreResult};
+
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+pub(super) async fn applied_migrations(pool: &PgPool) -> StoreResult<usize> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    if !exists {
+        return Ok(0);
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    Ok(n as usize)
+}
 
 #[async_trait]
 impl SchemaStore for PgStore {
