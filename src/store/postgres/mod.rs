@@ -22,6 +22,7 @@ mod payment;
 mod rows;
 mod schema;
 mod ticket;
+mod trains;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;

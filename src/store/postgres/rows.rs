@@ -4,10 +4,10 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::db;
-use crate::domain::{OrderStatus, SeatClass, SegmentMask};
+use crate::domain::{OrderStatus, SeatClass, SegmentMask, ServiceDate};
 use crate::store::{
     HoldRecord, NewHold, NewOrder, OrderRecord, PassengerRecord, SeatRecord, StoreError,
-    StoreResult, TicketRecord, User, from_ts, ts,
+    StoreResult, TicketRecord, TripRecord, User, from_ts, ts,
 };
 
 pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
@@ -188,5 +188,20 @@ pub(super) fn ticket_row(r: &PgRow) -> StoreResult<TicketRecord> {
         status: get(r, "status")?,
         payload: get(r, "payload")?,
         issued_at: from_ts(get(r, "issued_at")?),
+    })
+}
+
+pub(super) fn parse<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
+    r.map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+pub(super) fn trip_row(r: &PgRow) -> StoreResult<TripRecord> {
+    Ok(TripRecord {
+        id: get(r, "id")?,
+        train_id: get(r, "train_id")?,
+        train_number: get::<i64>(r, "number")? as u32,
+        date: parse(ServiceDate::parse(&get::<String>(r, "service_date")?))?,
+        departs_at: from_ts(get(r, "departs_at")?),
+        sale_opens_at: from_ts(get(r, "sale_opens_at")?),
     })
 }

@@ -13,6 +13,7 @@ mod payment;
 mod rows;
 mod schema;
 mod ticket;
+mod trains;
 
 use std::path::Path;
 
