@@ -227,15 +227,7 @@ pub(super) async fn idempotency(
         .fetch_optional(pool)
         .await
         .map_err(db)?;
-    row.map(|r| {
-        Ok(IdempotencyRecord {
-            request_hash: get(&r, "request_hash")?,
-            order_id: get(&r, "order_id")?,
-            status_code: get::<Option<i64>>(&r, "status_code")?.map(|s| s as u16),
-            response: get(&r, "response")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(idempotency_row).transpose()
 }
 
 #[async_trait]

@@ -8,7 +8,7 @@ use super::rows::*;
 use super::{PgStore, db};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::store::prelude::*;
-use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, from_ts, ts};
+use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
 
 /// Serialises appends to the audit chain across processes.
 pub(super) const AUDIT_LOCK: i64 = 0x7469_636b_6574; // "ticket"
@@ -27,17 +27,7 @@ pub(super) async fn outbox_pending(
         .fetch_all(pool)
         .await
         .map_err(db)?;
-    rows.iter()
-        .map(|r| {
-            Ok(OutboxEvent {
-                id: get(r, "id")?,
-                kind: get(r, "kind")?,
-                subject_id: get(r, "subject_id")?,
-                payload: get(r, "payload")?,
-                created_at: from_ts(get(r, "created_at")?),
-            })
-        })
-        .collect()
+    rows.iter().map(outbox_event_row).collect()
 }
 
 pub(super) async fn audit_append(conn: &mut PgConnection, e: &OutboxEvent) -> StoreResult<()> {

@@ -15,17 +15,7 @@ pub(super) async fn payment_token(pool: &PgPool, token: &str) -> StoreResult<Opt
         .fetch_optional(pool)
         .await
         .map_err(db)?;
-    row.map(|r| {
-        Ok(PaymentToken {
-            token: get(&r, "token")?,
-            user_id: get(&r, "user_id")?,
-            brand: get(&r, "brand")?,
-            last4: get(&r, "last4")?,
-            exp_month: get::<i64>(&r, "exp_month")? as u32,
-            exp_year: get::<i64>(&r, "exp_year")? as u32,
-        })
-    })
-    .transpose()
+    row.as_ref().map(payment_token_row).transpose()
 }
 
 pub(super) async fn charge_where(
@@ -41,17 +31,7 @@ pub(super) async fn charge_where(
         .fetch_optional(pool)
         .await
         .map_err(db)?;
-    row.map(|r| {
-        Ok(GatewayCharge {
-            idempotency_key: get(&r, "idempotency_key")?,
-            charge_id: get(&r, "charge_id")?,
-            token: get(&r, "token")?,
-            amount: get(&r, "amount")?,
-            status: get(&r, "status")?,
-            refunded: get(&r, "refunded")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(gateway_charge_row).transpose()
 }
 
 #[async_trait]

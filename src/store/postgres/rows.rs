@@ -6,8 +6,9 @@ use sqlx::postgres::PgRow;
 use super::db;
 use crate::domain::{OrderStatus, SeatClass, SegmentMask, ServiceDate};
 use crate::store::{
-    HoldRecord, NewHold, NewOrder, OrderRecord, PassengerRecord, SeatRecord, StoreError,
-    StoreResult, TicketRecord, TripRecord, User, from_ts, ts,
+    GatewayCharge, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderRecord, OutboxEvent,
+    PassengerRecord, PaymentToken, SeatRecord, StoreError, StoreResult, TicketRecord, TripRecord,
+    User, from_ts, ts,
 };
 
 pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
@@ -203,5 +204,46 @@ pub(super) fn trip_row(r: &PgRow) -> StoreResult<TripRecord> {
         date: parse(ServiceDate::parse(&get::<String>(r, "service_date")?))?,
         departs_at: from_ts(get(r, "departs_at")?),
         sale_opens_at: from_ts(get(r, "sale_opens_at")?),
+    })
+}
+
+pub(super) fn payment_token_row(r: &PgRow) -> StoreResult<PaymentToken> {
+    Ok(PaymentToken {
+        token: get(r, "token")?,
+        user_id: get(r, "user_id")?,
+        brand: get(r, "brand")?,
+        last4: get(r, "last4")?,
+        exp_month: get::<i64>(r, "exp_month")? as u32,
+        exp_year: get::<i64>(r, "exp_year")? as u32,
+    })
+}
+
+pub(super) fn gateway_charge_row(r: &PgRow) -> StoreResult<GatewayCharge> {
+    Ok(GatewayCharge {
+        idempotency_key: get(r, "idempotency_key")?,
+        charge_id: get(r, "charge_id")?,
+        token: get(r, "token")?,
+        amount: get(r, "amount")?,
+        status: get(r, "status")?,
+        refunded: get(r, "refunded")?,
+    })
+}
+
+pub(super) fn outbox_event_row(r: &PgRow) -> StoreResult<OutboxEvent> {
+    Ok(OutboxEvent {
+        id: get(r, "id")?,
+        kind: get(r, "kind")?,
+        subject_id: get(r, "subject_id")?,
+        payload: get(r, "payload")?,
+        created_at: from_ts(get(r, "created_at")?),
+    })
+}
+
+pub(super) fn idempotency_row(r: &PgRow) -> StoreResult<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        request_hash: get(r, "request_hash")?,
+        order_id: get(r, "order_id")?,
+        status_code: get::<Option<i64>>(r, "status_code")?.map(|s| s as u16),
+        response: get(r, "response")?,
     })
 }

@@ -241,9 +241,7 @@ pub(super) fn idempotency(
 ) -> StoreResult<Option<IdempotencyRecord>> {
     conn.prepare_cached("SELECT request_hash, order_id, status_code, response FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
         .map_err(db)?
-        .query_row(params![user_id, key], |r| {
-            Ok(IdempotencyRecord { request_hash: r.get(0)?, order_id: r.get(1)?, status_code: r.get(2)?, response: r.get(3)? })
-        })
+        .query_row(params![user_id, key], idempotency_row)
         .optional()
         .map_err(db)
 }

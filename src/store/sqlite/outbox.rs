@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rows::*;
 use super::{SqliteStore, db};
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::store::prelude::*;
-use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, from_ts, ts};
+use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
 
 /// Writes an event to the outbox in the caller's transaction.
 pub(super) fn outbox(
@@ -36,9 +37,7 @@ pub(super) fn outbox_pending(
         consumer.column()
     ))
     .map_err(db)?
-    .query_map([limit], |r| {
-        Ok(OutboxEvent { id: r.get(0)?, kind: r.get(1)?, subject_id: r.get(2)?, payload: r.get(3)?, created_at: from_ts(r.get(4)?) })
-    })
+    .query_map([limit], outbox_event_row)
     .map_err(db)?
     .collect::<Result<_, _>>()
     .map_err(db)

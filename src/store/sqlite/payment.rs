@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rows::*;
 use super::{SqliteStore, db};
 use crate::store::prelude::*;
 use crate::store::{GatewayCharge, PaymentToken, StoreError, StoreResult, ts};
@@ -25,9 +26,7 @@ pub(super) fn insert_payment_token(
 pub(super) fn payment_token(conn: &Connection, token: &str) -> StoreResult<Option<PaymentToken>> {
     conn.prepare_cached("SELECT token, user_id, brand, last4, exp_month, exp_year FROM payment_tokens WHERE token = ?1")
         .map_err(db)?
-        .query_row([token], |r| {
-            Ok(PaymentToken { token: r.get(0)?, user_id: r.get(1)?, brand: r.get(2)?, last4: r.get(3)?, exp_month: r.get(4)?, exp_year: r.get(5)? })
-        })
+        .query_row([token], payment_token_row)
         .optional()
         .map_err(db)
 }
@@ -41,9 +40,7 @@ pub(super) fn charge_where(
         "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM gateway_charges WHERE {clause}"
     ))
     .map_err(db)?
-    .query_row([arg], |r| {
-        Ok(GatewayCharge { idempotency_key: r.get(0)?, charge_id: r.get(1)?, token: r.get(2)?, amount: r.get(3)?, status: r.get(4)?, refunded: r.get(5)? })
-    })
+    .query_row([arg], gateway_charge_row)
     .optional()
     .map_err(db)
 }

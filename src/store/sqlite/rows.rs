@@ -1,7 +1,10 @@
 //! SQLite: the one place rows are mapped to records (and text columns parsed).
 
 use crate::domain::{OrderStatus, SeatClass, ServiceDate};
-use crate::store::{OrderRecord, TicketRecord, TripRecord, User, from_ts};
+use crate::store::{
+    GatewayCharge, IdempotencyRecord, OrderRecord, OutboxEvent, PaymentToken, TicketRecord,
+    TripRecord, User, from_ts,
+};
 
 pub(super) fn parse_class(s: &str) -> rusqlite::Result<SeatClass> {
     s.parse().map_err(|e: crate::domain::ParseError| {
@@ -91,5 +94,50 @@ pub(super) fn ticket_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TicketRecord
         status: r.get(5)?,
         payload: r.get(6)?,
         issued_at: from_ts(r.get(7)?),
+    })
+}
+
+/// Columns: token, user_id, brand, last4, exp_month, exp_year.
+pub(super) fn payment_token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PaymentToken> {
+    Ok(PaymentToken {
+        token: r.get(0)?,
+        user_id: r.get(1)?,
+        brand: r.get(2)?,
+        last4: r.get(3)?,
+        exp_month: r.get(4)?,
+        exp_year: r.get(5)?,
+    })
+}
+
+/// Columns: idempotency_key, charge_id, token, amount, status, refunded.
+pub(super) fn gateway_charge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GatewayCharge> {
+    Ok(GatewayCharge {
+        idempotency_key: r.get(0)?,
+        charge_id: r.get(1)?,
+        token: r.get(2)?,
+        amount: r.get(3)?,
+        status: r.get(4)?,
+        refunded: r.get(5)?,
+    })
+}
+
+/// Columns: id, kind, subject_id, payload, created_at.
+pub(super) fn outbox_event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEvent> {
+    Ok(OutboxEvent {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        subject_id: r.get(2)?,
+        payload: r.get(3)?,
+        created_at: from_ts(r.get(4)?),
+    })
+}
+
+/// Columns: request_hash, order_id, status_code, response.
+pub(super) fn idempotency_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        request_hash: r.get(0)?,
+        order_id: r.get(1)?,
+        status_code: r.get(2)?,
+        response: r.get(3)?,
     })
 }
