@@ -1,8 +1,7 @@
-//! Storage for the identity rules that read and then write: login attempts
-//! (lockout), one-use TOTP steps, and sign-in sessions with their refresh-token
-//! families. Each method is one atomic step on both backends, so concurrent
-//! requests cannot slip between a check and its record. Kept apart from
-//! `Store` so these tables and queries live in one place per backend.
+//! Storage for identity: accounts and roles, and the rules that read and then
+//! write: login attempts (lockout), one-use TOTP steps, and sign-in sessions
+//! with their refresh-token families. Each of those is one atomic step on both
+//! backends, so concurrent requests cannot slip between a check and its record.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
