@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::domain::{SeatClass, SegmentMask};
-use crate::store::{SeatRecord, Store, StoreResult};
+use crate::store::prelude::*;
+use crate::store::{SeatRecord, StoreResult};
 
 /// How long a snapshot is trusted before it is read again from the store.
 const MAX_AGE: Duration = Duration::from_secs(2);

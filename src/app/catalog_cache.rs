@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use crate::domain::station::fold_name;
 use crate::domain::{Fare, FareRate, SeatClass, ServiceDate, Station, StationCode};
-use crate::store::{Store, StoreResult, TrainRecord, TripRecord};
+use crate::store::prelude::*;
+use crate::store::{StoreResult, TrainRecord, TripRecord};
 
 const MAX_AGE: Duration = Duration::from_secs(5);
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{OrderStatus, ParseError, Phone, ServiceDate, TripTime};
-use crate::store::{CounterBuyer, GatewayCharge, PaymentToken, ShiftTotals, Store};
+use crate::store::prelude::*;
+use crate::store::{CounterBuyer, GatewayCharge, PaymentToken, ShiftTotals};
 
 use super::booking::{
     Channel, HoldRequest, HoldView, OrderReply, OrderRequest, OrderView, PassengerBody,

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::user::check_password;
 use crate::domain::{Email, ParseError, Phone, Role};
-use crate::store::{Attempt, NewUser, Store, User};
+use crate::store::prelude::*;
+use crate::store::{Attempt, NewUser, User};
 
 use super::passwords::Turn;
 use super::{App, AppError, AppResult};

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use crate::domain::{RefundRule, SalePolicy};
-use crate::store::Store;
+use crate::store::prelude::*;
 use payments::{GatewayConfig, MockGateway, PaymentGateway};
 
 /// Settings of the use cases, resolved from flags and environment by `commands`.

@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use crate::domain::ParseError;
 use crate::domain::card::{CardNumber, check_expiry_and_cvc};
-use crate::store::{GatewayCharge, PaymentToken, Store};
+use crate::store::prelude::*;
+use crate::store::{GatewayCharge, PaymentToken};
 
 use super::{App, AppError, AppResult, Clock};
 

@@ -9,7 +9,8 @@ use crate::domain::OrderStatus;
 use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
-use crate::store::{HoldRecord, NewTicket, OrderRecord, Store, TicketRecord, TripRecord};
+use crate::store::prelude::*;
+use crate::store::{HoldRecord, NewTicket, OrderRecord, TicketRecord, TripRecord};
 use chrono::{DateTime, Utc};
 
 use super::{App, AppError, AppResult};

@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
 use crate::app::{App, AppConfig, Clock};
-use crate::store::Store;
+use crate::store::prelude::*;
 
 /// The default embedded database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ticketctl.db";

@@ -1,6 +1,6 @@
 //! Storage for counter sales: which clerk sold an order for cash to which
 //! passenger phone, cash handed back, a clerk's shift totals, and the live
-//! holds of a trip (the seat map's "held" state). Kept apart from `Store` so the
+//! holds of a trip (the seat map's "held" state). Kept in its own trait so the
 //! counter's tables and queries live in one place per backend.
 
 use async_trait::async_trait;

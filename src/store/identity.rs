@@ -1,13 +1,13 @@
-//! Storage for the identity rules that read and then write: login attempts
-//! (lockout), one-use TOTP steps, and sign-in sessions with their refresh-token
-//! families. Each method is one atomic step on both backends, so concurrent
-//! requests cannot slip between a check and its record. Kept apart from
-//! `Store` so these tables and queries live in one place per backend.
+//! Storage for identity: accounts and roles, and the rules that read and then
+//! write: login attempts (lockout), one-use TOTP steps, and sign-in sessions
+//! with their refresh-token families. Each of those is one atomic step on both
+//! backends, so concurrent requests cannot slip between a check and its record.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
+use super::{NewUser, User};
 use crate::domain::Role;
 
 /// The outcome of reserving a login attempt.
@@ -43,6 +43,47 @@ pub struct SessionState {
 
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
+    // ---- accounts ----
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+
+    /// Finds a user by normalised phone or e-mail.
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
+
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+
+    async fn set_role(&self, id: i64, role: crate::domain::Role) -> StoreResult<()>;
+
+    /// Counts a failed login; once `max_failures` are reached in a row the account
+    /// is locked until `now + lock_for`. Returns the updated user.
+    async fn record_failed_login(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> StoreResult<User>;
+
+    async fn clear_failed_logins(&self, id: i64) -> StoreResult<()>;
+
+    async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()>;
+
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Deletes the token and returns its user if it was valid at `now` (refresh tokens rotate).
+    async fn take_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>>;
+
+    // ---- attempts, second factor and sessions ----
     /// Counts one attempt as failed BEFORE the password or code is checked, unless
     /// the account is locked or `max_failures` attempts are already counted (some
     /// may still be being checked). Success then clears the count

@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use std::sync::Arc;
 use ticketctl::domain::*;
+use ticketctl::store::prelude::*;
 use ticketctl::store::*;
 
 fn code(s: &str) -> StationCode {

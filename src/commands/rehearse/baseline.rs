@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::domain::{Journey, OrderStatus, SeatClass, ServiceDate};
+use crate::store::prelude::*;
 use crate::store::{
-    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, Store, StoreResult,
+    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, StoreResult,
 };
 
 pub struct Baseline {

@@ -1,21 +1,23 @@
-//! Postgres statements for stations, trains, fares and trips.
+//! Postgres: the timetable (stations, trains, fares, trips, seats); implements `CatalogStore`.
 
+use async_trait::async_trait;
 use sqlx::postgres::{PgConnection, PgPool};
 use std::collections::HashMap;
 
+use super::rows::*;
+use super::trains::load_trains;
+use super::trains::station_id;
+use super::trains::station_ids;
+use super::trains::upsert_train;
+use super::{PgStore, db};
 use crate::domain::{
-    Coach, SeatLayout, ServiceDate, Station, StationCode, Stop, Train, TripTime, Weekdays,
+    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train,
 };
+use crate::store::prelude::*;
 use crate::store::{
-    FareRow, NewStation, NewTrip, StoreError, StoreResult, TrainRecord, TripRecord, Upsert,
-    from_ts, ts,
+    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreResult, TrainRecord, TripRecord,
+    Upsert, ts,
 };
-
-use super::{class, db, get};
-
-fn parse<T, E: std::fmt::Display>(r: Result<T, E>) -> StoreResult<T> {
-    r.map_err(|e| StoreError::Backend(e.to_string()))
-}
 
 pub(super) async fn upsert_station(pool: &PgPool, s: &NewStation) -> StoreResult<Upsert> {
     let aliases = serde_json::to_string(&s.aliases).expect("strings serialise");
@@ -78,211 +80,6 @@ pub(super) async fn list_stations(pool: &PgPool) -> StoreResult<Vec<Station>> {
             })
         })
         .collect()
-}
-
-async fn station_ids(conn: &mut PgConnection) -> StoreResult<HashMap<String, i64>> {
-    let rows = sqlx::query("SELECT code, id FROM stations")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
-    rows.iter()
-        .map(|r| Ok((get(r, "code")?, get(r, "id")?)))
-        .collect()
-}
-
-fn station_id(ids: &HashMap<String, i64>, code: &StationCode) -> StoreResult<i64> {
-    ids.get(code.as_str())
-        .copied()
-        .ok_or_else(|| StoreError::NotFound(format!("station {code}")))
-}
-
-/// Loads trains (all, or the one with `number`) with stops and coaches in three queries.
-pub(super) async fn load_trains(
-    conn: &mut PgConnection,
-    number: Option<u32>,
-) -> StoreResult<Vec<TrainRecord>> {
-    let filter = number.map(i64::from).unwrap_or(-1);
-    let rows = sqlx::query(
-        "SELECT id, number, name, name_bn, runs_on FROM trains WHERE $1 < 0 OR number = $1 ORDER BY number",
-    )
-    .bind(filter)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let mut trains = Vec::with_capacity(rows.len());
-    for r in &rows {
-        trains.push(TrainRecord {
-            id: get(r, "id")?,
-            train: Train {
-                number: get::<i64>(r, "number")? as u32,
-                name: get(r, "name")?,
-                name_bn: get(r, "name_bn")?,
-                runs_on: Weekdays::from_bits(get::<i64>(r, "runs_on")? as u8),
-                stops: vec![],
-                coaches: vec![],
-            },
-        });
-    }
-    let index: HashMap<i64, usize> = trains.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
-
-    let stops = sqlx::query(
-        "SELECT s.train_id, st.code, s.arrive_min, s.depart_min, s.km
-         FROM train_stops s JOIN stations st ON st.id = s.station_id JOIN trains t ON t.id = s.train_id
-         WHERE $1 < 0 OR t.number = $1 ORDER BY s.train_id, s.seq",
-    )
-    .bind(filter)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    for r in &stops {
-        let stop = Stop {
-            station: parse(StationCode::parse(&get::<String>(r, "code")?))?,
-            arrive: get::<Option<i64>>(r, "arrive_min")?.map(|m| TripTime::from_minutes(m as u32)),
-            depart: get::<Option<i64>>(r, "depart_min")?.map(|m| TripTime::from_minutes(m as u32)),
-            km: get::<i64>(r, "km")? as u32,
-        };
-        if let Some(&i) = index.get(&get::<i64>(r, "train_id")?) {
-            trains[i].train.stops.push(stop);
-        }
-    }
-
-    let coaches = sqlx::query(
-        "SELECT c.train_id, c.code, c.class, c.seats, c.layout
-         FROM train_coaches c JOIN trains t ON t.id = c.train_id
-         WHERE $1 < 0 OR t.number = $1 ORDER BY c.train_id, c.seq",
-    )
-    .bind(filter)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    for r in &coaches {
-        let coach = Coach {
-            code: get(r, "code")?,
-            class: class(&get::<String>(r, "class")?)?,
-            seats: get::<i64>(r, "seats")? as u32,
-            layout: parse(SeatLayout::parse(&get::<String>(r, "layout")?))?,
-        };
-        if let Some(&i) = index.get(&get::<i64>(r, "train_id")?) {
-            trains[i].train.coaches.push(coach);
-        }
-    }
-    Ok(trains)
-}
-
-async fn insert_train_parts(
-    conn: &mut PgConnection,
-    train_id: i64,
-    train: &Train,
-) -> StoreResult<()> {
-    let ids = station_ids(conn).await?;
-    let mut station_list = Vec::new();
-    for stop in &train.stops {
-        station_list.push(station_id(&ids, &stop.station)?);
-    }
-    let seqs: Vec<i64> = (0..train.stops.len() as i64).collect();
-    let arrive: Vec<Option<i64>> = train
-        .stops
-        .iter()
-        .map(|s| s.arrive.map(|t| t.minutes() as i64))
-        .collect();
-    let depart: Vec<Option<i64>> = train
-        .stops
-        .iter()
-        .map(|s| s.depart.map(|t| t.minutes() as i64))
-        .collect();
-    let km: Vec<i64> = train.stops.iter().map(|s| s.km as i64).collect();
-    sqlx::query(
-        "INSERT INTO train_stops (train_id, seq, station_id, arrive_min, depart_min, km)
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
-    )
-    .bind(train_id)
-    .bind(seqs)
-    .bind(station_list)
-    .bind(arrive)
-    .bind(depart)
-    .bind(km)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    let seqs: Vec<i64> = (0..train.coaches.len() as i64).collect();
-    let codes: Vec<String> = train.coaches.iter().map(|c| c.code.clone()).collect();
-    let classes: Vec<String> = train
-        .coaches
-        .iter()
-        .map(|c| c.class.code().to_owned())
-        .collect();
-    let seats: Vec<i64> = train.coaches.iter().map(|c| c.seats as i64).collect();
-    let layouts: Vec<String> = train.coaches.iter().map(|c| c.layout.to_string()).collect();
-    sqlx::query(
-        "INSERT INTO train_coaches (train_id, seq, code, class, seats, layout)
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[])",
-    )
-    .bind(train_id)
-    .bind(seqs)
-    .bind(codes)
-    .bind(classes)
-    .bind(seats)
-    .bind(layouts)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-pub(super) async fn upsert_train(conn: &mut PgConnection, train: &Train) -> StoreResult<Upsert> {
-    let existing = load_trains(conn, Some(train.number))
-        .await?
-        .into_iter()
-        .next();
-    let Some(existing) = existing else {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO trains (number, name, name_bn, runs_on) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(train.number as i64)
-        .bind(&train.name)
-        .bind(&train.name_bn)
-        .bind(train.runs_on.bits() as i64)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-        insert_train_parts(conn, id, train).await?;
-        return Ok(Upsert::Inserted);
-    };
-    if &existing.train == train {
-        return Ok(Upsert::Unchanged);
-    }
-    if existing.train.stops != train.stops {
-        let trips: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trips WHERE train_id = $1")
-            .bind(existing.id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        if trips > 0 {
-            return Err(StoreError::Conflict(format!(
-                "train {} has {trips} trips; its stops cannot change under them",
-                train.number
-            )));
-        }
-    }
-    sqlx::query("UPDATE trains SET name = $2, name_bn = $3, runs_on = $4 WHERE id = $1")
-        .bind(existing.id)
-        .bind(&train.name)
-        .bind(&train.name_bn)
-        .bind(train.runs_on.bits() as i64)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    for table in ["train_stops", "train_coaches"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE train_id = $1"
-        )))
-        .bind(existing.id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    }
-    insert_train_parts(conn, existing.id, train).await?;
-    Ok(Upsert::Updated)
 }
 
 pub(super) async fn upsert_fares(pool: &PgPool, fares: &[FareRow]) -> StoreResult<usize> {
@@ -396,16 +193,180 @@ pub(super) async fn trips_where(
         query = query.bind(a.clone());
     }
     let rows = query.fetch_all(pool).await.map_err(db)?;
-    rows.iter()
-        .map(|r| {
-            Ok(TripRecord {
-                id: get(r, "id")?,
-                train_id: get(r, "train_id")?,
-                train_number: get::<i64>(r, "number")? as u32,
-                date: parse(ServiceDate::parse(&get::<String>(r, "service_date")?))?,
-                departs_at: from_ts(get(r, "departs_at")?),
-                sale_opens_at: from_ts(get(r, "sale_opens_at")?),
+    rows.iter().map(trip_row).collect()
+}
+
+#[async_trait]
+impl CatalogStore for PgStore {
+    async fn upsert_station(&self, s: &NewStation) -> StoreResult<Upsert> {
+        upsert_station(&self.pool, s).await
+    }
+
+    async fn list_stations(&self) -> StoreResult<Vec<Station>> {
+        list_stations(&self.pool).await
+    }
+
+    async fn upsert_train(&self, train: &Train) -> StoreResult<Upsert> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let result = upsert_train(&mut tx, train).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(result)
+    }
+
+    async fn list_trains(&self) -> StoreResult<Vec<TrainRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        load_trains(&mut conn, None).await
+    }
+
+    async fn train_by_number(&self, number: u32) -> StoreResult<Option<TrainRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        Ok(load_trains(&mut conn, Some(number))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn upsert_fares(&self, fares: &[FareRow]) -> StoreResult<usize> {
+        upsert_fares(&self.pool, fares).await
+    }
+
+    async fn upsert_fare_rates(&self, rates: &[(SeatClass, FareRate)]) -> StoreResult<usize> {
+        let mut changed = 0;
+        for (c, r) in rates {
+            changed += sqlx::query(
+                "INSERT INTO fare_rates (class, per_km, min_fare, vat_percent) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (class) DO UPDATE SET per_km = excluded.per_km,
+                   min_fare = excluded.min_fare, vat_percent = excluded.vat_percent
+                 WHERE fare_rates.per_km <> excluded.per_km OR fare_rates.min_fare <> excluded.min_fare
+                    OR fare_rates.vat_percent <> excluded.vat_percent",
+            )
+            .bind(c.code())
+            .bind(r.per_km)
+            .bind(r.min)
+            .bind(r.vat_percent)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected() as usize;
+        }
+        Ok(changed)
+    }
+
+    async fn fares_between(
+        &self,
+        from: &StationCode,
+        to: &StationCode,
+    ) -> StoreResult<Vec<(SeatClass, Fare)>> {
+        let rows = sqlx::query(
+            "SELECT f.class, f.base, f.vat FROM fares f
+             JOIN stations a ON a.id = f.from_id JOIN stations b ON b.id = f.to_id
+             WHERE a.code = $1 AND b.code = $2 ORDER BY f.class",
+        )
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    class(&get::<String>(r, "class")?)?,
+                    Fare {
+                        base: get(r, "base")?,
+                        vat: get(r, "vat")?,
+                    },
+                ))
             })
-        })
-        .collect()
+            .collect()
+    }
+
+    async fn fare_rates(&self) -> StoreResult<Vec<(SeatClass, FareRate)>> {
+        let rows = sqlx::query(
+            "SELECT class, per_km, min_fare, vat_percent FROM fare_rates ORDER BY class",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    class(&get::<String>(r, "class")?)?,
+                    FareRate {
+                        per_km: get(r, "per_km")?,
+                        min: get(r, "min_fare")?,
+                        vat_percent: get(r, "vat_percent")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let id = create_trip(&mut tx, trip).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(id)
+    }
+
+    async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>> {
+        trips_where(&self.pool, "t.id = $1", &[id.to_string()])
+            .await
+            .map(|mut v| v.pop())
+    }
+
+    async fn trips_between(
+        &self,
+        first: ServiceDate,
+        last: ServiceDate,
+    ) -> StoreResult<Vec<TripRecord>> {
+        trips_where(
+            &self.pool,
+            "t.service_date BETWEEN $1 AND $2",
+            &[first.to_string(), last.to_string()],
+        )
+        .await
+    }
+
+    async fn free_seat_counts(
+        &self,
+        journeys: &[(i64, SegmentMask)],
+    ) -> StoreResult<Vec<FreeCount>> {
+        if journeys.is_empty() {
+            return Ok(vec![]);
+        }
+        let trips: Vec<i64> = journeys.iter().map(|(t, _)| *t).collect();
+        let masks: Vec<i64> = journeys.iter().map(|(_, m)| m.to_db()).collect();
+        // One query for all trips of a search: each trip has its own journey mask.
+        let rows = sqlx::query(
+            "SELECT s.trip_id, s.class, COUNT(*) AS free
+             FROM seats s JOIN UNNEST($1::bigint[], $2::bigint[]) AS j(trip_id, mask) ON s.trip_id = j.trip_id
+             WHERE (s.taken & j.mask) = 0 GROUP BY s.trip_id, s.class",
+        )
+        .bind(trips)
+        .bind(masks)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FreeCount {
+                    trip_id: get(r, "trip_id")?,
+                    class: class(&get::<String>(r, "class")?)?,
+                    free: get(r, "free")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, coach_seq, coach_code, seat_no, class, taken FROM seats
+             WHERE trip_id = $1 ORDER BY coach_seq, seat_no",
+        )
+        .bind(trip_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(super::rows::seat_row).collect()
+    }
 }

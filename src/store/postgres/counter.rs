@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
-use super::{PgStore, db, get};
+use super::PgStore;
+use super::db;
+use super::rows::get;
 use crate::domain::SegmentMask;
 use crate::store::counter::{LIVE_STATUSES, PAID_STATUSES, PAYING_STATUSES};
 use crate::store::{CounterSale, CounterStore, ShiftTotals, StoreResult, from_ts, ts};

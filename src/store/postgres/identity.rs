@@ -4,12 +4,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Executor, Row};
 
-use super::{PgStore, db, get};
+use super::rows::*;
+use super::{PgStore, db};
 use crate::domain::Role;
+use crate::store::prelude::*;
 use crate::store::{
-    Attempt, IdentityStore, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
 };
 
 impl PgStore {
@@ -23,8 +25,162 @@ impl PgStore {
     }
 }
 
+pub(super) async fn user_where<'e, E: Executor<'e, Database = sqlx::Postgres>>(
+    ex: E,
+    clause: &str,
+    arg: impl sqlx::Encode<'e, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + 'e,
+) -> StoreResult<Option<User>> {
+    let sql = format!("{USER_COLUMNS} WHERE {clause}");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(arg)
+        .fetch_optional(ex)
+        .await
+        .map_err(db)?
+        .map(|r| user_row(&r))
+        .transpose()
+}
+
 #[async_trait]
 impl IdentityStore for PgStore {
+    async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+        let row = sqlx::query(
+            "INSERT INTO users (name, phone, email, password_hash, role, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&u.name)
+        .bind(&u.phone)
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(ts(u.created_at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match db(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict("a user with this phone or e-mail already exists".into())
+            }
+            other => other,
+        })?;
+        let id: i64 = get(&row, "id")?;
+        user_where(&self.pool, "id = $1", id)
+            .await?
+            .ok_or_else(|| StoreError::Backend("inserted user vanished".into()))
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        user_where(&self.pool, "id = $1", id).await
+    }
+
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        user_where(&self.pool, "phone = $1 OR email = $1", login.to_owned()).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("{USER_COLUMNS} ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(user_row).collect()
+    }
+
+    async fn set_role(&self, id: i64, role: Role) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id}")));
+        }
+        Ok(())
+    }
+
+    async fn record_failed_login(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> StoreResult<User> {
+        // Locking resets the counter, so after the lock a user gets a fresh set of tries.
+        sqlx::query(
+            "UPDATE users SET
+               locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
+               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(max_failures)
+        .bind(ts(now + lock_for))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        user_where(&self.pool, "id = $1", id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+    }
+
+    async fn clear_failed_logins(&self, id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL
+             WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET totp_secret = $2, mfa_enabled = $3 WHERE id = $1")
+            .bind(id)
+            .bind(secret)
+            .bind(enabled)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(ts(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn take_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING user_id, expires_at",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        match row {
+            Some(r) if get::<i64>(&r, "expires_at")? > ts(now) => Ok(Some(get(&r, "user_id")?)),
+            _ => Ok(None),
+        }
+    }
+
     async fn reserve_login_attempt(
         &self,
         id: i64,

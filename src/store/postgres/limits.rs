@@ -3,8 +3,11 @@
 
 use async_trait::async_trait;
 
-use super::booking::{created_order, hold_from_rows, order_error};
-use super::{PgStore, db, get};
+use super::PgStore;
+use super::booking::order_error;
+use super::db;
+use super::rows::get;
+use super::rows::{created_order, hold_from_rows};
 use crate::store::limits::phone_cap_refusal;
 use crate::store::{
     CounterBuyer, HoldCap, HoldCaps, HoldRecord, LimitStore, NewHold, NewOrder, OrderRecord,

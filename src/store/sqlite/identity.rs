@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::rows::*;
 use super::{SqliteStore, db};
 use crate::domain::Role;
+use crate::store::prelude::*;
 use crate::store::{
-    Attempt, IdentityStore, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
 };
 
 fn locked_until(conn: &Connection, id: i64) -> StoreResult<Option<i64>> {
@@ -115,8 +117,181 @@ fn rotate(
     })
 }
 
+pub(super) fn user_where(
+    conn: &Connection,
+    clause: &str,
+    arg: impl rusqlite::ToSql,
+) -> StoreResult<Option<User>> {
+    conn.prepare_cached(&format!("{USER_COLUMNS} WHERE {clause}"))
+        .map_err(db)?
+        .query_row([arg], user_row)
+        .optional()
+        .map_err(db)
+}
+
 #[async_trait]
 impl IdentityStore for SqliteStore {
+    async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
+        let u = u.clone();
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO users (name, phone, email, password_hash, role, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        u.name,
+                        u.phone,
+                        u.email,
+                        u.password_hash,
+                        u.role.as_str(),
+                        ts(u.created_at)
+                    ],
+                )
+                .map_err(|e| match db(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(
+                        "a user with this phone or e-mail already exists".into(),
+                    ),
+                    other => other,
+                })?;
+                user_where(conn, "id = ?1", conn.last_insert_rowid())?
+                    .ok_or_else(|| StoreError::Backend("inserted user vanished".into()))
+            })
+            .await
+    }
+
+    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+        self.engine
+            .read(move |conn| user_where(conn, "id = ?1", id))
+            .await
+    }
+
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
+        let login = login.to_owned();
+        self.engine
+            .read(move |conn| user_where(conn, "phone = ?1 OR email = ?1", login))
+            .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.engine
+            .read(|conn| {
+                let mut stmt = conn
+                    .prepare_cached(&format!("{USER_COLUMNS} ORDER BY id"))
+                    .map_err(db)?;
+                let rows = stmt.query_map([], user_row).map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)
+            })
+            .await
+    }
+
+    async fn set_role(&self, id: i64, role: Role) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                match conn
+                    .execute(
+                        "UPDATE users SET role = ?2 WHERE id = ?1",
+                        params![id, role.as_str()],
+                    )
+                    .map_err(db)?
+                {
+                    0 => Err(StoreError::NotFound(format!("user {id}"))),
+                    _ => Ok(()),
+                }
+            })
+            .await
+    }
+
+    async fn record_failed_login(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        max_failures: i64,
+        lock_for: chrono::Duration,
+    ) -> StoreResult<User> {
+        self.engine
+            .write(move |conn| {
+                // Locking resets the counter, so after the lock a user gets a fresh set of tries.
+                conn.execute(
+                    "UPDATE users SET
+                       locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
+                       failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
+                     WHERE id = ?1",
+                    params![id, max_failures, ts(now + lock_for)],
+                )
+                .map_err(db)?;
+                user_where(conn, "id = ?1", id)?.ok_or_else(|| StoreError::NotFound(format!("user {id}")))
+            })
+            .await
+    }
+
+    async fn clear_failed_logins(&self, id: i64) -> StoreResult<()> {
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL
+                     WHERE id = ?1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+                    [id],
+                )
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()> {
+        let secret = secret.map(str::to_owned);
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE users SET totp_secret = ?2, mfa_enabled = ?3 WHERE id = ?1",
+                    params![id, secret, enabled],
+                )
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                    params![token_hash, user_id, ts(expires_at)],
+                )
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn take_refresh_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        let token_hash = token_hash.to_owned();
+        self.engine
+            .write(move |conn| {
+                let row: Option<(i64, i64)> = conn
+                    .query_row(
+                        "DELETE FROM refresh_tokens WHERE token_hash = ?1 RETURNING user_id, expires_at",
+                        [token_hash],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                Ok(row.filter(|(_, exp)| *exp > ts(now)).map(|(user, _)| user))
+            })
+            .await
+    }
+
     async fn reserve_login_attempt(
         &self,
         id: i64,

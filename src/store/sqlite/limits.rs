@@ -45,7 +45,7 @@ fn create_hold_capped(conn: &Connection, h: &NewHold, caps: &HoldCaps) -> StoreR
     if let (Some(max), Some(addr)) = (caps.per_address, &caps.client_addr) {
         check_cap(conn, HoldCap::PerAddress, addr, max, now)?;
     }
-    let hold = booking::create_hold(conn, h)?;
+    let hold = super::holds::create_hold(conn, h)?;
     if caps.client_addr.is_some() {
         conn.prepare_cached("UPDATE holds SET client_addr = ?2 WHERE id = ?1")
             .map_err(db)?

@@ -6,9 +6,9 @@
 
 use rand::RngCore;
 use std::sync::Arc;
-use ticketctl::store::Store;
 
 use super::services::Service;
+use ticketctl::store::prelude::*;
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

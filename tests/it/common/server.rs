@@ -10,9 +10,9 @@ use ticketctl::app::identity::Registration;
 use ticketctl::app::{App, AppConfig, Clock};
 use ticketctl::domain::{Role, ServiceDate, TripTime};
 use ticketctl::server::Server;
-use ticketctl::store::Store;
 
 use super::db::{TestDb, open_store};
+use ticketctl::store::prelude::*;
 
 /// The JWT secret every test server uses, so tests can forge and expire tokens.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";

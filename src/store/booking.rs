@@ -1,0 +1,69 @@
+//! Storage for the booking saga: seat holds, orders and their status
+//! transitions (each with its outbox event), and idempotency keys.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{
+    Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
+    StoreResult, TicketRecord,
+};
+
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    /// Takes the seats for the journey atomically: every seat must be free for
+    /// `mask`, or nothing changes and `SeatsTaken` names the ones that were not.
+    /// Refuses (`Conflict`) when the user would exceed `max_seats_per_user` on the trip.
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord>;
+
+    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>>;
+
+    /// Releases an active hold of `user_id`; false when it was not active.
+    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool>;
+
+    /// Ends active holds whose time is up, returning their seats; returns their ids.
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
+
+    /// Turns an active, unexpired hold of the user into a `reserved` order and
+    /// records the idempotency key, in one transaction.
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord>;
+
+    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>>;
+
+    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
+
+    /// Orders in one of `statuses` last changed at or before `before` (whole seconds; for recovery).
+    async fn orders_stuck(
+        &self,
+        statuses: &[crate::domain::OrderStatus],
+        before: DateTime<Utc>,
+    ) -> StoreResult<Vec<OrderRecord>>;
+
+    /// Moves an order from `from` to `to` if it is still in `from` (false otherwise),
+    /// with its event in the outbox. Leaving a seat-holding state for one that
+    /// does not hold seats returns the seats; cancelling voids the tickets.
+    async fn transition_order(
+        &self,
+        id: i64,
+        from: crate::domain::OrderStatus,
+        to: crate::domain::OrderStatus,
+        change: &OrderChange,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Confirms a charged order in one transaction (see `Confirmation`), each
+    /// transition with its event in the outbox, and returns the order's tickets.
+    /// `None` when the order was no longer in `from`: nothing was written.
+    /// One write instead of four: each was a separate commit on the saga's path.
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>>;
+
+    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+
+    async fn finish_idempotency(
+        &self,
+        user_id: i64,
+        key: &str,
+        status_code: u16,
+        response: &str,
+    ) -> StoreResult<()>;
+}
