@@ -77,6 +77,9 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::IdempotencyKeyUsed => {
+                AppError::Conflict("this Idempotency-Key was already used".into())
+            }
             StoreError::NotFound(m) => AppError::NotFound(m),
             StoreError::HoldCapReached { cap, max, already } => AppError::HoldCap {
                 limit: cap.name(),

@@ -39,6 +39,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken (duplicate phone, trip already exists, …).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The order's Idempotency-Key is already taken (by a twin of the same
+    /// request, perhaps in another server process).
+    #[error("conflict: this Idempotency-Key was already used")]
+    IdempotencyKeyUsed,
     #[error("not found: {0}")]
     NotFound(String),
     /// The database URL or file could not be used.

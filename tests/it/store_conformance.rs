@@ -535,6 +535,28 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
         matches!(store.create_order(&new).await, Err(StoreError::Conflict(_))),
         "a hold is ordered once"
     );
+    // Another hold under a key already used: the store says so by kind, so the
+    // app can answer as the first request did instead of as a conflict.
+    let other_hold = store
+        .create_hold(&new_hold(trip, u.id, 0, 2, vec![seats[2].id]))
+        .await
+        .unwrap();
+    let twin = NewOrder {
+        hold_id: other_hold.id,
+        passengers: vec![PassengerInput {
+            name: "C".into(),
+            nid: None,
+        }],
+        ..new.clone()
+    };
+    assert!(
+        matches!(
+            store.create_order(&twin).await,
+            Err(StoreError::IdempotencyKeyUsed)
+        ),
+        "a used Idempotency-Key is reported as such"
+    );
+    assert!(store.release_hold(other_hold.id, u.id).await.unwrap());
     let rec = store.idempotency(u.id, "key-1").await.unwrap().unwrap();
     assert_eq!((rec.order_id, rec.response), (Some(order.id), None));
     store

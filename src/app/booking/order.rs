@@ -121,7 +121,7 @@ impl App {
         };
         let order = match created {
             Ok(o) => o,
-            Err(StoreError::Conflict(m)) if m.contains("Idempotency-Key") => {
+            Err(StoreError::IdempotencyKeyUsed) => {
                 // A twin in another server process got there first: answer as it will.
                 return self
                     .replay(user_id, key, request_hash)

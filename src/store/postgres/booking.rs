@@ -38,7 +38,7 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
 pub(super) fn order_error(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.constraint() == Some("idempotency_keys_pkey") => {
-            StoreError::Conflict("this Idempotency-Key was already used".into())
+            StoreError::IdempotencyKeyUsed
         }
         _ => db(e),
     }

@@ -68,7 +68,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     .map_err(db)?
     .execute(params![o.user_id, o.idempotency_key, o.request_hash, order_id, ts(o.now)])
     .map_err(|e| match db(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("this Idempotency-Key was already used".into()),
+        StoreError::Conflict(_) => StoreError::IdempotencyKeyUsed,
         other => other,
     })?;
     outbox(
