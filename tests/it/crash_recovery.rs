@@ -2,77 +2,31 @@
 //! is in flight, restarted, and must lose no confirmed order, keep no seat
 //! blocked, and leave no order stuck in a middle state.
 
+use crate::common::process::ServedBinary;
 use crate::common::server::{TEST_JWT_SECRET, quick_user, tiny_trip};
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use ticketctl::app::{App, AppConfig};
 
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(db_url: &str, gateway_latency_ms: u64) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--gateway-latency-ms",
-                &gateway_latency_ms.to_string(),
-                "--recovery-after-secs",
-                "1",
-                "--charge-timeout-ms",
-                "1000",
-                // An order cut off before its charge waits for a retry while its
-                // hold lasts; a short hold lets recovery settle Bob's order soon.
-                "--hold-ttl-secs",
-                "5",
-            ])
-            .env("DATABASE_URL", db_url)
-            .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)
-            .env("TICKETCTL_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(std::env::temp_dir().join("ticketctl-crash-test.log"))
-                    .unwrap(),
-            )
-            .spawn()
-            .expect("start ticketctl serve");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "server did not become ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        ServerProcess { child, base }
-    }
-
-    fn kill_9(mut self) {
-        // SIGKILL: no shutdown hooks, no flushing, like a power cut of the process.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The binary with quick recovery; an order cut off before its charge waits
+/// for a retry while its hold lasts, and a short hold lets recovery settle
+/// Bob's order soon.
+async fn start(db_url: &str, gateway_latency_ms: u64) -> ServedBinary {
+    let latency = gateway_latency_ms.to_string();
+    ServedBinary::start(
+        db_url,
+        &[
+            "--gateway-latency-ms",
+            &latency,
+            "--recovery-after-secs",
+            "1",
+            "--charge-timeout-ms",
+            "1000",
+            "--hold-ttl-secs",
+            "5",
+        ],
+    )
+    .await
 }
 
 async fn post(
@@ -107,7 +61,7 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     drop(app);
 
     let client = reqwest::Client::new();
-    let server = ServerProcess::start(db.url(), 0).await;
+    let server = start(db.url(), 0).await;
     let card = |t: String| {
         let (client, base) = (client.clone(), server.base.clone());
         async move {
@@ -128,7 +82,7 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     server.kill_9();
 
     // Bob's order is cut off while the (slow) gateway is charging.
-    let server = ServerProcess::start(db.url(), 3000).await;
+    let server = start(db.url(), 3000).await;
     let (s, held) = post(&client, format!("{}/v1/holds", server.base), &bob, None, json!({ "trip_id": trip, "from": "DHK", "to": "FNI", "class": "S_CHAIR", "seats": ["KA-2"] })).await;
     assert_eq!(s, 201, "{held}");
     let (base, bob2, hold_id) = (server.base.clone(), bob.clone(), held["hold_id"].clone());
@@ -144,7 +98,7 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     );
 
     // Restart: recovery settles Bob's order and the seat returns; Alice's ticket stands.
-    let server = ServerProcess::start(db.url(), 0).await;
+    let server = start(db.url(), 0).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let bob_orders = loop {
         let r: Value = client

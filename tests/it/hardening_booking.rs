@@ -564,75 +564,20 @@ on_both_with!(wave, test_config: wave_of_buyers_hears_sold_out_only_when_the_jou
 // ---- an order cut by a crash before its charge (item 9) ----
 
 /// The real binary, so a crash is a real kill -9.
-struct Served {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Served {
-    async fn start(db_url: &str, gateway_latency_ms: u64) -> Served {
-        use std::process::{Command, Stdio};
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let latency = gateway_latency_ms.to_string();
-        let child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--gateway-latency-ms",
-                &latency,
-                "--charge-timeout-ms",
-                "5000",
-            ])
-            .args(["--recovery-after-secs", "1"])
-            .env("DATABASE_URL", db_url)
-            .env(
-                "TICKETCTL_JWT_SECRET",
-                crate::common::server::TEST_JWT_SECRET,
-            )
-            .env("TICKETCTL_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ticketctl serve");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while !reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "server did not become ready"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Served { child, base }
-    }
-
-    async fn post(&self, path: &str, token: &str, key: Option<&str>, body: &Value) -> (u16, Value) {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .json(body);
-        if let Some(k) = key {
-            req = req.header("idempotency-key", k);
-        }
-        match req.send().await {
-            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        // SIGKILL: no shutdown hooks, like a power cut of the process.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn served(db_url: &str, gateway_latency_ms: u64) -> crate::common::process::ServedBinary {
+    let latency = gateway_latency_ms.to_string();
+    crate::common::process::ServedBinary::start(
+        db_url,
+        &[
+            "--gateway-latency-ms",
+            &latency,
+            "--charge-timeout-ms",
+            "5000",
+            "--recovery-after-secs",
+            "1",
+        ],
+    )
+    .await
 }
 
 /// kill -9 while the gateway is slow to charge: the order stays `reserved`
@@ -652,7 +597,7 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     let (bob_id, bob) = quick_user(&app, 2).await;
     drop(app);
 
-    let server = Served::start(db.url(), 3000).await;
+    let server = served(db.url(), 3000).await;
     let (s, card) = server
         .post("/v1/payments/tokens", &bob, None, &json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" }))
         .await;
@@ -726,7 +671,7 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     drop((app, store));
 
     // The retry carries the order on: charged once, confirmed, ticketed.
-    let server = Served::start(db.url(), 0).await;
+    let server = served(db.url(), 0).await;
     let (s, reply) = server.post("/v1/orders", &bob, Some("b1"), &body).await;
     assert_eq!(s, 201, "{reply}");
     assert_eq!(reply["order_id"], order.id);

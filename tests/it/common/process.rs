@@ -1,0 +1,86 @@
+//! The built `ticketctl serve` as a child process on a random port, for tests
+//! where a crash must be a real `kill -9` and a restart a new process.
+
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::server::TEST_JWT_SECRET;
+
+pub struct ServedBinary {
+    child: Child,
+    pub base: String,
+}
+
+impl ServedBinary {
+    /// Starts `ticketctl serve` on `db_url` with `flags` and waits until it is
+    /// ready. Its log goes to `ticketctl-served-binary.log` in the temp dir.
+    pub async fn start(db_url: &str, flags: &[&str]) -> ServedBinary {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(flags)
+            .env("DATABASE_URL", db_url)
+            .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)
+            .env("TICKETCTL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(std::env::temp_dir().join("ticketctl-served-binary.log"))
+                    .unwrap(),
+            )
+            .spawn()
+            .expect("start ticketctl serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            assert!(Instant::now() < deadline, "server did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ServedBinary { child, base }
+    }
+
+    /// SIGKILL: no shutdown hooks, no flushing, like a power cut of the process.
+    pub fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// POSTs `body` as `token` (with an Idempotency-Key if given); status 0 when
+    /// the connection failed.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        match req.send().await {
+            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+}
+
+impl Drop for ServedBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
