@@ -112,7 +112,8 @@ impl Default for AppConfig {
 /// The application: store, settings and keys, shared by every request.
 #[derive(Clone)]
 pub struct App {
-    pub store: Arc<dyn Store>,
+    /// Private to `app`: the server and the commands go through use cases.
+    store: Arc<dyn Store>,
     pub config: Arc<AppConfig>,
     pub(crate) tokens: Arc<identity::TokenKeys>,
     pub(crate) passwords: Arc<passwords::Passwords>,
@@ -166,6 +167,18 @@ impl App {
             sweeps: Arc::default(),
             orders_in_flight: Arc::default(),
         })
+    }
+
+    /// The store itself, past every use case and rule: for the raw-storage
+    /// benchmark and for tests that plant or inspect rows. Nothing that serves
+    /// users calls it.
+    pub fn raw_store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Whether the database answers and its schema is up to date (readiness).
+    pub async fn database_ready(&self) -> AppResult<bool> {
+        Ok(self.store.is_migrated().await?)
     }
 
     /// The instant every time rule is judged at (see `clock`).

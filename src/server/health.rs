@@ -14,7 +14,7 @@ pub async fn healthz() -> Json<Value> {
 
 /// The process can serve: the database answers and is migrated.
 pub async fn readyz(State(app): State<App>) -> (StatusCode, Json<Value>) {
-    match app.store.is_migrated().await {
+    match app.database_ready().await {
         Ok(true) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -285,7 +285,7 @@ async fn idempotent_retry_charges_once(t: TestApp) {
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(second.status, first.status);
     assert_eq!(second.body, first.body, "same key, same body: same answer");
-    let ledger = t.app.store.ledger().await.unwrap();
+    let ledger = t.app.raw_store().ledger().await.unwrap();
     assert_eq!(
         (ledger.confirmed_orders, ledger.gateway_net),
         (1, 450),
@@ -337,14 +337,14 @@ async fn declined_and_timed_out_payments_release_the_seats(t: TestApp) {
     }
     // The timed-out charge that did land is refunded by reconciliation: nothing kept.
     invariants_hold(&t, trip).await;
-    let ledger = t.app.store.ledger().await.unwrap();
+    let ledger = t.app.raw_store().ledger().await.unwrap();
     assert_eq!((ledger.gateway_net, ledger.orders_net), (0, 0));
 }
 
 async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
     let trip = tiny_trip(&t.app, 10).await;
     let (_, token) = quick_user(&t.app, 1).await;
-    let before = t.app.store.seats(trip).await.unwrap();
+    let before = t.app.raw_store().seats(trip).await.unwrap();
     let base = json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR" });
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
@@ -389,7 +389,7 @@ async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
         .assert_problem(422, "invalid-field");
     }
     assert_eq!(
-        t.app.store.seats(trip).await.unwrap(),
+        t.app.raw_store().seats(trip).await.unwrap(),
         before,
         "nothing was taken"
     );
@@ -480,7 +480,7 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     manual.advance(config.hold_ttl);
     let t = TestApp::start_with(db, config.clone()).await;
     t.app.sweep_now().await.unwrap();
-    let stored = t.app.store.hold(hold_id).await.unwrap().unwrap();
+    let stored = t.app.raw_store().hold(hold_id).await.unwrap().unwrap();
     assert_eq!(stored.status, "expired");
     let map = t
         .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
@@ -563,7 +563,7 @@ async fn two_hundred_buyers_forty_seats(t: TestApp) {
         report.live_claims >= created,
         "every successful hold has its claims"
     );
-    let ledger = t.app.store.ledger().await.unwrap();
+    let ledger = t.app.raw_store().ledger().await.unwrap();
     assert!(ledger.confirmed_orders > 0);
 }
 
@@ -603,7 +603,7 @@ async fn recovery_settles_orders_left_mid_saga(db: crate::common::db::TestDb) {
         let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": [seat] })).await;
         let order = t
             .app
-            .store
+            .raw_store()
             .create_order(&NewOrder {
                 user_id: user,
                 hold_id: held.body["hold_id"].as_i64().unwrap(),
@@ -621,7 +621,13 @@ async fn recovery_settles_orders_left_mid_saga(db: crate::common::db::TestDb) {
         orders.push(order);
     }
     // The gateway took the second order's money before the "crash".
-    let token_record = t.app.store.payment_token(&card).await.unwrap().unwrap();
+    let token_record = t
+        .app
+        .raw_store()
+        .payment_token(&card)
+        .await
+        .unwrap()
+        .unwrap();
     let charged = t
         .app
         .gateway
@@ -640,15 +646,32 @@ async fn recovery_settles_orders_left_mid_saga(db: crate::common::db::TestDb) {
     t.manual_clock().advance(chrono::Duration::seconds(3));
     // The server's own recovery worker may get there first; either way the outcome is the same.
     t.app.recover_once().await.unwrap();
-    let first = t.app.store.order(orders[0].id).await.unwrap().unwrap();
+    let first = t
+        .app
+        .raw_store()
+        .order(orders[0].id)
+        .await
+        .unwrap()
+        .unwrap();
     // Nothing was charged for the first, but its hold lasts: it waits for a retry
     // with its key (tests/it/hardening_booking.rs) and fails once the hold runs out.
     assert_eq!(first.status, ticketctl::domain::OrderStatus::Reserved);
-    let second = t.app.store.order(orders[1].id).await.unwrap().unwrap();
+    let second = t
+        .app
+        .raw_store()
+        .order(orders[1].id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(second.status, ticketctl::domain::OrderStatus::Confirmed);
     invariants_hold(&t, trip).await;
     assert_eq!(
-        t.app.store.tickets_of_order(second.id).await.unwrap().len(),
+        t.app
+            .raw_store()
+            .tickets_of_order(second.id)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }

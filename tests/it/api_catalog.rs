@@ -212,7 +212,7 @@ async fn trip_detail_and_seat_map(t: TestApp) {
 
 async fn bad_search_input_gets_clear_problems(t: TestApp) {
     let date = seed_tomorrow(&t).await;
-    let before = t.app.store.counts().await.unwrap();
+    let before = t.app.raw_store().counts().await.unwrap();
     let r = t
         .get(&format!("/v1/trips?from=Dhakka&to=Chattogram&date={date}"))
         .await;
@@ -241,7 +241,7 @@ async fn bad_search_input_gets_clear_problems(t: TestApp) {
     t.get("/v1/trips?from=Dhaka&to=Chattogram")
         .await
         .assert_problem(400, "invalid-query");
-    assert_eq!(t.app.store.counts().await.unwrap(), before);
+    assert_eq!(t.app.raw_store().counts().await.unwrap(), before);
 }
 
 async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
@@ -328,14 +328,14 @@ async fn stations_trains_and_admin_catalog_edits(t: TestApp) {
 
 async fn seeding_twice_changes_nothing(t: TestApp) {
     seed_tomorrow(&t).await;
-    let before = t.app.store.counts().await.unwrap();
+    let before = t.app.raw_store().counts().await.unwrap();
     let mut again: SeedReport = t.app.seed_network(&Quiet).await.unwrap();
     t.app
         .seed_trips(&[tomorrow(&t)], &mut again, &Quiet)
         .await
         .unwrap();
     assert!(!again.changed_anything(), "{again:?}");
-    assert_eq!(t.app.store.counts().await.unwrap(), before);
+    assert_eq!(t.app.raw_store().counts().await.unwrap(), before);
 }
 
 on_both_backends!(

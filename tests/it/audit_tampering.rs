@@ -59,7 +59,7 @@ async fn two_swapped_entries_break_the_chain_at_the_first(t: TestApp) {
 /// Rewrites entry 2 and recomputes every hash from there on, as an attacker
 /// who knows the (public) hash rule would.
 async fn rewrite_and_rehash(t: &TestApp) {
-    let log = t.app.store.audit_log().await.unwrap();
+    let log = t.app.raw_store().audit_log().await.unwrap();
     let mut prev = GENESIS.to_owned();
     let mut sql = String::new();
     for entry in &log {
@@ -143,7 +143,7 @@ async fn an_anchor_still_matches_after_more_entries_are_appended(t: TestApp) {
     let anchor = logged(&t).await;
     let trip = t
         .app
-        .store
+        .raw_store()
         .trips_between(
             ticketctl::domain::ServiceDate::today_at(crate::common::server::suite_now()),
             ticketctl::domain::ServiceDate::today_at(crate::common::server::suite_now())

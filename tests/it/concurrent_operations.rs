@@ -121,7 +121,13 @@ async fn releasing_one_hold_twenty_times_at_once_frees_it_once(t: TestApp) {
     let replies = together(requests).await;
     one_success_rest_conflicts(&replies, 204);
     assert_eq!(
-        t.app.store.hold(hold_id).await.unwrap().unwrap().status,
+        t.app
+            .raw_store()
+            .hold(hold_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         "released"
     );
     let taken = scalar(

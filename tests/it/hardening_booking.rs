@@ -162,7 +162,7 @@ async fn counter_sales_to_one_phone_at_once_sell_at_most_four_seats(t: TestApp) 
     }
     let owned = t
         .app
-        .store
+        .raw_store()
         .counter_seats_on_trip("+8801711111111", trip)
         .await
         .unwrap();
@@ -226,7 +226,7 @@ async fn counter_two_seat_sales_at_once_stop_at_the_phone_cap(t: TestApp) {
     assert_eq!(sold, 2, "two sales of two seats: {:?}", statuses(&replies));
     let owned = t
         .app
-        .store
+        .raw_store()
         .counter_seats_on_trip("+8801733333333", trip)
         .await
         .unwrap();
@@ -392,7 +392,7 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
         async move { post_with_key(&t, "/v1/orders", &token, "same-order", body).await }
     })
     .await;
-    let orders = t.app.store.orders_of_user(user).await.unwrap();
+    let orders = t.app.raw_store().orders_of_user(user).await.unwrap();
     assert_eq!(orders.len(), 1, "one order for one key");
     let order_id = orders[0].id;
     let mut succeeded = 0;
@@ -418,7 +418,7 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
     );
     let charge = t
         .app
-        .store
+        .raw_store()
         .gateway_charge(&format!("order-{order_id}"))
         .await
         .unwrap();
@@ -430,8 +430,11 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
     let again = post_with_key(&t, "/v1/orders", &token, "same-order", body.clone()).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     assert_eq!(again.body["order_id"], order_id);
-    assert_eq!(t.app.store.orders_of_user(user).await.unwrap().len(), 1);
-    let ledger = t.app.store.ledger().await.unwrap();
+    assert_eq!(
+        t.app.raw_store().orders_of_user(user).await.unwrap().len(),
+        1
+    );
+    let ledger = t.app.raw_store().ledger().await.unwrap();
     assert_eq!(ledger.gateway_net, orders[0].amount, "charged once");
     live_claims(&t, trip).await;
 }
@@ -456,7 +459,7 @@ async fn one_key_with_two_bodies_at_once_places_one_and_refuses_the_other(t: Tes
         async move { post_with_key(&t, "/v1/orders", &token, "reused", body).await }
     })
     .await;
-    let orders = t.app.store.orders_of_user(user).await.unwrap();
+    let orders = t.app.raw_store().orders_of_user(user).await.unwrap();
     assert_eq!(orders.len(), 1, "one order for one key");
     let placed_hold = orders[0].hold_id;
     for (i, r) in replies.iter().enumerate() {
@@ -524,7 +527,7 @@ async fn wave_of_buyers_hears_sold_out_only_when_the_journey_is_full(t: TestApp)
         }
     })
     .await;
-    let seats = t.app.store.seats(trip).await.unwrap();
+    let seats = t.app.raw_store().seats(trip).await.unwrap();
     let mut refused = 0;
     for (r, ((from, to), count)) in replies.iter().zip(&asks) {
         if r.status == StatusCode::CREATED {
@@ -554,7 +557,7 @@ async fn wave_of_buyers_hears_sold_out_only_when_the_journey_is_full(t: TestApp)
     let claims = live_claims(&t, trip).await;
     eprintln!(
         "{:?}: {WAVE} buyers on {SEATS} seats: {} held ({claims} seat claims), {refused} refused, each with too few seats free",
-        t.app.store.backend(),
+        t.app.raw_store().backend(),
         WAVE - refused
     );
 }

@@ -95,7 +95,7 @@ fn login_body(login: &str, password: &str) -> Value {
 
 async fn user_id(t: &TestApp, phone: &str) -> i64 {
     t.app
-        .store
+        .raw_store()
         .user_by_login(phone)
         .await
         .unwrap()
@@ -123,7 +123,7 @@ async fn the_right_password_is_refused_while_the_last_allowed_guesses_are_checke
     for _ in 0..MAX_FAILED {
         let attempt = t
             .app
-            .store
+            .raw_store()
             .reserve_login_attempt(id, now, MAX_FAILED, chrono::Duration::minutes(15))
             .await
             .unwrap();
@@ -148,7 +148,7 @@ async fn the_right_password_is_refused_while_the_last_allowed_guesses_are_checke
         r.assert_problem(429, "login-locked");
         assert!(r.headers.get("retry-after").is_some());
     }
-    let user = t.app.store.user(id).await.unwrap().unwrap();
+    let user = t.app.raw_store().user(id).await.unwrap().unwrap();
     assert_eq!(
         user.failed_logins, MAX_FAILED,
         "refused attempts were counted"
@@ -180,7 +180,7 @@ async fn a_burst_of_wrong_passwords_locks_the_account_and_checks_no_more_than_th
         unauthorized < MAX_FAILED as usize,
         "{unauthorized} guesses answered 'wrong password': more were checked than allowed"
     );
-    let user = t.app.store.user(id).await.unwrap().unwrap();
+    let user = t.app.raw_store().user(id).await.unwrap().unwrap();
     assert!(
         user.locked_until
             .is_some_and(|u| u > crate::common::server::suite_now()),
@@ -206,12 +206,24 @@ async fn the_right_password_within_the_limit_logs_in_and_resets_the_count(t: Tes
         .assert_problem(401, "unauthorized");
     }
     assert_eq!(
-        t.app.store.user(id).await.unwrap().unwrap().failed_logins,
+        t.app
+            .raw_store()
+            .user(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
         MAX_FAILED - 1
     );
     t.login("01711000003").await;
     assert_eq!(
-        t.app.store.user(id).await.unwrap().unwrap().failed_logins,
+        t.app
+            .raw_store()
+            .user(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
         0
     );
 
@@ -222,7 +234,13 @@ async fn the_right_password_within_the_limit_logs_in_and_resets_the_count(t: Tes
             .assert_problem(401, "mfa-required");
     }
     assert_eq!(
-        t.app.store.user(id).await.unwrap().unwrap().failed_logins,
+        t.app
+            .raw_store()
+            .user(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .failed_logins,
         0
     );
     let mut with_code = login_body("01711000003", PASSWORD);
@@ -280,7 +298,15 @@ async fn one_totp_code_sent_twenty_times_at_once_confirms_enrolment_once(t: Test
         );
     }
     let id = user_id(&t, "+8801711000004").await;
-    assert!(t.app.store.user(id).await.unwrap().unwrap().mfa_enabled);
+    assert!(
+        t.app
+            .raw_store()
+            .user(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .mfa_enabled
+    );
     still_live(&t).await;
 }
 
@@ -490,7 +516,7 @@ async fn registering_a_taken_phone_or_email_answers_like_a_new_account(t: TestAp
         )
         .await;
     assert_eq!(fresh.status, StatusCode::ACCEPTED, "{}", fresh.body);
-    let before = t.app.store.counts().await.unwrap();
+    let before = t.app.raw_store().counts().await.unwrap();
     for (phone, email) in [
         ("01711000012", "someone.else@example.com"),
         ("01711000013", "NASRIN@example.com"),
@@ -506,7 +532,7 @@ async fn registering_a_taken_phone_or_email_answers_like_a_new_account(t: TestAp
         assert_eq!(taken.body, fresh.body, "the body tells the cases apart");
         assert_eq!(taken.content_type, fresh.content_type);
     }
-    assert_eq!(t.app.store.counts().await.unwrap(), before);
+    assert_eq!(t.app.raw_store().counts().await.unwrap(), before);
     t.login("01711000012").await;
     t.post(
         "/v1/auth/login",
@@ -569,7 +595,7 @@ async fn login_answers_the_same_for_unknown_accounts_and_wrong_passwords(t: Test
 /// sessions, and refresh tokens issued before sessions existed (migration 0005).
 async fn the_identity_store_steps_behave_alike_on_both_backends(t: TestApp) {
     use ticketctl::store::{Attempt, Rotation};
-    let store = &t.app.store;
+    let store = &t.app.raw_store();
     let (id, _) = crate::common::server::quick_user(&t.app, 77).await;
     let now = crate::common::server::suite_now();
     let lock = chrono::Duration::minutes(15);
@@ -802,7 +828,7 @@ async fn a_login_flood_beyond_the_hash_bound_is_shed_and_memory_stays_bounded(t:
         .unwrap();
     for n in 1..USERS {
         t.app
-            .store
+            .raw_store()
             .create_user(&NewUser {
                 name: format!("Flood {n}"),
                 phone: format!("+88018{n:08}"),

@@ -37,7 +37,7 @@ async fn scene(db: TestDb) -> Scene {
         .unwrap();
     let trip = tiny_trip(&app, 4).await;
     let (user, _) = quick_user(&app, 1).await;
-    let seat = app.store.seats(trip).await.unwrap()[0].id;
+    let seat = app.raw_store().seats(trip).await.unwrap()[0].id;
     Scene {
         app,
         trip,
@@ -51,7 +51,7 @@ impl Scene {
     /// A hold of the first seat DHK → CTG, made at `made`, running out at `expires`.
     async fn hold(&self, made: chrono::DateTime<Utc>, expires: chrono::DateTime<Utc>) -> i64 {
         self.app
-            .store
+            .raw_store()
             .create_hold(&NewHold {
                 trip_id: self.trip,
                 user_id: self.user,
@@ -87,7 +87,7 @@ impl Scene {
         let hold = self.hold(made, hold_expires).await;
         let order = self
             .app
-            .store
+            .raw_store()
             .create_order(&NewOrder {
                 user_id: self.user,
                 hold_id: hold,
@@ -109,7 +109,7 @@ impl Scene {
     /// Writes the gateway's own record of the order's charge.
     async fn gateway_says(&self, order: &OrderRecord, status: &str, charge_id: &str) {
         self.app
-            .store
+            .raw_store()
             .gateway_record(
                 &GatewayCharge {
                     idempotency_key: format!("order-{}", order.id),
@@ -126,11 +126,11 @@ impl Scene {
     }
 
     async fn order(&self, id: i64) -> OrderRecord {
-        self.app.store.order(id).await.unwrap().unwrap()
+        self.app.raw_store().order(id).await.unwrap().unwrap()
     }
 
     async fn seat_mask(&self) -> u64 {
-        let seats = self.app.store.seats(self.trip).await.unwrap();
+        let seats = self.app.raw_store().seats(self.trip).await.unwrap();
         seats
             .iter()
             .find(|s| s.id == self.seat)
@@ -141,7 +141,7 @@ impl Scene {
 
     async fn charge(&self, order: i64) -> GatewayCharge {
         self.app
-            .store
+            .raw_store()
             .gateway_charge(&format!("order-{order}"))
             .await
             .unwrap()
@@ -149,7 +149,7 @@ impl Scene {
     }
 
     async fn valid_tickets(&self, order: i64) -> usize {
-        let tickets = self.app.store.tickets_of_order(order).await.unwrap();
+        let tickets = self.app.raw_store().tickets_of_order(order).await.unwrap();
         tickets.iter().filter(|t| t.status == "valid").count()
     }
 
@@ -176,7 +176,7 @@ async fn an_expired_hold_is_swept_and_its_seat_freed(db: TestDb) {
         }
     );
     assert_eq!(
-        s.app.store.hold(hold).await.unwrap().unwrap().status,
+        s.app.raw_store().hold(hold).await.unwrap().unwrap().status,
         "expired"
     );
     assert_eq!(s.seat_mask().await, 0);
@@ -193,7 +193,7 @@ async fn an_order_stuck_in_paid_is_confirmed_with_its_ticket(db: TestDb) {
     };
     let moved = s
         .app
-        .store
+        .raw_store()
         .transition_order(
             order.id,
             OrderStatus::Reserved,
@@ -255,7 +255,7 @@ async fn a_reserved_order_that_never_reached_the_gateway_fails_uncharged(db: Tes
     assert_eq!(s.order(waiting.id).await.status, OrderStatus::Reserved);
     assert_eq!(s.seat_mask().await, 0b111, "its seat stays held");
     s.app
-        .store
+        .raw_store()
         .transition_order(
             waiting.id,
             OrderStatus::Reserved,
@@ -283,7 +283,7 @@ async fn a_reserved_order_that_never_reached_the_gateway_fails_uncharged(db: Tes
     assert_eq!(s.seat_mask().await, 0);
     assert!(
         s.app
-            .store
+            .raw_store()
             .gateway_charge(&format!("order-{}", order.id))
             .await
             .unwrap()
@@ -317,7 +317,7 @@ async fn a_refund_missing_at_the_gateway_is_paid_by_the_next_settle(db: TestDb) 
     };
     let moved = s
         .app
-        .store
+        .raw_store()
         .transition_order(
             order.id,
             OrderStatus::Confirmed,
@@ -355,7 +355,7 @@ async fn a_failed_order_whose_charge_landed_late_is_refunded_in_full(db: TestDb)
     };
     let moved = s
         .app
-        .store
+        .raw_store()
         .transition_order(
             order.id,
             OrderStatus::Reserved,

@@ -48,7 +48,7 @@ async fn book(t: &TestApp) -> (String, i64) {
     assert_eq!(order["status"], "confirmed", "{order}");
     let ticket = t
         .app
-        .store
+        .raw_store()
         .tickets_of_order(order["order_id"].as_i64().unwrap())
         .await
         .unwrap()

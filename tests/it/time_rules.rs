@@ -243,7 +243,7 @@ async fn the_background_sweeper_expires_a_hold_at_its_ttl(db: TestDb) {
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
     let hold_id = held.body["hold_id"].as_i64().unwrap();
     let stored = |t: &TestApp| {
-        let store = t.app.store.clone();
+        let store = t.app.raw_store().clone();
         async move { store.hold(hold_id).await.unwrap().unwrap().status }
     };
 

@@ -239,7 +239,7 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     let order = app.ticket.clone().unwrap();
     let stored = t
         .app
-        .store
+        .raw_store()
         .order(order.order.order_id)
         .await
         .unwrap()

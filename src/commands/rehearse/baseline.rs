@@ -157,7 +157,7 @@ pub async fn slots_for(app: &App, date: ServiceDate, limit: usize) -> anyhow::Re
             continue;
         };
         let journey = Journey::new(0, train.stops.len() - 1, train.stops.len())?;
-        for seat in app.store.seats(trip.id).await? {
+        for seat in app.raw_store().seats(trip.id).await? {
             if slots.len() >= limit {
                 return Ok(slots);
             }

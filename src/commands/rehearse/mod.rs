@@ -160,7 +160,7 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     bar.finish();
 
     let backend = match &app {
-        Some(a) => format!("{:?}", a.store.backend()),
+        Some(a) => format!("{:?}", a.raw_store().backend()),
         None => "remote".into(),
     };
     let mut report = Report::from_run(&cfg, backend, &result);
@@ -221,7 +221,7 @@ async fn check_afterwards(
     if let Some(bookings) = cfg.baseline_bookings {
         eprintln!("measuring the raw-storage baseline…");
         let slots = baseline::slots_for(app, date.add_days(1), bookings).await?;
-        let b = baseline::run(app.store.clone(), slots, cfg.concurrency.min(64)).await?;
+        let b = baseline::run(app.raw_store().clone(), slots, cfg.concurrency.min(64)).await?;
         report.baseline_bookings_per_s = Some(b.per_second().round());
         report.server_to_baseline =
             Some(((report.bookings_per_s / b.per_second()) * 1000.0).round() / 1000.0);

@@ -66,10 +66,10 @@ pub(super) async fn passengers_tokens(app: &App, n: usize) -> anyhow::Result<Vec
             let mut tokens = Vec::new();
             for i in part * chunk..((part + 1) * chunk).min(n) {
                 let phone = format!("+88015{:08}", 10_000_000 + i);
-                let user = match app.store.user_by_login(&phone).await? {
+                let user = match app.raw_store().user_by_login(&phone).await? {
                     Some(u) => u,
                     None => {
-                        app.store
+                        app.raw_store()
                             .create_user(&crate::store::NewUser {
                                 name: format!("Passenger {i}"),
                                 phone,

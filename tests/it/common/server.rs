@@ -219,7 +219,7 @@ pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
         ("CTG", "Chattogram"),
     ];
     for (code, name) in stations {
-        app.store
+        app.raw_store()
             .upsert_station(&NewStation {
                 code: StationCode::parse(code).unwrap(),
                 name_en: name.into(),
@@ -261,14 +261,14 @@ pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
             },
         ],
     };
-    app.store.upsert_train(&train).await.unwrap();
+    app.raw_store().upsert_train(&train).await.unwrap();
     let fare = |from: &str, to: &str, base, vat| FareRow {
         from: StationCode::parse(from).unwrap(),
         to: StationCode::parse(to).unwrap(),
         class: SeatClass::ShovanChair,
         fare: Fare { base, vat },
     };
-    app.store
+    app.raw_store()
         .upsert_fares(&[
             fare("DHK", "CTG", 450, 0),
             fare("DHK", "FNI", 300, 0),
@@ -276,7 +276,7 @@ pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
         ])
         .await
         .unwrap();
-    app.store
+    app.raw_store()
         .upsert_fare_rates(&[
             (
                 SeatClass::ShovanChair,
@@ -305,7 +305,7 @@ pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
 /// fast enough to make hundreds for concurrency tests.
 pub async fn quick_user(app: &App, n: u32) -> (i64, String) {
     let user = app
-        .store
+        .raw_store()
         .create_user(&ticketctl::store::NewUser {
             name: format!("Passenger {n}"),
             phone: format!("+88017{n:08}"),
