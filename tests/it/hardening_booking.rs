@@ -108,6 +108,24 @@ async fn clerk(t: &TestApp) -> String {
     t.user_token("+8801900000001", Role::Clerk).await
 }
 
+/// Exactly 4 of `replies` succeeded (201) and every other one was refused by
+/// the four-seat cap (409 naming it).
+fn assert_cap_of_four(replies: &[Reply], what: &str) {
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 4, "{what}: {:?}", statuses(replies));
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        r.assert_problem(409, "conflict");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("at most 4"),
+            "{}",
+            r.body
+        );
+    }
+}
+
 fn statuses(replies: &[Reply]) -> Vec<u16> {
     replies.iter().map(|r| r.status.as_u16()).collect()
 }
@@ -147,19 +165,7 @@ async fn counter_sales_to_one_phone_at_once_sell_at_most_four_seats(t: TestApp) 
         }
     })
     .await;
-    let sold = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::CREATED)
-        .count();
-    assert_eq!(sold, 4, "one phone gets 4 seats: {:?}", statuses(&replies));
-    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
-        r.assert_problem(409, "conflict");
-        assert!(
-            r.body["detail"].as_str().unwrap().contains("at most 4"),
-            "{}",
-            r.body
-        );
-    }
+    assert_cap_of_four(&replies, "one phone gets 4 seats");
     let owned = t
         .app
         .raw_store()
@@ -249,19 +255,7 @@ async fn one_account_holding_at_once_gets_at_most_four_seats(t: TestApp) {
         }
     })
     .await;
-    let held = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::CREATED)
-        .count();
-    assert_eq!(held, 4, "{:?}", statuses(&replies));
-    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
-        r.assert_problem(409, "conflict");
-        assert!(
-            r.body["detail"].as_str().unwrap().contains("at most 4"),
-            "{}",
-            r.body
-        );
-    }
+    assert_cap_of_four(&replies, "one account holds 4 seats");
     assert_eq!(
         live_claims(&t, trip).await,
         4,
