@@ -8,6 +8,7 @@ pub mod allocation;
 pub mod audit;
 pub mod card;
 pub mod fare;
+pub mod ids;
 pub mod order;
 pub mod segment;
 pub mod station;
@@ -19,6 +20,7 @@ pub mod trip;
 pub mod user;
 
 pub use fare::{Fare, FareRate, SeatClass};
+pub use ids::{EventId, HoldId, OrderId, SeatId, SessionId, TicketId, TrainId, TripId, UserId};
 pub use order::{OrderEvent, OrderStatus, RefundRule};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};

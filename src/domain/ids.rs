@@ -1,0 +1,89 @@
+//! Typed ids: a trip id cannot be passed where an order id is wanted.
+//!
+//! Each id is the database's integer key, wrapped. They serialise as the bare
+//! number (`#[serde(transparent)]`), so the JSON API and the outbox payloads
+//! look exactly as they did when ids were plain `i64`s.
+
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            /// The key as the database stores it.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A train (its timetable), not one day's run of it.
+    TrainId
+);
+id_type!(
+    /// One day's run of a train.
+    TripId
+);
+id_type!(
+    /// One seat of one trip's inventory.
+    SeatId
+);
+id_type!(
+    /// A hold on seats for a journey, before an order.
+    HoldId
+);
+id_type!(
+    /// An order: the passengers and money for one hold.
+    OrderId
+);
+id_type!(
+    /// One issued ticket (one passenger, one seat).
+    TicketId
+);
+id_type!(
+    /// A user account (passenger, clerk or admin).
+    UserId
+);
+id_type!(
+    /// A sign-in session (a refresh-token family).
+    SessionId
+);
+id_type!(
+    /// An outbox event.
+    EventId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_serialise_as_bare_numbers() {
+        assert_eq!(serde_json::to_string(&OrderId(42)).unwrap(), "42");
+        let back: TripId = serde_json::from_str("7").unwrap();
+        assert_eq!(back, TripId(7));
+        assert_eq!(HoldId(3).to_string(), "3");
+        assert_eq!(i64::from(UserId(9)), 9);
+    }
+}
