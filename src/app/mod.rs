@@ -77,6 +77,10 @@ pub struct AppConfig {
     pub smtp_url: Option<String>,
     /// The sender of passenger e-mail.
     pub mail_from: String,
+    /// Redis shared by every `serve` process (`redis://127.0.0.1:6379`): the
+    /// waiting room and rate limits live there when set; `None` = this
+    /// process alone keeps them in memory.
+    pub redis_url: Option<String>,
     /// Where every time rule reads "now": the system clock, or a manual one in tests.
     pub clock: Clock,
 }
@@ -104,6 +108,7 @@ impl Default for AppConfig {
             ticket_key: None,
             smtp_url: None,
             mail_from: "Bangladesh Railway tickets <tickets@localhost>".into(),
+            redis_url: None,
             clock: Clock::System,
         }
     }

@@ -49,6 +49,11 @@ pub struct Cmd {
     /// or smtps://host (default: no e-mail is sent).
     #[arg(long, env = "TICKETCTL_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/):
+    /// the waiting room and rate limits are kept there. Without it they live in
+    /// this process's memory, so only one process may serve a queued sale.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
     /// Sender address of passenger e-mail.
     #[arg(
         long,
@@ -150,6 +155,7 @@ impl Cmd {
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
                 smtp_url: self.smtp_url.clone(),
+                redis_url: self.redis_url.clone(),
                 sale: self.sale.policy(),
                 refund_rule,
                 mail_from: self.mail_from.clone(),
