@@ -50,6 +50,7 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l recovery-a
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l notifications-dir -d 'Directory where e-mail and SMS notifications are written (default: log only)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l smtp-url -d 'SMTP relay for passenger e-mail: smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host (default: no e-mail is sent)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-url -d 'Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/): the waiting room and rate limits are kept there. Without it they live in this process\'s memory, so only one process may serve a queued sale' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-prefix -d 'Prefix of every Redis key, so several deployments can share one Redis' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l mail-from -d 'Sender address of passenger e-mail' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l ticket-key -d 'Ed25519 seed (64 hex digits) for signing tickets; by default one is generated and kept in the database' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l rate-per-ip -d 'Requests per second per client address, bursts of twice that (0: no limit)' -r

@@ -81,6 +81,9 @@ pub struct AppConfig {
     /// waiting room and rate limits live there when set; `None` = this
     /// process alone keeps them in memory.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key this deployment uses, so several deployments
+    /// (or tests) can share one Redis server.
+    pub redis_prefix: String,
     /// Where every time rule reads "now": the system clock, or a manual one in tests.
     pub clock: Clock,
 }
@@ -109,6 +112,7 @@ impl Default for AppConfig {
             smtp_url: None,
             mail_from: "Bangladesh Railway tickets <tickets@localhost>".into(),
             redis_url: None,
+            redis_prefix: "ticketctl:".into(),
             clock: Clock::System,
         }
     }

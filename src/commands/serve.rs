@@ -54,6 +54,9 @@ pub struct Cmd {
     /// this process's memory, so only one process may serve a queued sale.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    #[arg(long, env = "TICKETCTL_REDIS_PREFIX", default_value = "ticketctl:")]
+    pub redis_prefix: String,
     /// Sender address of passenger e-mail.
     #[arg(
         long,
@@ -156,6 +159,7 @@ impl Cmd {
                 ticket_key: self.ticket_key.clone(),
                 smtp_url: self.smtp_url.clone(),
                 redis_url: self.redis_url.clone(),
+                redis_prefix: self.redis_prefix.clone(),
                 sale: self.sale.policy(),
                 refund_rule,
                 mail_from: self.mail_from.clone(),
