@@ -9,7 +9,7 @@ use crate::app::payments::GatewayConfig;
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
 use crate::domain::{RefundRule, Role};
-use crate::server::limits::{ConnLimits, StreamLimits};
+use crate::server::limits::{ConnLimits, StreamLimits, TrustedProxies};
 use crate::server::{Limits, Server};
 use std::num::NonZeroU32;
 
@@ -74,6 +74,17 @@ pub struct Cmd {
     /// Requests per second per signed-in user, bursts of twice that (0: no limit).
     #[arg(long, default_value_t = 20)]
     pub rate_per_user: u32,
+    /// A proxy (load balancer) whose X-Forwarded-For / Forwarded header names
+    /// the client: a CIDR or an address, repeatable (or comma-separated in the
+    /// environment). Per-address limits then count that client, not the proxy.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "TICKETCTL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = TrustedProxies::parse_net
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests handled at once; beyond this the server answers 503 at once.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_in_flight: u64,
@@ -187,6 +198,7 @@ impl Cmd {
                     per_ip: self.max_streams_per_ip as usize,
                     public_percent: self.public_streams_percent,
                 },
+                trusted_proxies: TrustedProxies::new(self.trusted_proxies.clone()),
             },
         })
     }
