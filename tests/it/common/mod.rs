@@ -4,6 +4,7 @@
 pub mod booking_flow;
 pub mod db;
 pub mod process;
+pub mod redis;
 pub mod server;
 pub mod services;
 pub mod smtp;
