@@ -154,6 +154,13 @@ pub struct ServeConfig {
 impl Cmd {
     fn resolve(&self, database_url: &str) -> anyhow::Result<ServeConfig> {
         let refund_rule = RefundRule::parse_tiers(&self.refund_tiers, self.refund_flat)?;
+        if let Some(url) = &self.redis_url {
+            // Only the form is checked: a Redis that is down is not a reason to
+            // refuse to start (see `server::rate_redis`).
+            redis::Client::open(url.as_str()).map_err(|e| {
+                anyhow::anyhow!("--redis-url {}: {e}", crate::store::redact_url(url))
+            })?;
+        }
         Ok(ServeConfig {
             database_url: database_url.to_owned(),
             listen: self.listen,
@@ -286,9 +293,30 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 .join(", ")
         );
     }
+    log_client_rules(&config);
     server.run(shutdown_signal()).await?;
     println!("ticketctl stopped");
     Ok(())
+}
+
+/// Where the rate limits are counted and whose forwarding headers are believed:
+/// the two things an operator behind a load balancer must get right.
+fn log_client_rules(config: &ServeConfig) {
+    match &config.app.redis_url {
+        Some(url) => tracing::info!(
+            redis = %crate::store::redact_url(url),
+            prefix = %config.app.redis_prefix,
+            "rate limits are shared in Redis"
+        ),
+        None => tracing::info!("rate limits are kept in this process"),
+    }
+    let proxies = &config.limits.trusted_proxies;
+    if !proxies.is_empty() {
+        tracing::info!(
+            ?proxies,
+            "client addresses are read from these proxies' headers"
+        );
+    }
 }
 
 /// Every connection is a file descriptor: a soft limit of 1,024 (a common
