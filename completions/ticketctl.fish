@@ -55,6 +55,7 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l mail-from 
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l ticket-key -d 'Ed25519 seed (64 hex digits) for signing tickets; by default one is generated and kept in the database' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l rate-per-ip -d 'Requests per second per client address, bursts of twice that (0: no limit)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l rate-per-user -d 'Requests per second per signed-in user, bursts of twice that (0: no limit)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l trusted-proxy -d 'A proxy (load balancer) whose X-Forwarded-For / Forwarded header names the client: a CIDR or an address, repeatable (or comma-separated in the environment). Per-address limits then count that client, not the proxy' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-in-flight -d 'Requests handled at once; beyond this the server answers 503 at once' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l sale-days-ahead -d 'Days before the service date that a trip\'s sale opens' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l sale-open-hour -d 'Hour of the day (Dhaka time) at which the sale opens' -r

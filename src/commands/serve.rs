@@ -9,7 +9,7 @@ use crate::app::payments::GatewayConfig;
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
 use crate::domain::{RefundRule, Role};
-use crate::server::limits::{ConnLimits, StreamLimits};
+use crate::server::limits::{ConnLimits, StreamLimits, TrustedProxies};
 use crate::server::{Limits, Server};
 use std::num::NonZeroU32;
 
@@ -74,6 +74,17 @@ pub struct Cmd {
     /// Requests per second per signed-in user, bursts of twice that (0: no limit).
     #[arg(long, default_value_t = 20)]
     pub rate_per_user: u32,
+    /// A proxy (load balancer) whose X-Forwarded-For / Forwarded header names
+    /// the client: a CIDR or an address, repeatable (or comma-separated in the
+    /// environment). Per-address limits then count that client, not the proxy.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "TICKETCTL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = TrustedProxies::parse_net
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests handled at once; beyond this the server answers 503 at once.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_in_flight: u64,
@@ -143,6 +154,13 @@ pub struct ServeConfig {
 impl Cmd {
     fn resolve(&self, database_url: &str) -> anyhow::Result<ServeConfig> {
         let refund_rule = RefundRule::parse_tiers(&self.refund_tiers, self.refund_flat)?;
+        if let Some(url) = &self.redis_url {
+            // Only the form is checked: a Redis that is down is not a reason to
+            // refuse to start (see `server::rate_redis`).
+            redis::Client::open(url.as_str()).map_err(|e| {
+                anyhow::anyhow!("--redis-url {}: {e}", crate::store::redact_url(url))
+            })?;
+        }
         Ok(ServeConfig {
             database_url: database_url.to_owned(),
             listen: self.listen,
@@ -187,6 +205,7 @@ impl Cmd {
                     per_ip: self.max_streams_per_ip as usize,
                     public_percent: self.public_streams_percent,
                 },
+                trusted_proxies: TrustedProxies::new(self.trusted_proxies.clone()),
             },
         })
     }
@@ -274,9 +293,30 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
                 .join(", ")
         );
     }
+    log_client_rules(&config);
     server.run(shutdown_signal()).await?;
     println!("ticketctl stopped");
     Ok(())
+}
+
+/// Where the rate limits are counted and whose forwarding headers are believed:
+/// the two things an operator behind a load balancer must get right.
+fn log_client_rules(config: &ServeConfig) {
+    match &config.app.redis_url {
+        Some(url) => tracing::info!(
+            redis = %crate::store::redact_url(url),
+            prefix = %config.app.redis_prefix,
+            "rate limits are shared in Redis"
+        ),
+        None => tracing::info!("rate limits are kept in this process"),
+    }
+    let proxies = &config.limits.trusted_proxies;
+    if !proxies.is_empty() {
+        tracing::info!(
+            ?proxies,
+            "client addresses are read from these proxies' headers"
+        );
+    }
 }
 
 /// Every connection is a file descriptor: a soft limit of 1,024 (a common

@@ -2,13 +2,11 @@
 //! cancellation, tickets with QR codes, and ticket verification.
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::{IpAddr, SocketAddr};
 
 use crate::app::App;
 use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, OrderView};
@@ -17,6 +15,7 @@ use crate::app::tickets::{TicketView, Verdict, qr_png, qr_svg};
 use crate::domain::Role;
 
 use super::auth::Caller;
+use super::client_addr::ClientAddr;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath};
 
@@ -27,23 +26,6 @@ fn is_staff(caller: &Caller) -> bool {
 /// The waiting-room token, for trips in a queued sale.
 fn admission(headers: &HeaderMap) -> Option<&str> {
     headers.get("admission-token").and_then(|v| v.to_str().ok())
-}
-
-/// The address a request came from, when the server was started with it
-/// (a router served without connect info has none).
-pub struct ClientAddr(Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
 }
 
 /// The client's address caps its unexpired holds (with the account's own cap).

@@ -1,18 +1,14 @@
-//! Protection for peak sales: per-IP and per-user rate limits (GCRA, `governor`)
-//! answered with 429 and `RateLimit-*`/`Retry-After` headers, and load shedding:
+//! Protection for peak sales: per-address and per-user rate limits (GCRA, in
+//! this process or shared in Redis: `rate`) answered with 429 and
+//! `RateLimit-*`/`Retry-After` headers, and load shedding:
 //! a bound on requests in flight, past which the server answers 503 at once
 //! instead of queuing work it cannot finish in time. Reads also get a deadline.
 //! Health probes are routed around all of this so they stay reachable.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
-use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,11 +16,13 @@ use tokio::sync::Semaphore;
 
 use crate::app::App;
 
+use super::client_addr::ClientIp;
+pub use super::client_addr::TrustedProxies;
 use super::error::ApiError;
 pub use super::listener::ConnLimits;
 pub use super::live::StreamLimits;
-
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+use super::rate::{Bucket, Budget, Rate, Rates, Refused};
+use super::rate_redis::RedisRates;
 
 /// Limits of one server process. `None` turns a rate limit off.
 #[derive(Debug, Clone)]
@@ -41,6 +39,9 @@ pub struct Limits {
     pub connections: ConnLimits,
     /// Live seat-map streams: in all, per address, and the staff's share.
     pub streams: StreamLimits,
+    /// Proxies believed when they name the client they forward for; the
+    /// per-address limits then count that client instead of the proxy.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Limits {
@@ -52,6 +53,7 @@ impl Default for Limits {
             read_timeout: Duration::from_secs(10),
             connections: ConnLimits::default(),
             streams: StreamLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -85,41 +87,37 @@ impl Limits {
     }
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Option<NonZeroU32>) -> Option<Keyed<K>> {
-    rate.map(|r| {
-        let burst = r.saturating_mul(NonZeroU32::new(2).expect("non-zero"));
-        RateLimiter::keyed(Quota::per_second(r).allow_burst(burst))
-            .with_middleware::<StateInformationMiddleware>()
-    })
-}
-
 pub struct Guard {
     app: App,
-    per_ip: Option<Keyed<IpAddr>>,
-    per_user: Option<Keyed<i64>>,
+    rates: Rates,
     in_flight: Semaphore,
     read_timeout: Duration,
 }
 
 impl Guard {
-    pub fn new(app: App, limits: &Limits) -> Arc<Guard> {
-        Arc::new(Guard {
+    /// With a Redis URL in the app's settings the rate-limit buckets are
+    /// shared there (an unparsable URL is an error; an unreachable Redis is not).
+    pub fn new(app: App, limits: &Limits) -> redis::RedisResult<Arc<Guard>> {
+        let shared = match &app.config.redis_url {
+            Some(url) => Some(RedisRates::new(url, &app.config.redis_prefix)?),
+            None => None,
+        };
+        let rates = Rates::new(
+            limits.per_ip.map(Rate::with_double_burst),
+            limits.per_user.map(Rate::with_double_burst),
+            shared,
+        );
+        Ok(Arc::new(Guard {
             app,
-            per_ip: limiter(limits.per_ip),
-            per_user: limiter(limits.per_user),
+            rates,
             in_flight: Semaphore::new(limits.max_in_flight.max(1)),
             read_timeout: limits.read_timeout,
-        })
+        }))
     }
 
     /// Forgets idle clients so the key maps do not grow without bound.
     pub fn forget_idle(&self) {
-        if let Some(l) = &self.per_ip {
-            l.retain_recent();
-        }
-        if let Some(l) = &self.per_user {
-            l.retain_recent();
-        }
+        self.rates.forget_idle();
     }
 }
 
@@ -134,33 +132,11 @@ fn overloaded(detail: &str) -> Response {
     .into_response()
 }
 
-/// A refusal: the bucket's size and how many seconds until the next request fits.
-struct Refused {
-    limit: u32,
-    retry_after: u64,
-}
-
-/// Checks one bucket; Ok carries its size and what is left of it.
-fn check<K: std::hash::Hash + Eq + Clone>(
-    limiter: &Keyed<K>,
-    key: &K,
-) -> Result<(u32, u32), Refused> {
-    match limiter.check_key(key) {
-        Ok(state) => Ok((
-            state.quota().burst_size().get(),
-            state.remaining_burst_capacity(),
-        )),
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            Err(Refused {
-                limit: not_until.quota().burst_size().get(),
-                retry_after: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
-            })
-        }
-    }
-}
-
-fn too_many(refused: Refused, who: &str) -> Response {
+fn too_many(refused: Refused) -> Response {
+    let who = match refused.bucket {
+        Bucket::Address(_) => "address",
+        Bucket::Account(_) => "account",
+    };
     let mut response = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate-limited",
@@ -180,23 +156,16 @@ pub async fn protect(State(guard): State<Arc<Guard>>, req: Request, next: Next) 
     let Ok(_permit) = guard.in_flight.try_acquire() else {
         return overloaded("the server is at capacity; retry in a moment");
     };
-    let mut budget: Option<(u32, u32)> = None;
-    if let Some(limiter) = &guard.per_ip
-        && let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
-    {
-        match check(limiter, &addr.ip()) {
-            Ok(b) => budget = Some(b),
-            Err(refused) => return too_many(refused, "address"),
-        }
-    }
-    if let Some(limiter) = &guard.per_user
-        && let Some(user) = bearer_user(&guard.app, &req)
-    {
-        match check(limiter, &user) {
-            Ok(b) => budget = Some(b),
-            Err(refused) => return too_many(refused, "account"),
-        }
-    }
+    let client = req.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);
+    let user = if guard.rates.limits_users() {
+        bearer_user(&guard.app, &req)
+    } else {
+        None
+    };
+    let budget = match guard.rates.check(client, user).await {
+        Ok(budget) => budget,
+        Err(refused) => return too_many(refused),
+    };
     let mut response = if req.method() == Method::GET {
         match tokio::time::timeout(guard.read_timeout, next.run(req)).await {
             Ok(r) => r,
@@ -205,7 +174,7 @@ pub async fn protect(State(guard): State<Arc<Guard>>, req: Request, next: Next) 
     } else {
         next.run(req).await
     };
-    if let Some((limit, remaining)) = budget {
+    if let Some(Budget { limit, remaining }) = budget {
         let h = response.headers_mut();
         h.insert("ratelimit-limit", HeaderValue::from(limit));
         h.insert("ratelimit-remaining", HeaderValue::from(remaining));

@@ -11,6 +11,11 @@
 //! - One client address holds at most `max_per_ip` connections; past that a
 //!   new connection is closed at once, so one address cannot use up the
 //!   process's file descriptors and `/healthz` stays reachable for others.
+//!   This cap counts the TCP peer, never a forwarded client: it is decided at
+//!   accept, before any header arrives, and the peer is who holds the socket
+//!   (behind a load balancer, the balancer: raise the cap to its pool size).
+//! - Every request carries its client address ([`ClientIp`]): the peer, or
+//!   the client a trusted proxy names (`client_addr`).
 //!
 //! Graceful shutdown stops accepting, asks every connection to finish its
 //! request in flight, and waits for them.
@@ -32,6 +37,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tower::ServiceExt;
+
+use super::client_addr::{ClientIp, TrustedProxies};
 
 /// Per-connection bounds.
 #[derive(Debug, Clone, Copy)]
@@ -147,6 +154,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnLimits,
+    proxies: Arc<TrustedProxies>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let per_ip = Arc::new(PerIp::default());
@@ -181,6 +189,7 @@ pub async fn serve(
             addr,
             router.clone(),
             limits,
+            proxies.clone(),
             stopping.clone(),
             slot,
         ));
@@ -196,6 +205,7 @@ async fn connection(
     addr: SocketAddr,
     router: Router,
     limits: ConnLimits,
+    proxies: Arc<TrustedProxies>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
     _slot: Slot,
 ) {
@@ -207,7 +217,9 @@ async fn connection(
         last: last.clone(),
     });
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let client = proxies.client_of(addr.ip(), req.headers());
         req.extensions_mut().insert(ConnectInfo(addr));
+        req.extensions_mut().insert(ClientIp(client));
         router.clone().oneshot(req)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

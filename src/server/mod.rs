@@ -4,9 +4,11 @@ mod admin;
 mod auth;
 mod booking;
 mod catalog;
+mod client_addr;
 mod counter;
 pub mod error;
 mod extract;
+mod forwarded;
 mod health;
 mod identity;
 pub mod limits;
@@ -14,6 +16,8 @@ mod listener;
 mod live;
 mod panic;
 mod queue;
+mod rate;
+mod rate_redis;
 mod text_rule;
 
 use axum::Router;
@@ -117,14 +121,21 @@ pub struct Server {
     listener: TcpListener,
     app: App,
     limits: Limits,
+    guard: Arc<Guard>,
 }
 
 impl Server {
+    /// Binds `addr`; fails on a Redis URL that cannot be parsed (not on a
+    /// Redis that is down: the rate limits then keep their buckets here).
     pub async fn bind(addr: SocketAddr, app: App, limits: Limits) -> std::io::Result<Server> {
+        let guard = Guard::new(app.clone(), &limits).map_err(|e| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("Redis URL: {e}"))
+        })?;
         Ok(Server {
             listener: TcpListener::bind(addr).await?,
             app,
             limits,
+            guard,
         })
     }
 
@@ -140,7 +151,7 @@ impl Server {
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut workers = self.app.spawn_workers(stopped);
-        let guard = Guard::new(self.app.clone(), &self.limits);
+        let guard = self.guard;
         let janitor = tokio::spawn({
             let guard = guard.clone();
             async move {
@@ -159,8 +170,14 @@ impl Server {
             live.close();
         };
         let router = router(self.app, guard, streams);
-        let served =
-            listener::serve(self.listener, router, self.limits.connections, shutdown).await;
+        let served = listener::serve(
+            self.listener,
+            router,
+            self.limits.connections,
+            Arc::new(self.limits.trusted_proxies),
+            shutdown,
+        )
+        .await;
         janitor.abort();
         let _ = stop.send(true);
         while workers.join_next().await.is_some() {}

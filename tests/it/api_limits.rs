@@ -3,6 +3,7 @@
 //! health probes stay reachable and no seat is lost. Every case runs on SQLite
 //! and on Postgres.
 
+use crate::common::bursts::{assert_one_bucket, one_by_one};
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -124,8 +125,37 @@ async fn overload_is_shed_fast_and_loses_no_seat(db: crate::common::db::TestDb) 
     assert_eq!(report.ledger.confirmed_orders, 2);
 }
 
+/// `--redis-url` pointing at a port where nothing listens: the server starts,
+/// answers every request promptly, and limits with its own buckets.
+async fn an_unreachable_shared_limiter_leaves_the_limiting_to_this_process(
+    db: crate::common::db::TestDb,
+) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = ticketctl::app::AppConfig {
+        redis_url: Some(format!("redis://127.0.0.1:{closed}/")),
+        ..test_config()
+    };
+    let t = TestApp::start_with_limits(db, config, limits(Some(1), None, 64)).await;
+    let started = Instant::now();
+    let requests = (0..6)
+        .map(|_| t.client.get(t.url("/v1/stations")))
+        .collect();
+    let (replies, elapsed) = one_by_one(requests).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered without waiting on Redis: {:?}",
+        started.elapsed()
+    );
+    assert_one_bucket(&replies, 1, elapsed, "address");
+}
+
 on_both_databases!(
     a_busy_user_is_slowed_down_and_others_are_not,
+    an_unreachable_shared_limiter_leaves_the_limiting_to_this_process,
     one_address_is_limited_too,
     overload_is_shed_fast_and_loses_no_seat,
 );

@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 pub mod booking_flow;
+pub mod bursts;
 pub mod db;
 pub mod process;
+pub mod redis;
 pub mod server;
 pub mod services;
 pub mod smtp;

@@ -1,4 +1,4 @@
-//! Tests that need an outside service (Postgres, tmux): one rule for when they
+//! Tests that need an outside service (Postgres, Redis, tmux): one rule for when they
 //! may skip, skips that show in a plain `cargo test`, and a count of what ran.
 //!
 //! - `CI=true` or `CI=1` makes an unreachable service fatal ([`in_ci`]).
@@ -17,6 +17,7 @@ use std::sync::{Mutex, OnceLock};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Service {
     Postgres,
+    Redis,
     Tmux,
 }
 
@@ -24,20 +25,23 @@ impl Service {
     fn name(self) -> &'static str {
         match self {
             Service::Postgres => "postgres",
+            Service::Redis => "redis",
             Service::Tmux => "tmux",
         }
     }
 
-    /// Which service a test needs, by the naming rule every service test
-    /// follows: a `postgres` path segment or name part, or the `tui_tmux` module.
-    pub fn of_test(name: &str) -> Option<Service> {
-        if name.contains("postgres") {
-            Some(Service::Postgres)
-        } else if name.contains("tui_tmux::") {
-            Some(Service::Tmux)
-        } else {
-            None
-        }
+    /// Which services a test needs, by the naming rule every service test
+    /// follows: a `postgres` or `redis` path segment or name part, or the
+    /// `tui_tmux` module. A test may need several (Postgres and Redis).
+    pub fn of_test(name: &str) -> Vec<Service> {
+        [
+            (Service::Postgres, name.contains("postgres")),
+            (Service::Redis, name.contains("redis")),
+            (Service::Tmux, name.contains("tui_tmux::")),
+        ]
+        .into_iter()
+        .filter_map(|(service, needed)| needed.then_some(service))
+        .collect()
     }
 }
 
@@ -90,7 +94,7 @@ fn record(service: Service, skipped: bool) {
     // The count relies on the naming rule (`Service::of_test`): a service test
     // named otherwise would run uncounted, so it fails here instead.
     assert!(
-        test == "main" || Service::of_test(&test) == Some(service),
+        test == "main" || Service::of_test(&test).contains(&service),
         "{test} uses {} but its name does not say so; put it in a `{0}` module or end its name in `_{0}`",
         service.name()
     );
@@ -120,7 +124,7 @@ fn record(service: Service, skipped: bool) {
 }
 
 fn summary(tally: &Tally) -> String {
-    let parts: Vec<String> = [Service::Postgres, Service::Tmux]
+    let parts: Vec<String> = [Service::Postgres, Service::Redis, Service::Tmux]
         .into_iter()
         .map(|s| {
             let n = |m: &BTreeMap<Service, BTreeSet<String>>| m.get(&s).map_or(0, BTreeSet::len);
@@ -135,7 +139,7 @@ fn summary(tally: &Tally) -> String {
     format!("SERVICE TESTS: {}", parts.join("; "))
 }
 
-/// How many service tests this run executes: this binary's own test list for
+/// How many (test, service) uses this run has: this binary's own test list for
 /// the same arguments (so a filtered run expects only what it selected).
 fn expected_service_tests() -> Option<&'static usize> {
     static EXPECTED: OnceLock<Option<usize>> = OnceLock::new();
@@ -153,8 +157,8 @@ fn expected_service_tests() -> Option<&'static usize> {
                 listed
                     .lines()
                     .filter_map(|l| l.strip_suffix(": test"))
-                    .filter(|name| Service::of_test(name).is_some())
-                    .count(),
+                    .map(|name| Service::of_test(name).len())
+                    .sum(),
             )
         })
         .as_ref()
