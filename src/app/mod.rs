@@ -17,7 +17,6 @@ pub mod notify;
 mod passwords;
 pub mod payments;
 pub mod queue;
-pub mod sale_bounds;
 pub mod seed;
 mod sessions;
 pub mod tickets;

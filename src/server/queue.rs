@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::app::App;
 use crate::app::queue::{QueueStatus, SaleSettings};
 use crate::domain::Role;
+use crate::domain::waiting_room::SaleControl;
 
 use super::auth::Caller;
 use super::error::ApiResult;
@@ -72,7 +73,11 @@ pub async fn control(
     ApiJson(c): ApiJson<Control>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    app.waiting_room()
-        .control(&sale, c.paused, c.rate_per_sec, c.max_active)?;
+    let change = SaleControl {
+        paused: c.paused,
+        rate_per_sec: c.rate_per_sec,
+        max_active: c.max_active,
+    };
+    app.waiting_room().control(&sale, change)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -148,7 +148,7 @@ pub(super) async fn queue_the_sale(
         .trips_between(date, date)
         .await?
         .iter()
-        .map(|t| t.id)
+        .map(|t| crate::domain::TripId(t.id))
         .collect();
     let id = format!("eid-{date}");
     app.waiting_room()
