@@ -24,6 +24,7 @@ mod hardening_identity;
 mod invariant_checker;
 mod recovery;
 mod store_conformance;
+mod store_sales;
 mod tickets_audit_notify;
 mod time_rules;
 mod tui;
