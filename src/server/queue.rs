@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::app::queue::{QueueStatus, SaleSettings};
-use crate::domain::Role;
 use crate::domain::waiting_room::SaleControl;
+use crate::domain::{Role, UserId};
 
 use super::auth::Caller;
 use super::error::ApiResult;
@@ -20,11 +20,8 @@ pub async fn join(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<Json<QueueStatus>> {
-    Ok(Json(app.waiting_room().join(
-        &sale,
-        caller.id(),
-        app.now(),
-    )?))
+    let status = app.waiting_room().join(&sale, UserId(caller.id())).await?;
+    Ok(Json(status))
 }
 
 pub async fn status(
@@ -32,11 +29,11 @@ pub async fn status(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<Json<QueueStatus>> {
-    Ok(Json(app.waiting_room().status(
-        &sale,
-        caller.id(),
-        app.now(),
-    )?))
+    let status = app
+        .waiting_room()
+        .status(&sale, UserId(caller.id()))
+        .await?;
+    Ok(Json(status))
 }
 
 pub async fn leave(
@@ -44,7 +41,7 @@ pub async fn leave(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    app.waiting_room().leave(&sale, caller.id(), app.now())?;
+    app.waiting_room().leave(&sale, UserId(caller.id())).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -54,7 +51,7 @@ pub async fn create(
     ApiJson(settings): ApiJson<SaleSettings>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    app.waiting_room().create(settings, app.now())?;
+    app.waiting_room().create(settings).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -78,6 +75,6 @@ pub async fn control(
         rate_per_sec: c.rate_per_sec,
         max_active: c.max_active,
     };
-    app.waiting_room().control(&sale, change)?;
+    app.waiting_room().control(&sale, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use super::admission::AdmissionClaims;
 use super::ids::{TripId, UserId};
 
-pub use estimate::{POLL_MAX_SECS, POLL_MIN_SECS, pace, poll_after, prequeue_poll, wait_secs};
+pub use estimate::{
+    PACE_WINDOW_SECS, POLL_MAX_SECS, POLL_MIN_SECS, pace, poll_after, prequeue_poll, wait_secs,
+};
 pub use sale::{Place, Refusal, Sale};
 
 /// How long an admission token is good for at most, however active its holder.
