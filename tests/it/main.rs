@@ -22,6 +22,8 @@ mod hardening_booking;
 mod hardening_edge;
 mod hardening_identity;
 mod invariant_checker;
+mod queue_concurrency;
+mod queue_redis;
 mod recovery;
 mod store_conformance;
 mod store_sales;
