@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use crate::app::queue::GatePass;
 use crate::app::{App, AppConfig, AppResult};
 use crate::domain::{TripId, UserId};
 use crate::store::{CounterBuyer, HoldCaps};
@@ -26,14 +27,19 @@ pub(crate) enum Channel<'a> {
 }
 
 impl Channel<'_> {
-    pub(super) async fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
+    pub(super) async fn pass_gate(
+        self,
+        app: &App,
+        trip_id: i64,
+        user_id: i64,
+    ) -> AppResult<GatePass> {
         match self {
             Channel::Online { admission, .. } => {
                 app.queue
                     .gate(TripId(trip_id), UserId(user_id), admission)
                     .await
             }
-            Channel::Counter { .. } => Ok(()),
+            Channel::Counter { .. } => Ok(GatePass::default()),
         }
     }
 

@@ -96,7 +96,7 @@ impl App {
             }
         };
         let trip_id = hold.trip_id;
-        channel.pass_gate(self, trip_id, user_id).await?;
+        let admission = channel.pass_gate(self, trip_id, user_id).await?;
         let new = NewOrder {
             user_id,
             hold_id: req.hold_id,
@@ -141,10 +141,7 @@ impl App {
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
             self.queue
-                .checked_out(
-                    crate::domain::TripId(trip_id),
-                    crate::domain::UserId(user_id),
-                )
+                .checked_out(&admission, crate::domain::UserId(user_id))
                 .await;
         }
         if let Some(reply) = finished {

@@ -41,6 +41,11 @@ pub use redis::RedisRoom;
 pub use room::WaitingRoom;
 pub use status::QueueStatus;
 
+/// What the gate let a request through on: the queued sale whose admission
+/// it checked, or nothing (a trip of no queued sale, or a counter sale).
+#[derive(Debug, Default)]
+pub struct GatePass(Option<Arc<QueuedSale>>);
+
 /// The waiting room's use cases, on whichever room the configuration names.
 pub struct Queue {
     room: Arc<dyn WaitingRoom>,
@@ -132,9 +137,14 @@ impl Queue {
     /// Lets a request on a trip through: free when the trip is in no queued
     /// sale, otherwise only with this user's current admission token (which
     /// counts as activity). Refused with 503 when the room cannot be reached.
-    pub async fn gate(&self, trip: TripId, user: UserId, token: Option<&str>) -> AppResult<()> {
+    pub async fn gate(
+        &self,
+        trip: TripId,
+        user: UserId,
+        token: Option<&str>,
+    ) -> AppResult<GatePass> {
         let Some(sale) = self.directory.sale_of_trip(trip).await? else {
-            return Ok(());
+            return Ok(GatePass::default());
         };
         let id = &sale.settings.id;
         let token = token.ok_or_else(|| {
@@ -150,21 +160,19 @@ impl Queue {
         self.room
             .touch(&sale, user, &claims.jti, now)
             .await?
-            .map_err(refused)
+            .map_err(refused)?;
+        Ok(GatePass(Some(sale)))
     }
 
-    /// Ends the user's admission after a checkout: the token is spent and the
-    /// slot goes to the next in line. The purchase stands whatever happens
-    /// here; an admission that could not be ended lapses when idle.
-    pub async fn checked_out(&self, trip: TripId, user: UserId) {
-        let ended = async {
-            if let Some(sale) = self.directory.sale_of_trip(trip).await? {
-                self.room.check_out(&sale, user, self.clock.now()).await?;
-            }
-            AppResult::Ok(())
-        };
-        if let Err(e) = ended.await {
-            tracing::warn!(%trip, %user, error = %e, "could not end an admission after checkout");
+    /// Ends the admission `pass` was let through on, after a checkout: the
+    /// token is spent and the slot goes to the next in line. The purchase
+    /// stands whatever happens here; an admission that could not be ended
+    /// lapses when idle.
+    pub async fn checked_out(&self, pass: &GatePass, user: UserId) {
+        let Some(sale) = &pass.0 else { return };
+        if let Err(e) = self.room.check_out(sale, user, self.clock.now()).await {
+            let sale = &sale.settings.id;
+            tracing::warn!(%sale, %user, error = %e, "could not end an admission after checkout");
         }
     }
 
