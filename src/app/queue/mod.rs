@@ -67,6 +67,7 @@ impl Queue {
             Some(url) => Arc::new(RedisRoom::connect(url, &config.redis_prefix)?),
             None => Arc::new(MemoryRoom::default()),
         };
+        tracing::info!(room = room.kind(), "waiting room");
         Ok(Queue {
             room,
             directory: SaleDirectory::new(store),

@@ -147,6 +147,20 @@ mod tests {
     }
 
     #[test]
+    fn a_live_change_has_the_same_bounds_and_may_leave_all_out() {
+        let change = |rate, max| SaleControl {
+            paused: Some(true),
+            rate_per_sec: rate,
+            max_active: max,
+        };
+        assert_eq!(check_control(&SaleControl::default()), Ok(()));
+        assert_eq!(check_control(&change(Some(100_000.0), Some(1))), Ok(()));
+        let field = |c| check_control(&c).map_err(|e| e.field);
+        assert_eq!(field(change(Some(0.0), None)), Err("rate_per_sec"));
+        assert_eq!(field(change(None, Some(1_000_001))), Err("max_active"));
+    }
+
+    #[test]
     fn deadlines_saturate_instead_of_overflowing() {
         let now = Utc::now();
         assert_eq!(secs_after(now, i64::MAX), DateTime::<Utc>::MAX_UTC);
