@@ -39,6 +39,14 @@ pub enum AppError {
     /// The server is at a capacity limit; the caller should retry shortly.
     #[error("{0}")]
     Overloaded(String),
+    /// A service the request depends on (the shared waiting room) cannot be
+    /// reached. The request is refused, never let through ungated; the caller
+    /// should ask again after `retry_after_secs`.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
     /// An order with this Idempotency-Key is still being placed: ask again later,

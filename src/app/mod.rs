@@ -17,7 +17,6 @@ pub mod notify;
 mod passwords;
 pub mod payments;
 pub mod queue;
-pub mod sale_bounds;
 pub mod seed;
 mod sessions;
 pub mod tickets;
@@ -131,7 +130,7 @@ pub struct App {
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) availability: Arc<availability::Availability>,
     pub(crate) mailer: Option<Arc<notify::Mailer>>,
-    pub(crate) queue: Arc<queue::WaitingRoom>,
+    pub(crate) queue: Arc<queue::Queue>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
     pub(crate) orders_in_flight: Arc<order_keys::OrdersInFlight>,
@@ -152,7 +151,11 @@ impl App {
         let queue_key = store
             .setting_or_init("admission_key", &hex::encode(rand::random::<[u8; 32]>()))
             .await?;
-        let queue = Arc::new(queue::WaitingRoom::new(queue_key.into_bytes()));
+        let queue = Arc::new(queue::Queue::new(
+            store.clone(),
+            queue_key.into_bytes(),
+            &config,
+        )?);
         let mailer = match &config.smtp_url {
             Some(url) => Some(Arc::new(notify::Mailer::new(url, &config.mail_from)?)),
             None => None,

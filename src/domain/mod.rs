@@ -18,6 +18,7 @@ pub mod time;
 pub mod train;
 pub mod trip;
 pub mod user;
+pub mod waiting_room;
 
 pub use fare::{Fare, FareRate, SeatClass};
 pub use ids::{EventId, HoldId, OrderId, SeatId, SessionId, TicketId, TrainId, TripId, UserId};

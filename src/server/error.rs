@@ -123,6 +123,15 @@ impl From<AppError> for ApiError {
                 ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)
                     .with_retry_after(1)
             }
+            AppError::Unavailable {
+                retry_after_secs, ..
+            } => ApiError::new(
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+                detail,
+            )
+            .with_retry_after(retry_after_secs as i64),
             AppError::Locked {
                 retry_after_secs, ..
             } => {

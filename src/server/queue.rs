@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::app::queue::{QueueStatus, SaleSettings};
-use crate::domain::Role;
+use crate::domain::waiting_room::SaleControl;
+use crate::domain::{Role, UserId};
 
 use super::auth::Caller;
 use super::error::ApiResult;
@@ -19,11 +20,8 @@ pub async fn join(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<Json<QueueStatus>> {
-    Ok(Json(app.waiting_room().join(
-        &sale,
-        caller.id(),
-        app.now(),
-    )?))
+    let status = app.waiting_room().join(&sale, UserId(caller.id())).await?;
+    Ok(Json(status))
 }
 
 pub async fn status(
@@ -31,11 +29,11 @@ pub async fn status(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<Json<QueueStatus>> {
-    Ok(Json(app.waiting_room().status(
-        &sale,
-        caller.id(),
-        app.now(),
-    )?))
+    let status = app
+        .waiting_room()
+        .status(&sale, UserId(caller.id()))
+        .await?;
+    Ok(Json(status))
 }
 
 pub async fn leave(
@@ -43,7 +41,7 @@ pub async fn leave(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    app.waiting_room().leave(&sale, caller.id(), app.now())?;
+    app.waiting_room().leave(&sale, UserId(caller.id())).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -53,7 +51,7 @@ pub async fn create(
     ApiJson(settings): ApiJson<SaleSettings>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    app.waiting_room().create(settings, app.now())?;
+    app.waiting_room().create(settings).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -72,7 +70,11 @@ pub async fn control(
     ApiJson(c): ApiJson<Control>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Admin)?;
-    app.waiting_room()
-        .control(&sale, c.paused, c.rate_per_sec, c.max_active)?;
+    let change = SaleControl {
+        paused: c.paused,
+        rate_per_sec: c.rate_per_sec,
+        max_active: c.max_active,
+    };
+    app.waiting_room().control(&sale, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }

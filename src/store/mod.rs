@@ -16,6 +16,7 @@ mod outbox;
 mod payment;
 pub mod postgres;
 mod records;
+mod sales;
 mod schema;
 pub mod sqlite;
 mod ticket;
@@ -29,6 +30,7 @@ pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
 pub use records::*;
+pub use sales::SaleStore;
 pub use schema::SchemaStore;
 pub use ticket::TicketStore;
 
@@ -92,6 +94,7 @@ pub trait Store:
     + InvariantStore
     + CounterStore
     + LimitStore
+    + SaleStore
     + Send
     + Sync
     + 'static
@@ -109,6 +112,7 @@ impl<T> Store for T where
         + InvariantStore
         + CounterStore
         + LimitStore
+        + SaleStore
         + Send
         + Sync
         + 'static
@@ -119,7 +123,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        OutboxStore, PaymentStore, SchemaStore, Store, TicketStore,
+        OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
     };
 }
 

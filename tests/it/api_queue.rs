@@ -1,16 +1,18 @@
 //! The waiting room: a shuffled pre-queue then FIFO, admission at a rate with a
 //! cap on active shoppers, and admission tokens that holds and orders of a queued
 //! sale require: expired, forged, replayed and other users' tokens are refused.
-//! On a manual clock, on both backends: time moves when a test moves it.
+//! On a manual clock, on both backends, with the room in memory and in Redis:
+//! time moves when a test moves it.
 
 use crate::common::db::TestDb;
+use crate::common::redis::TestRoom;
 use crate::common::server::{TestApp, quick_user, suite_second, test_config, tiny_trip};
 use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn start(db: TestDb, config: ticketctl::app::AppConfig) -> TestApp {
-    TestApp::start_manual(db, suite_second(), config).await
+async fn start(db: TestDb, room: &TestRoom, config: ticketctl::app::AppConfig) -> TestApp {
+    TestApp::start_manual(db, suite_second(), room.apply(config)).await
 }
 
 /// The admin's token (the account is created on first use).
@@ -65,8 +67,8 @@ async fn hold_with(
     crate::common::server::Reply::from_response(req.send().await.unwrap()).await
 }
 
-async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: TestDb) {
-    let t = start(db, test_config()).await;
+async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: TestDb, room: TestRoom) {
+    let t = start(db, &room, test_config()).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, 1500, 1000.0, 100, 60).await;
     let mut early = Vec::new();
@@ -85,7 +87,7 @@ async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: TestDb) 
     for (_, token) in &early {
         assert_eq!(status(&t, token).await["state"], "admitted");
     }
-    let order = t.app.waiting_room().admission_order("eid").unwrap();
+    let order = t.app.waiting_room().admission_order("eid").await.unwrap();
     let early_ids: Vec<i64> = early.iter().map(|(id, _)| *id).collect();
     let mut first: Vec<i64> = order[..20].to_vec();
     assert_ne!(
@@ -106,8 +108,8 @@ async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: TestDb) 
     );
 }
 
-async fn admission_follows_the_rate_and_the_cap_and_admins_steer_it(db: TestDb) {
-    let t = start(db, test_config()).await;
+async fn admission_follows_the_rate_and_the_cap_and_admins_steer_it(db: TestDb, room: TestRoom) {
+    let t = start(db, &room, test_config()).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 2.0, 3, 60).await;
     let mut users = Vec::new();
@@ -183,10 +185,10 @@ async fn futures_statuses(t: &TestApp, users: &[String]) -> Vec<Value> {
     out
 }
 
-async fn only_a_live_admission_of_your_own_lets_you_buy(db: TestDb) {
+async fn only_a_live_admission_of_your_own_lets_you_buy(db: TestDb, room: TestRoom) {
     let mut config = test_config();
     config.max_seats_per_booking = 4;
-    let t = start(db, config).await;
+    let t = start(db, &room, config).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 100.0, 10, 1).await;
     let (_, alice) = quick_user(&t.app, 1).await;
@@ -259,7 +261,7 @@ async fn only_a_live_admission_of_your_own_lets_you_buy(db: TestDb) {
     );
 }
 
-on_both_databases!(
+on_both_rooms!(
     early_arrivals_are_shuffled_and_later_ones_served_in_order,
     admission_follows_the_rate_and_the_cap_and_admins_steer_it,
     only_a_live_admission_of_your_own_lets_you_buy,

@@ -13,7 +13,7 @@ use ticketctl::server::Limits;
 use crate::common::bursts::{all_at_once, assert_one_bucket, one_by_one, warmed_client};
 use crate::common::db::{open_store, postgres, sqlite};
 use crate::common::process::ServedBinary;
-use crate::common::redis::{RedisChild, keys, redis};
+use crate::common::redis::{OwnRedis, keys, shared};
 use crate::common::server::{TEST_JWT_SECRET, TestApp, quick_user, test_config};
 
 fn limits(per_ip: u32, per_user: u32) -> Limits {
@@ -35,7 +35,7 @@ fn shared_config(url: &str, prefix: &str) -> AppConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_serve_processes_share_the_limits_postgres() {
     // Ask for both before skipping, so each service is counted.
-    let (db, redis) = (postgres().await, redis().await);
+    let (db, redis) = (postgres().await, shared());
     let (Some(db), Some(redis)) = (db, redis) else {
         return;
     };
@@ -92,7 +92,7 @@ async fn two_serve_processes_share_the_limits_postgres() {
     let passed = assert_one_bucket(&replies, 3, elapsed, "account");
     assert!(passed < 12, "two separate buckets would pass 12: {passed}");
 
-    let stored = redis.keys().await;
+    let stored = redis.keys();
     for key in [
         "ratelimit:ip:203.0.113.10",
         &format!("ratelimit:user:{user}"),
@@ -106,7 +106,7 @@ async fn two_serve_processes_share_the_limits_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_at_once_never_pass_more_than_the_burst_redis() {
-    let Some(redis) = redis().await else { return };
+    let Some(redis) = shared() else { return };
     let config = shared_config(&redis.url, &redis.prefix);
     // Per address: 5/s, burst 10, 60 requests released together.
     let t = TestApp::start_with_limits(sqlite(), config.clone(), limits(5, 0)).await;
@@ -118,7 +118,7 @@ async fn requests_at_once_never_pass_more_than_the_burst_redis() {
     let (replies, elapsed) = all_at_once(requests).await;
     assert_one_bucket(&replies, 5, elapsed, "address");
     assert_eq!(
-        redis.keys().await,
+        redis.keys(),
         [format!("{}ratelimit:ip:127.0.0.1", redis.prefix)],
         "the bucket is in Redis"
     );
@@ -136,18 +136,17 @@ async fn requests_at_once_never_pass_more_than_the_burst_redis() {
     assert!(
         redis
             .keys()
-            .await
             .contains(&format!("{}ratelimit:user:{user}", redis.prefix))
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_redis_dies_the_process_limits_alone_until_it_is_back_redis() {
-    let Some(mut redis) = RedisChild::start().await else {
+    let Some(mut redis) = OwnRedis::start() else {
         return;
     };
     let prefix = "ticketctl:";
-    let config = shared_config(&redis.url, prefix);
+    let config = shared_config(&redis.url(), prefix);
     // 1/s, burst 2: a handful of requests in well under a second tells
     // exactly which bucket answered.
     let t = TestApp::start_with_limits(sqlite(), config, limits(1, 0)).await;
@@ -160,7 +159,7 @@ async fn when_redis_dies_the_process_limits_alone_until_it_is_back_redis() {
     let (replies, elapsed) = one_by_one(stations()).await;
     assert_one_bucket(&replies, 1, elapsed, "address");
     assert_eq!(
-        keys(&redis.url, prefix).await,
+        keys(&redis.url(), prefix),
         ["ticketctl:ratelimit:ip:127.0.0.1"]
     );
 
@@ -177,9 +176,9 @@ async fn when_redis_dies_the_process_limits_alone_until_it_is_back_redis() {
     assert_one_bucket(&replies, 1, elapsed, "address");
 
     // A new, empty Redis on the same port: the limiter goes back to it.
-    redis.restart().await;
+    redis.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while keys(&redis.url, prefix).await.is_empty() {
+    while keys(&redis.url(), prefix).is_empty() {
         assert!(
             Instant::now() < deadline,
             "the limits did not go back to Redis"

@@ -7,7 +7,9 @@
 
 use std::net::IpAddr;
 
+use crate::app::queue::GatePass;
 use crate::app::{App, AppConfig, AppResult};
+use crate::domain::{TripId, UserId};
 use crate::store::{CounterBuyer, HoldCaps};
 
 /// Where a sale comes from, and so which gates it passes.
@@ -25,12 +27,19 @@ pub(crate) enum Channel<'a> {
 }
 
 impl Channel<'_> {
-    pub(super) fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
+    pub(super) async fn pass_gate(
+        self,
+        app: &App,
+        trip_id: i64,
+        user_id: i64,
+    ) -> AppResult<GatePass> {
         match self {
             Channel::Online { admission, .. } => {
-                app.queue.gate(trip_id, user_id, admission, app.now())
+                app.queue
+                    .gate(TripId(trip_id), UserId(user_id), admission)
+                    .await
             }
-            Channel::Counter { .. } => Ok(()),
+            Channel::Counter { .. } => Ok(GatePass::default()),
         }
     }
 

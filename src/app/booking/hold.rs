@@ -63,7 +63,7 @@ impl App {
         let max = self.config.max_seats_per_booking;
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
-        channel.pass_gate(self, trip.id, user_id)?;
+        channel.pass_gate(self, trip.id, user_id).await?;
         let catalog = self.catalog().await?;
         let from = station_in(&catalog, &req.from)?;
         let to = station_in(&catalog, &req.to)?;

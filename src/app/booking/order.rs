@@ -96,7 +96,7 @@ impl App {
             }
         };
         let trip_id = hold.trip_id;
-        channel.pass_gate(self, trip_id, user_id)?;
+        let admission = channel.pass_gate(self, trip_id, user_id).await?;
         let new = NewOrder {
             user_id,
             hold_id: req.hold_id,
@@ -140,7 +140,9 @@ impl App {
             .await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
-            self.queue.checked_out(trip_id, user_id, self.now());
+            self.queue
+                .checked_out(&admission, crate::domain::UserId(user_id))
+                .await;
         }
         if let Some(reply) = finished {
             // Stored with the confirmation, in the same transaction.

@@ -148,21 +148,19 @@ pub(super) async fn queue_the_sale(
         .trips_between(date, date)
         .await?
         .iter()
-        .map(|t| t.id)
+        .map(|t| crate::domain::TripId(t.id))
         .collect();
     let id = format!("eid-{date}");
     app.waiting_room()
-        .create(
-            crate::app::queue::SaleSettings {
-                id: id.clone(),
-                opens_at: chrono::Utc::now() + chrono::Duration::from_std(opens_in)?,
-                trip_ids,
-                rate_per_sec: room.admit_rate,
-                max_active: room.max_active,
-                idle_secs: 120,
-            },
-            chrono::Utc::now(),
-        )
+        .create(crate::app::queue::SaleSettings {
+            id: id.clone(),
+            opens_at: chrono::Utc::now() + chrono::Duration::from_std(opens_in)?,
+            trip_ids,
+            rate_per_sec: room.admit_rate,
+            max_active: room.max_active,
+            idle_secs: 120,
+        })
+        .await
         .context("creating the queued sale")?;
     Ok(QueuePlan {
         sale: id,

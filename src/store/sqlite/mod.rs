@@ -11,6 +11,7 @@ mod limits;
 mod outbox;
 mod payment;
 mod rows;
+mod sales;
 mod schema;
 mod ticket;
 mod trains;

@@ -27,6 +27,20 @@ impl TestDb {
             TestDb::Postgres(g) => &g.url,
         }
     }
+
+    /// Another handle on the same Postgres database, for a second server on
+    /// it: dropping the handle removes nothing (keep `self` alive meanwhile).
+    pub fn shared(&self) -> TestDb {
+        match self {
+            TestDb::Postgres(g) => TestDb::Postgres(PgGuard {
+                admin_url: g.admin_url.clone(),
+                name: g.name.clone(),
+                url: g.url.clone(),
+                owner: false,
+            }),
+            TestDb::Sqlite { .. } => panic!("one SQLite file has one server process"),
+        }
+    }
 }
 
 pub fn sqlite() -> TestDb {
@@ -40,6 +54,8 @@ pub struct PgGuard {
     admin_url: String,
     name: String,
     url: String,
+    /// Whether dropping this guard drops the database.
+    owner: bool,
 }
 
 fn admin_url() -> String {
@@ -70,11 +86,15 @@ pub async fn postgres() -> Option<TestDb> {
         admin_url: admin,
         name,
         url,
+        owner: true,
     }))
 }
 
 impl Drop for PgGuard {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         // Drop cannot await; do it on a thread with its own small runtime, so it
         // works inside #[tokio::test] too.
         let (admin, name) = (self.admin_url.clone(), self.name.clone());

@@ -62,3 +62,44 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// Runs each named `async fn(TestDb, TestRoom)` with the waiting room in this
+/// process's memory and in Redis (a key prefix of the test's own), each on
+/// SQLite and on Postgres. Redis and Postgres are skipped as in `on_both_backends!`.
+#[macro_export]
+macro_rules! on_both_rooms {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $crate::on_both_databases_in_room!(memory; $($case),*);
+        }
+        mod redis {
+            $crate::on_both_databases_in_room!(redis; $($case),*);
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! on_both_databases_in_room {
+    ($room:ident; $($case:ident),*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(room) = $crate::common::redis::TestRoom::$room() else { return };
+                    super::super::$case($crate::common::db::sqlite(), room).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(room) = $crate::common::redis::TestRoom::$room() else { return };
+                    let Some(db) = $crate::common::db::postgres().await else { return };
+                    super::super::$case(db, room).await;
+                }
+            )*
+        }
+    };
+}

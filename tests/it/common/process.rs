@@ -27,6 +27,9 @@ impl ServedBinary {
             .env("DATABASE_URL", db_url)
             .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)
             .env("TICKETCTL_LOG", "warn")
+            // A test that wants Redis says so with --redis-url and a prefix of
+            // its own; an inherited REDIS_URL would share the default prefix.
+            .env_remove("REDIS_URL")
             .stdout(Stdio::null())
             .stderr(
                 std::fs::OpenOptions::new()

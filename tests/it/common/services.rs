@@ -1,5 +1,6 @@
-//! Tests that need an outside service (Postgres, Redis, tmux): one rule for when they
-//! may skip, skips that show in a plain `cargo test`, and a count of what ran.
+//! Tests that need an outside service (Postgres, Redis, tmux): one rule for
+//! when they may skip, skips that show in a plain `cargo test`, and a count of
+//! what ran.
 //!
 //! - `CI=true` or `CI=1` makes an unreachable service fatal ([`in_ci`]).
 //! - A service that is reachable is always used: only a failed connection or a
@@ -8,7 +9,9 @@
 //!   straight to the process's stderr, where `cargo test` shows it.
 //! - Once every service case of this run has started (the run's own test list,
 //!   filters included, is read from `<test binary> <same args> --list`), one
-//!   line says how many ran and how many were skipped, per service.
+//!   line says how many ran and how many were skipped, per service. A test
+//!   may need two services (a Redis room on Postgres); it counts for each, and
+//!   when it skips for want of one it counts as skipped for the others too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -21,6 +24,8 @@ pub enum Service {
     Tmux,
 }
 
+const ALL: [Service; 3] = [Service::Postgres, Service::Redis, Service::Tmux];
+
 impl Service {
     fn name(self) -> &'static str {
         match self {
@@ -30,18 +35,20 @@ impl Service {
         }
     }
 
-    /// Which services a test needs, by the naming rule every service test
-    /// follows: a `postgres` or `redis` path segment or name part, or the
-    /// `tui_tmux` module. A test may need several (Postgres and Redis).
+    /// Whether a test needs this service, by the naming rule every service
+    /// test follows: a `postgres` or `redis` path segment or name part, or the
+    /// `tui_tmux` module.
+    fn needed_by(self, test: &str) -> bool {
+        match self {
+            Service::Postgres => test.contains("postgres"),
+            Service::Redis => test.contains("redis"),
+            Service::Tmux => test.contains("tui_tmux::"),
+        }
+    }
+
+    /// The services a test needs, by the naming rule.
     pub fn of_test(name: &str) -> Vec<Service> {
-        [
-            (Service::Postgres, name.contains("postgres")),
-            (Service::Redis, name.contains("redis")),
-            (Service::Tmux, name.contains("tui_tmux::")),
-        ]
-        .into_iter()
-        .filter_map(|(service, needed)| needed.then_some(service))
-        .collect()
+        ALL.into_iter().filter(|s| s.needed_by(name)).collect()
     }
 }
 
@@ -73,7 +80,8 @@ pub fn ran(service: Service) {
     record(service, false);
 }
 
-/// Skips the current test for want of `service` (fatal in CI), visibly.
+/// Skips the current test for want of `service` (fatal in CI), visibly. The
+/// other services the test needs are not used either: they count as skipped.
 pub fn skip(service: Service, reason: &str) {
     let test = current_test();
     assert!(
@@ -87,6 +95,11 @@ pub fn skip(service: Service, reason: &str) {
         service.name()
     );
     record(service, true);
+    for other in Service::of_test(&test) {
+        if other != service {
+            record(other, true);
+        }
+    }
 }
 
 fn record(service: Service, skipped: bool) {
@@ -94,13 +107,19 @@ fn record(service: Service, skipped: bool) {
     // The count relies on the naming rule (`Service::of_test`): a service test
     // named otherwise would run uncounted, so it fails here instead.
     assert!(
-        test == "main" || Service::of_test(&test).contains(&service),
+        test == "main" || service.needed_by(&test),
         "{test} uses {} but its name does not say so; put it in a `{0}` module or end its name in `_{0}`",
         service.name()
     );
     // A panicking test must not hide the others' counts: recover from poison.
     let mut guard = TALLY.lock().unwrap_or_else(|p| p.into_inner());
     let tally = guard.get_or_insert_with(Tally::default);
+    let already = |m: &BTreeMap<Service, BTreeSet<String>>| {
+        m.get(&service).is_some_and(|set| set.contains(&test))
+    };
+    if already(&tally.ran) || already(&tally.skipped) {
+        return;
+    }
     let set = if skipped {
         &mut tally.skipped
     } else {
@@ -124,7 +143,7 @@ fn record(service: Service, skipped: bool) {
 }
 
 fn summary(tally: &Tally) -> String {
-    let parts: Vec<String> = [Service::Postgres, Service::Redis, Service::Tmux]
+    let parts: Vec<String> = ALL
         .into_iter()
         .map(|s| {
             let n = |m: &BTreeMap<Service, BTreeSet<String>>| m.get(&s).map_or(0, BTreeSet::len);
@@ -139,8 +158,8 @@ fn summary(tally: &Tally) -> String {
     format!("SERVICE TESTS: {}", parts.join("; "))
 }
 
-/// How many (test, service) uses this run has: this binary's own test list for
-/// the same arguments (so a filtered run expects only what it selected).
+/// How many (test, service) uses this run has: from this binary's own test
+/// list for the same arguments (so a filtered run expects only what it selected).
 fn expected_service_tests() -> Option<&'static usize> {
     static EXPECTED: OnceLock<Option<usize>> = OnceLock::new();
     EXPECTED

@@ -8,10 +8,9 @@
 use chrono::{DateTime, Duration, Utc};
 use std::ops::RangeInclusive;
 
+use super::{SaleControl, SaleSettings};
 use crate::domain::ParseError;
 use crate::domain::text;
-
-use super::queue::SaleSettings;
 
 /// Users admitted per second.
 pub const RATE_PER_SEC: RangeInclusive<f64> = 0.01..=100_000.0;
@@ -45,6 +44,13 @@ pub fn check_max_active(max_active: usize) -> Result<(), ParseError> {
     }
 }
 
+/// Checks an admin's live change against the same ranges as a new sale's.
+pub fn check_control(c: &SaleControl) -> Result<(), ParseError> {
+    c.rate_per_sec.map(check_rate).transpose()?;
+    c.max_active.map(check_max_active).transpose()?;
+    Ok(())
+}
+
 /// Checks every setting of a new sale against its range at `now`.
 pub fn check_settings(s: &SaleSettings, now: DateTime<Utc>) -> Result<(), ParseError> {
     if s.id.trim().is_empty() {
@@ -57,7 +63,7 @@ pub fn check_settings(s: &SaleSettings, now: DateTime<Utc>) -> Result<(), ParseE
             format!("a queued sale covers 1 to {MAX_TRIPS} trips"),
         ));
     }
-    if s.trip_ids.iter().any(|t| *t <= 0) {
+    if s.trip_ids.iter().any(|t| t.get() <= 0) {
         return Err(ParseError::new("trip_ids", "trip ids are positive"));
     }
     check_rate(s.rate_per_sec)?;
@@ -81,7 +87,7 @@ pub fn check_settings(s: &SaleSettings, now: DateTime<Utc>) -> Result<(), ParseE
 }
 
 /// `now` plus `secs` seconds, saturating at the latest representable instant
-/// instead of panicking (the caller holds the room's lock).
+/// instead of panicking (a room's caller may hold its lock).
 pub fn secs_after(now: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
     Duration::try_seconds(secs)
         .and_then(|d| now.checked_add_signed(d))
@@ -91,12 +97,13 @@ pub fn secs_after(now: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::TripId;
 
     fn settings(now: DateTime<Utc>) -> SaleSettings {
         SaleSettings {
             id: "eid".into(),
             opens_at: now,
-            trip_ids: vec![1],
+            trip_ids: vec![TripId(1)],
             rate_per_sec: 10.0,
             max_active: 10,
             idle_secs: 60,
@@ -116,7 +123,7 @@ mod tests {
             ("idle_secs", Box::new(|s| s.idle_secs = 86_401)),
             ("idle_secs", Box::new(|s| s.idle_secs = 10_000_000_000_000)),
             ("trip_ids", Box::new(|s| s.trip_ids = vec![])),
-            ("trip_ids", Box::new(|s| s.trip_ids = vec![0])),
+            ("trip_ids", Box::new(|s| s.trip_ids = vec![TripId(0)])),
             ("id", Box::new(|s| s.id = "e\u{202E}id".into())),
             (
                 "opens_at",
@@ -137,6 +144,20 @@ mod tests {
         at_bounds.max_active = 1_000_000;
         at_bounds.idle_secs = 86_400;
         assert_eq!(check_settings(&at_bounds, now), Ok(()));
+    }
+
+    #[test]
+    fn a_live_change_has_the_same_bounds_and_may_leave_all_out() {
+        let change = |rate, max| SaleControl {
+            paused: Some(true),
+            rate_per_sec: rate,
+            max_active: max,
+        };
+        assert_eq!(check_control(&SaleControl::default()), Ok(()));
+        assert_eq!(check_control(&change(Some(100_000.0), Some(1))), Ok(()));
+        let field = |c| check_control(&c).map_err(|e| e.field);
+        assert_eq!(field(change(Some(0.0), None)), Err("rate_per_sec"));
+        assert_eq!(field(change(None, Some(1_000_001))), Err("max_active"));
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! Which trips are gated by a queued sale, and each sale's settings: read from
+//! the database, so every `serve` process gates the same trips, with what can
+//! safely be remembered remembered.
+//!
+//! A trip never leaves its sale (sales are not deleted), so "trip T is gated
+//! by sale S" is kept for good. "Trip T is not gated" is never kept: another
+//! process may queue it at any moment, and a hold let through on a stale "no"
+//! would be a sale sold ungated. Settings are kept a short while: the room
+//! reads its pause, rate and cap from its own state; the cached settings only
+//! start a room that lost its state, and rooms reached through this process
+//! see this process's changes at once.
+
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::app::{AppError, AppResult};
+use crate::domain::TripId;
+use crate::domain::waiting_room::{QueuedSale, SaleControl};
+use crate::store::Store;
+
+/// How long a sale's settings are trusted before they are read again.
+const SETTINGS_TTL: Duration = Duration::from_secs(5);
+
+pub(super) struct SaleDirectory {
+    store: Arc<dyn Store>,
+    gated: RwLock<HashMap<TripId, String>>,
+    sales: RwLock<HashMap<String, (Instant, Arc<QueuedSale>)>>,
+}
+
+impl SaleDirectory {
+    pub(super) fn new(store: Arc<dyn Store>) -> Self {
+        SaleDirectory {
+            store,
+            gated: RwLock::default(),
+            sales: RwLock::default(),
+        }
+    }
+
+    /// Records a new sale (refused if its id or one of its trips is taken).
+    pub(super) async fn create(&self, sale: QueuedSale) -> AppResult<Arc<QueuedSale>> {
+        self.store.create_queued_sale(&sale).await?;
+        let mut gated = self.gated.write();
+        for trip in &sale.settings.trip_ids {
+            gated.insert(*trip, sale.settings.id.clone());
+        }
+        drop(gated);
+        Ok(self.remember(sale))
+    }
+
+    /// Applies an admin's change and returns the sale as it now is.
+    pub(super) async fn control(
+        &self,
+        id: &str,
+        change: SaleControl,
+    ) -> AppResult<Arc<QueuedSale>> {
+        let sale = self
+            .store
+            .control_queued_sale(id, &change)
+            .await?
+            .ok_or_else(|| no_sale(id))?;
+        Ok(self.remember(sale))
+    }
+
+    /// The sale `id`, or NotFound.
+    pub(super) async fn sale(&self, id: &str) -> AppResult<Arc<QueuedSale>> {
+        if let Some((at, sale)) = self.sales.read().get(id)
+            && at.elapsed() < SETTINGS_TTL
+        {
+            return Ok(sale.clone());
+        }
+        let sale = self
+            .store
+            .queued_sale(id)
+            .await?
+            .ok_or_else(|| no_sale(id))?;
+        Ok(self.remember(sale))
+    }
+
+    /// The sale that gates `trip`, if any.
+    pub(super) async fn sale_of_trip(&self, trip: TripId) -> AppResult<Option<Arc<QueuedSale>>> {
+        let known = self.gated.read().get(&trip).cloned();
+        let id = match known {
+            Some(id) => id,
+            None => match self.store.queued_sale_of_trip(trip).await? {
+                Some(id) => {
+                    self.gated.write().insert(trip, id.clone());
+                    id
+                }
+                None => return Ok(None),
+            },
+        };
+        self.sale(&id).await.map(Some)
+    }
+
+    fn remember(&self, sale: QueuedSale) -> Arc<QueuedSale> {
+        let sale = Arc::new(sale);
+        self.sales
+            .write()
+            .insert(sale.settings.id.clone(), (Instant::now(), sale.clone()));
+        sale
+    }
+}
+
+fn no_sale(id: &str) -> AppError {
+    AppError::NotFound(format!("no queued sale '{id}'"))
+}
