@@ -73,10 +73,6 @@ pub struct AppConfig {
     pub notifications_dir: Option<std::path::PathBuf>,
     /// Ed25519 seed (hex) for signing tickets; `None` = generate and keep in the database.
     pub ticket_key: Option<String>,
-    /// SMTP relay for passenger e-mail (`smtp://host:port`); `None` = no e-mail is sent.
-    pub smtp_url: Option<String>,
-    /// The sender of passenger e-mail.
-    pub mail_from: String,
     /// Redis shared by every `serve` process (`redis://127.0.0.1:6379`): the
     /// waiting room and rate limits live there when set; `None` = this
     /// process alone keeps them in memory.
@@ -109,8 +105,6 @@ impl Default for AppConfig {
             sweep_every: std::time::Duration::from_secs(1),
             notifications_dir: None,
             ticket_key: None,
-            smtp_url: None,
-            mail_from: "Bangladesh Railway tickets <tickets@localhost>".into(),
             redis_url: None,
             redis_prefix: "ticketctl:".into(),
             clock: Clock::System,
@@ -130,7 +124,8 @@ pub struct App {
     pub gateway: Arc<dyn PaymentGateway>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) availability: Arc<availability::Availability>,
-    pub(crate) mailer: Option<Arc<notify::Mailer>>,
+    /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
+    pub(crate) mailer: Option<Arc<dyn notify::Mailer>>,
     pub(crate) queue: Arc<queue::WaitingRoom>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
@@ -153,10 +148,6 @@ impl App {
             .setting_or_init("admission_key", &hex::encode(rand::random::<[u8; 32]>()))
             .await?;
         let queue = Arc::new(queue::WaitingRoom::new(queue_key.into_bytes()));
-        let mailer = match &config.smtp_url {
-            Some(url) => Some(Arc::new(notify::Mailer::new(url, &config.mail_from)?)),
-            None => None,
-        };
         let passwords = Arc::new(passwords::Passwords::new(
             config.max_password_hashes,
             config.password_hash_wait,
@@ -170,12 +161,18 @@ impl App {
             gateway,
             catalog: Arc::default(),
             availability: Arc::default(),
-            mailer,
+            mailer: None,
             queue,
             live: Arc::default(),
             sweeps: Arc::default(),
             orders_in_flight: Arc::default(),
         })
+    }
+
+    /// Sends passenger e-mail through `mailer` (e.g. the SMTP adapter).
+    pub fn with_mailer(mut self, mailer: Arc<dyn notify::Mailer>) -> App {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// The store itself, past every use case and rule: for the raw-storage

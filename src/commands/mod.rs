@@ -44,7 +44,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the booking server (HTTP API).
-    Serve(serve::Cmd),
+    // Boxed: its many flags would make every other command's value as large.
+    Serve(Box<serve::Cmd>),
     /// Create or update the database schema.
     Migrate(migrate::Cmd),
     /// Load the Bangladesh Railway network and create trips for the coming days.

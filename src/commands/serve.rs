@@ -2,9 +2,12 @@
 
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::smtp::SmtpMailer;
 use crate::app::payments::GatewayConfig;
+use crate::store::redact_url;
 
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
@@ -138,6 +141,15 @@ pub struct ServeConfig {
     pub demo: Option<u32>,
     pub app: AppConfig,
     pub limits: Limits,
+    /// Passenger e-mail through an SMTP relay; `None` = no e-mail is sent.
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// Where passenger e-mail is relayed, and from whom it comes.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub url: String,
+    pub from: String,
 }
 
 impl Cmd {
@@ -157,12 +169,10 @@ impl Cmd {
                 recovery_after: chrono::Duration::seconds(self.recovery_after_secs as i64),
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
-                smtp_url: self.smtp_url.clone(),
                 redis_url: self.redis_url.clone(),
                 redis_prefix: self.redis_prefix.clone(),
                 sale: self.sale.policy(),
                 refund_rule,
-                mail_from: self.mail_from.clone(),
                 max_password_hashes: self
                     .max_password_hashes
                     .map_or(AppConfig::default().max_password_hashes, |n| n as usize),
@@ -172,6 +182,10 @@ impl Cmd {
                 max_holds_per_address: cap(self.max_holds_per_address),
                 ..AppConfig::default()
             },
+            smtp: self.smtp_url.as_ref().map(|url| SmtpSettings {
+                url: url.clone(),
+                from: self.mail_from.clone(),
+            }),
             limits: Limits {
                 per_ip: NonZeroU32::new(self.rate_per_ip),
                 per_user: NonZeroU32::new(self.rate_per_user),
@@ -245,7 +259,7 @@ async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     raise_open_file_limit();
     let store = super::open_store(&config.database_url).await?;
-    let app = App::new(store, config.app.clone()).await?;
+    let app = plug_adapters(App::new(store, config.app.clone()).await?, &config)?;
     if let Some(days) = config.demo {
         prepare_demo(&app, days).await?;
     }
@@ -260,7 +274,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let addr = server.local_addr()?;
     println!(
         "ticketctl serving on http://{addr} (database {})",
-        crate::store::redact_url(&config.database_url)
+        redact_url(&config.database_url)
     );
     if config.demo.is_some() {
         let tomorrow = crate::domain::ServiceDate::today_at(config.app.clock.now()).add_days(1);
@@ -277,6 +291,16 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     server.run(shutdown_signal()).await?;
     println!("ticketctl stopped");
     Ok(())
+}
+
+/// Connects the use cases to the outside technologies the settings name.
+fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
+    if let Some(smtp) = &config.smtp {
+        let mailer = SmtpMailer::new(&smtp.url, &smtp.from)
+            .with_context(|| format!("setting up e-mail through {}", redact_url(&smtp.url)))?;
+        app = app.with_mailer(Arc::new(mailer));
+    }
+    Ok(app)
 }
 
 /// Every connection is a file descriptor: a soft limit of 1,024 (a common

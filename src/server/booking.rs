@@ -10,10 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 
-use crate::app::App;
+use crate::adapters::qr;
 use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, OrderView};
 use crate::app::payments::{CardInput, TokenView};
-use crate::app::tickets::{TicketView, Verdict, qr_png, qr_svg};
+use crate::app::tickets::{TicketView, Verdict};
+use crate::app::{App, AppError};
 use crate::domain::Role;
 
 use super::auth::Caller;
@@ -194,6 +195,11 @@ pub async fn get_ticket(
     Ok(Json(app.ticket_view(&ticket)?))
 }
 
+/// A signed payload that cannot be drawn is our fault, never the caller's.
+fn qr_failed(e: qr::QrError) -> ApiError {
+    AppError::Internal(e.to_string()).into()
+}
+
 pub async fn ticket_png(
     State(app): State<App>,
     caller: Caller,
@@ -202,7 +208,7 @@ pub async fn ticket_png(
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok((
         [(header::CONTENT_TYPE, "image/png")],
-        qr_png(&ticket.payload)?,
+        qr::png(&ticket.payload).map_err(qr_failed)?,
     )
         .into_response())
 }
@@ -215,7 +221,7 @@ pub async fn ticket_svg(
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml")],
-        qr_svg(&ticket.payload)?,
+        qr::svg(&ticket.payload).map_err(qr_failed)?,
     )
         .into_response())
 }
