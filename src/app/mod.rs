@@ -17,6 +17,7 @@ pub mod notify;
 mod passwords;
 pub mod payments;
 pub mod queue;
+pub mod relay;
 pub mod sale_bounds;
 pub mod seed;
 mod sessions;
@@ -126,6 +127,8 @@ pub struct App {
     pub(crate) availability: Arc<availability::Availability>,
     /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
     pub(crate) mailer: Option<Arc<dyn notify::Mailer>>,
+    /// Where outbox events are relayed (`with_event_publisher`); `None` = they stay in the database.
+    pub(crate) events: Option<Arc<dyn relay::EventPublisher>>,
     pub(crate) queue: Arc<queue::WaitingRoom>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
@@ -162,6 +165,7 @@ impl App {
             catalog: Arc::default(),
             availability: Arc::default(),
             mailer: None,
+            events: None,
             queue,
             live: Arc::default(),
             sweeps: Arc::default(),

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::nats::{self, JetStreamPublisher, NatsSettings};
 use crate::adapters::smtp::SmtpMailer;
 use crate::app::payments::GatewayConfig;
 use crate::store::redact_url;
@@ -60,6 +61,17 @@ pub struct Cmd {
     /// Prefix of every Redis key, so several deployments can share one Redis.
     #[arg(long, env = "TICKETCTL_REDIS_PREFIX", default_value = "ticketctl:")]
     pub redis_prefix: String,
+    /// NATS server for the event relay (e.g. nats://127.0.0.1:4222): every outbox
+    /// event is published to a JetStream stream. Without it no relay runs and
+    /// events stay in the database.
+    #[arg(long, env = "NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// The JetStream stream events are published to (created if missing).
+    #[arg(long, env = "TICKETCTL_NATS_STREAM", default_value = nats::DEFAULT_STREAM)]
+    pub nats_stream: String,
+    /// First part of every event subject: events go to `<prefix>.<kind>`.
+    #[arg(long, env = "TICKETCTL_NATS_SUBJECT_PREFIX", default_value = nats::DEFAULT_SUBJECT_PREFIX)]
+    pub nats_subject_prefix: String,
     /// Sender address of passenger e-mail.
     #[arg(
         long,
@@ -143,6 +155,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Passenger e-mail through an SMTP relay; `None` = no e-mail is sent.
     pub smtp: Option<SmtpSettings>,
+    /// Where outbox events are relayed; `None` = they stay in the database.
+    pub events: Option<NatsSettings>,
 }
 
 /// Where passenger e-mail is relayed, and from whom it comes.
@@ -182,6 +196,11 @@ impl Cmd {
                 max_holds_per_address: cap(self.max_holds_per_address),
                 ..AppConfig::default()
             },
+            events: self
+                .nats_url
+                .as_deref()
+                .map(|url| NatsSettings::new(url, &self.nats_stream, &self.nats_subject_prefix))
+                .transpose()?,
             smtp: self.smtp_url.as_ref().map(|url| SmtpSettings {
                 url: url.clone(),
                 from: self.mail_from.clone(),
@@ -299,6 +318,11 @@ fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
         let mailer = SmtpMailer::new(&smtp.url, &smtp.from)
             .with_context(|| format!("setting up e-mail through {}", redact_url(&smtp.url)))?;
         app = app.with_mailer(Arc::new(mailer));
+    }
+    if let Some(events) = &config.events {
+        // Connects in the background: a NATS server that is down delays events, not start-up.
+        tracing::info!(nats = %redact_url(events.url()), stream = events.stream(), "relaying events");
+        app = app.with_event_publisher(Arc::new(JetStreamPublisher::new(events.clone())));
     }
     Ok(app)
 }

@@ -17,6 +17,7 @@ mod audit_tampering;
 mod cli;
 mod concurrent_operations;
 mod crash_recovery;
+mod events_nats;
 mod fuzz_requests;
 mod hardening_booking;
 mod hardening_edge;

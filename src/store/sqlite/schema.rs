@@ -20,6 +20,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0006_booking_limits.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0008_outbox_relay.sql"
+    )),
 ];
 
 #[async_trait]

@@ -3,6 +3,7 @@
 
 pub mod booking_flow;
 pub mod db;
+pub mod nats;
 pub mod process;
 pub mod server;
 pub mod services;

@@ -1,4 +1,4 @@
-//! Tests that need an outside service (Postgres, tmux): one rule for when they
+//! Tests that need an outside service (Postgres, tmux, NATS): one rule for when they
 //! may skip, skips that show in a plain `cargo test`, and a count of what ran.
 //!
 //! - `CI=true` or `CI=1` makes an unreachable service fatal ([`in_ci`]).
@@ -18,6 +18,7 @@ use std::sync::{Mutex, OnceLock};
 pub enum Service {
     Postgres,
     Tmux,
+    Nats,
 }
 
 impl Service {
@@ -25,16 +26,20 @@ impl Service {
         match self {
             Service::Postgres => "postgres",
             Service::Tmux => "tmux",
+            Service::Nats => "nats",
         }
     }
 
     /// Which service a test needs, by the naming rule every service test
-    /// follows: a `postgres` path segment or name part, or the `tui_tmux` module.
+    /// follows: a `postgres` path segment or name part, the `tui_tmux` module,
+    /// or a `nats` name part. (One service per test: a NATS test runs on SQLite.)
     pub fn of_test(name: &str) -> Option<Service> {
         if name.contains("postgres") {
             Some(Service::Postgres)
         } else if name.contains("tui_tmux::") {
             Some(Service::Tmux)
+        } else if name.contains("nats") {
+            Some(Service::Nats)
         } else {
             None
         }
@@ -120,7 +125,7 @@ fn record(service: Service, skipped: bool) {
 }
 
 fn summary(tally: &Tally) -> String {
-    let parts: Vec<String> = [Service::Postgres, Service::Tmux]
+    let parts: Vec<String> = [Service::Postgres, Service::Tmux, Service::Nats]
         .into_iter()
         .map(|s| {
             let n = |m: &BTreeMap<Service, BTreeSet<String>>| m.get(&s).map_or(0, BTreeSet::len);
