@@ -108,6 +108,16 @@ async fn a_booking_publishes_one_message_per_event_nats() {
         "{}",
         booked.reply.body
     );
+    // A cancellation and a declined card, so the other order kinds travel too.
+    let cancel = format!("/v1/orders/{}/cancel", booked.order_id);
+    let r = t.post_as(&cancel, &booked.token, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let declined = book(&t, trip, 2, 1, "4000000000000002").await;
+    assert_eq!(
+        declined.reply.body["order"]["status"], "failed",
+        "{}",
+        declined.reply.body
+    );
 
     let events = outbox_events(&t.app).await;
     let kinds: Vec<&str> = events.values().map(|e| e.kind.as_str()).collect();
@@ -118,9 +128,19 @@ async fn a_booking_publishes_one_message_per_event_nats() {
             "order.paid",
             "order.confirmed",
             "ticket.issued",
-            "ticket.issued"
+            "ticket.issued",
+            "order.refunded",
+            "order.reserved",
+            "order.failed",
         ]
     );
+    let documented = include_str!("../../docs/events.md");
+    for kind in &kinds {
+        assert!(
+            documented.contains(&format!("| `{kind}` |")),
+            "{kind} is in docs/events.md"
+        );
+    }
     wait_until_relayed(&t.db, Duration::from_secs(20)).await;
     assert_one_message_per_event(&stream.messages().await, &events, &stream.prefix);
 
