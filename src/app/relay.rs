@@ -83,6 +83,13 @@ pub trait EventPublisher: Send + Sync {
     /// Publishes `events` in order and waits for the stream's acknowledgements;
     /// reports how many from the front were acknowledged.
     async fn publish(&self, events: &[EventEnvelope]) -> Published;
+
+    /// Gets the destination ready before the first event (connects, creates
+    /// the stream), so watchers can attach to it early; publishing does the
+    /// same when it has to.
+    async fn prepare(&self) -> Result<(), PublishError> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,10 +153,17 @@ pub(crate) async fn relay_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut retry = Backoff::default();
+    let mut prepared = false;
     loop {
         // Shutdown may cut a round short: at-least-once delivery makes that safe.
         let round = tokio::select! {
-            round = app.relay_once(publisher.as_ref()) => round,
+            round = async {
+                if !prepared {
+                    publisher.prepare().await?;
+                    prepared = true;
+                }
+                app.relay_once(publisher.as_ref()).await
+            } => round,
             _ = shutdown.changed() => return,
         };
         let pause = match round {

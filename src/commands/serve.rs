@@ -295,6 +295,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "ticketctl serving on http://{addr} (database {})",
         redact_url(&config.database_url)
     );
+    if let Some(events) = &config.events {
+        println!(
+            "events relayed to NATS at {} (stream {}, subjects {})",
+            redact_url(events.url()),
+            events.stream(),
+            events.all_subjects()
+        );
+    }
     if config.demo.is_some() {
         let tomorrow = crate::domain::ServiceDate::today_at(config.app.clock.now()).add_days(1);
         println!("try:  curl 'http://{addr}/v1/trips?from=Dhaka&to=Chattogram&date={tomorrow}'");
@@ -320,8 +328,7 @@ fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
         app = app.with_mailer(Arc::new(mailer));
     }
     if let Some(events) = &config.events {
-        // Connects in the background: a NATS server that is down delays events, not start-up.
-        tracing::info!(nats = %redact_url(events.url()), stream = events.stream(), "relaying events");
+        // Connects on first use: a NATS server that is down delays events, not start-up.
         app = app.with_event_publisher(Arc::new(JetStreamPublisher::new(events.clone())));
     }
     Ok(app)

@@ -360,15 +360,25 @@ fn tail_command(stream: &TestStream, extra: &[&str]) -> Command {
     cmd
 }
 
-/// `ticketctl events tail`, the real binary: watching `<prefix>.order.>`, it
-/// prints each order event of a booking made after it started, as one JSON
-/// line; `--from-start --limit` replays the ticket events and exits.
+/// `ticketctl events tail`, the real binary: watching `<prefix>.order.>` on the
+/// stream a relay created at start, it prints each order event of a booking
+/// made after it started, as one JSON line; `--from-start --limit` replays the
+/// ticket events and exits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_tail_prints_a_bookings_events_nats() {
     let Some(stream) = nats::stream().await else {
         return;
     };
-    stream.create().await;
+    // The relay creates the stream before any event, so a watcher can come first.
+    let t = serve_relaying(sqlite(), stream.publisher()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !stream.exists().await {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not create the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let order_subject = format!("{}.order.>", stream.prefix);
     let mut child = tail_command(&stream, &["--subject", &order_subject])
         .stdout(Stdio::piped())
@@ -380,7 +390,6 @@ async fn events_tail_prints_a_bookings_events_nats() {
     let ready = stderr.recv_timeout(Duration::from_secs(20)).unwrap();
     assert!(ready.starts_with("watching"), "{ready}");
 
-    let t = serve_relaying(sqlite(), stream.publisher()).await;
     let trip = tiny_trip(&t.app, 8).await;
     book(&t, trip, 1, 2, CARD).await;
     let events = outbox_events(&t.app).await;

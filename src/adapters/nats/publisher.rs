@@ -120,4 +120,11 @@ impl EventPublisher for JetStreamPublisher {
         }
         published
     }
+
+    async fn prepare(&self) -> Result<(), PublishError> {
+        self.ready()
+            .await
+            .map(|_| ())
+            .map_err(|e| PublishError(e.to_string()))
+    }
 }

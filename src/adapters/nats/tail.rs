@@ -19,10 +19,12 @@ pub async fn tail(
     from_start: bool,
 ) -> Result<Tail, NatsError> {
     let context = jetstream::new(connect(url).await?);
-    let events = context
-        .get_stream(stream)
-        .await
-        .map_err(|e| NatsError::new(format!("finding the stream {stream}"), e))?;
+    let events = context.get_stream(stream).await.map_err(|e| {
+        NatsError::new(
+            format!("finding the stream {stream} (a server started with --nats-url creates it)"),
+            e,
+        )
+    })?;
     let consumer = events
         .create_consumer(consumer::pull::OrderedConfig {
             filter_subject: subject.to_owned(),

@@ -108,18 +108,10 @@ impl TestStream {
         stream.get_info().await.unwrap().config
     }
 
-    /// Creates the stream as the relay would (for watchers that come first).
-    pub async fn create(&self) {
+    /// Whether the stream exists on the server.
+    pub async fn exists(&self) -> bool {
         let context = jetstream::new(async_nats::connect(&self.url).await.unwrap());
-        context
-            .create_stream(jetstream::stream::Config {
-                name: self.name.clone(),
-                subjects: vec![format!("{}.>", self.prefix)],
-                duplicate_window: ticketctl::adapters::nats::DUPLICATE_WINDOW,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        context.get_stream(&self.name).await.is_ok()
     }
 }
 
