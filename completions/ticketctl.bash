@@ -22,6 +22,9 @@ _ticketctl() {
             ticketctl,completions)
                 cmd="ticketctl__subcmd__completions"
                 ;;
+            ticketctl,events)
+                cmd="ticketctl__subcmd__events"
+                ;;
             ticketctl,help)
                 cmd="ticketctl__subcmd__help"
                 ;;
@@ -73,11 +76,26 @@ _ticketctl() {
             ticketctl__subcmd__audit__subcmd__help,verify)
                 cmd="ticketctl__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            ticketctl__subcmd__events,help)
+                cmd="ticketctl__subcmd__events__subcmd__help"
+                ;;
+            ticketctl__subcmd__events,tail)
+                cmd="ticketctl__subcmd__events__subcmd__tail"
+                ;;
+            ticketctl__subcmd__events__subcmd__help,help)
+                cmd="ticketctl__subcmd__events__subcmd__help__subcmd__help"
+                ;;
+            ticketctl__subcmd__events__subcmd__help,tail)
+                cmd="ticketctl__subcmd__events__subcmd__help__subcmd__tail"
+                ;;
             ticketctl__subcmd__help,audit)
                 cmd="ticketctl__subcmd__help__subcmd__audit"
                 ;;
             ticketctl__subcmd__help,completions)
                 cmd="ticketctl__subcmd__help__subcmd__completions"
+                ;;
+            ticketctl__subcmd__help,events)
+                cmd="ticketctl__subcmd__help__subcmd__events"
                 ;;
             ticketctl__subcmd__help,help)
                 cmd="ticketctl__subcmd__help__subcmd__help"
@@ -117,6 +135,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help__subcmd__audit,verify)
                 cmd="ticketctl__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            ticketctl__subcmd__help__subcmd__events,tail)
+                cmd="ticketctl__subcmd__help__subcmd__events__subcmd__tail"
                 ;;
             ticketctl__subcmd__help__subcmd__station,add)
                 cmd="ticketctl__subcmd__help__subcmd__station__subcmd__add"
@@ -272,7 +293,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --help --version serve migrate seed station train trip user ticket audit rehearse tui completions help"
+            opts="-h -V --database-url --help --version serve migrate seed station train trip user ticket audit events rehearse tui completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,8 +446,102 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__events)
+            opts="-h --database-url --help tail help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__events__subcmd__help)
+            opts="tail help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__events__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__events__subcmd__help__subcmd__tail)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__events__subcmd__tail)
+            opts="-h --subject --nats-url --stream --from-start --limit --database-url --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --subject)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit rehearse tui completions help"
+            opts="serve migrate seed station train trip user ticket audit events rehearse tui completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -484,6 +599,34 @@ _ticketctl() {
         ticketctl__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__events)
+            opts="tail"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__events__subcmd__tail)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -946,7 +1089,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --redis-url --redis-prefix --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --database-url --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --database-url --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -993,6 +1136,18 @@ _ticketctl() {
                     return 0
                     ;;
                 --redis-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-subject-prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -3,6 +3,7 @@
 //! Data flows one way: `bin → commands → {server, tui} → app → {domain, store}`.
 //! The domain knows nothing of HTTP or SQL; handlers hold no business rules.
 
+pub mod adapters;
 pub mod app;
 pub mod commands;
 pub mod domain;

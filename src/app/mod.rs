@@ -17,6 +17,7 @@ pub mod notify;
 mod passwords;
 pub mod payments;
 pub mod queue;
+pub mod relay;
 pub mod seed;
 mod sessions;
 pub mod tickets;
@@ -72,10 +73,6 @@ pub struct AppConfig {
     pub notifications_dir: Option<std::path::PathBuf>,
     /// Ed25519 seed (hex) for signing tickets; `None` = generate and keep in the database.
     pub ticket_key: Option<String>,
-    /// SMTP relay for passenger e-mail (`smtp://host:port`); `None` = no e-mail is sent.
-    pub smtp_url: Option<String>,
-    /// The sender of passenger e-mail.
-    pub mail_from: String,
     /// Redis shared by every `serve` process (`redis://127.0.0.1:6379`): the
     /// waiting room and rate limits live there when set; `None` = this
     /// process alone keeps them in memory.
@@ -108,8 +105,6 @@ impl Default for AppConfig {
             sweep_every: std::time::Duration::from_secs(1),
             notifications_dir: None,
             ticket_key: None,
-            smtp_url: None,
-            mail_from: "Bangladesh Railway tickets <tickets@localhost>".into(),
             redis_url: None,
             redis_prefix: "ticketctl:".into(),
             clock: Clock::System,
@@ -129,7 +124,10 @@ pub struct App {
     pub gateway: Arc<dyn PaymentGateway>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) availability: Arc<availability::Availability>,
-    pub(crate) mailer: Option<Arc<notify::Mailer>>,
+    /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
+    pub(crate) mailer: Option<Arc<dyn notify::Mailer>>,
+    /// Where outbox events are relayed (`with_event_publisher`); `None` = they stay in the database.
+    pub(crate) events: Option<Arc<dyn relay::EventPublisher>>,
     pub(crate) queue: Arc<queue::Queue>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
@@ -156,10 +154,6 @@ impl App {
             queue_key.into_bytes(),
             &config,
         )?);
-        let mailer = match &config.smtp_url {
-            Some(url) => Some(Arc::new(notify::Mailer::new(url, &config.mail_from)?)),
-            None => None,
-        };
         let passwords = Arc::new(passwords::Passwords::new(
             config.max_password_hashes,
             config.password_hash_wait,
@@ -173,12 +167,19 @@ impl App {
             gateway,
             catalog: Arc::default(),
             availability: Arc::default(),
-            mailer,
+            mailer: None,
+            events: None,
             queue,
             live: Arc::default(),
             sweeps: Arc::default(),
             orders_in_flight: Arc::default(),
         })
+    }
+
+    /// Sends passenger e-mail through `mailer` (e.g. the SMTP adapter).
+    pub fn with_mailer(mut self, mailer: Arc<dyn notify::Mailer>) -> App {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// The store itself, past every use case and rule: for the raw-storage

@@ -2,63 +2,53 @@
 //!
 //! Every message is logged. With a notification directory each is also written
 //! as a file (one per event and channel, so a redelivered event rewrites the
-//! same file); with an SMTP relay (`--smtp-url`) the e-mail is really sent.
+//! same file); with a mailer plugged in (the SMTP adapter, `--smtp-url`) the
+//! e-mail is really sent.
 //! Delivery is at-least-once: a relay failure leaves the event for a retry.
 
-use lettre::message::{Mailbox, header::ContentType};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use async_trait::async_trait;
 use std::path::Path;
 
-use crate::store::{OutboxEvent, User};
+use crate::store::OutboxEvent;
 
 use super::{App, AppError, AppResult};
 
-/// An SMTP relay for passenger e-mail.
-pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+/// One plain-text e-mail to one passenger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub to_name: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
 }
 
-impl Mailer {
-    /// `url` as lettre reads it: `smtp://host:port` (plain, e.g. a local relay),
-    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host` (TLS).
-    pub fn new(url: &str, from: &str) -> AppResult<Mailer> {
-        let bad = |what: &str, e: String| {
-            AppError::Invalid(crate::domain::ParseError::new(
-                "smtp",
-                format!("{what}: {e}"),
-            ))
-        };
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| bad("bad SMTP URL", e.to_string()))?
-            .build();
-        let from = from
-            .parse()
-            .map_err(|e: lettre::address::AddressError| bad("bad sender address", e.to_string()))?;
-        Ok(Mailer { transport, from })
-    }
+/// Why an e-mail did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The recipient's address cannot be used: retrying will not help.
+    #[error("bad recipient address: {0}")]
+    BadRecipient(String),
+    /// The message could not be built or handed over: worth retrying.
+    #[error("{0}")]
+    Delivery(String),
+}
 
-    async fn send(&self, to: &User, subject: &str, body: String) -> AppResult<()> {
-        let to_box = Mailbox::new(
-            Some(to.name.clone()),
-            to.email
-                .parse()
-                .map_err(|e: lettre::address::AddressError| {
-                    AppError::Invalid(crate::domain::ParseError::new("email", e.to_string()))
-                })?,
-        );
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to_box)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|e| AppError::Internal(format!("building e-mail: {e}")))?;
-        self.transport
-            .send(message)
-            .await
-            .map_err(|e| AppError::Internal(format!("SMTP relay: {e}")))?;
-        Ok(())
+/// The port passenger e-mail leaves through; `adapters::smtp` implements it.
+/// Sending returns once the relay took the message (at-least-once delivery).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, email: Email) -> Result<(), MailError>;
+}
+
+impl From<MailError> for AppError {
+    fn from(e: MailError) -> Self {
+        match e {
+            // `Invalid` is skipped by the outbox consumer: a poison event must not block the rest.
+            MailError::BadRecipient(m) => {
+                AppError::Invalid(crate::domain::ParseError::new("email", m))
+            }
+            MailError::Delivery(m) => AppError::Internal(format!("SMTP relay: {m}")),
+        }
     }
 }
 
@@ -128,7 +118,14 @@ impl App {
             .await?;
         }
         if let Some(mailer) = &self.mailer {
-            mailer.send(&user, &subject, email).await?;
+            mailer
+                .send(Email {
+                    to_name: user.name.clone(),
+                    to_address: user.email.clone(),
+                    subject,
+                    body: email,
+                })
+                .await?;
         }
         Ok(())
     }

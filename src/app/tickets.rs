@@ -1,8 +1,8 @@
 //! Tickets: issued for confirmed orders, one per passenger, each with a PNR and
-//! a QR code whose payload is signed (Ed25519) for offline checking.
+//! a QR code whose payload is signed (Ed25519) for offline checking. Drawing
+//! the QR code itself is `adapters::qr`'s job.
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use qrcode::QrCode;
 use serde::Serialize;
 
 use crate::domain::OrderStatus;
@@ -85,75 +85,6 @@ pub fn verify_offline(payload: &str, key: &VerifyingKey) -> Verdict {
             claims: None,
         },
     }
-}
-
-/// Renders a payload as a QR code in SVG.
-pub fn qr_svg(payload: &str) -> AppResult<String> {
-    let code =
-        QrCode::new(payload.as_bytes()).map_err(|e| AppError::Internal(format!("QR: {e}")))?;
-    Ok(code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(256, 256)
-        .build())
-}
-
-/// Renders a payload as a QR code in PNG (black on white, 4-module quiet zone).
-pub fn qr_png(payload: &str) -> AppResult<Vec<u8>> {
-    let code =
-        QrCode::new(payload.as_bytes()).map_err(|e| AppError::Internal(format!("QR: {e}")))?;
-    let (modules, scale, quiet) = (code.width(), 4usize, 4usize);
-    let colors = code.to_colors();
-    let size = (modules + 2 * quiet) * scale;
-    let mut pixels = vec![255u8; size * size];
-    for y in 0..modules {
-        for x in 0..modules {
-            if colors[y * modules + x] == qrcode::Color::Dark {
-                for dy in 0..scale {
-                    let row = (y + quiet) * scale + dy;
-                    let start = row * size + (x + quiet) * scale;
-                    pixels[start..start + scale].fill(0);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, size as u32, size as u32);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc
-            .write_header()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-    }
-    Ok(out)
-}
-
-/// Reads the payload back out of a QR code PNG (what an inspector's scanner does).
-pub fn payload_from_png(png_bytes: &[u8]) -> AppResult<String> {
-    let bad = |m: String| AppError::Invalid(crate::domain::ParseError::new("png", m));
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| bad(e.to_string()))?;
-    let channels = info.color_type.samples();
-    let (w, h) = (info.width as usize, info.height as usize);
-    let luma = |x: usize, y: usize| buf[(y * w + x) * channels];
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
-    let grid = img
-        .detect_grids()
-        .into_iter()
-        .next()
-        .ok_or_else(|| bad("no QR code found in the image".into()))?;
-    let (_, content) = grid
-        .decode()
-        .map_err(|e| bad(format!("QR code unreadable: {e}")))?;
-    Ok(content)
 }
 
 impl App {
@@ -292,19 +223,5 @@ impl App {
             }
         }
         Ok(verdict)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn qr_png_round_trips_through_a_scanner() {
-        let payload = "TKT1.eyJwbnIiOiJBQkMifQ.c2lnbmF0dXJl";
-        let png = qr_png(payload).unwrap();
-        assert_eq!(&png[1..4], b"PNG");
-        assert_eq!(payload_from_png(&png).unwrap(), payload);
-        assert!(qr_svg(payload).unwrap().starts_with("<?xml"));
     }
 }

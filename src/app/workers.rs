@@ -1,5 +1,6 @@
 //! Background work of a server process: outbox consumers (fulfillment,
-//! notification, audit), the hold sweeper and saga recovery.
+//! notification, audit, and the event relay when one is plugged in), the hold
+//! sweeper and saga recovery.
 //!
 //! Delivery is at-least-once: a consumer marks an event done only after
 //! handling it, so a crash means the event is handled again; every handler is
@@ -74,6 +75,13 @@ impl App {
 
     /// Handles one batch of pending events for `consumer`; returns how many.
     pub async fn run_outbox_once(&self, consumer: Consumer) -> AppResult<usize> {
+        if consumer == Consumer::Relay {
+            // Relaying needs a publisher, and batches its own way (see `relay`).
+            return match &self.events {
+                Some(publisher) => Ok(self.relay_once(publisher.as_ref()).await?),
+                None => Ok(0),
+            };
+        }
         let events = self.store.outbox_pending(consumer, BATCH).await?;
         if consumer == Consumer::Audit && !events.is_empty() {
             // One transaction for the whole batch; a failure leaves it all for the next round.
@@ -88,6 +96,7 @@ impl App {
                 Consumer::Fulfillment => self.fulfil(event).await,
                 Consumer::Notification => self.notify(event).await,
                 Consumer::Audit => Ok(self.store.audit_append(event).await?),
+                Consumer::Relay => Ok(()), // handled above
             };
             match handled {
                 Ok(()) => done.push(event.id),
@@ -249,6 +258,13 @@ impl App {
                         }
                     }
                 },
+            ));
+        }
+        if let Some(publisher) = &self.events {
+            set.spawn(super::relay::relay_loop(
+                self.clone(),
+                publisher.clone(),
+                shutdown.clone(),
             ));
         }
         let app = self.clone();

@@ -4,6 +4,7 @@
 
 mod audit;
 mod completions;
+mod events;
 mod migrate;
 mod output;
 mod rehearse;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::Cmd),
+    /// Watch the events `serve --nats-url` publishes to NATS JetStream.
+    #[command(subcommand)]
+    Events(events::Cmd),
     /// Rehearse a peak sale against a real server and check the invariants afterwards.
     Rehearse(rehearse::Cmd),
     /// The counter clerks' terminal: seat map and cash sales through a running server.
@@ -99,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             None => cmd.run(&open_app(&cli.database_url).await?).await,
         },
         Command::Audit(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Events(cmd) => cmd.run().await,
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),

@@ -2,9 +2,13 @@
 
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::adapters::nats::{self, JetStreamPublisher, NatsSettings};
+use crate::adapters::smtp::SmtpMailer;
 use crate::app::payments::GatewayConfig;
+use crate::store::redact_url;
 
 use crate::app::identity::Registration;
 use crate::app::{App, AppConfig, AppError};
@@ -57,6 +61,17 @@ pub struct Cmd {
     /// Prefix of every Redis key, so several deployments can share one Redis.
     #[arg(long, env = "TICKETCTL_REDIS_PREFIX", default_value = "ticketctl:")]
     pub redis_prefix: String,
+    /// NATS server for the event relay (e.g. nats://127.0.0.1:4222): every outbox
+    /// event is published to a JetStream stream. Without it no relay runs and
+    /// events stay in the database.
+    #[arg(long, env = "NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<String>,
+    /// The JetStream stream events are published to (created if missing).
+    #[arg(long, env = "TICKETCTL_NATS_STREAM", default_value = nats::DEFAULT_STREAM)]
+    pub nats_stream: String,
+    /// First part of every event subject: events go to `<prefix>.<kind>`.
+    #[arg(long, env = "TICKETCTL_NATS_SUBJECT_PREFIX", default_value = nats::DEFAULT_SUBJECT_PREFIX)]
+    pub nats_subject_prefix: String,
     /// Sender address of passenger e-mail.
     #[arg(
         long,
@@ -149,6 +164,17 @@ pub struct ServeConfig {
     pub demo: Option<u32>,
     pub app: AppConfig,
     pub limits: Limits,
+    /// Passenger e-mail through an SMTP relay; `None` = no e-mail is sent.
+    pub smtp: Option<SmtpSettings>,
+    /// Where outbox events are relayed; `None` = they stay in the database.
+    pub events: Option<NatsSettings>,
+}
+
+/// Where passenger e-mail is relayed, and from whom it comes.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub url: String,
+    pub from: String,
 }
 
 impl Cmd {
@@ -175,12 +201,10 @@ impl Cmd {
                 recovery_after: chrono::Duration::seconds(self.recovery_after_secs as i64),
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
-                smtp_url: self.smtp_url.clone(),
                 redis_url: self.redis_url.clone(),
                 redis_prefix: self.redis_prefix.clone(),
                 sale: self.sale.policy(),
                 refund_rule,
-                mail_from: self.mail_from.clone(),
                 max_password_hashes: self
                     .max_password_hashes
                     .map_or(AppConfig::default().max_password_hashes, |n| n as usize),
@@ -190,6 +214,15 @@ impl Cmd {
                 max_holds_per_address: cap(self.max_holds_per_address),
                 ..AppConfig::default()
             },
+            events: self
+                .nats_url
+                .as_deref()
+                .map(|url| NatsSettings::new(url, &self.nats_stream, &self.nats_subject_prefix))
+                .transpose()?,
+            smtp: self.smtp_url.as_ref().map(|url| SmtpSettings {
+                url: url.clone(),
+                from: self.mail_from.clone(),
+            }),
             limits: Limits {
                 per_ip: NonZeroU32::new(self.rate_per_ip),
                 per_user: NonZeroU32::new(self.rate_per_user),
@@ -264,7 +297,7 @@ async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     raise_open_file_limit();
     let store = super::open_store(&config.database_url).await?;
-    let app = App::new(store, config.app.clone()).await?;
+    let app = plug_adapters(App::new(store, config.app.clone()).await?, &config)?;
     if let Some(days) = config.demo {
         prepare_demo(&app, days).await?;
     }
@@ -279,8 +312,16 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let addr = server.local_addr()?;
     println!(
         "ticketctl serving on http://{addr} (database {})",
-        crate::store::redact_url(&config.database_url)
+        redact_url(&config.database_url)
     );
+    if let Some(events) = &config.events {
+        println!(
+            "events relayed to NATS at {} (stream {}, subjects {})",
+            redact_url(events.url()),
+            events.stream(),
+            events.all_subjects()
+        );
+    }
     if config.demo.is_some() {
         let tomorrow = crate::domain::ServiceDate::today_at(config.app.clock.now()).add_days(1);
         println!("try:  curl 'http://{addr}/v1/trips?from=Dhaka&to=Chattogram&date={tomorrow}'");
@@ -317,6 +358,20 @@ fn log_client_rules(config: &ServeConfig) {
             "client addresses are read from these proxies' headers"
         );
     }
+}
+
+/// Connects the use cases to the outside technologies the settings name.
+fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
+    if let Some(smtp) = &config.smtp {
+        let mailer = SmtpMailer::new(&smtp.url, &smtp.from)
+            .with_context(|| format!("setting up e-mail through {}", redact_url(&smtp.url)))?;
+        app = app.with_mailer(Arc::new(mailer));
+    }
+    if let Some(events) = &config.events {
+        // Connects on first use: a NATS server that is down delays events, not start-up.
+        app = app.with_event_publisher(Arc::new(JetStreamPublisher::new(events.clone())));
+    }
+    Ok(app)
 }
 
 /// Every connection is a file descriptor: a soft limit of 1,024 (a common

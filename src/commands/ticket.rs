@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 
+use crate::adapters::qr::payload_from_png;
 use crate::app::App;
-use crate::app::tickets::{Verdict, parse_public_key, payload_from_png, verify_offline};
+use crate::app::tickets::{Verdict, parse_public_key, verify_offline};
 
 use super::output::print_json;
 

@@ -8,10 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::App;
+use crate::adapters::qr;
 use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, OrderView};
 use crate::app::payments::{CardInput, TokenView};
-use crate::app::tickets::{TicketView, Verdict, qr_png, qr_svg};
+use crate::app::tickets::{TicketView, Verdict};
+use crate::app::{App, AppError};
 use crate::domain::Role;
 
 use super::auth::Caller;
@@ -176,6 +177,11 @@ pub async fn get_ticket(
     Ok(Json(app.ticket_view(&ticket)?))
 }
 
+/// A signed payload that cannot be drawn is our fault, never the caller's.
+fn qr_failed(e: qr::QrError) -> ApiError {
+    AppError::Internal(e.to_string()).into()
+}
+
 pub async fn ticket_png(
     State(app): State<App>,
     caller: Caller,
@@ -184,7 +190,7 @@ pub async fn ticket_png(
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok((
         [(header::CONTENT_TYPE, "image/png")],
-        qr_png(&ticket.payload)?,
+        qr::png(&ticket.payload).map_err(qr_failed)?,
     )
         .into_response())
 }
@@ -197,7 +203,7 @@ pub async fn ticket_svg(
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok((
         [(header::CONTENT_TYPE, "image/svg+xml")],
-        qr_svg(&ticket.payload)?,
+        qr::svg(&ticket.payload).map_err(qr_failed)?,
     )
         .into_response())
 }

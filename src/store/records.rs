@@ -302,6 +302,8 @@ pub enum Consumer {
     Fulfillment,
     Notification,
     Audit,
+    /// The relay to the event stream (NATS JetStream), when one is configured.
+    Relay,
 }
 
 impl Consumer {
@@ -311,6 +313,7 @@ impl Consumer {
             Consumer::Fulfillment => "fulfilled_at",
             Consumer::Notification => "notified_at",
             Consumer::Audit => "audited_at",
+            Consumer::Relay => "relayed_at",
         }
     }
 }

@@ -135,7 +135,7 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
         .await
         .unwrap();
     assert_eq!(png.headers()["content-type"], "image/png");
-    let scanned = ticketctl::app::tickets::payload_from_png(&png.bytes().await.unwrap()).unwrap();
+    let scanned = ticketctl::adapters::qr::payload_from_png(&png.bytes().await.unwrap()).unwrap();
     assert_eq!(scanned, payload);
     let svg = t
         .client

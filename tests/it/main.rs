@@ -18,6 +18,7 @@ mod cli;
 mod client_address;
 mod concurrent_operations;
 mod crash_recovery;
+mod events_nats;
 mod fuzz_requests;
 mod hardening_booking;
 mod hardening_edge;

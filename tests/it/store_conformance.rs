@@ -1423,6 +1423,45 @@ async fn audit_append_all_chains_a_batch_and_logs_each_event_once(store: Arc<dyn
     assert_chained(&store.audit_log().await.unwrap(), &events);
 }
 
+/// The relay to the event stream keeps its own progress: events marked
+/// relayed leave its queue only, in id order, whatever the other consumers did.
+async fn the_relay_tracks_its_own_progress(store: Arc<dyn Store>) {
+    let events = three_events(&store).await;
+    let ids = |v: Vec<OutboxEvent>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let all: Vec<i64> = events.iter().map(|e| e.id).collect();
+    store
+        .outbox_mark(Consumer::Audit, &all, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.outbox_pending(Consumer::Relay, 10).await.unwrap()),
+        all,
+        "other consumers' marks do not relay anything"
+    );
+    assert_eq!(
+        ids(store.outbox_pending(Consumer::Relay, 2).await.unwrap()),
+        all[..2],
+        "a batch is the oldest events"
+    );
+    store
+        .outbox_mark(Consumer::Relay, &all[..2], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.outbox_pending(Consumer::Relay, 10).await.unwrap()),
+        all[2..]
+    );
+    assert_eq!(
+        store
+            .outbox_pending(Consumer::Notification, 10)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "relaying marks nothing else"
+    );
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1463,4 +1502,5 @@ conformance!(
     counter_sales_shift_and_pending_holds,
     confirm_order_writes_charge_tickets_events_and_reply_once,
     audit_append_all_chains_a_batch_and_logs_each_event_once,
+    the_relay_tracks_its_own_progress,
 );

@@ -62,7 +62,7 @@ async fn inspectors_verify_tickets_with_the_cli(t: TestApp) {
     let key = t.app.ticket_public_key();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("ticket.png");
-    std::fs::write(&png, ticketctl::app::tickets::qr_png(&payload).unwrap()).unwrap();
+    std::fs::write(&png, ticketctl::adapters::qr::png(&payload).unwrap()).unwrap();
     let png = png.to_str().unwrap().to_owned();
 
     let (ok, out) = ticketctl(&url, &["ticket", "verify", &payload]);
@@ -209,16 +209,24 @@ async fn notifications_postgres() {
     }
 }
 
-/// The ticket e-mail goes out over real SMTP through `--smtp-url` (to a sink in
-/// the test that speaks SMTP), with its subject, recipient and PNR.
+/// The ticket e-mail goes out over real SMTP through the SMTP adapter (what
+/// `--smtp-url` plugs in) to a sink in the test that speaks SMTP, with its
+/// subject, recipient and PNR.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_email_goes_through_a_real_smtp_server() {
     let mut smtp = crate::common::smtp::SmtpSink::start().await;
-    let config = ticketctl::app::AppConfig {
-        smtp_url: Some(smtp.url()),
-        ..test_config()
-    };
-    let t = TestApp::start_with(crate::common::db::sqlite(), config).await;
+    let mailer = ticketctl::adapters::smtp::SmtpMailer::new(
+        &smtp.url(),
+        "Bangladesh Railway tickets <tickets@localhost>",
+    )
+    .unwrap();
+    let t = TestApp::start_plugged(
+        crate::common::db::sqlite(),
+        test_config(),
+        ticketctl::server::Limits::unlimited(),
+        |app| app.with_mailer(std::sync::Arc::new(mailer)),
+    )
+    .await;
     let (payload, _) = book(&t).await;
     t.app.settle().await.unwrap();
     let claims = ticketctl::app::tickets::verify_offline(

@@ -23,6 +23,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0007_queued_sales.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0008_outbox_relay.sql"
+    )),
 ];
 
 #[async_trait]

@@ -1,28 +1,15 @@
 //! A sold order: its tickets with the signed QR drawn in the terminal, and a
 //! printable text version for the counter's printer.
 
-use qrcode::render::unicode::Dense1x2;
-use qrcode::{EcLevel, QrCode};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
+use crate::adapters::qr::text as qr_text;
 use crate::tui::app::Counter;
 use crate::tui::wire::{CounterOrder, Ticket};
-
-/// The QR code of a ticket payload as terminal text (two modules per character row).
-pub fn qr_text(payload: &str) -> Option<String> {
-    let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::L).ok()?;
-    Some(
-        code.render::<Dense1x2>()
-            .dark_color(Dense1x2::Light)
-            .light_color(Dense1x2::Dark)
-            .quiet_zone(true)
-            .build(),
-    )
-}
 
 fn ticket_lines(t: &Ticket) -> Vec<String> {
     let c = &t.claims;

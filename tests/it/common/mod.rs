@@ -4,6 +4,7 @@
 pub mod booking_flow;
 pub mod bursts;
 pub mod db;
+pub mod nats;
 pub mod process;
 pub mod redis;
 pub mod server;

@@ -49,12 +49,23 @@ impl TestApp {
         config: AppConfig,
         limits: ticketctl::server::Limits,
     ) -> TestApp {
+        Self::start_plugged(db, config, limits, |app| app).await
+    }
+
+    /// Starts as `start_with_limits`, with adapters (a mailer, an event
+    /// publisher) plugged into the app by `plug` before it serves.
+    pub async fn start_plugged(
+        db: TestDb,
+        config: AppConfig,
+        limits: ticketctl::server::Limits,
+        plug: impl FnOnce(App) -> App,
+    ) -> TestApp {
         let store: Arc<dyn Store> = open_store(&db).await;
         let config = AppConfig {
             jwt_secret: Some(TEST_JWT_SECRET.into()),
             ..config
         };
-        let app = App::new(store, config).await.expect("app starts");
+        let app = plug(App::new(store, config).await.expect("app starts"));
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), app.clone(), limits)
             .await
             .expect("bind a random port");

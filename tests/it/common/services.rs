@@ -1,6 +1,6 @@
-//! Tests that need an outside service (Postgres, Redis, tmux): one rule for
-//! when they may skip, skips that show in a plain `cargo test`, and a count of
-//! what ran.
+//! Tests that need an outside service (Postgres, Redis, NATS, tmux): one rule
+//! for when they may skip, skips that show in a plain `cargo test`, and a count
+//! of what ran.
 //!
 //! - `CI=true` or `CI=1` makes an unreachable service fatal ([`in_ci`]).
 //! - A service that is reachable is always used: only a failed connection or a
@@ -21,10 +21,16 @@ use std::sync::{Mutex, OnceLock};
 pub enum Service {
     Postgres,
     Redis,
+    Nats,
     Tmux,
 }
 
-const ALL: [Service; 3] = [Service::Postgres, Service::Redis, Service::Tmux];
+const ALL: [Service; 4] = [
+    Service::Postgres,
+    Service::Redis,
+    Service::Nats,
+    Service::Tmux,
+];
 
 impl Service {
     fn name(self) -> &'static str {
@@ -32,17 +38,19 @@ impl Service {
             Service::Postgres => "postgres",
             Service::Redis => "redis",
             Service::Tmux => "tmux",
+            Service::Nats => "nats",
         }
     }
 
     /// Whether a test needs this service, by the naming rule every service
-    /// test follows: a `postgres` or `redis` path segment or name part, or the
-    /// `tui_tmux` module.
+    /// test follows: a `postgres`, `redis` or `nats` path segment or name part,
+    /// or the `tui_tmux` module.
     fn needed_by(self, test: &str) -> bool {
         match self {
             Service::Postgres => test.contains("postgres"),
             Service::Redis => test.contains("redis"),
             Service::Tmux => test.contains("tui_tmux::"),
+            Service::Nats => test.contains("nats"),
         }
     }
 
