@@ -55,33 +55,19 @@ pub trait IdentityStore: Send + Sync {
 
     async fn set_role(&self, id: i64, role: crate::domain::Role) -> StoreResult<()>;
 
-    /// Counts a failed login; once `max_failures` are reached in a row the account
-    /// is locked until `now + lock_for`. Returns the updated user.
-    async fn record_failed_login(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        max_failures: i64,
-        lock_for: chrono::Duration,
-    ) -> StoreResult<User>;
-
     async fn clear_failed_logins(&self, id: i64) -> StoreResult<()>;
 
     async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()>;
 
+    /// Stores a refresh token outside any session, as every token was before
+    /// sessions existed; rotation and logout still honour such tokens, and the
+    /// tests of that path plant them with this.
     async fn insert_refresh_token(
         &self,
         token_hash: &str,
         user_id: i64,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-
-    /// Deletes the token and returns its user if it was valid at `now` (refresh tokens rotate).
-    async fn take_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>>;
 
     // ---- attempts, second factor and sessions ----
     /// Counts one attempt as failed BEFORE the password or code is checked, unless

@@ -349,24 +349,35 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
         Err(StoreError::NotFound(_))
     ));
 
+    // Lockout as the app drives it: each attempt is counted before it is
+    // checked; the last failure allowed locks the account and resets the count.
     let now = Utc::now();
-    let a = store
-        .record_failed_login(u.id, now, 3, Duration::minutes(15))
-        .await
-        .unwrap();
-    assert_eq!((a.failed_logins, a.locked_until), (1, None));
-    store
-        .record_failed_login(u.id, now, 3, Duration::minutes(15))
-        .await
-        .unwrap();
-    let locked = store
-        .record_failed_login(u.id, now, 3, Duration::minutes(15))
-        .await
-        .unwrap();
+    let lock = Duration::minutes(15);
+    for _ in 0..3 {
+        assert_eq!(
+            store
+                .reserve_login_attempt(u.id, now, 3, lock)
+                .await
+                .unwrap(),
+            Attempt::Granted
+        );
+    }
+    assert_eq!(
+        store
+            .reserve_login_attempt(u.id, now, 3, lock)
+            .await
+            .unwrap(),
+        Attempt::Locked { until: now + lock },
+        "no attempt is left while three are being checked"
+    );
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 3);
+    let until = store.lock_if_exhausted(u.id, now, 3, lock).await.unwrap();
+    assert_eq!(until.map(|t| t.timestamp()), Some((now + lock).timestamp()));
+    let locked = store.user(u.id).await.unwrap().unwrap();
     assert_eq!(locked.failed_logins, 0, "locking resets the counter");
     assert_eq!(
         locked.locked_until.unwrap().timestamp(),
-        (now + Duration::minutes(15)).timestamp()
+        (now + lock).timestamp()
     );
     store.clear_failed_logins(u.id).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().locked_until, None);
@@ -377,26 +388,37 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
         (Some("SECRET"), true)
     );
 
+    // A refresh token works once: rotating it again is a replay.
     store
         .insert_refresh_token("hash1", u.id, now + Duration::days(1))
         .await
         .unwrap();
-    assert_eq!(
-        store.take_refresh_token("hash1", now).await.unwrap(),
-        Some(u.id)
+    let first = store
+        .rotate_refresh_token("hash1", "hash2", now + Duration::days(1), now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Rotation::Rotated { user_id, .. } if user_id == u.id),
+        "{first:?}"
     );
-    assert_eq!(
-        store.take_refresh_token("hash1", now).await.unwrap(),
-        None,
-        "refresh tokens work once"
+    let again = store
+        .rotate_refresh_token("hash1", "hash3", now + Duration::days(1), now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Rotation::Replayed { user_id, .. } if user_id == u.id),
+        "refresh tokens work once: {again:?}"
     );
     store
         .insert_refresh_token("old", u.id, now - Duration::seconds(1))
         .await
         .unwrap();
     assert_eq!(
-        store.take_refresh_token("old", now).await.unwrap(),
-        None,
+        store
+            .rotate_refresh_token("old", "old2", now + Duration::days(1), now)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
         "expired"
     );
     assert_eq!(store.list_users().await.unwrap().len(), 1);
@@ -984,16 +1006,16 @@ async fn counts_and_edges(store: Arc<dyn Store>) {
 
     // Clearing resets a counter that has not reached the lock yet.
     let now = Utc::now();
+    let lock = Duration::minutes(1);
     store
-        .record_failed_login(u.id, now, 5, Duration::minutes(1))
+        .reserve_login_attempt(u.id, now, 5, lock)
         .await
         .unwrap();
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 1);
     store.clear_failed_logins(u.id).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 0);
     assert!(matches!(
-        store
-            .record_failed_login(9999, now, 5, Duration::minutes(1))
-            .await,
+        store.reserve_login_attempt(9999, now, 5, lock).await,
         Err(StoreError::NotFound(_))
     ));
     store.set_totp(u.id, Some("S"), true).await.unwrap();

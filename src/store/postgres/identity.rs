@@ -97,31 +97,6 @@ impl IdentityStore for PgStore {
         Ok(())
     }
 
-    async fn record_failed_login(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        max_failures: i64,
-        lock_for: chrono::Duration,
-    ) -> StoreResult<User> {
-        // Locking resets the counter, so after the lock a user gets a fresh set of tries.
-        sqlx::query(
-            "UPDATE users SET
-               locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
-               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(max_failures)
-        .bind(ts(now + lock_for))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        user_where(&self.pool, "id = $1", id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
-    }
-
     async fn clear_failed_logins(&self, id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET failed_logins = 0, locked_until = NULL
@@ -161,24 +136,6 @@ impl IdentityStore for PgStore {
         .await
         .map_err(db)?;
         Ok(())
-    }
-
-    async fn take_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING user_id, expires_at",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        match row {
-            Some(r) if get::<i64>(&r, "expires_at")? > ts(now) => Ok(Some(get(&r, "user_id")?)),
-            _ => Ok(None),
-        }
     }
 
     async fn reserve_login_attempt(

@@ -201,29 +201,6 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn record_failed_login(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        max_failures: i64,
-        lock_for: chrono::Duration,
-    ) -> StoreResult<User> {
-        self.engine
-            .write(move |conn| {
-                // Locking resets the counter, so after the lock a user gets a fresh set of tries.
-                conn.execute(
-                    "UPDATE users SET
-                       locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
-                       failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
-                     WHERE id = ?1",
-                    params![id, max_failures, ts(now + lock_for)],
-                )
-                .map_err(db)?;
-                user_where(conn, "id = ?1", id)?.ok_or_else(|| StoreError::NotFound(format!("user {id}")))
-            })
-            .await
-    }
-
     async fn clear_failed_logins(&self, id: i64) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
@@ -267,27 +244,6 @@ impl IdentityStore for SqliteStore {
                 )
                 .map_err(db)?;
                 Ok(())
-            })
-            .await
-    }
-
-    async fn take_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
-        let token_hash = token_hash.to_owned();
-        self.engine
-            .write(move |conn| {
-                let row: Option<(i64, i64)> = conn
-                    .query_row(
-                        "DELETE FROM refresh_tokens WHERE token_hash = ?1 RETURNING user_id, expires_at",
-                        [token_hash],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(db)?;
-                Ok(row.filter(|(_, exp)| *exp > ts(now)).map(|(user, _)| user))
             })
             .await
     }
