@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::domain::{SeatClass, SegmentMask};
+use crate::domain::{SeatClass, SeatId, SegmentMask, TripId};
 use crate::store::prelude::*;
 use crate::store::{SeatRecord, StoreResult};
 
@@ -38,7 +38,7 @@ pub struct TripSeats {
     seats: Vec<SeatRecord>,
     /// `seats[i]`'s taken segments; updated in place, so a hold does not copy the trip.
     taken: Vec<AtomicU64>,
-    by_id: HashMap<i64, usize>,
+    by_id: HashMap<SeatId, usize>,
     loaded_at: Instant,
     stale: AtomicBool,
 }
@@ -94,11 +94,11 @@ impl TripSeats {
         free
     }
 
-    pub fn seat(&self, id: i64) -> Option<&SeatRecord> {
+    pub fn seat(&self, id: SeatId) -> Option<&SeatRecord> {
         self.by_id.get(&id).map(|&i| &self.seats[i])
     }
 
-    fn update(&self, seat_ids: &[i64], apply: impl Fn(&AtomicU64)) {
+    fn update(&self, seat_ids: &[SeatId], apply: impl Fn(&AtomicU64)) {
         for id in seat_ids {
             if let Some(&i) = self.by_id.get(id) {
                 apply(&self.taken[i]);
@@ -129,11 +129,11 @@ impl Slot {
 
 #[derive(Default)]
 pub struct Availability {
-    slots: Mutex<HashMap<i64, Arc<Slot>>>,
+    slots: Mutex<HashMap<TripId, Arc<Slot>>>,
 }
 
 impl Availability {
-    fn slot(&self, trip_id: i64) -> Arc<Slot> {
+    fn slot(&self, trip_id: TripId) -> Arc<Slot> {
         let mut slots = self.slots.lock();
         if slots.len() >= MAX_TRIPS && !slots.contains_key(&trip_id) {
             slots.retain(|_, slot| {
@@ -145,7 +145,7 @@ impl Availability {
     }
 
     /// The trip's snapshot, loading it when missing, stale or too old.
-    pub async fn get(&self, store: &dyn Store, trip_id: i64) -> StoreResult<Arc<TripSeats>> {
+    pub async fn get(&self, store: &dyn Store, trip_id: TripId) -> StoreResult<Arc<TripSeats>> {
         let slot = self.slot(trip_id);
         if let Some(s) = slot.usable() {
             return Ok(s);
@@ -165,7 +165,7 @@ impl Availability {
     }
 
     /// A hold of this process took `mask` on these seats.
-    pub fn taken(&self, trip_id: i64, seat_ids: &[i64], mask: SegmentMask) {
+    pub fn taken(&self, trip_id: TripId, seat_ids: &[SeatId], mask: SegmentMask) {
         if let Some(s) = self.slot(trip_id).current() {
             s.update(seat_ids, |t| {
                 t.fetch_or(mask.bits(), Ordering::Relaxed);
@@ -174,7 +174,7 @@ impl Availability {
     }
 
     /// A hold's `mask` on these seats was given back (released, failed, cancelled).
-    pub fn freed(&self, trip_id: i64, seat_ids: &[i64], mask: SegmentMask) {
+    pub fn freed(&self, trip_id: TripId, seat_ids: &[SeatId], mask: SegmentMask) {
         let slot = self.slot(trip_id);
         slot.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(s) = slot.current() {
@@ -186,7 +186,7 @@ impl Availability {
     }
 
     /// The trip's snapshot is wrong in a way we cannot patch (a lost seat race): read it again.
-    pub fn invalidate(&self, trip_id: i64) {
+    pub fn invalidate(&self, trip_id: TripId) {
         let slot = self.slot(trip_id);
         slot.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(s) = slot.current() {
@@ -196,7 +196,7 @@ impl Availability {
 
     /// Seats were freed somewhere we cannot name (expired holds): read every trip again.
     pub fn invalidate_all(&self) {
-        let slots: Vec<i64> = self.slots.lock().keys().copied().collect();
+        let slots: Vec<TripId> = self.slots.lock().keys().copied().collect();
         for trip_id in slots {
             self.invalidate(trip_id);
         }
@@ -209,7 +209,7 @@ mod tests {
 
     fn seat(id: i64, no: u32, class: SeatClass, taken: u64) -> SeatRecord {
         SeatRecord {
-            id,
+            id: SeatId(id),
             coach_seq: 0,
             coach_code: "KA".into(),
             seat_no: no,
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn counts_follow_taken_and_freed_bits() {
         let a = Availability::default();
-        let slot = a.slot(7);
+        let slot = a.slot(TripId(7));
         *slot.current.write() = Some(Arc::new(TripSeats::new(vec![
             seat(1, 1, SeatClass::Snigdha, 0),
             seat(2, 2, SeatClass::Snigdha, 0b01),
@@ -232,9 +232,13 @@ mod tests {
         assert_eq!(free(0b10)[&SeatClass::Snigdha], 2);
         assert_eq!(free(0b01)[&SeatClass::Snigdha], 1);
 
-        a.taken(7, &[1], SegmentMask::from_bits(0b10));
+        a.taken(TripId(7), &[SeatId(1)], SegmentMask::from_bits(0b10));
         assert_eq!(free(0b10)[&SeatClass::Snigdha], 1);
-        a.freed(7, &[1, 2], SegmentMask::from_bits(0b10));
+        a.freed(
+            TripId(7),
+            &[SeatId(1), SeatId(2)],
+            SegmentMask::from_bits(0b10),
+        );
         assert_eq!(free(0b10)[&SeatClass::Snigdha], 2);
         // Freeing clears only the freed hold's bits.
         assert_eq!(free(0b01)[&SeatClass::Snigdha], 1);

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{OrderStatus, SegmentMask};
+use crate::domain::{OrderStatus, SeatId, SegmentMask, TripId};
 use crate::store::{Ledger, MoneyPair, SeatClaim};
 
 use super::{App, AppResult};
@@ -152,9 +152,9 @@ pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
 impl App {
     /// Checks the inventory of one trip (all seats), or of every trip with holds,
     /// and the tickets and money of every order.
-    pub async fn check_invariants(&self, trip_id: Option<i64>) -> AppResult<InvariantReport> {
+    pub async fn check_invariants(&self, trip_id: Option<TripId>) -> AppResult<InvariantReport> {
         let claims = self.store.seat_claims(trip_id).await?;
-        let mut by_seat: BTreeMap<i64, (SegmentMask, Vec<&SeatClaim>)> = BTreeMap::new();
+        let mut by_seat: BTreeMap<SeatId, (SegmentMask, Vec<&SeatClaim>)> = BTreeMap::new();
         for c in &claims {
             let entry = by_seat.entry(c.seat_id).or_insert((c.seat_taken, vec![]));
             if is_live(c) {
@@ -162,7 +162,7 @@ impl App {
             }
         }
         // Seats nobody claims must be entirely free.
-        let trips: BTreeSet<i64> = match trip_id {
+        let trips: BTreeSet<TripId> = match trip_id {
             Some(t) => [t].into(),
             None => BTreeSet::new(),
         };
@@ -212,11 +212,12 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::OrderId;
     use crate::store::{GatewayCharge, OrderMoney};
 
     fn order(status: OrderStatus, refunded: i64) -> OrderMoney {
         OrderMoney {
-            id: 7,
+            id: OrderId(7),
             status,
             amount: 450,
             refunded_amount: refunded,

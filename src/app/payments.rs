@@ -20,8 +20,8 @@ use rand::RngCore;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::ParseError;
 use crate::domain::card::{CardNumber, check_expiry_and_cvc};
+use crate::domain::{ParseError, UserId};
 use crate::store::prelude::*;
 use crate::store::{GatewayCharge, PaymentToken};
 
@@ -56,7 +56,7 @@ pub enum ChargeOutcome {
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     /// Exchanges card details for a token usable by `user_id`.
-    async fn tokenize(&self, user_id: i64, card: CardInput) -> AppResult<PaymentToken>;
+    async fn tokenize(&self, user_id: UserId, card: CardInput) -> AppResult<PaymentToken>;
     /// Charges `amount` taka once per `idempotency_key`, however often it is called.
     async fn charge(
         &self,
@@ -131,7 +131,7 @@ fn random_hex(bytes: usize) -> String {
 
 #[async_trait]
 impl PaymentGateway for MockGateway {
-    async fn tokenize(&self, user_id: i64, card: CardInput) -> AppResult<PaymentToken> {
+    async fn tokenize(&self, user_id: UserId, card: CardInput) -> AppResult<PaymentToken> {
         let number = CardNumber::parse(&card.number)?;
         let today = self.clock.now();
         check_expiry_and_cvc(
@@ -225,7 +225,7 @@ pub struct TokenView {
 }
 
 impl App {
-    pub async fn tokenize_card(&self, user_id: i64, card: CardInput) -> AppResult<TokenView> {
+    pub async fn tokenize_card(&self, user_id: UserId, card: CardInput) -> AppResult<TokenView> {
         let t = self.gateway.tokenize(user_id, card).await?;
         Ok(TokenView {
             token: t.token,
@@ -239,7 +239,7 @@ impl App {
     /// The user's own token, or a clear refusal.
     pub(crate) async fn payment_token_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token: &str,
     ) -> AppResult<PaymentToken> {
         match self.store.payment_token(token).await? {

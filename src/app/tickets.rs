@@ -5,10 +5,10 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use qrcode::QrCode;
 use serde::Serialize;
 
-use crate::domain::OrderStatus;
 use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
+use crate::domain::{OrderId, OrderStatus, TicketId, UserId};
 use crate::store::prelude::*;
 use crate::store::{HoldRecord, NewTicket, OrderRecord, TicketRecord, TripRecord};
 use chrono::{DateTime, Utc};
@@ -48,10 +48,10 @@ pub fn parse_public_key(hex_key: &str) -> AppResult<VerifyingKey> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView {
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub pnr: String,
     pub status: String,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub claims: TicketClaims,
     /// The signed QR payload.
     pub payload: String,
@@ -162,7 +162,7 @@ impl App {
     }
 
     /// Issues the tickets of a confirmed order; running it again issues nothing new.
-    pub async fn issue_tickets(&self, order_id: i64) -> AppResult<usize> {
+    pub async fn issue_tickets(&self, order_id: OrderId) -> AppResult<usize> {
         let order = self
             .store
             .order(order_id)
@@ -261,7 +261,12 @@ impl App {
     }
 
     /// A ticket, visible to its buyer and to clerks and admins.
-    pub async fn ticket_for(&self, id: i64, user_id: i64, staff: bool) -> AppResult<TicketRecord> {
+    pub async fn ticket_for(
+        &self,
+        id: TicketId,
+        user_id: UserId,
+        staff: bool,
+    ) -> AppResult<TicketRecord> {
         let ticket = self
             .store
             .ticket(id)

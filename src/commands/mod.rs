@@ -44,7 +44,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the booking server (HTTP API).
-    Serve(serve::Cmd),
+    // Boxed: the server has by far the most flags, and the enum would otherwise
+    // be as large as they are for every other subcommand.
+    Serve(Box<serve::Cmd>),
     /// Create or update the database schema.
     Migrate(migrate::Cmd),
     /// Load the Bangladesh Railway network and create trips for the coming days.

@@ -20,7 +20,10 @@ pub mod trip;
 pub mod user;
 
 pub use fare::{Fare, FareRate, SeatClass};
-pub use ids::{EventId, HoldId, OrderId, SeatId, SessionId, TicketId, TrainId, TripId, UserId};
+pub use ids::{
+    AuditEntryId, EventId, HoldId, OrderId, SeatId, SessionId, StationId, SubjectId, TicketId,
+    TrainId, TripId, UserId,
+};
 pub use order::{OrderEvent, OrderStatus, RefundRule};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};

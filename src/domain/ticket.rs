@@ -3,6 +3,7 @@
 //!
 //! Format: `TKT1.<base64url(JSON)>.<base64url(signature over the JSON bytes)>`.
 
+use crate::domain::OrderId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -25,7 +26,7 @@ pub struct TicketClaims {
     pub seat: String,
     pub class: String,
     pub passenger: String,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub issued_at: String,
 }
 
@@ -91,7 +92,7 @@ mod tests {
             seat: "KA-12".into(),
             class: "S_CHAIR".into(),
             passenger: "Rahima Akter".into(),
-            order_id: 1,
+            order_id: OrderId(1),
             issued_at: "2026-11-24T10:00:00+06:00".into(),
         }
     }

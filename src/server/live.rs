@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::domain::Role;
+use crate::domain::{Role, TripId};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
@@ -166,7 +166,7 @@ pub async fn trip_live(
     State(LiveState { app, gate }): State<LiveState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiPath(trip_id): ApiPath<i64>,
+    ApiPath(trip_id): ApiPath<TripId>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let pass = gate.admit(addr.ip(), is_staff(&app, &headers))?;
     let mut watch = app.watch_trip(trip_id).await?;

@@ -21,7 +21,7 @@ pub async fn join(
 ) -> ApiResult<Json<QueueStatus>> {
     Ok(Json(app.waiting_room().join(
         &sale,
-        caller.id(),
+        caller.id().get(),
         app.now(),
     )?))
 }
@@ -33,7 +33,7 @@ pub async fn status(
 ) -> ApiResult<Json<QueueStatus>> {
     Ok(Json(app.waiting_room().status(
         &sale,
-        caller.id(),
+        caller.id().get(),
         app.now(),
     )?))
 }
@@ -43,7 +43,8 @@ pub async fn leave(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    app.waiting_room().leave(&sale, caller.id(), app.now())?;
+    app.waiting_room()
+        .leave(&sale, caller.id().get(), app.now())?;
     Ok(StatusCode::NO_CONTENT)
 }
 

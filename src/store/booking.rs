@@ -4,6 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::{HoldId, OrderId, UserId};
+
 use super::{
     Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
     StoreResult, TicketRecord,
@@ -16,21 +18,21 @@ pub trait BookingStore: Send + Sync {
     /// Refuses (`Conflict`) when the user would exceed `max_seats_per_user` on the trip.
     async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord>;
 
-    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>>;
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<HoldRecord>>;
 
     /// Releases an active hold of `user_id`; false when it was not active.
-    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool>;
+    async fn release_hold(&self, id: HoldId, user_id: UserId) -> StoreResult<bool>;
 
     /// Ends active holds whose time is up, returning their seats; returns their ids.
-    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>>;
 
     /// Turns an active, unexpired hold of the user into a `reserved` order and
     /// records the idempotency key, in one transaction.
     async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord>;
 
-    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>>;
+    async fn order(&self, id: OrderId) -> StoreResult<Option<OrderRecord>>;
 
-    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<OrderRecord>>;
 
     /// Orders in one of `statuses` last changed at or before `before` (whole seconds; for recovery).
     async fn orders_stuck(
@@ -44,7 +46,7 @@ pub trait BookingStore: Send + Sync {
     /// does not hold seats returns the seats; cancelling voids the tickets.
     async fn transition_order(
         &self,
-        id: i64,
+        id: OrderId,
         from: crate::domain::OrderStatus,
         to: crate::domain::OrderStatus,
         change: &OrderChange,
@@ -57,11 +59,15 @@ pub trait BookingStore: Send + Sync {
     /// One write instead of four: each was a separate commit on the saga's path.
     async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>>;
 
-    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+    async fn idempotency(
+        &self,
+        user_id: UserId,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
 
     async fn finish_idempotency(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status_code: u16,
         response: &str,

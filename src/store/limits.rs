@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 use super::{HoldRecord, NewHold, NewOrder, OrderRecord, StoreResult};
+use crate::domain::UserId;
 
 /// Which cap refused a hold (also the name clients see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct HoldCaps {
 /// Who buys a counter sale, and their seat cap on the trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterBuyer {
-    pub clerk_id: i64,
+    pub clerk_id: UserId,
     /// The passenger's phone, normalised (`+8801…`).
     pub phone: String,
     /// Seats one phone may own on one trip.

@@ -52,7 +52,7 @@ pub enum StoreError {
     Backend(String),
     /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
     #[error("seats already taken: {0:?}")]
-    SeatsTaken(Vec<i64>),
+    SeatsTaken(Vec<crate::domain::SeatId>),
     /// The account or client address already has `max` unexpired holds.
     #[error("at most {max} active holds ({}); {already} already", cap.name())]
     HoldCapReached {

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Fare, Role, SeatClass, SegmentMask, ServiceDate, StationCode, Train};
+use crate::domain::{
+    AuditEntryId, EventId, Fare, HoldId, OrderId, Role, SeatClass, SeatId, SegmentMask,
+    ServiceDate, StationCode, SubjectId, TicketId, Train, TrainId, TripId, UserId,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewStation {
@@ -14,7 +17,7 @@ pub struct NewStation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainRecord {
-    pub id: i64,
+    pub id: TrainId,
     pub train: Train,
 }
 
@@ -37,7 +40,7 @@ pub struct SeatSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTrip {
-    pub train_id: i64,
+    pub train_id: TrainId,
     pub date: ServiceDate,
     pub departs_at: DateTime<Utc>,
     pub sale_opens_at: DateTime<Utc>,
@@ -46,8 +49,8 @@ pub struct NewTrip {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TripRecord {
-    pub id: i64,
-    pub train_id: i64,
+    pub id: TripId,
+    pub train_id: TrainId,
     pub train_number: u32,
     pub date: ServiceDate,
     pub departs_at: DateTime<Utc>,
@@ -56,7 +59,7 @@ pub struct TripRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeatRecord {
-    pub id: i64,
+    pub id: SeatId,
     pub coach_seq: u32,
     pub coach_code: String,
     pub seat_no: u32,
@@ -74,7 +77,7 @@ impl SeatRecord {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreeCount {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub class: SeatClass,
     pub free: i64,
 }
@@ -92,7 +95,7 @@ pub struct NewUser {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub phone: String,
     pub email: String,
@@ -129,15 +132,15 @@ pub(crate) fn from_ts(secs: i64) -> DateTime<Utc> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewHold {
-    pub trip_id: i64,
-    pub user_id: i64,
+    pub trip_id: TripId,
+    pub user_id: UserId,
     pub from_stop: u32,
     pub to_stop: u32,
     pub mask: SegmentMask,
     pub class: SeatClass,
     /// Per seat, VAT included.
     pub fare: i64,
-    pub seat_ids: Vec<i64>,
+    pub seat_ids: Vec<SeatId>,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// Seats one user may hold or own on one trip (Bangladesh Railway: 4).
@@ -146,9 +149,9 @@ pub struct NewHold {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HoldRecord {
-    pub id: i64,
-    pub trip_id: i64,
-    pub user_id: i64,
+    pub id: HoldId,
+    pub trip_id: TripId,
+    pub user_id: UserId,
     pub from_stop: u32,
     pub to_stop: u32,
     pub mask: SegmentMask,
@@ -169,8 +172,8 @@ pub struct PassengerInput {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOrder {
-    pub user_id: i64,
-    pub hold_id: i64,
+    pub user_id: UserId,
+    pub hold_id: HoldId,
     pub passengers: Vec<PassengerInput>,
     pub payment_token: String,
     pub idempotency_key: String,
@@ -183,15 +186,15 @@ pub struct PassengerRecord {
     pub seq: u32,
     pub name: String,
     pub nid: Option<String>,
-    pub seat_id: i64,
+    pub seat_id: SeatId,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderRecord {
-    pub id: i64,
-    pub user_id: i64,
-    pub hold_id: i64,
-    pub trip_id: i64,
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub hold_id: HoldId,
+    pub trip_id: TripId,
     pub status: crate::domain::OrderStatus,
     pub amount: i64,
     pub payment_token: String,
@@ -214,7 +217,7 @@ pub struct OrderChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdempotencyRecord {
     pub request_hash: String,
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     pub status_code: Option<u16>,
     pub response: Option<String>,
 }
@@ -222,7 +225,7 @@ pub struct IdempotencyRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaymentToken {
     pub token: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub brand: String,
     pub last4: String,
     pub exp_month: u32,
@@ -235,7 +238,7 @@ pub type ReplyBody = Box<dyn FnOnce(&[TicketRecord]) -> String + Send>;
 
 /// The reply of an order request, stored in the same transaction that confirms it.
 pub struct ReplyTo {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub key: String,
     pub status: u16,
     pub body: ReplyBody,
@@ -245,7 +248,7 @@ pub struct ReplyTo {
 /// `reserved → paid` (when `from` is `Reserved`), `paid → confirmed`, the
 /// tickets, and the finished Idempotency-Key.
 pub struct Confirmation {
-    pub order_id: i64,
+    pub order_id: OrderId,
     /// `Reserved` (then `charge_id` is recorded) or `Paid`.
     pub from: crate::domain::OrderStatus,
     pub charge_id: Option<String>,
@@ -268,19 +271,19 @@ pub struct GatewayCharge {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTicket {
     pub pnr: String,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub passenger_seq: u32,
-    pub seat_id: i64,
+    pub seat_id: SeatId,
     pub payload: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TicketRecord {
-    pub id: i64,
+    pub id: TicketId,
     pub pnr: String,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub passenger_seq: u32,
-    pub seat_id: i64,
+    pub seat_id: SeatId,
     /// valid | cancelled
     pub status: String,
     pub payload: String,
@@ -289,9 +292,9 @@ pub struct TicketRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEvent {
-    pub id: i64,
+    pub id: EventId,
     pub kind: String,
-    pub subject_id: i64,
+    pub subject_id: SubjectId,
     pub payload: String,
     pub created_at: DateTime<Utc>,
 }
@@ -317,11 +320,11 @@ impl Consumer {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
-    pub id: i64,
-    pub event_id: i64,
+    pub id: AuditEntryId,
+    pub event_id: EventId,
     pub at: i64,
     pub kind: String,
-    pub subject_id: i64,
+    pub subject_id: SubjectId,
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
@@ -330,9 +333,9 @@ pub struct AuditRecord {
 /// One seat's claim by a hold, for checking the inventory invariants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeatClaim {
-    pub seat_id: i64,
+    pub seat_id: SeatId,
     pub seat_taken: SegmentMask,
-    pub hold_id: i64,
+    pub hold_id: HoldId,
     pub hold_mask: SegmentMask,
     pub hold_status: String,
     pub order_status: Option<crate::domain::OrderStatus>,
@@ -355,7 +358,7 @@ pub struct Ledger {
 /// What our side says about one order's money.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderMoney {
-    pub id: i64,
+    pub id: OrderId,
     pub status: crate::domain::OrderStatus,
     pub amount: i64,
     pub refunded_amount: i64,

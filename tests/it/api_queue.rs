@@ -8,6 +8,7 @@ use crate::common::server::{TestApp, quick_user, suite_second, test_config, tiny
 use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use ticketctl::domain::TripId;
 
 async fn start(db: TestDb, config: ticketctl::app::AppConfig) -> TestApp {
     TestApp::start_manual(db, suite_second(), config).await
@@ -28,7 +29,7 @@ async fn admin(t: &TestApp) -> String {
 
 async fn create_sale(
     t: &TestApp,
-    trip: i64,
+    trip: TripId,
     opens_in_ms: i64,
     rate: f64,
     max_active: usize,
@@ -52,7 +53,7 @@ async fn status(t: &TestApp, token: &str) -> Value {
 
 async fn hold_with(
     t: &TestApp,
-    trip: i64,
+    trip: TripId,
     token: &str,
     admission: Option<&str>,
 ) -> crate::common::server::Reply {
@@ -80,13 +81,14 @@ async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: TestDb) 
     for n in 20..25 {
         let (id, token) = quick_user(&t.app, n).await;
         join(&t, &token).await;
-        late.push(id);
+        late.push(id.get());
     }
     for (_, token) in &early {
         assert_eq!(status(&t, token).await["state"], "admitted");
     }
     let order = t.app.waiting_room().admission_order("eid").unwrap();
-    let early_ids: Vec<i64> = early.iter().map(|(id, _)| *id).collect();
+    // The waiting room keys its buyers by the bare numbers.
+    let early_ids: Vec<i64> = early.iter().map(|(id, _)| id.get()).collect();
     let mut first: Vec<i64> = order[..20].to_vec();
     assert_ne!(
         first, early_ids,

@@ -13,7 +13,7 @@
 use chrono::{DateTime, Duration, Utc};
 use ticketctl::app::App;
 use ticketctl::app::workers::RecoveryReport;
-use ticketctl::domain::{Journey, OrderStatus, SeatClass};
+use ticketctl::domain::{HoldId, Journey, OrderId, OrderStatus, SeatClass, SeatId, TripId, UserId};
 use ticketctl::store::{
     GatewayCharge, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput,
 };
@@ -25,9 +25,9 @@ use crate::common::server::{quick_user, test_config, tiny_trip};
 /// recovery round), one trip, and one passenger.
 struct Scene {
     app: App,
-    trip: i64,
-    user: i64,
-    seat: i64,
+    trip: TripId,
+    user: UserId,
+    seat: SeatId,
     _db: TestDb,
 }
 
@@ -49,7 +49,7 @@ async fn scene(db: TestDb) -> Scene {
 
 impl Scene {
     /// A hold of the first seat DHK → CTG, made at `made`, running out at `expires`.
-    async fn hold(&self, made: chrono::DateTime<Utc>, expires: chrono::DateTime<Utc>) -> i64 {
+    async fn hold(&self, made: chrono::DateTime<Utc>, expires: chrono::DateTime<Utc>) -> HoldId {
         self.app
             .raw_store()
             .create_hold(&NewHold {
@@ -125,7 +125,7 @@ impl Scene {
             .unwrap();
     }
 
-    async fn order(&self, id: i64) -> OrderRecord {
+    async fn order(&self, id: OrderId) -> OrderRecord {
         self.app.raw_store().order(id).await.unwrap().unwrap()
     }
 
@@ -139,7 +139,7 @@ impl Scene {
             .bits()
     }
 
-    async fn charge(&self, order: i64) -> GatewayCharge {
+    async fn charge(&self, order: OrderId) -> GatewayCharge {
         self.app
             .raw_store()
             .gateway_charge(&format!("order-{order}"))
@@ -148,7 +148,7 @@ impl Scene {
             .expect("the gateway has a record")
     }
 
-    async fn valid_tickets(&self, order: i64) -> usize {
+    async fn valid_tickets(&self, order: OrderId) -> usize {
         let tickets = self.app.raw_store().tickets_of_order(order).await.unwrap();
         tickets.iter().filter(|t| t.status == "valid").count()
     }

@@ -3,6 +3,7 @@
 
 use chrono::{Duration, Utc};
 use std::sync::Arc;
+use ticketctl::domain::TripId;
 use ticketctl::domain::*;
 use ticketctl::store::prelude::*;
 use ticketctl::store::*;
@@ -69,7 +70,7 @@ fn date(days: i64) -> ServiceDate {
     ServiceDate::today_at(Utc::now()).add_days(days)
 }
 
-async fn trip_of(store: &Arc<dyn Store>, number: u32, days: i64) -> Option<i64> {
+async fn trip_of(store: &Arc<dyn Store>, number: u32, days: i64) -> Option<TripId> {
     let t = store.train_by_number(number).await.unwrap().unwrap();
     let seats = t
         .train
@@ -345,7 +346,7 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
     store.set_role(u.id, Role::Clerk).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().role, Role::Clerk);
     assert!(matches!(
-        store.set_role(9999, Role::Admin).await,
+        store.set_role(UserId(9999), Role::Admin).await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -424,7 +425,7 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
     assert_eq!(store.list_users().await.unwrap().len(), 1);
 }
 
-fn new_hold(trip: i64, user: i64, from: usize, to: usize, seats: Vec<i64>) -> NewHold {
+fn new_hold(trip: TripId, user: UserId, from: usize, to: usize, seats: Vec<SeatId>) -> NewHold {
     let now = Utc::now();
     NewHold {
         trip_id: trip,
@@ -948,11 +949,11 @@ async fn fares_batch_with_repeats(store: Arc<dyn Store>) {
 async fn dangling_references_conflict(store: Arc<dyn Store>) {
     let now = Utc::now();
     assert!(matches!(
-        store.insert_refresh_token("h", 9999, now).await,
+        store.insert_refresh_token("h", UserId(9999), now).await,
         Err(StoreError::Conflict(_))
     ));
     let dangling_trip = NewTrip {
-        train_id: 9999,
+        train_id: TrainId(9999),
         date: date(1),
         departs_at: now,
         sale_opens_at: now,
@@ -1001,8 +1002,8 @@ async fn counts_and_edges(store: Arc<dyn Store>) {
             .is_empty(),
         "an empty range"
     );
-    assert!(store.trip(9999).await.unwrap().is_none());
-    assert!(store.seats(9999).await.unwrap().is_empty());
+    assert!(store.trip(TripId(9999)).await.unwrap().is_none());
+    assert!(store.seats(TripId(9999)).await.unwrap().is_empty());
 
     // Clearing resets a counter that has not reached the lock yet.
     let now = Utc::now();
@@ -1015,7 +1016,9 @@ async fn counts_and_edges(store: Arc<dyn Store>) {
     store.clear_failed_logins(u.id).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 0);
     assert!(matches!(
-        store.reserve_login_attempt(9999, now, 5, lock).await,
+        store
+            .reserve_login_attempt(UserId(9999), now, 5, lock)
+            .await,
         Err(StoreError::NotFound(_))
     ));
     store.set_totp(u.id, Some("S"), true).await.unwrap();
@@ -1229,7 +1232,7 @@ async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &st
         Some(t) => t,
         None => store.trips_between(date(1), date(1)).await.unwrap()[0].id,
     };
-    let free: Vec<i64> = store
+    let free: Vec<SeatId> = store
         .seats(trip)
         .await
         .unwrap()
@@ -1276,13 +1279,13 @@ fn tickets_for(order: &OrderRecord, tag: &str) -> Vec<NewTicket> {
         .collect()
 }
 
-async fn events_of(store: &Arc<dyn Store>, order: i64) -> Vec<String> {
+async fn events_of(store: &Arc<dyn Store>, order: OrderId) -> Vec<String> {
     store
         .outbox_pending(Consumer::Audit, 1000)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.subject_id == order)
+        .filter(|e| e.subject_id.order() == order)
         .map(|e| e.kind)
         .collect()
 }
@@ -1307,7 +1310,7 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
             key: "key-c".into(),
             status: 201,
             body: Box::new(|tickets: &[TicketRecord]| {
-                let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+                let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
                 format!("{ids:?}")
             }),
         }),
@@ -1327,7 +1330,7 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
     assert_eq!(now.status, OrderStatus::Confirmed);
     assert_eq!(now.charge_id.as_deref(), Some("ch_conf"));
     assert_eq!(store.tickets_of_order(order.id).await.unwrap(), tickets);
-    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
     let rec = store.idempotency(u.id, "key-c").await.unwrap().unwrap();
     assert_eq!(
         (rec.status_code, rec.response),

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::common::server::{PASSWORD, TestApp, quick_user, tiny_trip};
-use ticketctl::domain::{Role, ServiceDate};
+use ticketctl::domain::{Role, ServiceDate, TripId};
 use ticketctl::tui::app::{Counter, Effect, Msg, Screen};
 use ticketctl::tui::client::Client;
 use ticketctl::tui::{driver, ui};
@@ -94,7 +94,7 @@ fn find(lines: &[String], needle: &str) -> Option<(u16, u16)> {
     })
 }
 
-async fn sell_over_http(t: &TestApp, clerk: &str, trip: i64, from: &str, to: &str, seat: &str) {
+async fn sell_over_http(t: &TestApp, clerk: &str, trip: TripId, from: &str, to: &str, seat: &str) {
     let h = t
         .post_as(
             "/v1/counter/holds",
@@ -112,7 +112,7 @@ async fn sell_over_http(t: &TestApp, clerk: &str, trip: i64, from: &str, to: &st
     assert_eq!(req.send().await.unwrap().status(), StatusCode::CREATED);
 }
 
-async fn passenger_holds(t: &TestApp, token: &str, trip: i64, seats: &[&str]) -> StatusCode {
+async fn passenger_holds(t: &TestApp, token: &str, trip: TripId, seats: &[&str]) -> StatusCode {
     t.post_as(
         "/v1/holds",
         token,

@@ -5,7 +5,7 @@
 //! `try_transition`.
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderEvent, OrderStatus};
+use crate::domain::{OrderEvent, OrderId, OrderStatus, UserId};
 use crate::store::{OrderChange, OrderRecord};
 
 use super::saga::charge_key;
@@ -16,8 +16,8 @@ impl App {
     /// refund rule decides the refund.
     pub async fn cancel_order(
         &self,
-        order_id: i64,
-        user_id: i64,
+        order_id: OrderId,
+        user_id: UserId,
         staff: bool,
     ) -> AppResult<OrderView> {
         let order = self.order_of(order_id, user_id, staff).await?;
@@ -74,7 +74,7 @@ impl App {
             && charge.refunded < owed
         {
             self.gateway.refund(&charge.charge_id, owed).await?;
-            tracing::info!(order = order.id, owed, "refund settled with the gateway");
+            tracing::info!(order = %order.id, owed, "refund settled with the gateway");
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use crate::app::{App, AppConfig, AppResult};
+use crate::domain::{TripId, UserId};
 use crate::store::{CounterBuyer, HoldCaps};
 
 /// Where a sale comes from, and so which gates it passes.
@@ -25,10 +26,12 @@ pub(crate) enum Channel<'a> {
 }
 
 impl Channel<'_> {
-    pub(super) fn pass_gate(self, app: &App, trip_id: i64, user_id: i64) -> AppResult<()> {
+    pub(super) fn pass_gate(self, app: &App, trip_id: TripId, user_id: UserId) -> AppResult<()> {
         match self {
             Channel::Online { admission, .. } => {
-                app.queue.gate(trip_id, user_id, admission, app.now())
+                // The waiting room keys its sales and buyers by the bare numbers.
+                app.queue
+                    .gate(trip_id.get(), user_id.get(), admission, app.now())
             }
             Channel::Counter { .. } => Ok(()),
         }

@@ -10,7 +10,7 @@ use crate::app::catalog::{fare_for, station_in};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
-use crate::domain::{ParseError, SeatClass, Train};
+use crate::domain::{HoldId, ParseError, SeatClass, SeatId, Train, UserId};
 use crate::store::{HoldRecord, NewHold, StoreError};
 
 use super::channel::Channel;
@@ -32,7 +32,7 @@ impl App {
     /// `admission` is the waiting-room token, needed when the trip is in a queued sale.
     pub async fn hold_seats(
         &self,
-        user_id: i64,
+        user_id: UserId,
         req: HoldRequest,
         admission: Option<&str>,
     ) -> AppResult<HoldView> {
@@ -42,7 +42,7 @@ impl App {
     /// `hold_seats` for a request from `client`, whose unexpired holds are capped.
     pub async fn hold_seats_from(
         &self,
-        user_id: i64,
+        user_id: UserId,
         req: HoldRequest,
         admission: Option<&str>,
         client: Option<IpAddr>,
@@ -56,7 +56,7 @@ impl App {
     /// passengers, whose limit is checked by phone when the order is placed.
     pub(crate) async fn hold_seats_via(
         &self,
-        user_id: i64,
+        user_id: UserId,
         req: HoldRequest,
         channel: Channel<'_>,
     ) -> AppResult<HoldView> {
@@ -194,10 +194,10 @@ impl App {
     }
 
     /// Tells the availability snapshot that a hold's seats were given back.
-    pub(super) async fn seats_freed(&self, hold_id: i64) {
+    pub(super) async fn seats_freed(&self, hold_id: HoldId) {
         match self.store.hold(hold_id).await {
             Ok(Some(h)) => {
-                let seats: Vec<i64> = h.seats.iter().map(|s| s.id).collect();
+                let seats: Vec<SeatId> = h.seats.iter().map(|s| s.id).collect();
                 self.availability.freed(h.trip_id, &seats, h.mask);
             }
             // Cannot say which seats: let every trip be read again.
@@ -225,7 +225,7 @@ impl App {
         })
     }
 
-    pub async fn hold(&self, user_id: i64, hold_id: i64) -> AppResult<HoldView> {
+    pub async fn hold(&self, user_id: UserId, hold_id: HoldId) -> AppResult<HoldView> {
         let hold = self
             .store
             .hold(hold_id)
@@ -236,7 +236,7 @@ impl App {
         self.hold_view(&hold, &train)
     }
 
-    pub async fn release_hold(&self, user_id: i64, hold_id: i64) -> AppResult<()> {
+    pub async fn release_hold(&self, user_id: UserId, hold_id: HoldId) -> AppResult<()> {
         if self.store.release_hold(hold_id, user_id).await? {
             self.seats_freed(hold_id).await;
             return Ok(());

@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderStatus, ParseError};
+use crate::domain::{OrderStatus, ParseError, UserId};
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
@@ -18,7 +18,7 @@ impl App {
     /// a repeated Idempotency-Key; refuses the key with a different body.
     pub async fn place_order(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         req: OrderRequest,
         admission: Option<&str>,
@@ -32,7 +32,7 @@ impl App {
 
     pub(crate) async fn place_order_via(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         req: OrderRequest,
         channel: Channel<'_>,
@@ -78,7 +78,7 @@ impl App {
     /// Places a new order for the key (claimed, not seen before) and runs the saga.
     async fn new_order(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
         req: OrderRequest,
@@ -140,7 +140,8 @@ impl App {
             .await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
-            self.queue.checked_out(trip_id, user_id, self.now());
+            self.queue
+                .checked_out(trip_id.get(), user_id.get(), self.now());
         }
         if let Some(reply) = finished {
             // Stored with the confirmation, in the same transaction.

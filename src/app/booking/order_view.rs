@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::domain::Train;
 use crate::domain::time::to_local_rfc3339;
+use crate::domain::{SeatId, Train};
 use crate::store::{HoldRecord, OrderRecord, TicketRecord, TripRecord};
 
 use super::wire::{OrderSeat, OrderTicket, OrderView};
@@ -19,7 +19,7 @@ pub(crate) fn order_view_of(
     train: &Train,
     tickets: &[TicketRecord],
 ) -> OrderView {
-    let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+    let labels: HashMap<SeatId, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
     let from = &train.stops[hold.from_stop as usize];
     OrderView {
         order_id: order.id,

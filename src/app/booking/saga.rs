@@ -9,7 +9,7 @@
 
 use crate::app::payments::ChargeOutcome;
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderEvent, OrderStatus};
+use crate::domain::{OrderEvent, OrderId, OrderStatus, UserId};
 use crate::store::{Confirmation, HoldRecord, OrderChange, OrderRecord, ReplyTo, TicketRecord};
 
 use super::order_keys::in_progress;
@@ -27,7 +27,7 @@ impl App {
         if let Some(moved) = self.try_transition(order, event, change).await? {
             return Ok(moved);
         }
-        tracing::info!(order = order.id, "order changed under us; reloading");
+        tracing::info!(order = %order.id, "order changed under us; reloading");
         self.reload(order.id).await
     }
 
@@ -56,7 +56,7 @@ impl App {
         Ok(Some(self.reload(order.id).await?))
     }
 
-    pub(super) async fn reload(&self, order_id: i64) -> AppResult<OrderRecord> {
+    pub(super) async fn reload(&self, order_id: OrderId) -> AppResult<OrderRecord> {
         self.store
             .order(order_id)
             .await?
@@ -188,7 +188,7 @@ impl App {
         };
         let Some(issued) = self.store.confirm_order(confirmation).await? else {
             tracing::info!(
-                order = order.id,
+                order = %order.id,
                 "order changed under us; taking the long way"
             );
             return Ok(None);
@@ -226,7 +226,7 @@ impl App {
     /// order past its hold is left to recovery (which refunds any late charge).
     pub(super) async fn resume_order(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         order: crate::store::OrderRecord,
     ) -> AppResult<Option<OrderReply>> {
@@ -243,7 +243,7 @@ impl App {
                     .await?
                     .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
                 tracing::info!(
-                    order = order.id,
+                    order = %order.id,
                     "resuming an order cut short before its charge"
                 );
                 let (settled, finished) = self
@@ -273,6 +273,6 @@ impl App {
 }
 
 /// The gateway idempotency key of an order's charge: one charge per order, ever.
-pub(crate) fn charge_key(order_id: i64) -> String {
+pub(crate) fn charge_key(order_id: OrderId) -> String {
     format!("order-{order_id}")
 }

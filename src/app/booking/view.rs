@@ -4,7 +4,7 @@
 //! Reads only: may not change an order or a hold.
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::OrderStatus;
+use crate::domain::{OrderId, OrderStatus, UserId};
 use crate::store::OrderRecord;
 
 use super::order_view::order_view_of;
@@ -43,18 +43,26 @@ impl App {
     /// An order of the user (staff may see any).
     pub async fn order_of(
         &self,
-        order_id: i64,
-        user_id: i64,
+        order_id: OrderId,
+        user_id: UserId,
         staff: bool,
     ) -> AppResult<OrderRecord> {
-        self.store
-            .order(order_id)
-            .await?
+        self.any_order(order_id)
+            .await
+            .ok()
             .filter(|o| staff || o.user_id == user_id)
             .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))
     }
 
-    pub async fn orders_of(&self, user_id: i64) -> AppResult<Vec<OrderView>> {
+    /// Any order, whoever bought it (for staff).
+    pub(crate) async fn any_order(&self, order_id: OrderId) -> AppResult<OrderRecord> {
+        self.store
+            .order(order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))
+    }
+
+    pub async fn orders_of(&self, user_id: UserId) -> AppResult<Vec<OrderView>> {
         let mut views = Vec::new();
         for o in self.store.orders_of_user(user_id).await? {
             views.push(self.order_view(&o).await?);

@@ -6,12 +6,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{OrderStatus, SeatClass};
+use crate::domain::{HoldId, OrderId, OrderStatus, SeatClass, TicketId, TripId};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub from: String,
     pub to: String,
     pub class: String,
@@ -25,8 +25,8 @@ pub struct HoldRequest {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HoldView {
-    pub hold_id: i64,
-    pub trip_id: i64,
+    pub hold_id: HoldId,
+    pub trip_id: TripId,
     pub train: u32,
     pub from: String,
     pub to: String,
@@ -49,7 +49,7 @@ pub struct PassengerBody {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
-    pub hold_id: i64,
+    pub hold_id: HoldId,
     pub passengers: Vec<PassengerBody>,
     pub payment_token: String,
 }
@@ -62,7 +62,7 @@ pub struct OrderSeat {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderTicket {
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub pnr: String,
     pub seat: String,
     pub status: String,
@@ -70,9 +70,9 @@ pub struct OrderTicket {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderView {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub status: OrderStatus,
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: u32,
     pub date: String,
     pub from: String,

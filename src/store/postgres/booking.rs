@@ -7,7 +7,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::OrderStatus;
+use crate::domain::{HoldId, OrderId, OrderStatus, UserId};
 use crate::store::prelude::*;
 use crate::store::{
     Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
@@ -51,7 +51,7 @@ async fn with_passengers(
     if orders.is_empty() {
         return Ok(orders);
     }
-    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
     let rows = sqlx::query(
         "SELECT order_id, seq, name, nid, seat_id FROM order_passengers WHERE order_id = ANY($1) ORDER BY order_id, seq",
     )
@@ -60,7 +60,7 @@ async fn with_passengers(
     .await
     .map_err(db)?;
     for r in &rows {
-        let order_id: i64 = get(r, "order_id")?;
+        let order_id: OrderId = get(r, "order_id")?;
         if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
             o.passengers.push(PassengerRecord {
                 seq: get::<i64>(r, "seq")? as u32,
@@ -76,7 +76,7 @@ async fn with_passengers(
 pub(super) async fn orders_where(
     conn: &mut PgConnection,
     clause: &str,
-    arg: i64,
+    arg: impl sqlx::Encode<'_, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
 ) -> StoreResult<Vec<OrderRecord>> {
     let sql = format!("{ORDER_COLUMNS} WHERE {clause} ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -112,14 +112,19 @@ pub(super) async fn orders_stuck(
 }
 
 /// The outbox payload of a transition, exactly as the SQLite store writes it.
-fn transition_payload(id: i64, from: OrderStatus, to: OrderStatus, change: &OrderChange) -> String {
+fn transition_payload(
+    id: OrderId,
+    from: OrderStatus,
+    to: OrderStatus,
+    change: &OrderChange,
+) -> String {
     serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount })
         .to_string()
 }
 
 pub(super) async fn transition_order(
     pool: &PgPool,
-    id: i64,
+    id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     change: &OrderChange,
@@ -127,7 +132,7 @@ pub(super) async fn transition_order(
 ) -> StoreResult<bool> {
     // One call (ticketctl_transition_order): the conditional update, freeing the
     // seats and cancelling tickets when the order stops holding seats, and the event.
-    let hold_id: Option<i64> = sqlx::query_scalar(
+    let hold_id: Option<HoldId> = sqlx::query_scalar(
         "SELECT ticketctl_transition_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
@@ -170,7 +175,7 @@ pub(super) async fn confirm_order(
     );
     let pnrs: Vec<&str> = c.tickets.iter().map(|t| t.pnr.as_str()).collect();
     let seqs: Vec<i64> = c.tickets.iter().map(|t| t.passenger_seq as i64).collect();
-    let seats: Vec<i64> = c.tickets.iter().map(|t| t.seat_id).collect();
+    let seats: Vec<crate::domain::SeatId> = c.tickets.iter().map(|t| t.seat_id).collect();
     let payloads: Vec<&str> = c.tickets.iter().map(|t| t.payload.as_str()).collect();
     let confirm = sqlx::query(
         "SELECT * FROM ticketctl_confirm_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -218,7 +223,7 @@ pub(super) async fn confirm_order(
 
 pub(super) async fn idempotency(
     pool: &PgPool,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
 ) -> StoreResult<Option<IdempotencyRecord>> {
     let row = sqlx::query("SELECT request_hash, order_id, status_code, response FROM idempotency_keys WHERE user_id = $1 AND key = $2")
@@ -236,16 +241,16 @@ impl BookingStore for PgStore {
         super::holds::create_hold(&self.pool, hold).await
     }
 
-    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<HoldRecord>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         super::holds::load_hold(&mut conn, id).await
     }
 
-    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+    async fn release_hold(&self, id: HoldId, user_id: UserId) -> StoreResult<bool> {
         super::holds::release_hold(&self.pool, id, user_id).await
     }
 
-    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>> {
         super::holds::expire_holds(&self.pool, now, limit).await
     }
 
@@ -253,12 +258,12 @@ impl BookingStore for PgStore {
         create_order(&self.pool, order).await
     }
 
-    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<OrderRecord>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         Ok(orders_where(&mut conn, "id = $1", id).await?.pop())
     }
 
-    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<OrderRecord>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         orders_where(&mut conn, "user_id = $1", user_id).await
     }
@@ -274,7 +279,7 @@ impl BookingStore for PgStore {
 
     async fn transition_order(
         &self,
-        id: i64,
+        id: OrderId,
         from: OrderStatus,
         to: OrderStatus,
         change: &OrderChange,
@@ -283,7 +288,11 @@ impl BookingStore for PgStore {
         transition_order(&self.pool, id, from, to, change, now).await
     }
 
-    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+    async fn idempotency(
+        &self,
+        user_id: UserId,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
         idempotency(&self.pool, user_id, key).await
     }
 
@@ -293,7 +302,7 @@ impl BookingStore for PgStore {
 
     async fn finish_idempotency(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status_code: u16,
         response: &str,

@@ -6,7 +6,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::db;
 use super::rows::*;
-use crate::domain::SegmentMask;
+use crate::domain::{HoldId, SegmentMask, UserId};
 use crate::store::{HoldRecord, NewHold, StoreResult, from_ts, ts};
 
 pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<HoldRecord> {
@@ -33,7 +33,10 @@ pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<HoldR
     hold_from_rows(&rows, h)
 }
 
-pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<Option<HoldRecord>> {
+pub(super) async fn load_hold(
+    conn: &mut PgConnection,
+    id: HoldId,
+) -> StoreResult<Option<HoldRecord>> {
     // The hold and its seats in one round trip: the hold's columns repeat on each
     // seat row (a hold has at most a handful of seats).
     let rows = sqlx::query(
@@ -52,7 +55,7 @@ pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<O
     };
     let mut seats = Vec::with_capacity(rows.len());
     for row in &rows {
-        if get::<Option<i64>>(row, "id")?.is_some() {
+        if get::<Option<crate::domain::SeatId>>(row, "id")?.is_some() {
             seats.push(seat_row(row)?);
         }
     }
@@ -72,7 +75,7 @@ pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<O
     }))
 }
 
-pub(super) async fn release_hold(pool: &PgPool, id: i64, user_id: i64) -> StoreResult<bool> {
+pub(super) async fn release_hold(pool: &PgPool, id: HoldId, user_id: UserId) -> StoreResult<bool> {
     sqlx::query_scalar("SELECT ticketctl_release_hold($1, $2)")
         .bind(id)
         .bind(user_id)
@@ -85,7 +88,7 @@ pub(super) async fn expire_holds(
     pool: &PgPool,
     now: DateTime<Utc>,
     limit: i64,
-) -> StoreResult<Vec<i64>> {
+) -> StoreResult<Vec<HoldId>> {
     sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2)")
         .bind(ts(now))
         .bind(limit)

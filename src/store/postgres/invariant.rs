@@ -5,13 +5,13 @@ use sqlx::postgres::PgPool;
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::SegmentMask;
+use crate::domain::{OrderId, SegmentMask, TripId};
 use crate::store::prelude::*;
 use crate::store::{GatewayCharge, Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
 
 pub(super) async fn seat_claims(
     pool: &PgPool,
-    trip_id: Option<i64>,
+    trip_id: Option<TripId>,
 ) -> StoreResult<Vec<SeatClaim>> {
     let rows = sqlx::query(
         "SELECT s.id AS seat_id, s.taken, h.id AS hold_id, h.mask, h.status AS hold_status, o.status AS order_status
@@ -86,7 +86,7 @@ pub(super) async fn money_pairs(pool: &PgPool) -> StoreResult<Vec<MoneyPair>> {
     let rows = sqlx::query(MONEY_PAIRS).fetch_all(pool).await.map_err(db)?;
     let mut pairs = Vec::with_capacity(rows.len());
     for r in &rows {
-        let order = match get::<Option<i64>>(r, "o_id")? {
+        let order = match get::<Option<OrderId>>(r, "o_id")? {
             Some(id) => Some(OrderMoney {
                 id,
                 status: super::rows::status(&get::<String>(r, "o_status")?)?,
@@ -114,7 +114,7 @@ pub(super) async fn money_pairs(pool: &PgPool) -> StoreResult<Vec<MoneyPair>> {
 
 #[async_trait]
 impl InvariantStore for PgStore {
-    async fn seat_claims(&self, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>> {
+    async fn seat_claims(&self, trip_id: Option<TripId>) -> StoreResult<Vec<SeatClaim>> {
         seat_claims(&self.pool, trip_id).await
     }
 

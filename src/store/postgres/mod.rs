@@ -15,6 +15,7 @@ mod catalog;
 mod counter;
 mod holds;
 mod identity;
+mod ids;
 mod invariant;
 mod limits;
 mod outbox;

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::db;
-use crate::domain::{OrderStatus, SeatClass, SegmentMask, ServiceDate};
+use crate::domain::{HoldId, OrderStatus, SeatClass, SeatId, SegmentMask, ServiceDate};
 use crate::store::{
     GatewayCharge, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderRecord, OutboxEvent,
     PassengerRecord, PaymentToken, SeatRecord, StoreError, StoreResult, TicketRecord, TripRecord,
@@ -66,9 +66,9 @@ pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<HoldRec
     let first = rows
         .first()
         .ok_or_else(|| StoreError::Backend("create_hold returned nothing".into()))?;
-    let Some(hold_id) = get::<Option<i64>>(first, "hold_id")? else {
+    let Some(hold_id) = get::<Option<HoldId>>(first, "hold_id")? else {
         // Refused: the function wrote nothing.
-        if let Some(lost) = get::<Option<Vec<i64>>>(first, "lost")? {
+        if let Some(lost) = get::<Option<Vec<SeatId>>>(first, "lost")? {
             return Err(StoreError::SeatsTaken(lost));
         }
         let already: i64 = get(first, "already")?;
@@ -98,7 +98,7 @@ pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<HoldRec
 
 /// The order a `ticketctl_create_order` row describes, or its refusal.
 pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord> {
-    let seats: Vec<i64> = get::<Option<Vec<i64>>>(r, "seat_ids")?.unwrap_or_default();
+    let seats: Vec<SeatId> = get::<Option<Vec<SeatId>>>(r, "seat_ids")?.unwrap_or_default();
     match get::<String>(r, "outcome")?.as_str() {
         "created" => {}
         "missing" => {

@@ -13,7 +13,7 @@ use super::rows::*;
 use super::ticket::issue_tickets;
 use super::ticket::tickets_where;
 use super::{SqliteStore, db};
-use crate::domain::OrderStatus;
+use crate::domain::{HoldId, OrderId, OrderStatus, SubjectId, UserId};
 use crate::store::prelude::*;
 use crate::store::{
     Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
@@ -50,7 +50,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     .map_err(db)?
     .execute(params![o.user_id, hold.id, hold.trip_id, amount, o.payment_token, ts(o.now)])
     .map_err(db)?;
-    let order_id = conn.last_insert_rowid();
+    let order_id = OrderId(conn.last_insert_rowid());
     conn.prepare_cached("UPDATE holds SET status = 'ordered' WHERE id = ?1")
         .map_err(db)?
         .execute([hold.id])
@@ -74,7 +74,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     outbox(
         conn,
         "order.reserved",
-        order_id,
+        SubjectId(order_id.get()),
         &serde_json::json!({ "order_id": order_id, "amount": amount }),
         o.now,
     )?;
@@ -107,7 +107,7 @@ fn with_passengers(
     Ok(orders)
 }
 
-pub(super) fn load_order(conn: &Connection, id: i64) -> StoreResult<Option<OrderRecord>> {
+pub(super) fn load_order(conn: &Connection, id: OrderId) -> StoreResult<Option<OrderRecord>> {
     let order = conn
         .prepare_cached(&format!("{ORDER_COLUMNS} WHERE id = ?1"))
         .map_err(db)?
@@ -134,7 +134,7 @@ pub(super) fn orders_where(
 
 pub(super) fn transition_order(
     conn: &Connection,
-    id: i64,
+    id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     change: &OrderChange,
@@ -162,7 +162,7 @@ pub(super) fn transition_order(
         return Ok(false);
     }
     if from.holds_seats() && !to.holds_seats() {
-        let hold_id: i64 = conn
+        let hold_id: HoldId = conn
             .query_row("SELECT hold_id FROM orders WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
@@ -175,7 +175,13 @@ pub(super) fn transition_order(
         .map_err(db)?;
     }
     let payload = serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount });
-    outbox(conn, &format!("order.{to}"), id, &payload, now)?;
+    outbox(
+        conn,
+        &format!("order.{to}"),
+        SubjectId(id.get()),
+        &payload,
+        now,
+    )?;
     Ok(true)
 }
 
@@ -236,7 +242,7 @@ pub(super) fn confirm_order(
 
 pub(super) fn idempotency(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
 ) -> StoreResult<Option<IdempotencyRecord>> {
     conn.prepare_cached("SELECT request_hash, order_id, status_code, response FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
@@ -248,7 +254,7 @@ pub(super) fn idempotency(
 
 pub(super) fn finish_idempotency(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
     status: u16,
     response: &str,
@@ -269,19 +275,19 @@ impl BookingStore for SqliteStore {
             .await
     }
 
-    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<HoldRecord>> {
         self.engine
             .read(move |c| super::holds::load_hold(c, id))
             .await
     }
 
-    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+    async fn release_hold(&self, id: HoldId, user_id: UserId) -> StoreResult<bool> {
         self.engine
             .write(move |c| super::holds::release_hold(c, id, user_id))
             .await
     }
 
-    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>> {
         self.engine
             .write(move |c| super::holds::expire_holds(c, now, limit))
             .await
@@ -292,11 +298,11 @@ impl BookingStore for SqliteStore {
         self.engine.write(move |c| create_order(c, &order)).await
     }
 
-    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<OrderRecord>> {
         self.engine.read(move |c| load_order(c, id)).await
     }
 
-    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<OrderRecord>> {
         self.engine
             .read(move |c| orders_where(c, "user_id = ?1", [user_id]))
             .await
@@ -322,7 +328,7 @@ impl BookingStore for SqliteStore {
 
     async fn transition_order(
         &self,
-        id: i64,
+        id: OrderId,
         from: OrderStatus,
         to: OrderStatus,
         change: &OrderChange,
@@ -338,7 +344,11 @@ impl BookingStore for SqliteStore {
         self.engine.write(move |conn| confirm_order(conn, c)).await
     }
 
-    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+    async fn idempotency(
+        &self,
+        user_id: UserId,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
         let key = key.to_owned();
         self.engine
             .read(move |c| idempotency(c, user_id, &key))
@@ -347,7 +357,7 @@ impl BookingStore for SqliteStore {
 
     async fn finish_idempotency(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status_code: u16,
         response: &str,

@@ -10,7 +10,7 @@ use super::trains::station_ids;
 use super::trains::upsert_train_tx;
 use super::{SqliteStore, db};
 use crate::domain::{
-    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train,
+    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
 };
 use crate::store::prelude::*;
 use crate::store::{
@@ -213,7 +213,7 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>> {
+    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<TripId>> {
         let trip = trip.clone();
         self.engine
             .write(move |conn| {
@@ -227,7 +227,7 @@ impl CatalogStore for SqliteStore {
                 if inserted == 0 {
                     return Ok(None);
                 }
-                let trip_id = conn.last_insert_rowid();
+                let trip_id = TripId(conn.last_insert_rowid());
                 let mut stmt = conn
                     .prepare_cached(
                         "INSERT INTO seats (trip_id, coach_seq, coach_code, seat_no, class) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -242,7 +242,7 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>> {
+    async fn trip(&self, id: TripId) -> StoreResult<Option<TripRecord>> {
         self.engine
             .read(move |conn| {
                 conn.prepare_cached(&format!("{TRIP_COLUMNS} WHERE t.id = ?1"))
@@ -277,7 +277,7 @@ impl CatalogStore for SqliteStore {
 
     async fn free_seat_counts(
         &self,
-        journeys: &[(i64, SegmentMask)],
+        journeys: &[(TripId, SegmentMask)],
     ) -> StoreResult<Vec<FreeCount>> {
         if journeys.is_empty() {
             return Ok(vec![]);
@@ -293,7 +293,7 @@ impl CatalogStore for SqliteStore {
                      SELECT s.trip_id, s.class, COUNT(*) FROM seats s JOIN j ON s.trip_id = j.trip_id
                      WHERE (s.taken & j.mask) = 0 GROUP BY s.trip_id, s.class"
                 );
-                let args: Vec<i64> = journeys.iter().flat_map(|(t, m)| [*t, m.to_db()]).collect();
+                let args: Vec<i64> = journeys.iter().flat_map(|(t, m)| [t.get(), m.to_db()]).collect();
                 let mut stmt = conn.prepare(&sql).map_err(db)?;
                 let rows = stmt
                     .query_map(rusqlite::params_from_iter(args), |r| {
@@ -309,7 +309,7 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>> {
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<SeatRecord>> {
         self.engine
             .read(move |conn| {
                 let mut stmt = conn

@@ -7,13 +7,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db;
 use super::outbox::outbox;
 use super::rows::*;
-use crate::domain::SegmentMask;
+use crate::domain::{HoldId, SegmentMask, SubjectId, TripId, UserId};
 use crate::store::{HoldRecord, NewHold, SeatRecord, StoreError, StoreResult, from_ts, ts};
 
 pub(super) fn seats_taken_by_user(
     conn: &Connection,
-    user_id: i64,
-    trip_id: i64,
+    user_id: UserId,
+    trip_id: TripId,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     // Seats in the user's live holds on this trip, plus those of orders still holding seats.
@@ -67,7 +67,7 @@ pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRec
     .map_err(db)?
     .execute(params![h.trip_id, h.user_id, h.from_stop, h.to_stop, h.mask.to_db(), h.class.code(), h.fare, ts(h.now), ts(h.expires_at)])
     .map_err(db)?;
-    let hold_id = conn.last_insert_rowid();
+    let hold_id = HoldId(conn.last_insert_rowid());
     let mut link = conn
         .prepare_cached("INSERT INTO hold_seats (hold_id, seat_id) VALUES (?1, ?2)")
         .map_err(db)?;
@@ -77,7 +77,7 @@ pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRec
     load_hold(conn, hold_id)?.ok_or_else(|| StoreError::Backend("new hold vanished".into()))
 }
 
-pub(super) fn load_hold(conn: &Connection, id: i64) -> StoreResult<Option<HoldRecord>> {
+pub(super) fn load_hold(conn: &Connection, id: HoldId) -> StoreResult<Option<HoldRecord>> {
     let hold = conn
         .prepare_cached(
             "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
@@ -129,7 +129,7 @@ pub(super) fn load_hold(conn: &Connection, id: i64) -> StoreResult<Option<HoldRe
 }
 
 /// Clears exactly the hold's bits on exactly its seats.
-pub(super) fn free_hold_seats(conn: &Connection, hold_id: i64) -> StoreResult<()> {
+pub(super) fn free_hold_seats(conn: &Connection, hold_id: HoldId) -> StoreResult<()> {
     conn.prepare_cached(
         "UPDATE seats SET taken = taken & ~(SELECT mask FROM holds WHERE id = ?1)
          WHERE id IN (SELECT seat_id FROM hold_seats WHERE hold_id = ?1)",
@@ -140,7 +140,7 @@ pub(super) fn free_hold_seats(conn: &Connection, hold_id: i64) -> StoreResult<()
     Ok(())
 }
 
-pub(super) fn release_hold(conn: &Connection, id: i64, user_id: i64) -> StoreResult<bool> {
+pub(super) fn release_hold(conn: &Connection, id: HoldId, user_id: UserId) -> StoreResult<bool> {
     let changed = conn
         .prepare_cached("UPDATE holds SET status = 'released' WHERE id = ?1 AND user_id = ?2 AND status = 'active'")
         .map_err(db)?
@@ -156,8 +156,8 @@ pub(super) fn expire_holds(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: i64,
-) -> StoreResult<Vec<i64>> {
-    let ids: Vec<i64> = conn
+) -> StoreResult<Vec<HoldId>> {
+    let ids: Vec<HoldId> = conn
         .prepare_cached("SELECT id FROM holds WHERE status = 'active' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
         .map_err(db)?
         .query_map(params![ts(now), limit], |r| r.get(0))
@@ -173,7 +173,7 @@ pub(super) fn expire_holds(
         outbox(
             conn,
             "hold.expired",
-            *id,
+            SubjectId(id.get()),
             &serde_json::json!({ "hold_id": id }),
             now,
         )?;

@@ -6,6 +6,7 @@ mod counter;
 mod engine;
 mod holds;
 mod identity;
+mod ids;
 mod invariant;
 mod limits;
 mod outbox;

@@ -7,6 +7,7 @@ use rusqlite::{Connection, params};
 use super::outbox::outbox;
 use super::rows::*;
 use super::{SqliteStore, db};
+use crate::domain::{OrderId, SubjectId, TicketId};
 use crate::store::prelude::*;
 use crate::store::{NewTicket, StoreResult, TicketRecord, ts};
 
@@ -40,7 +41,7 @@ pub(super) fn issue_tickets(
             outbox(
                 conn,
                 "ticket.issued",
-                id,
+                SubjectId(id),
                 &serde_json::json!({ "ticket_id": id, "pnr": t.pnr, "order_id": t.order_id }),
                 now,
             )?;
@@ -73,13 +74,13 @@ impl TicketStore for SqliteStore {
             .await
     }
 
-    async fn tickets_of_order(&self, order_id: i64) -> StoreResult<Vec<TicketRecord>> {
+    async fn tickets_of_order(&self, order_id: OrderId) -> StoreResult<Vec<TicketRecord>> {
         self.engine
             .read(move |c| tickets_where(c, "order_id = ?1", order_id))
             .await
     }
 
-    async fn ticket(&self, id: i64) -> StoreResult<Option<TicketRecord>> {
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<TicketRecord>> {
         self.engine
             .read(move |c| Ok(tickets_where(c, "id = ?1", id)?.pop()))
             .await
