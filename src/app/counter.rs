@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{
-    HoldId, OrderId, OrderStatus, ParseError, Phone, ServiceDate, TripTime, UserId,
+    ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, ServiceDate, TripTime, UserId,
 };
 use crate::store::prelude::*;
 use crate::store::{CounterBuyer, GatewayCharge, PaymentToken, ShiftTotals};
@@ -57,7 +57,7 @@ impl PaymentGateway for CashDrawer {
             charge_id: format!("cash_{}", &hex::encode(Sha256::digest(key))[..20]),
             token: token.token.clone(),
             amount,
-            status: "succeeded".into(),
+            status: ChargeStatus::Succeeded,
             refunded: 0,
         };
         // The ledger keeps the first record under a key, so a retry takes no more cash.

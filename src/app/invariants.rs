@@ -9,7 +9,7 @@
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{OrderStatus, SeatId, SegmentMask, TripId};
+use crate::domain::{ChargeStatus, HoldStatus, OrderStatus, SeatId, SegmentMask, TripId};
 use crate::store::{Ledger, MoneyPair, SeatClaim};
 
 use super::{App, AppResult};
@@ -80,8 +80,8 @@ impl InvariantReport {
 /// A claim still holds its segments: an active hold (expired or not, until swept)
 /// or the hold of an order that owns its seats.
 fn is_live(c: &SeatClaim) -> bool {
-    c.hold_status == "active"
-        || (c.hold_status == "ordered" && c.order_status.is_some_and(|s| s.holds_seats()))
+    c.hold_status == HoldStatus::Active
+        || (c.hold_status == HoldStatus::Ordered && c.order_status.is_some_and(|s| s.holds_seats()))
 }
 
 /// What is wrong with one order's money against the gateway's record, if anything.
@@ -90,7 +90,7 @@ fn is_live(c: &SeatClaim) -> bool {
 pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
     let charge = pair.charge.as_ref();
     let kept_by_gateway = charge
-        .filter(|c| c.status == "succeeded")
+        .filter(|c| c.status == ChargeStatus::Succeeded)
         .map(|c| (c.amount, c.refunded));
     let Some(order) = &pair.order else {
         let c = charge?;
@@ -225,13 +225,13 @@ mod tests {
         }
     }
 
-    fn charge(status: &str, amount: i64, refunded: i64) -> GatewayCharge {
+    fn charge(status: ChargeStatus, amount: i64, refunded: i64) -> GatewayCharge {
         GatewayCharge {
             idempotency_key: "order-7".into(),
             charge_id: "ch_1".into(),
             token: "tok".into(),
             amount,
-            status: status.into(),
+            status,
             refunded,
         }
     }
@@ -245,28 +245,28 @@ mod tests {
         let ok = [
             check(
                 Some(order(OrderStatus::Confirmed, 0)),
-                Some(charge("succeeded", 450, 0)),
+                Some(charge(ChargeStatus::Succeeded, 450, 0)),
             ),
             check(
                 Some(order(OrderStatus::Refunded, 300)),
-                Some(charge("succeeded", 450, 300)),
+                Some(charge(ChargeStatus::Succeeded, 450, 300)),
             ),
             check(
                 Some(order(OrderStatus::Cancelled, 0)),
-                Some(charge("succeeded", 450, 0)),
+                Some(charge(ChargeStatus::Succeeded, 450, 0)),
             ),
             check(Some(order(OrderStatus::Failed, 0)), None),
             check(
                 Some(order(OrderStatus::Failed, 0)),
-                Some(charge("declined", 450, 0)),
+                Some(charge(ChargeStatus::Declined, 450, 0)),
             ),
             check(
                 Some(order(OrderStatus::Expired, 0)),
-                Some(charge("succeeded", 450, 450)),
+                Some(charge(ChargeStatus::Succeeded, 450, 450)),
             ),
             // A charge no order claims is fine once it keeps nothing.
-            check(None, Some(charge("succeeded", 100, 100))),
-            check(None, Some(charge("declined", 100, 0))),
+            check(None, Some(charge(ChargeStatus::Succeeded, 100, 100))),
+            check(None, Some(charge(ChargeStatus::Declined, 100, 0))),
         ];
         assert_eq!(ok, [None, None, None, None, None, None, None, None]);
     }
@@ -280,7 +280,10 @@ mod tests {
         ] {
             assert_eq!(check(Some(order(status, 0)), None), None);
             assert_eq!(
-                check(Some(order(status, 0)), Some(charge("succeeded", 1, 0))),
+                check(
+                    Some(order(status, 0)),
+                    Some(charge(ChargeStatus::Succeeded, 1, 0))
+                ),
                 None
             );
         }
@@ -291,7 +294,7 @@ mod tests {
         let mut o = order(OrderStatus::Confirmed, 0);
         o.charge_id = Some("ch_other".into());
         assert_eq!(
-            check(Some(o), Some(charge("succeeded", 450, 0))).as_deref(),
+            check(Some(o), Some(charge(ChargeStatus::Succeeded, 450, 0))).as_deref(),
             Some(
                 r#"order 7: records charge Some("ch_other") but the gateway's charge is Some("ch_1")"#
             )
@@ -303,7 +306,7 @@ mod tests {
         assert_eq!(
             check(
                 Some(order(OrderStatus::Confirmed, 0)),
-                Some(charge("succeeded", 450, 50))
+                Some(charge(ChargeStatus::Succeeded, 450, 50))
             )
             .as_deref(),
             Some("order 7: confirmed with 0 taka refunded but the gateway refunded 50")

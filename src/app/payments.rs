@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::card::{CardNumber, check_expiry_and_cvc};
-use crate::domain::{ParseError, UserId};
+use crate::domain::{ChargeStatus, ParseError, UserId};
 use crate::store::prelude::*;
 use crate::store::{GatewayCharge, PaymentToken};
 
@@ -109,14 +109,14 @@ impl MockGateway {
         key: &str,
         token: &PaymentToken,
         amount: i64,
-        status: &str,
+        status: ChargeStatus,
     ) -> AppResult<GatewayCharge> {
         let charge = GatewayCharge {
             idempotency_key: key.to_owned(),
             charge_id: format!("ch_{}", random_hex(12)),
             token: token.token.clone(),
             amount,
-            status: status.to_owned(),
+            status,
             refunded: 0,
         };
         Ok(self.store.gateway_record(&charge, self.clock.now()).await?)
@@ -164,10 +164,18 @@ impl PaymentGateway for MockGateway {
         let work = async {
             tokio::time::sleep(self.config.latency).await;
             let result = match token.last4.as_str() {
-                "0002" => self.record(key, token, amount, "declined").await,
-                "9995" => self.record(key, token, amount, "declined_funds").await,
+                "0002" => {
+                    self.record(key, token, amount, ChargeStatus::Declined)
+                        .await
+                }
+                "9995" => {
+                    self.record(key, token, amount, ChargeStatus::DeclinedFunds)
+                        .await
+                }
                 "0119" => {
-                    let landed = self.record(key, token, amount, "succeeded").await;
+                    let landed = self
+                        .record(key, token, amount, ChargeStatus::Succeeded)
+                        .await;
                     // The money is taken, but the answer is lost in transit.
                     tokio::time::sleep(self.config.charge_timeout * 2).await;
                     landed
@@ -176,7 +184,10 @@ impl PaymentGateway for MockGateway {
                     tokio::time::sleep(self.config.charge_timeout * 2).await;
                     return ChargeOutcome::Unknown;
                 }
-                _ => self.record(key, token, amount, "succeeded").await,
+                _ => {
+                    self.record(key, token, amount, ChargeStatus::Succeeded)
+                        .await
+                }
             };
             match result {
                 Ok(charge) => outcome_of(&charge),
@@ -201,15 +212,12 @@ impl PaymentGateway for MockGateway {
 }
 
 fn outcome_of(charge: &GatewayCharge) -> ChargeOutcome {
-    match charge.status.as_str() {
-        "succeeded" => ChargeOutcome::Succeeded {
+    match charge.status.decline_reason() {
+        None => ChargeOutcome::Succeeded {
             charge_id: charge.charge_id.clone(),
         },
-        "declined_funds" => ChargeOutcome::Declined {
-            reason: "insufficient funds".into(),
-        },
-        _ => ChargeOutcome::Declined {
-            reason: "card declined".into(),
+        Some(reason) => ChargeOutcome::Declined {
+            reason: reason.into(),
         },
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::{OrderId, OrderStatus, TicketId, UserId};
+use crate::domain::{OrderId, OrderStatus, TicketId, TicketStatus, TicketVerdict, UserId};
 use crate::store::prelude::*;
 use crate::store::{HoldRecord, NewTicket, OrderRecord, TicketRecord, TripRecord};
 use chrono::{DateTime, Utc};
@@ -50,7 +50,7 @@ pub fn parse_public_key(hex_key: &str) -> AppResult<VerifyingKey> {
 pub struct TicketView {
     pub ticket_id: TicketId,
     pub pnr: String,
-    pub status: String,
+    pub status: TicketStatus,
     pub order_id: OrderId,
     pub claims: TicketClaims,
     /// The signed QR payload.
@@ -60,8 +60,7 @@ pub struct TicketView {
 /// The verdict on a presented ticket.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// valid | forged | cancelled | malformed
-    pub verdict: &'static str,
+    pub verdict: TicketVerdict,
     pub detail: String,
     pub claims: Option<TicketClaims>,
 }
@@ -70,17 +69,17 @@ pub struct Verdict {
 pub fn verify_offline(payload: &str, key: &VerifyingKey) -> Verdict {
     match verify(payload, key) {
         Ok(claims) => Verdict {
-            verdict: "valid",
+            verdict: TicketVerdict::Valid,
             detail: "signature valid".into(),
             claims: Some(claims),
         },
         Err(crate::domain::ticket::TicketError::Forged) => Verdict {
-            verdict: "forged",
+            verdict: TicketVerdict::Forged,
             detail: "the signature does not match: forged or altered".into(),
             claims: None,
         },
         Err(e) => Verdict {
-            verdict: "malformed",
+            verdict: TicketVerdict::Malformed,
             detail: e.to_string(),
             claims: None,
         },
@@ -253,7 +252,7 @@ impl App {
         Ok(TicketView {
             ticket_id: t.id,
             pnr: t.pnr.clone(),
-            status: t.status.clone(),
+            status: t.status,
             order_id: t.order_id,
             claims,
             payload: t.payload.clone(),
@@ -285,13 +284,13 @@ impl App {
         let mut verdict = verify_offline(payload, &self.ticket_key.verifying_key());
         if let Some(claims) = &verdict.claims {
             match self.store.ticket_by_pnr(&claims.pnr).await? {
-                Some(t) if t.status == "cancelled" => {
-                    verdict.verdict = "cancelled";
+                Some(t) if t.status == TicketStatus::Cancelled => {
+                    verdict.verdict = TicketVerdict::Cancelled;
                     verdict.detail = "the ticket was cancelled".into();
                 }
                 Some(t) if t.payload == payload => {}
                 _ => {
-                    verdict.verdict = "forged";
+                    verdict.verdict = TicketVerdict::Forged;
                     verdict.detail = "signed with our key but never issued".into();
                 }
             }

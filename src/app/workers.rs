@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::domain::{EventId, OrderEvent, OrderStatus};
+use crate::domain::{ChargeStatus, EventId, OrderEvent, OrderStatus};
 use crate::store::{Consumer, OrderChange, OutboxEvent};
 
 use super::booking::charge_key;
@@ -160,7 +160,7 @@ impl App {
             let settled = match order.status {
                 OrderStatus::Paid => self.confirm(order).await?,
                 _ => match self.gateway.lookup(&charge_key(order.id)).await? {
-                    Some(c) if c.status == "succeeded" => {
+                    Some(c) if c.status == ChargeStatus::Succeeded => {
                         let change = OrderChange {
                             charge_id: Some(c.charge_id),
                             ..Default::default()

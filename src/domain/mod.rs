@@ -7,11 +7,14 @@ pub mod admission;
 pub mod allocation;
 pub mod audit;
 pub mod card;
+pub mod charge;
 pub mod fare;
+pub mod hold;
 pub mod ids;
 pub mod order;
 pub mod segment;
 pub mod station;
+mod status;
 pub mod text;
 pub mod ticket;
 pub mod time;
@@ -19,7 +22,9 @@ pub mod train;
 pub mod trip;
 pub mod user;
 
+pub use charge::ChargeStatus;
 pub use fare::{Fare, FareRate, SeatClass};
+pub use hold::HoldStatus;
 pub use ids::{
     AuditEntryId, EventId, HoldId, OrderId, SeatId, SessionId, StationId, SubjectId, TicketId,
     TrainId, TripId, UserId,
@@ -27,6 +32,7 @@ pub use ids::{
 pub use order::{OrderEvent, OrderStatus, RefundRule};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
+pub use ticket::{TicketStatus, TicketVerdict};
 pub use time::{DHAKA_OFFSET_SECS, ServiceDate, TripTime};
 pub use train::{Coach, SeatLayout, Stop, Train, Weekdays};
 pub use trip::SalePolicy;

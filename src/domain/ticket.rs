@@ -2,8 +2,10 @@
 //! inspector's device can check a ticket offline with only the public key.
 //!
 //! Format: `TKT1.<base64url(JSON)>.<base64url(signature over the JSON bytes)>`.
+//! An issued ticket's status says whether it still lets its passenger travel.
 
-use crate::domain::OrderId;
+use super::OrderId;
+use super::status::status_enum;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -11,6 +13,29 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "TKT1";
+
+status_enum!(
+    /// Whether an issued ticket still lets its passenger travel.
+    TicketStatus, "a ticket status" {
+        Valid => "valid",
+        /// Its order was cancelled; the signature still checks, the server says no.
+        Cancelled => "cancelled",
+    }
+);
+
+status_enum!(
+    /// What checking a presented ticket found.
+    TicketVerdict, "a ticket verdict" {
+        /// Signed with our key, issued, and not cancelled (or, offline, the signature holds).
+        Valid => "valid",
+        /// The signature does not match, or it was never issued.
+        Forged => "forged",
+        /// Issued and since cancelled.
+        Cancelled => "cancelled",
+        /// Not a ticket payload at all.
+        Malformed => "malformed",
+    }
+);
 
 /// Everything printed on a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AuditEntryId, EventId, Fare, HoldId, OrderId, Role, SeatClass, SeatId, SegmentMask,
-    ServiceDate, StationCode, SubjectId, TicketId, Train, TrainId, TripId, UserId,
+    AuditEntryId, ChargeStatus, EventId, Fare, HoldId, HoldStatus, OrderId, Role, SeatClass,
+    SeatId, SegmentMask, ServiceDate, StationCode, SubjectId, TicketId, TicketStatus, Train,
+    TrainId, TripId, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,8 +158,7 @@ pub struct HoldRecord {
     pub mask: SegmentMask,
     pub class: SeatClass,
     pub fare: i64,
-    /// active | ordered | released | expired
-    pub status: String,
+    pub status: HoldStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub seats: Vec<SeatRecord>,
@@ -263,8 +263,7 @@ pub struct GatewayCharge {
     pub charge_id: String,
     pub token: String,
     pub amount: i64,
-    /// succeeded | declined
-    pub status: String,
+    pub status: ChargeStatus,
     pub refunded: i64,
 }
 
@@ -284,8 +283,7 @@ pub struct TicketRecord {
     pub order_id: OrderId,
     pub passenger_seq: u32,
     pub seat_id: SeatId,
-    /// valid | cancelled
-    pub status: String,
+    pub status: TicketStatus,
     pub payload: String,
     pub issued_at: DateTime<Utc>,
 }
@@ -337,7 +335,7 @@ pub struct SeatClaim {
     pub seat_taken: SegmentMask,
     pub hold_id: HoldId,
     pub hold_mask: SegmentMask,
-    pub hold_status: String,
+    pub hold_status: HoldStatus,
     pub order_status: Option<crate::domain::OrderStatus>,
 }
 

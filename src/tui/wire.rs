@@ -2,7 +2,7 @@
 //! other, so it keeps its own copy of the shapes it needs (only the fields it
 //! uses); unknown fields are ignored, so the server may grow.
 
-use crate::domain::{HoldId, OrderId, TicketId, TripId, UserId};
+use crate::domain::{HoldId, OrderId, OrderStatus, TicketId, TicketStatus, TripId, UserId};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -131,7 +131,7 @@ pub struct OrderSeat {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Order {
     pub order_id: OrderId,
-    pub status: String,
+    pub status: OrderStatus,
     pub trip_id: TripId,
     pub train: u32,
     pub date: String,
@@ -151,7 +151,7 @@ pub use crate::domain::ticket::TicketClaims;
 pub struct Ticket {
     pub ticket_id: TicketId,
     pub pnr: String,
-    pub status: String,
+    pub status: TicketStatus,
     pub claims: TicketClaims,
     /// The signed QR payload.
     pub payload: String,

@@ -6,7 +6,7 @@ use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use ticketctl::domain::{HoldId, OrderId, TicketId, TripId};
+use ticketctl::domain::{HoldId, HoldStatus, OrderId, TicketId, TripId};
 
 async fn card(t: &TestApp, token: &str, number: &str) -> String {
     let r = t
@@ -482,7 +482,7 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     let t = TestApp::start_with(db, config.clone()).await;
     t.app.sweep_now().await.unwrap();
     let stored = t.app.raw_store().hold(hold_id).await.unwrap().unwrap();
-    assert_eq!(stored.status, "expired");
+    assert_eq!(stored.status, HoldStatus::Expired);
     let map = t
         .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
         .await;

@@ -11,7 +11,7 @@ use tokio::sync::Barrier;
 use crate::common::booking_flow::{book, hold};
 use crate::common::db::scalar;
 use crate::common::server::{Reply, TestApp, quick_user, tiny_trip};
-use ticketctl::domain::{OrderId, Role, TripId};
+use ticketctl::domain::{HoldStatus, OrderId, Role, TripId};
 
 const AT_ONCE: usize = 20;
 
@@ -128,7 +128,7 @@ async fn releasing_one_hold_twenty_times_at_once_frees_it_once(t: TestApp) {
             .unwrap()
             .unwrap()
             .status,
-        "released"
+        HoldStatus::Released
     );
     let taken = scalar(
         &t.db,

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use crate::common::db::TestDb;
 use crate::common::server::{Reply, TestApp, quick_user, test_config, tiny_trip};
 use ticketctl::app::AppConfig;
-use ticketctl::domain::{Role, TripId};
+use ticketctl::domain::{ChargeStatus, Role, TripId};
 
 /// Runs each `case(TestApp)` on both backends, the server started with
 /// `config()`; `group` names the module the tests go in.
@@ -417,7 +417,7 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
         .await
         .unwrap();
     assert!(
-        charge.is_some_and(|c| c.status == "succeeded"),
+        charge.is_some_and(|c| c.status == ChargeStatus::Succeeded),
         "one charge"
     );
     // After completion every retry replays the same order.

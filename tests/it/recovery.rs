@@ -13,7 +13,10 @@
 use chrono::{DateTime, Duration, Utc};
 use ticketctl::app::App;
 use ticketctl::app::workers::RecoveryReport;
-use ticketctl::domain::{HoldId, Journey, OrderId, OrderStatus, SeatClass, SeatId, TripId, UserId};
+use ticketctl::domain::{
+    ChargeStatus, HoldId, HoldStatus, Journey, OrderId, OrderStatus, SeatClass, SeatId,
+    TicketStatus, TripId, UserId,
+};
 use ticketctl::store::{
     GatewayCharge, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput,
 };
@@ -107,7 +110,7 @@ impl Scene {
     }
 
     /// Writes the gateway's own record of the order's charge.
-    async fn gateway_says(&self, order: &OrderRecord, status: &str, charge_id: &str) {
+    async fn gateway_says(&self, order: &OrderRecord, status: ChargeStatus, charge_id: &str) {
         self.app
             .raw_store()
             .gateway_record(
@@ -116,7 +119,7 @@ impl Scene {
                     charge_id: charge_id.into(),
                     token: "tok_recovery".into(),
                     amount: order.amount,
-                    status: status.into(),
+                    status,
                     refunded: 0,
                 },
                 self.app.now(),
@@ -150,7 +153,10 @@ impl Scene {
 
     async fn valid_tickets(&self, order: OrderId) -> usize {
         let tickets = self.app.raw_store().tickets_of_order(order).await.unwrap();
-        tickets.iter().filter(|t| t.status == "valid").count()
+        tickets
+            .iter()
+            .filter(|t| t.status == TicketStatus::Valid)
+            .count()
     }
 
     async fn assert_invariants(&self) {
@@ -177,7 +183,7 @@ async fn an_expired_hold_is_swept_and_its_seat_freed(db: TestDb) {
     );
     assert_eq!(
         s.app.raw_store().hold(hold).await.unwrap().unwrap().status,
-        "expired"
+        HoldStatus::Expired
     );
     assert_eq!(s.seat_mask().await, 0);
     s.assert_invariants().await;
@@ -186,7 +192,8 @@ async fn an_expired_hold_is_swept_and_its_seat_freed(db: TestDb) {
 async fn an_order_stuck_in_paid_is_confirmed_with_its_ticket(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "succeeded", "ch_paid").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_paid")
+        .await;
     let change = OrderChange {
         charge_id: Some("ch_paid".into()),
         ..Default::default()
@@ -218,7 +225,8 @@ async fn an_order_stuck_in_paid_is_confirmed_with_its_ticket(db: TestDb) {
 async fn a_reserved_order_whose_charge_landed_is_confirmed(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "succeeded", "ch_landed").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_landed")
+        .await;
     let report = s.app.recover_once().await.unwrap();
     assert_eq!((report.orders_confirmed, report.orders_failed), (1, 0));
     s.app.settle().await.unwrap();
@@ -233,7 +241,8 @@ async fn a_reserved_order_whose_charge_landed_is_confirmed(db: TestDb) {
 async fn a_reserved_order_the_gateway_declined_fails_and_frees_its_seat(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "declined", "ch_declined").await;
+    s.gateway_says(&order, ChargeStatus::Declined, "ch_declined")
+        .await;
     let report = s.app.recover_once().await.unwrap();
     assert_eq!((report.orders_confirmed, report.orders_failed), (0, 1));
     let now = s.order(order.id).await;
@@ -308,7 +317,8 @@ async fn a_recent_order_is_left_to_its_saga(db: TestDb) {
 async fn a_refund_missing_at_the_gateway_is_paid_by_the_next_settle(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "succeeded", "ch_refund").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_refund")
+        .await;
     s.app.recover_once().await.unwrap();
     s.app.settle().await.unwrap();
     let change = OrderChange {
@@ -366,7 +376,8 @@ async fn a_failed_order_whose_charge_landed_late_is_refunded_in_full(db: TestDb)
         .await
         .unwrap();
     assert!(moved);
-    s.gateway_says(&order, "succeeded", "ch_late").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_late")
+        .await;
     s.app.settle().await.unwrap();
     assert_eq!(s.charge(order.id).await.refunded, order.amount);
     assert_eq!(s.order(order.id).await.status, OrderStatus::Failed);

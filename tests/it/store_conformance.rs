@@ -3,8 +3,8 @@
 
 use chrono::{Duration, Utc};
 use std::sync::Arc;
-use ticketctl::domain::TripId;
 use ticketctl::domain::*;
+use ticketctl::domain::{ChargeStatus, HoldStatus, TicketStatus, TripId};
 use ticketctl::store::prelude::*;
 use ticketctl::store::*;
 
@@ -453,7 +453,7 @@ async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(first.seats[0].label(), "KA-1");
-    assert_eq!(first.status, "active");
+    assert_eq!(first.status, HoldStatus::Active);
     // The other half of the same seat is free; the whole journey is not.
     store
         .create_hold(&new_hold(trip, b.id, 1, 2, vec![seats[0].id]))
@@ -505,7 +505,7 @@ async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.hold(expired.id).await.unwrap().unwrap().status,
-        "expired"
+        HoldStatus::Expired
     );
     assert_eq!(
         store.seats(trip).await.unwrap()[2].taken,
@@ -661,7 +661,7 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.ticket_by_pnr("PNR1").await.unwrap().unwrap().status,
-        "valid"
+        TicketStatus::Valid
     );
     let ledger = store.ledger().await.unwrap();
     assert_eq!(
@@ -705,7 +705,7 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .iter()
-            .all(|t| t.status == "cancelled")
+            .all(|t| t.status == TicketStatus::Cancelled)
     );
     let o = store.order(order.id).await.unwrap().unwrap();
     assert_eq!(
@@ -740,7 +740,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
         charge_id: "ch_a".into(),
         token: "tok_1".into(),
         amount: 900,
-        status: "succeeded".into(),
+        status: ChargeStatus::Succeeded,
         refunded: 0,
     };
     assert_eq!(
@@ -818,7 +818,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
     assert_eq!(log[0].prev_hash, ticketctl::domain::audit::GENESIS);
     let claims = store.seat_claims(Some(trip)).await.unwrap();
     assert_eq!(claims.len(), 1);
-    assert_eq!(claims[0].hold_status, "expired");
+    assert_eq!(claims[0].hold_status, HoldStatus::Expired);
 }
 
 /// Classes sort by their code, byte-wise ("S_CHAIR" after "SNIGDHA"), whatever
@@ -1324,7 +1324,7 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
     assert!(
         tickets
             .iter()
-            .all(|t| t.status == "valid" && t.order_id == order.id)
+            .all(|t| t.status == TicketStatus::Valid && t.order_id == order.id)
     );
     let now = store.order(order.id).await.unwrap().unwrap();
     assert_eq!(now.status, OrderStatus::Confirmed);

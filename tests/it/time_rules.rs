@@ -13,7 +13,7 @@ use crate::common::server::{
 };
 use ticketctl::app::AppConfig;
 use ticketctl::app::clock::ManualClock;
-use ticketctl::domain::{HoldId, OrderId, Role, ServiceDate, TripId, UserId};
+use ticketctl::domain::{HoldId, HoldStatus, OrderId, Role, ServiceDate, TripId, UserId};
 
 /// The test trip's date: a fixed Tuesday, far from the real calendar.
 fn trip_date() -> ServiceDate {
@@ -250,7 +250,7 @@ async fn the_background_sweeper_expires_a_hold_at_its_ttl(db: TestDb) {
     clock(&t).set(t0 + Duration::minutes(10) - Duration::seconds(1));
     let report = t.app.sweep_now().await.unwrap();
     assert_eq!(report.holds_expired, 0);
-    assert_eq!(stored(&t).await, "active");
+    assert_eq!(stored(&t).await, HoldStatus::Active);
     assert_eq!(seats_taken(&t, trip, "DHK", "CTG").await, 2);
     let (rival, _) = quick_user(&t.app, 2).await;
     let same_seats =
@@ -259,10 +259,14 @@ async fn the_background_sweeper_expires_a_hold_at_its_ttl(db: TestDb) {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
 
     clock(&t).set(t0 + Duration::minutes(10));
-    assert_eq!(stored(&t).await, "active", "only the sweeper ends a hold");
+    assert_eq!(
+        stored(&t).await,
+        HoldStatus::Active,
+        "only the sweeper ends a hold"
+    );
     let report = t.app.sweep_now().await.unwrap();
     assert_eq!(report.holds_expired, 1);
-    assert_eq!(stored(&t).await, "expired");
+    assert_eq!(stored(&t).await, HoldStatus::Expired);
     assert_eq!(seats_taken(&t, trip, "DHK", "CTG").await, 0);
     let taken_over = hold(&t, &token_now(&t, rival), trip, same_seats).await;
     assert_eq!(

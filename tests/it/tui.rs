@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::common::server::{PASSWORD, TestApp, quick_user, tiny_trip};
-use ticketctl::domain::{Role, ServiceDate, TripId};
+use ticketctl::domain::{OrderStatus, Role, ServiceDate, TripId};
 use ticketctl::tui::app::{Counter, Effect, Msg, Screen};
 use ticketctl::tui::client::Client;
 use ticketctl::tui::{driver, ui};
@@ -246,7 +246,7 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
         .unwrap();
     let nids: Vec<_> = stored.passengers.iter().map(|p| p.nid.clone()).collect();
     assert_eq!(nids, [Some("1234567890".to_owned()), None]);
-    assert_eq!(order.order.status, "confirmed");
+    assert_eq!(order.order.status, OrderStatus::Confirmed);
     assert_eq!(order.tickets.len(), 2);
     assert_eq!(order.paid_by, "cash");
     let (lines, _) = render(&app, 200, 70);
@@ -321,7 +321,7 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     press(&mut app, &client, KeyCode::Char('y')).await;
     let said = app.status.clone().unwrap().1;
     assert!(said.contains("hand back Tk"), "{said}");
-    assert_eq!(app.lookup.results[0].order.status, "refunded");
+    assert_eq!(app.lookup.results[0].order.status, OrderStatus::Refunded);
 }
 
 async fn a_seat_taken_while_selected_is_flagged_and_a_lost_race_explained(t: TestApp) {

@@ -5,7 +5,7 @@
 //! `try_transition`.
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderEvent, OrderId, OrderStatus, UserId};
+use crate::domain::{ChargeStatus, OrderEvent, OrderId, OrderStatus, UserId};
 use crate::store::{OrderChange, OrderRecord};
 
 use super::saga::charge_key;
@@ -70,7 +70,7 @@ impl App {
             _ => return Ok(()),
         };
         if let Some(charge) = self.gateway.lookup(&charge_key(order.id)).await?
-            && charge.status == "succeeded"
+            && charge.status == ChargeStatus::Succeeded
             && charge.refunded < owed
         {
             self.gateway.refund(&charge.charge_id, owed).await?;

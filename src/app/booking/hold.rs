@@ -216,11 +216,7 @@ impl App {
             seats: h.seats.iter().map(|s| s.label()).collect(),
             fare_per_seat: h.fare,
             total: h.fare * h.seats.len() as i64,
-            status: if h.status == "active" && h.expires_at <= self.now() {
-                "expired".into()
-            } else {
-                h.status.clone()
-            },
+            status: h.status.at(h.expires_at, self.now()),
             expires_at: to_local_rfc3339(h.expires_at),
         })
     }

@@ -48,7 +48,7 @@ pub(crate) fn order_view_of(
                 ticket_id: t.id,
                 pnr: t.pnr.clone(),
                 seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
-                status: t.status.clone(),
+                status: t.status,
             })
             .collect(),
         created_at: to_local_rfc3339(order.created_at),

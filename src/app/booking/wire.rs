@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{HoldId, OrderId, OrderStatus, SeatClass, TicketId, TripId};
+use crate::domain::{
+    HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, TicketId, TicketStatus, TripId,
+};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +36,7 @@ pub struct HoldView {
     pub seats: Vec<String>,
     pub fare_per_seat: i64,
     pub total: i64,
-    pub status: String,
+    pub status: HoldStatus,
     pub expires_at: String,
 }
 
@@ -65,7 +67,7 @@ pub struct OrderTicket {
     pub ticket_id: TicketId,
     pub pnr: String,
     pub seat: String,
-    pub status: String,
+    pub status: TicketStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]

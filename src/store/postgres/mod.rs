@@ -12,10 +12,10 @@
 
 mod booking;
 mod catalog;
+mod codec;
 mod counter;
 mod holds;
 mod identity;
-mod ids;
 mod invariant;
 mod limits;
 mod outbox;

@@ -71,7 +71,7 @@ impl PaymentStore for PgStore {
         .bind(&c.charge_id)
         .bind(&c.token)
         .bind(c.amount)
-        .bind(&c.status)
+        .bind(c.status)
         .bind(ts(now))
         .execute(&self.pool)
         .await

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::db;
-use crate::domain::{HoldId, OrderStatus, SeatClass, SeatId, SegmentMask, ServiceDate};
+use crate::domain::{HoldId, HoldStatus, OrderStatus, SeatClass, SeatId, SegmentMask, ServiceDate};
 use crate::store::{
     GatewayCharge, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderRecord, OutboxEvent,
     PassengerRecord, PaymentToken, SeatRecord, StoreError, StoreResult, TicketRecord, TripRecord,
@@ -89,7 +89,7 @@ pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<HoldRec
         mask: h.mask,
         class: h.class,
         fare: h.fare,
-        status: "active".into(),
+        status: HoldStatus::Active,
         created_at: from_ts(ts(h.now)),
         expires_at: from_ts(ts(h.expires_at)),
         seats,
@@ -108,15 +108,11 @@ pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord>
             )));
         }
         "inactive" => {
-            let status: String = get(r, "hold_status")?;
+            let status: HoldStatus = get(r, "hold_status")?;
+            let seen = status.at(from_ts(get(r, "expires_at")?), o.now);
             return Err(StoreError::Conflict(format!(
-                "hold {} is no longer active ({}); hold the seats again",
-                o.hold_id,
-                if status == "active" {
-                    "expired"
-                } else {
-                    &status
-                }
+                "hold {} is no longer active ({seen}); hold the seats again",
+                o.hold_id
             )));
         }
         "count" => {

@@ -13,7 +13,7 @@ use super::rows::*;
 use super::ticket::issue_tickets;
 use super::ticket::tickets_where;
 use super::{SqliteStore, db};
-use crate::domain::{HoldId, OrderId, OrderStatus, SubjectId, UserId};
+use crate::domain::{HoldId, HoldStatus, OrderId, OrderStatus, SubjectId, UserId};
 use crate::store::prelude::*;
 use crate::store::{
     Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
@@ -24,15 +24,11 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     let hold = load_hold(conn, o.hold_id)?
         .filter(|h| h.user_id == o.user_id)
         .ok_or_else(|| StoreError::NotFound(format!("no hold {} of yours", o.hold_id)))?;
-    if hold.status != "active" || hold.expires_at <= o.now {
+    let seen = hold.status.at(hold.expires_at, o.now);
+    if seen != HoldStatus::Active {
         return Err(StoreError::Conflict(format!(
-            "hold {} is no longer active ({}); hold the seats again",
-            hold.id,
-            if hold.status == "active" {
-                "expired"
-            } else {
-                &hold.status
-            }
+            "hold {} is no longer active ({seen}); hold the seats again",
+            hold.id
         )));
     }
     if o.passengers.len() != hold.seats.len() {

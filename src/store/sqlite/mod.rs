@@ -2,11 +2,11 @@
 
 mod booking;
 mod catalog;
+mod codec;
 mod counter;
 mod engine;
 mod holds;
 mod identity;
-mod ids;
 mod invariant;
 mod limits;
 mod outbox;
