@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::domain::{SeatClass, SeatId, SegmentMask, TripId};
+use crate::domain::{Seat, SeatClass, SeatId, SegmentMask, TripId};
+use crate::store::StoreResult;
 use crate::store::prelude::*;
-use crate::store::{SeatRecord, StoreResult};
 
 /// How long a snapshot is trusted before it is read again from the store.
 const MAX_AGE: Duration = Duration::from_secs(2);
@@ -35,7 +35,7 @@ const FORGET_AFTER: Duration = Duration::from_secs(60);
 /// The seats of one trip at one moment, with masks kept current by this process.
 pub struct TripSeats {
     /// Ordered by coach, then seat number; never changes.
-    seats: Vec<SeatRecord>,
+    seats: Vec<Seat>,
     /// `seats[i]`'s taken segments; updated in place, so a hold does not copy the trip.
     taken: Vec<AtomicU64>,
     by_id: HashMap<SeatId, usize>,
@@ -44,7 +44,7 @@ pub struct TripSeats {
 }
 
 impl TripSeats {
-    fn new(seats: Vec<SeatRecord>) -> TripSeats {
+    fn new(seats: Vec<Seat>) -> TripSeats {
         let taken = seats
             .iter()
             .map(|s| AtomicU64::new(s.taken.bits()))
@@ -64,18 +64,15 @@ impl TripSeats {
     }
 
     /// The seats with their current masks (a copy; cheap next to a database read).
-    pub fn seats(&self) -> impl Iterator<Item = SeatRecord> + '_ {
-        self.seats.iter().zip(&self.taken).map(|(s, t)| SeatRecord {
+    pub fn seats(&self) -> impl Iterator<Item = Seat> + '_ {
+        self.seats.iter().zip(&self.taken).map(|(s, t)| Seat {
             taken: SegmentMask::from_bits(t.load(Ordering::Relaxed)),
             ..s.clone()
         })
     }
 
     /// The seats of one class with their current masks, without copying labels.
-    pub fn of_class(
-        &self,
-        class: SeatClass,
-    ) -> impl Iterator<Item = (&SeatRecord, SegmentMask)> + '_ {
+    pub fn of_class(&self, class: SeatClass) -> impl Iterator<Item = (&Seat, SegmentMask)> + '_ {
         self.seats
             .iter()
             .zip(&self.taken)
@@ -94,7 +91,7 @@ impl TripSeats {
         free
     }
 
-    pub fn seat(&self, id: SeatId) -> Option<&SeatRecord> {
+    pub fn seat(&self, id: SeatId) -> Option<&Seat> {
         self.by_id.get(&id).map(|&i| &self.seats[i])
     }
 
@@ -207,8 +204,8 @@ impl Availability {
 mod tests {
     use super::*;
 
-    fn seat(id: i64, no: u32, class: SeatClass, taken: u64) -> SeatRecord {
-        SeatRecord {
+    fn seat(id: i64, no: u32, class: SeatClass, taken: u64) -> Seat {
+        Seat {
             id: SeatId(id),
             coach_seq: 0,
             coach_code: "KA".into(),

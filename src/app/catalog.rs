@@ -8,10 +8,10 @@ use crate::domain::station::fold_name;
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{
-    Fare, FareRate, Journey, ParseError, SeatClass, SeatId, SegmentMask, ServiceDate, Station,
-    StationCode, Train, TrainId, TripId,
+    Fare, FareRate, Journey, ParseError, Seat, SeatClass, SeatId, SegmentMask, ServiceDate,
+    Station, StationCode, Train, TrainId, TripId,
 };
-use crate::store::{NewStation, NewTrip, SeatRecord, SeatSpec, TrainRecord, TripRecord, Upsert};
+use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
 
 use super::catalog_cache::Catalog;
 use super::{App, AppError, AppResult};
@@ -507,7 +507,7 @@ impl App {
         // not heard of yet. Two reads, not one snapshot: a seat that changes in
         // between may show held for sold (or the reverse) until the next
         // refresh; "free" is exact.
-        let (seats, held): (Vec<SeatRecord>, HashMap<SeatId, SegmentMask>) = if detail {
+        let (seats, held): (Vec<Seat>, HashMap<SeatId, SegmentMask>) = if detail {
             let mut held: HashMap<SeatId, SegmentMask> = HashMap::new();
             for (seat, mask) in self.store.pending_hold_seats(trip.id).await? {
                 let m = held.entry(seat).or_default();

@@ -15,10 +15,11 @@ use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{
-    ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, ServiceDate, TripTime, UserId,
+    Charge, ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, ServiceDate, TripTime,
+    UserId,
 };
 use crate::store::prelude::*;
-use crate::store::{CounterBuyer, GatewayCharge, PaymentToken, ShiftTotals};
+use crate::store::{CounterBuyer, PaymentToken, ShiftTotals};
 
 use super::booking::{
     Channel, HoldRequest, HoldView, OrderReply, OrderRequest, OrderView, PassengerBody,
@@ -52,7 +53,7 @@ impl PaymentGateway for CashDrawer {
     }
 
     async fn charge(&self, key: &str, token: &PaymentToken, amount: i64) -> ChargeOutcome {
-        let charge = GatewayCharge {
+        let charge = Charge {
             idempotency_key: key.to_owned(),
             charge_id: format!("cash_{}", &hex::encode(Sha256::digest(key))[..20]),
             token: token.token.clone(),
@@ -72,11 +73,11 @@ impl PaymentGateway for CashDrawer {
         }
     }
 
-    async fn lookup(&self, key: &str) -> AppResult<Option<GatewayCharge>> {
+    async fn lookup(&self, key: &str) -> AppResult<Option<Charge>> {
         Ok(self.store.gateway_charge(key).await?)
     }
 
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge> {
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
         Ok(self.store.gateway_refund(charge_id, total).await?)
     }
 }

@@ -9,9 +9,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::user::check_password;
-use crate::domain::{Email, ParseError, Phone, Role, SessionId, UserId};
+use crate::domain::{Email, ParseError, Phone, Role, SessionId, User, UserId};
 use crate::store::prelude::*;
-use crate::store::{Attempt, NewUser, User};
+use crate::store::{Attempt, NewUser};
 
 use super::passwords::Turn;
 use super::{App, AppError, AppResult};

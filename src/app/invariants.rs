@@ -9,7 +9,7 @@
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{ChargeStatus, HoldStatus, OrderStatus, SeatId, SegmentMask, TripId};
+use crate::domain::{ChargeStatus, OrderStatus, SeatId, SegmentMask, TripId};
 use crate::store::{Ledger, MoneyPair, SeatClaim};
 
 use super::{App, AppResult};
@@ -75,13 +75,6 @@ impl InvariantReport {
     pub fn ok(&self) -> bool {
         self.violations().is_empty()
     }
-}
-
-/// A claim still holds its segments: an active hold (expired or not, until swept)
-/// or the hold of an order that owns its seats.
-fn is_live(c: &SeatClaim) -> bool {
-    c.hold_status == HoldStatus::Active
-        || (c.hold_status == HoldStatus::Ordered && c.order_status.is_some_and(|s| s.holds_seats()))
 }
 
 /// What is wrong with one order's money against the gateway's record, if anything.
@@ -157,7 +150,8 @@ impl App {
         let mut by_seat: BTreeMap<SeatId, (SegmentMask, Vec<&SeatClaim>)> = BTreeMap::new();
         for c in &claims {
             let entry = by_seat.entry(c.seat_id).or_insert((c.seat_taken, vec![]));
-            if is_live(c) {
+            // A claim still holds its segments while its hold keeps its seats.
+            if c.hold_status.keeps_seats(c.order_status) {
                 entry.1.push(c);
             }
         }
@@ -212,8 +206,9 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Charge;
     use crate::domain::OrderId;
-    use crate::store::{GatewayCharge, OrderMoney};
+    use crate::store::OrderMoney;
 
     fn order(status: OrderStatus, refunded: i64) -> OrderMoney {
         OrderMoney {
@@ -225,8 +220,8 @@ mod tests {
         }
     }
 
-    fn charge(status: ChargeStatus, amount: i64, refunded: i64) -> GatewayCharge {
-        GatewayCharge {
+    fn charge(status: ChargeStatus, amount: i64, refunded: i64) -> Charge {
+        Charge {
             idempotency_key: "order-7".into(),
             charge_id: "ch_1".into(),
             token: "tok".into(),
@@ -236,7 +231,7 @@ mod tests {
         }
     }
 
-    fn check(order: Option<OrderMoney>, charge: Option<GatewayCharge>) -> Option<String> {
+    fn check(order: Option<OrderMoney>, charge: Option<Charge>) -> Option<String> {
         money_mismatch(&MoneyPair { order, charge })
     }
 

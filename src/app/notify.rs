@@ -9,10 +9,10 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::Path;
 
-use crate::store::{OutboxEvent, User};
+use crate::store::OutboxEvent;
 
 use super::{App, AppError, AppResult};
-use crate::domain::UserId;
+use crate::domain::{User, UserId};
 
 /// An SMTP relay for passenger e-mail.
 pub struct Mailer {

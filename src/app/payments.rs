@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::card::{CardNumber, check_expiry_and_cvc};
-use crate::domain::{ChargeStatus, ParseError, UserId};
+use crate::domain::{Charge, ChargeStatus, ParseError, UserId};
+use crate::store::PaymentToken;
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, PaymentToken};
 
 use super::{App, AppError, AppResult, Clock};
 
@@ -65,9 +65,9 @@ pub trait PaymentGateway: Send + Sync {
         amount: i64,
     ) -> ChargeOutcome;
     /// The gateway's own record of a charge, if it ever landed.
-    async fn lookup(&self, idempotency_key: &str) -> AppResult<Option<GatewayCharge>>;
+    async fn lookup(&self, idempotency_key: &str) -> AppResult<Option<Charge>>;
     /// Raises a charge's refunded total to `total`; repeating it is harmless.
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge>;
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge>;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +110,8 @@ impl MockGateway {
         token: &PaymentToken,
         amount: i64,
         status: ChargeStatus,
-    ) -> AppResult<GatewayCharge> {
-        let charge = GatewayCharge {
+    ) -> AppResult<Charge> {
+        let charge = Charge {
             idempotency_key: key.to_owned(),
             charge_id: format!("ch_{}", random_hex(12)),
             token: token.token.clone(),
@@ -202,16 +202,16 @@ impl PaymentGateway for MockGateway {
             .unwrap_or(ChargeOutcome::Unknown)
     }
 
-    async fn lookup(&self, key: &str) -> AppResult<Option<GatewayCharge>> {
+    async fn lookup(&self, key: &str) -> AppResult<Option<Charge>> {
         Ok(self.store.gateway_charge(key).await?)
     }
 
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge> {
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
         Ok(self.store.gateway_refund(charge_id, total).await?)
     }
 }
 
-fn outcome_of(charge: &GatewayCharge) -> ChargeOutcome {
+fn outcome_of(charge: &Charge) -> ChargeOutcome {
     match charge.status.decline_reason() {
         None => ChargeOutcome::Succeeded {
             charge_id: charge.charge_id.clone(),

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::identity::{Claims, ISSUER, TokenPair, random_token};
 use super::{App, AppError, AppResult};
-use crate::domain::SessionId;
-use crate::store::{Rotation, User};
+use crate::domain::{SessionId, User};
+use crate::store::Rotation;
 
 /// Seconds an access token is still accepted after its `exp` (clock skew between servers).
 const TOKEN_LEEWAY_SECS: i64 = 5;

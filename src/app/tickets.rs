@@ -8,9 +8,11 @@ use serde::Serialize;
 use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::{OrderId, OrderStatus, TicketId, TicketStatus, TicketVerdict, UserId};
+use crate::domain::{
+    Hold, Order, OrderId, OrderStatus, Ticket, TicketId, TicketStatus, TicketVerdict, UserId,
+};
 use crate::store::prelude::*;
-use crate::store::{HoldRecord, NewTicket, OrderRecord, TicketRecord, TripRecord};
+use crate::store::{NewTicket, TripRecord};
 use chrono::{DateTime, Utc};
 
 use super::{App, AppError, AppResult};
@@ -199,11 +201,11 @@ impl App {
     /// Signed tickets for the passengers of `order` who have none in `existing`.
     pub(crate) fn new_tickets(
         &self,
-        order: &OrderRecord,
-        hold: &HoldRecord,
+        order: &Order,
+        hold: &Hold,
         trip: &TripRecord,
         train: &Train,
-        existing: &[TicketRecord],
+        existing: &[Ticket],
         now: DateTime<Utc>,
     ) -> Vec<NewTicket> {
         let (from, to) = (
@@ -247,7 +249,7 @@ impl App {
             .collect()
     }
 
-    pub fn ticket_view(&self, t: &TicketRecord) -> AppResult<TicketView> {
+    pub fn ticket_view(&self, t: &Ticket) -> AppResult<TicketView> {
         let claims = verify(&t.payload, &self.ticket_key.verifying_key())?;
         Ok(TicketView {
             ticket_id: t.id,
@@ -265,7 +267,7 @@ impl App {
         id: TicketId,
         user_id: UserId,
         staff: bool,
-    ) -> AppResult<TicketRecord> {
+    ) -> AppResult<Ticket> {
         let ticket = self
             .store
             .ticket(id)

@@ -9,8 +9,8 @@ use totp_rs::{Secret, TOTP};
 
 use super::identity::{ISSUER, MfaEnrolment};
 use super::{App, AppError, AppResult};
+use crate::domain::User;
 use crate::domain::{ParseError, UserId};
-use crate::store::User;
 
 /// Seconds per TOTP time step (RFC 6238's default, what authenticator apps use).
 const STEP_SECS: i64 = 30;

@@ -202,12 +202,12 @@ impl App {
     }
 
     /// Whether the order's hold has not yet run out.
-    async fn hold_still_valid(&self, order: &crate::store::OrderRecord) -> AppResult<bool> {
+    async fn hold_still_valid(&self, order: &crate::domain::Order) -> AppResult<bool> {
         Ok(self
             .store
             .hold(order.hold_id)
             .await?
-            .is_some_and(|h| h.expires_at > self.now()))
+            .is_some_and(|h| h.within_time(self.now())))
     }
 
     /// Drains every consumer and runs recovery until nothing is left (tests, CLI).

@@ -12,6 +12,7 @@ pub mod fare;
 pub mod hold;
 pub mod ids;
 pub mod order;
+pub mod seat;
 pub mod segment;
 pub mod station;
 mod status;
@@ -22,21 +23,22 @@ pub mod train;
 pub mod trip;
 pub mod user;
 
-pub use charge::ChargeStatus;
+pub use charge::{Charge, ChargeStatus};
 pub use fare::{Fare, FareRate, SeatClass};
-pub use hold::HoldStatus;
+pub use hold::{Hold, HoldNotLive, HoldStatus};
 pub use ids::{
     AuditEntryId, EventId, HoldId, OrderId, SeatId, SessionId, StationId, SubjectId, TicketId,
     TrainId, TripId, UserId,
 };
-pub use order::{OrderEvent, OrderStatus, RefundRule};
+pub use order::{Order, OrderEvent, OrderStatus, Passenger, RefundRule};
+pub use seat::Seat;
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
-pub use ticket::{TicketStatus, TicketVerdict};
+pub use ticket::{Ticket, TicketStatus, TicketVerdict};
 pub use time::{DHAKA_OFFSET_SECS, ServiceDate, TripTime};
 pub use train::{Coach, SeatLayout, Stop, Train, Weekdays};
 pub use trip::SalePolicy;
-pub use user::{Email, Phone, Role};
+pub use user::{Email, Phone, Role, User};
 
 /// Why a value from outside (a flag, a JSON field, a fixture) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

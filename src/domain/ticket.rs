@@ -4,8 +4,8 @@
 //! Format: `TKT1.<base64url(JSON)>.<base64url(signature over the JSON bytes)>`.
 //! An issued ticket's status says whether it still lets its passenger travel.
 
-use super::OrderId;
 use super::status::status_enum;
+use super::{OrderId, SeatId, TicketId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -22,6 +22,20 @@ status_enum!(
         Cancelled => "cancelled",
     }
 );
+
+/// One passenger's ticket for a confirmed order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub pnr: String,
+    pub order_id: OrderId,
+    pub passenger_seq: u32,
+    pub seat_id: SeatId,
+    pub status: TicketStatus,
+    /// The signed QR payload.
+    pub payload: String,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+}
 
 status_enum!(
     /// What checking a presented ticket found.

@@ -2,11 +2,10 @@
 //! fares, trips and their seat inventory.
 
 use super::{
-    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreResult, TrainRecord, TripRecord,
-    Upsert,
+    FareRow, FreeCount, NewStation, NewTrip, StoreResult, TrainRecord, TripRecord, Upsert,
 };
 use crate::domain::{
-    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, StationCode, Train, TripId,
+    Fare, FareRate, Seat, SeatClass, SegmentMask, ServiceDate, StationCode, Train, TripId,
 };
 use async_trait::async_trait;
 
@@ -56,5 +55,5 @@ pub trait CatalogStore: Send + Sync {
         journeys: &[(TripId, SegmentMask)],
     ) -> StoreResult<Vec<FreeCount>>;
 
-    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<SeatRecord>>;
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<Seat>>;
 }

@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::NewUser;
 use super::StoreResult;
-use super::{NewUser, User};
-use crate::domain::{Role, SessionId, UserId};
+use crate::domain::{Role, SessionId, User, UserId};
 
 /// The outcome of reserving a login attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

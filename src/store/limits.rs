@@ -7,8 +7,8 @@
 
 use async_trait::async_trait;
 
-use super::{HoldRecord, NewHold, NewOrder, OrderRecord, StoreResult};
-use crate::domain::UserId;
+use super::{NewHold, NewOrder, StoreResult};
+use crate::domain::{Hold, Order, UserId};
 
 /// Which cap refused a hold (also the name clients see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub struct CounterBuyer {
 pub trait LimitStore: Send + Sync {
     /// `create_hold`, refused with `StoreError::HoldCapReached` (nothing written)
     /// when the account or the address already has its cap of unexpired holds.
-    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord>;
+    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<Hold>;
 
     /// `create_order` for a counter sale: refused (`Conflict`, nothing written)
     /// when the buyer's phone would own more than `max_seats` on the trip;
@@ -68,7 +68,7 @@ pub trait LimitStore: Send + Sync {
         &self,
         order: &NewOrder,
         buyer: &CounterBuyer,
-    ) -> StoreResult<OrderRecord>;
+    ) -> StoreResult<Order>;
 }
 
 /// The refusal of a counter sale over the phone's seat cap (same words on both backends).

@@ -10,12 +10,13 @@ mod booking;
 mod catalog;
 mod counter;
 mod identity;
+mod inputs;
 mod invariant;
 mod limits;
 mod outbox;
 mod payment;
 pub mod postgres;
-mod records;
+mod read_models;
 mod schema;
 pub mod sqlite;
 mod ticket;
@@ -24,11 +25,12 @@ pub use booking::BookingStore;
 pub use catalog::CatalogStore;
 pub use counter::{CounterSale, CounterStore, ShiftTotals};
 pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
+pub use inputs::*;
 pub use invariant::InvariantStore;
 pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
-pub use records::*;
+pub use read_models::*;
 pub use schema::SchemaStore;
 pub use ticket::TicketStore;
 
@@ -63,6 +65,15 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An instant as the backends store it: whole seconds since the epoch.
+pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -14,12 +14,10 @@ use chrono::{DateTime, Duration, Utc};
 use ticketctl::app::App;
 use ticketctl::app::workers::RecoveryReport;
 use ticketctl::domain::{
-    ChargeStatus, HoldId, HoldStatus, Journey, OrderId, OrderStatus, SeatClass, SeatId,
-    TicketStatus, TripId, UserId,
+    Charge, ChargeStatus, HoldId, HoldStatus, Journey, Order, OrderId, OrderStatus, SeatClass,
+    SeatId, TicketStatus, TripId, UserId,
 };
-use ticketctl::store::{
-    GatewayCharge, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput,
-};
+use ticketctl::store::{NewHold, NewOrder, OrderChange, PassengerInput};
 
 use crate::common::db::{TestDb, open_store};
 use crate::common::server::{quick_user, test_config, tiny_trip};
@@ -75,17 +73,13 @@ impl Scene {
 
     /// A reserved order last touched `age` ago, as a crash before or during the
     /// charge leaves it.
-    async fn reserved_order(&self, age: Duration) -> OrderRecord {
+    async fn reserved_order(&self, age: Duration) -> Order {
         self.reserved_order_held_until(age, self.app.now() + Duration::minutes(10))
             .await
     }
 
     /// A reserved order made `age` ago whose hold lasts until `hold_expires`.
-    async fn reserved_order_held_until(
-        &self,
-        age: Duration,
-        hold_expires: DateTime<Utc>,
-    ) -> OrderRecord {
+    async fn reserved_order_held_until(&self, age: Duration, hold_expires: DateTime<Utc>) -> Order {
         let made = self.app.now() - age;
         let hold = self.hold(made, hold_expires).await;
         let order = self
@@ -110,11 +104,11 @@ impl Scene {
     }
 
     /// Writes the gateway's own record of the order's charge.
-    async fn gateway_says(&self, order: &OrderRecord, status: ChargeStatus, charge_id: &str) {
+    async fn gateway_says(&self, order: &Order, status: ChargeStatus, charge_id: &str) {
         self.app
             .raw_store()
             .gateway_record(
-                &GatewayCharge {
+                &Charge {
                     idempotency_key: format!("order-{}", order.id),
                     charge_id: charge_id.into(),
                     token: "tok_recovery".into(),
@@ -128,7 +122,7 @@ impl Scene {
             .unwrap();
     }
 
-    async fn order(&self, id: OrderId) -> OrderRecord {
+    async fn order(&self, id: OrderId) -> Order {
         self.app.raw_store().order(id).await.unwrap().unwrap()
     }
 
@@ -142,7 +136,7 @@ impl Scene {
             .bits()
     }
 
-    async fn charge(&self, order: OrderId) -> GatewayCharge {
+    async fn charge(&self, order: OrderId) -> Charge {
         self.app
             .raw_store()
             .gateway_charge(&format!("order-{order}"))

@@ -735,7 +735,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.payment_token("tok_1").await.unwrap(), Some(token));
-    let charge = GatewayCharge {
+    let charge = Charge {
         idempotency_key: "order-1".into(),
         charge_id: "ch_a".into(),
         token: "tok_1".into(),
@@ -751,7 +751,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
             .charge_id,
         "ch_a"
     );
-    let again = GatewayCharge {
+    let again = Charge {
         charge_id: "ch_b".into(),
         ..charge.clone()
     };
@@ -1227,7 +1227,7 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
 }
 
 /// A reserved order with one passenger per seat of `seats` (fresh trip of train 742).
-async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &str) -> OrderRecord {
+async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &str) -> Order {
     let trip = match trip_of(store, 742, 1).await {
         Some(t) => t,
         None => store.trips_between(date(1), date(1)).await.unwrap()[0].id,
@@ -1265,7 +1265,7 @@ async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &st
         .unwrap()
 }
 
-fn tickets_for(order: &OrderRecord, tag: &str) -> Vec<NewTicket> {
+fn tickets_for(order: &Order, tag: &str) -> Vec<NewTicket> {
     order
         .passengers
         .iter()
@@ -1299,7 +1299,7 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
     let u = user(&store, 1).await;
     let order = reserved_order(&store, &u, 2, "key-c").await;
     let before = events_of(&store, order.id).await;
-    let confirmation = |order: &OrderRecord| Confirmation {
+    let confirmation = |order: &Order| Confirmation {
         order_id: order.id,
         from: OrderStatus::Reserved,
         charge_id: Some("ch_conf".into()),
@@ -1309,7 +1309,7 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
             user_id: u.id,
             key: "key-c".into(),
             status: 201,
-            body: Box::new(|tickets: &[TicketRecord]| {
+            body: Box::new(|tickets: &[Ticket]| {
                 let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
                 format!("{ids:?}")
             }),

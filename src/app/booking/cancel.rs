@@ -5,8 +5,8 @@
 //! `try_transition`.
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{ChargeStatus, OrderEvent, OrderId, OrderStatus, UserId};
-use crate::store::{OrderChange, OrderRecord};
+use crate::domain::{Order, OrderEvent, OrderId, OrderStatus, UserId};
+use crate::store::OrderChange;
 
 use super::saga::charge_key;
 use super::wire::OrderView;
@@ -63,15 +63,12 @@ impl App {
     }
 
     /// Makes the gateway's refunded total match what the order says is owed.
-    pub(crate) async fn settle_refund(&self, order: &OrderRecord) -> AppResult<()> {
-        let owed = match order.status {
-            OrderStatus::Refunded | OrderStatus::Cancelled => order.refunded_amount,
-            OrderStatus::Failed | OrderStatus::Expired => order.amount,
-            _ => return Ok(()),
+    pub(crate) async fn settle_refund(&self, order: &Order) -> AppResult<()> {
+        let Some(owed) = order.refund_owed() else {
+            return Ok(());
         };
         if let Some(charge) = self.gateway.lookup(&charge_key(order.id)).await?
-            && charge.status == ChargeStatus::Succeeded
-            && charge.refunded < owed
+            && charge.owes_refund(owed)
         {
             self.gateway.refund(&charge.charge_id, owed).await?;
             tracing::info!(order = %order.id, owed, "refund settled with the gateway");

@@ -10,8 +10,8 @@ use crate::app::catalog::{fare_for, station_in};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
-use crate::domain::{HoldId, ParseError, SeatClass, SeatId, Train, UserId};
-use crate::store::{HoldRecord, NewHold, StoreError};
+use crate::domain::{Hold, HoldId, ParseError, SeatClass, Train, UserId};
+use crate::store::{NewHold, StoreError};
 
 use super::channel::Channel;
 use super::seat_choice::seats_for_hold;
@@ -197,15 +197,14 @@ impl App {
     pub(super) async fn seats_freed(&self, hold_id: HoldId) {
         match self.store.hold(hold_id).await {
             Ok(Some(h)) => {
-                let seats: Vec<SeatId> = h.seats.iter().map(|s| s.id).collect();
-                self.availability.freed(h.trip_id, &seats, h.mask);
+                self.availability.freed(h.trip_id, &h.seat_ids(), h.mask);
             }
             // Cannot say which seats: let every trip be read again.
             _ => self.availability.invalidate_all(),
         }
     }
 
-    fn hold_view(&self, h: &HoldRecord, train: &Train) -> AppResult<HoldView> {
+    fn hold_view(&self, h: &Hold, train: &Train) -> AppResult<HoldView> {
         Ok(HoldView {
             hold_id: h.id,
             trip_id: h.trip_id,
@@ -215,8 +214,8 @@ impl App {
             class: h.class,
             seats: h.seats.iter().map(|s| s.label()).collect(),
             fare_per_seat: h.fare,
-            total: h.fare * h.seats.len() as i64,
-            status: h.status.at(h.expires_at, self.now()),
+            total: h.total(),
+            status: h.status_at(self.now()),
             expires_at: to_local_rfc3339(h.expires_at),
         })
     }

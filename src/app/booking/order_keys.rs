@@ -127,7 +127,7 @@ impl App {
         &self,
         user_id: UserId,
         key: &str,
-        order: &crate::store::OrderRecord,
+        order: &crate::domain::Order,
     ) -> AppResult<OrderReply> {
         let reply = self.order_reply(order).await?;
         self.store

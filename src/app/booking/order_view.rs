@@ -1,4 +1,4 @@
-//! An order as the API shows it, built from records already at hand (the
+//! An order as the API shows it, built from entities already at hand (the
 //! confirmation builds its reply before the tickets exist in the caller's hands).
 //!
 //! A pure function of its inputs: may not read the store or the clock.
@@ -6,18 +6,18 @@
 use std::collections::HashMap;
 
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::{SeatId, Train};
-use crate::store::{HoldRecord, OrderRecord, TicketRecord, TripRecord};
+use crate::domain::{Hold, Order, SeatId, Ticket, Train};
+use crate::store::TripRecord;
 
 use super::wire::{OrderSeat, OrderTicket, OrderView};
 
-/// What the API shows of an order, from records already at hand.
+/// What the API shows of an order, from entities already at hand.
 pub(crate) fn order_view_of(
-    order: &OrderRecord,
-    hold: &HoldRecord,
+    order: &Order,
+    hold: &Hold,
     trip: &TripRecord,
     train: &Train,
-    tickets: &[TicketRecord],
+    tickets: &[Ticket],
 ) -> OrderView {
     let labels: HashMap<SeatId, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
     let from = &train.stops[hold.from_stop as usize];

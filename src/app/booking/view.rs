@@ -4,14 +4,14 @@
 //! Reads only: may not change an order or a hold.
 
 use crate::app::{App, AppError, AppResult};
+use crate::domain::Order;
 use crate::domain::{OrderId, OrderStatus, UserId};
-use crate::store::OrderRecord;
 
 use super::order_view::order_view_of;
 use super::wire::{OrderReply, OrderView};
 
 impl App {
-    pub(crate) async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
+    pub(crate) async fn order_reply(&self, order: &Order) -> AppResult<OrderReply> {
         let view = self.order_view(order).await?;
         let body = serde_json::to_value(&view).expect("serialisable");
         Ok(match order.status {
@@ -29,7 +29,7 @@ impl App {
         })
     }
 
-    pub async fn order_view(&self, order: &OrderRecord) -> AppResult<OrderView> {
+    pub async fn order_view(&self, order: &Order) -> AppResult<OrderView> {
         let hold = self
             .store
             .hold(order.hold_id)
@@ -46,7 +46,7 @@ impl App {
         order_id: OrderId,
         user_id: UserId,
         staff: bool,
-    ) -> AppResult<OrderRecord> {
+    ) -> AppResult<Order> {
         self.any_order(order_id)
             .await
             .ok()
@@ -55,7 +55,7 @@ impl App {
     }
 
     /// Any order, whoever bought it (for staff).
-    pub(crate) async fn any_order(&self, order_id: OrderId) -> AppResult<OrderRecord> {
+    pub(crate) async fn any_order(&self, order_id: OrderId) -> AppResult<Order> {
         self.store
             .order(order_id)
             .await?

@@ -7,14 +7,13 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::{HoldId, OrderId, OrderStatus, UserId};
+use crate::domain::{Hold, HoldId, Order, OrderId, OrderStatus, Ticket, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
-    PassengerRecord, StoreError, StoreResult, TicketRecord, ts,
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
 };
 
-pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<OrderRecord> {
+pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Order> {
     // One call (ticketctl_create_order): lock and check the hold, insert the order,
     // its passengers, the Idempotency-Key and the outbox event in one round trip.
     let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
@@ -46,8 +45,8 @@ pub(super) fn order_error(e: sqlx::Error) -> StoreError {
 
 async fn with_passengers(
     conn: &mut PgConnection,
-    mut orders: Vec<OrderRecord>,
-) -> StoreResult<Vec<OrderRecord>> {
+    mut orders: Vec<Order>,
+) -> StoreResult<Vec<Order>> {
     if orders.is_empty() {
         return Ok(orders);
     }
@@ -62,12 +61,7 @@ async fn with_passengers(
     for r in &rows {
         let order_id: OrderId = get(r, "order_id")?;
         if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.passengers.push(PassengerRecord {
-                seq: get::<i64>(r, "seq")? as u32,
-                name: get(r, "name")?,
-                nid: get(r, "nid")?,
-                seat_id: get(r, "seat_id")?,
-            });
+            o.passengers.push(passenger_row(r)?);
         }
     }
     Ok(orders)
@@ -77,7 +71,7 @@ pub(super) async fn orders_where(
     conn: &mut PgConnection,
     clause: &str,
     arg: impl sqlx::Encode<'_, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
-) -> StoreResult<Vec<OrderRecord>> {
+) -> StoreResult<Vec<Order>> {
     let sql = format!("{ORDER_COLUMNS} WHERE {clause} ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(arg)
@@ -95,7 +89,7 @@ pub(super) async fn orders_stuck(
     conn: &mut PgConnection,
     statuses: &[OrderStatus],
     before: DateTime<Utc>,
-) -> StoreResult<Vec<OrderRecord>> {
+) -> StoreResult<Vec<Order>> {
     let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
     let sql = format!("{ORDER_COLUMNS} WHERE status = ANY($1) AND updated_at <= $2 ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -154,7 +148,7 @@ pub(super) async fn transition_order(
 pub(super) async fn confirm_order(
     pool: &PgPool,
     c: Confirmation,
-) -> StoreResult<Option<Vec<TicketRecord>>> {
+) -> StoreResult<Option<Vec<Ticket>>> {
     if !matches!(c.from, OrderStatus::Reserved | OrderStatus::Paid) {
         return Err(StoreError::Conflict(format!(
             "an order cannot be confirmed from {}",
@@ -237,11 +231,11 @@ pub(super) async fn idempotency(
 
 #[async_trait]
 impl BookingStore for PgStore {
-    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold> {
         super::holds::create_hold(&self.pool, hold).await
     }
 
-    async fn hold(&self, id: HoldId) -> StoreResult<Option<HoldRecord>> {
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         super::holds::load_hold(&mut conn, id).await
     }
@@ -254,16 +248,16 @@ impl BookingStore for PgStore {
         super::holds::expire_holds(&self.pool, now, limit).await
     }
 
-    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<Order> {
         create_order(&self.pool, order).await
     }
 
-    async fn order(&self, id: OrderId) -> StoreResult<Option<OrderRecord>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         Ok(orders_where(&mut conn, "id = $1", id).await?.pop())
     }
 
-    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<OrderRecord>> {
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<Order>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         orders_where(&mut conn, "user_id = $1", user_id).await
     }
@@ -272,7 +266,7 @@ impl BookingStore for PgStore {
         &self,
         statuses: &[OrderStatus],
         before: DateTime<Utc>,
-    ) -> StoreResult<Vec<OrderRecord>> {
+    ) -> StoreResult<Vec<Order>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         orders_stuck(&mut conn, statuses, before).await
     }
@@ -296,7 +290,7 @@ impl BookingStore for PgStore {
         idempotency(&self.pool, user_id, key).await
     }
 
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>> {
         confirm_order(&self.pool, c).await
     }
 

@@ -11,12 +11,11 @@ use super::trains::station_ids;
 use super::trains::upsert_train;
 use super::{PgStore, db};
 use crate::domain::{
-    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
+    Fare, FareRate, Seat, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
 };
 use crate::store::prelude::*;
 use crate::store::{
-    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreResult, TrainRecord, TripRecord,
-    Upsert, ts,
+    FareRow, FreeCount, NewStation, NewTrip, StoreResult, TrainRecord, TripRecord, Upsert, ts,
 };
 
 pub(super) async fn upsert_station(pool: &PgPool, s: &NewStation) -> StoreResult<Upsert> {
@@ -358,7 +357,7 @@ impl CatalogStore for PgStore {
             .collect()
     }
 
-    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<SeatRecord>> {
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<Seat>> {
         let rows = sqlx::query(
             "SELECT id, coach_seq, coach_code, seat_no, class, taken FROM seats
              WHERE trip_id = $1 ORDER BY coach_seq, seat_no",

@@ -8,10 +8,10 @@ use sqlx::{Executor, Row};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::{Role, SessionId, UserId};
+use crate::domain::{Role, SessionId, User, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
 };
 
 impl PgStore {

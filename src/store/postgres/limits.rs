@@ -8,15 +8,15 @@ use super::booking::order_error;
 use super::db;
 use super::rows::get;
 use super::rows::{created_order, hold_from_rows};
+use crate::domain::{Hold, Order};
 use crate::store::limits::phone_cap_refusal;
 use crate::store::{
-    CounterBuyer, HoldCap, HoldCaps, HoldRecord, LimitStore, NewHold, NewOrder, OrderRecord,
-    StoreError, StoreResult, ts,
+    CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
 
 #[async_trait]
 impl LimitStore for PgStore {
-    async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord> {
+    async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
         let rows = sqlx::query(
             "SELECT * FROM ticketctl_create_hold_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
@@ -51,11 +51,7 @@ impl LimitStore for PgStore {
         hold_from_rows(&rows, h)
     }
 
-    async fn create_counter_order(
-        &self,
-        o: &NewOrder,
-        buyer: &CounterBuyer,
-    ) -> StoreResult<OrderRecord> {
+    async fn create_counter_order(&self, o: &NewOrder, buyer: &CounterBuyer) -> StoreResult<Order> {
         let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
         let nids: Vec<Option<&str>> = o.passengers.iter().map(|p| p.nid.as_deref()).collect();
         let r = sqlx::query(

@@ -13,23 +13,24 @@ use super::rows::*;
 use super::ticket::issue_tickets;
 use super::ticket::tickets_where;
 use super::{SqliteStore, db};
-use crate::domain::{HoldId, HoldStatus, OrderId, OrderStatus, SubjectId, UserId};
+use crate::domain::{
+    Hold, HoldId, HoldNotLive, Order, OrderId, OrderStatus, SubjectId, Ticket, UserId,
+};
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
-    PassengerRecord, StoreError, StoreResult, TicketRecord, ts,
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
 };
 
-pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<OrderRecord> {
+pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order> {
     let hold = load_hold(conn, o.hold_id)?
         .filter(|h| h.user_id == o.user_id)
         .ok_or_else(|| StoreError::NotFound(format!("no hold {} of yours", o.hold_id)))?;
-    let seen = hold.status.at(hold.expires_at, o.now);
-    if seen != HoldStatus::Active {
-        return Err(StoreError::Conflict(format!(
-            "hold {} is no longer active ({seen}); hold the seats again",
-            hold.id
-        )));
+    if !hold.is_live(o.now) {
+        let refusal = HoldNotLive {
+            hold_id: hold.id,
+            seen: hold.status_at(o.now),
+        };
+        return Err(StoreError::Conflict(refusal.to_string()));
     }
     if o.passengers.len() != hold.seats.len() {
         return Err(StoreError::Conflict(format!(
@@ -38,7 +39,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
             o.passengers.len()
         )));
     }
-    let amount = hold.fare * hold.seats.len() as i64;
+    let amount = hold.total();
     conn.prepare_cached(
         "INSERT INTO orders (user_id, hold_id, trip_id, status, amount, payment_token, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'reserved', ?4, ?5, ?6, ?6)",
@@ -77,25 +78,15 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     load_order(conn, order_id)?.ok_or_else(|| StoreError::Backend("new order vanished".into()))
 }
 
-fn with_passengers(
-    conn: &Connection,
-    mut orders: Vec<OrderRecord>,
-) -> StoreResult<Vec<OrderRecord>> {
+fn with_passengers(conn: &Connection, mut orders: Vec<Order>) -> StoreResult<Vec<Order>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, name, nid, seat_id FROM order_passengers WHERE order_id = ?1 ORDER BY seq",
-        )
+        .prepare_cached(&format!(
+            "{PASSENGER_COLUMNS} WHERE order_id = ?1 ORDER BY seq"
+        ))
         .map_err(db)?;
     for o in &mut orders {
         o.passengers = stmt
-            .query_map([o.id], |r| {
-                Ok(PassengerRecord {
-                    seq: r.get(0)?,
-                    name: r.get(1)?,
-                    nid: r.get(2)?,
-                    seat_id: r.get(3)?,
-                })
-            })
+            .query_map([o.id], passenger_row)
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
@@ -103,7 +94,7 @@ fn with_passengers(
     Ok(orders)
 }
 
-pub(super) fn load_order(conn: &Connection, id: OrderId) -> StoreResult<Option<OrderRecord>> {
+pub(super) fn load_order(conn: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
     let order = conn
         .prepare_cached(&format!("{ORDER_COLUMNS} WHERE id = ?1"))
         .map_err(db)?
@@ -117,7 +108,7 @@ pub(super) fn orders_where(
     conn: &Connection,
     clause: &str,
     args: impl rusqlite::Params,
-) -> StoreResult<Vec<OrderRecord>> {
+) -> StoreResult<Vec<Order>> {
     let orders = conn
         .prepare_cached(&format!("{ORDER_COLUMNS} WHERE {clause} ORDER BY id"))
         .map_err(db)?
@@ -184,7 +175,7 @@ pub(super) fn transition_order(
 pub(super) fn confirm_order(
     conn: &Connection,
     c: Confirmation,
-) -> StoreResult<Option<Vec<TicketRecord>>> {
+) -> StoreResult<Option<Vec<Ticket>>> {
     match c.from {
         OrderStatus::Reserved => {
             let change = OrderChange {
@@ -264,14 +255,14 @@ pub(super) fn finish_idempotency(
 
 #[async_trait]
 impl BookingStore for SqliteStore {
-    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold> {
         let hold = hold.clone();
         self.engine
             .write(move |c| super::holds::create_hold(c, &hold))
             .await
     }
 
-    async fn hold(&self, id: HoldId) -> StoreResult<Option<HoldRecord>> {
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>> {
         self.engine
             .read(move |c| super::holds::load_hold(c, id))
             .await
@@ -289,16 +280,16 @@ impl BookingStore for SqliteStore {
             .await
     }
 
-    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<Order> {
         let order = order.clone();
         self.engine.write(move |c| create_order(c, &order)).await
     }
 
-    async fn order(&self, id: OrderId) -> StoreResult<Option<OrderRecord>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         self.engine.read(move |c| load_order(c, id)).await
     }
 
-    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<OrderRecord>> {
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<Order>> {
         self.engine
             .read(move |c| orders_where(c, "user_id = ?1", [user_id]))
             .await
@@ -308,7 +299,7 @@ impl BookingStore for SqliteStore {
         &self,
         statuses: &[OrderStatus],
         before: DateTime<Utc>,
-    ) -> StoreResult<Vec<OrderRecord>> {
+    ) -> StoreResult<Vec<Order>> {
         let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
         self.engine
             .read(move |c| {
@@ -336,7 +327,7 @@ impl BookingStore for SqliteStore {
             .await
     }
 
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>> {
         self.engine.write(move |conn| confirm_order(conn, c)).await
     }
 

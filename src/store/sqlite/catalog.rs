@@ -10,12 +10,12 @@ use super::trains::station_ids;
 use super::trains::upsert_train_tx;
 use super::{SqliteStore, db};
 use crate::domain::{
-    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
+    Fare, FareRate, Seat, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
 };
 use crate::store::prelude::*;
 use crate::store::{
-    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreError, StoreResult, TrainRecord,
-    TripRecord, Upsert, ts,
+    FareRow, FreeCount, NewStation, NewTrip, StoreError, StoreResult, TrainRecord, TripRecord,
+    Upsert, ts,
 };
 
 #[async_trait]
@@ -309,27 +309,16 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<SeatRecord>> {
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<Seat>> {
         self.engine
             .read(move |conn| {
                 let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT id, coach_seq, coach_code, seat_no, class, taken FROM seats
-                         WHERE trip_id = ?1 ORDER BY coach_seq, seat_no",
-                    )
+                    .prepare_cached(&format!(
+                        "SELECT {SEAT_COLUMNS} FROM seats s
+                         WHERE s.trip_id = ?1 ORDER BY s.coach_seq, s.seat_no"
+                    ))
                     .map_err(db)?;
-                let rows = stmt
-                    .query_map([trip_id], |r| {
-                        Ok(SeatRecord {
-                            id: r.get(0)?,
-                            coach_seq: r.get(1)?,
-                            coach_code: r.get(2)?,
-                            seat_no: r.get(3)?,
-                            class: parse_class(&r.get::<_, String>(4)?)?,
-                            taken: SegmentMask::from_db(r.get(5)?),
-                        })
-                    })
-                    .map_err(db)?;
+                let rows = stmt.query_map([trip_id], seat_row).map_err(db)?;
                 rows.collect::<Result<_, _>>().map_err(db)
             })
             .await

@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db;
 use super::outbox::outbox;
 use super::rows::*;
-use crate::domain::{HoldId, SegmentMask, SubjectId, TripId, UserId};
-use crate::store::{HoldRecord, NewHold, SeatRecord, StoreError, StoreResult, from_ts, ts};
+use crate::domain::{Hold, HoldId, SubjectId, TripId, UserId};
+use crate::store::{NewHold, StoreError, StoreResult, ts};
 
 pub(super) fn seats_taken_by_user(
     conn: &Connection,
@@ -29,7 +29,7 @@ pub(super) fn seats_taken_by_user(
     .map_err(db)
 }
 
-pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRecord> {
+pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<Hold> {
     let already = seats_taken_by_user(conn, h.user_id, h.trip_id, h.now)?;
     if already + h.seat_ids.len() as i64 > h.max_seats_per_user {
         return Err(StoreError::Conflict(format!(
@@ -77,53 +77,23 @@ pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRec
     load_hold(conn, hold_id)?.ok_or_else(|| StoreError::Backend("new hold vanished".into()))
 }
 
-pub(super) fn load_hold(conn: &Connection, id: HoldId) -> StoreResult<Option<HoldRecord>> {
+pub(super) fn load_hold(conn: &Connection, id: HoldId) -> StoreResult<Option<Hold>> {
     let hold = conn
-        .prepare_cached(
-            "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
-             FROM holds WHERE id = ?1",
-        )
+        .prepare_cached(&format!("{HOLD_COLUMNS} WHERE id = ?1"))
         .map_err(db)?
-        .query_row([id], |r| {
-            Ok(HoldRecord {
-                id: r.get(0)?,
-                trip_id: r.get(1)?,
-                user_id: r.get(2)?,
-                from_stop: r.get(3)?,
-                to_stop: r.get(4)?,
-                mask: SegmentMask::from_db(r.get(5)?),
-                class: parse_class(&r.get::<_, String>(6)?)?,
-                fare: r.get(7)?,
-                status: r.get(8)?,
-                created_at: from_ts(r.get(9)?),
-                expires_at: from_ts(r.get(10)?),
-                seats: vec![],
-            })
-        })
+        .query_row([id], hold_row)
         .optional()
         .map_err(db)?;
     let Some(mut hold) = hold else {
         return Ok(None);
     };
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT s.id, s.coach_seq, s.coach_code, s.seat_no, s.class, s.taken
-             FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id
-             WHERE hs.hold_id = ?1 ORDER BY s.coach_seq, s.seat_no",
-        )
+        .prepare_cached(&format!(
+            "SELECT {SEAT_COLUMNS} FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id
+             WHERE hs.hold_id = ?1 ORDER BY s.coach_seq, s.seat_no"
+        ))
         .map_err(db)?;
-    let seats = stmt
-        .query_map([id], |r| {
-            Ok(SeatRecord {
-                id: r.get(0)?,
-                coach_seq: r.get(1)?,
-                coach_code: r.get(2)?,
-                seat_no: r.get(3)?,
-                class: parse_class(&r.get::<_, String>(4)?)?,
-                taken: SegmentMask::from_db(r.get(5)?),
-            })
-        })
-        .map_err(db)?;
+    let seats = stmt.query_map([id], seat_row).map_err(db)?;
     hold.seats = seats.collect::<Result<_, _>>().map_err(db)?;
     Ok(Some(hold))
 }

@@ -7,10 +7,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::*;
 use super::{SqliteStore, db};
-use crate::domain::{Role, SessionId, UserId};
+use crate::domain::{Role, SessionId, User, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
 };
 
 fn locked_until(conn: &Connection, id: UserId) -> StoreResult<Option<i64>> {

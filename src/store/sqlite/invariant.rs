@@ -7,7 +7,7 @@ use super::rows::*;
 use super::{SqliteStore, db};
 use crate::domain::{OrderId, SegmentMask, TripId};
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
+use crate::store::{Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
 
 pub(super) fn seat_claims(
     conn: &Connection,
@@ -27,10 +27,7 @@ pub(super) fn seat_claims(
             hold_id: r.get(2)?,
             hold_mask: SegmentMask::from_db(r.get(3)?),
             hold_status: r.get(4)?,
-            order_status: r
-                .get::<_, Option<String>>(5)?
-                .map(|s| parse_status(&s))
-                .transpose()?,
+            order_status: r.get(5)?,
         })
     })
     .map_err(db)?
@@ -86,7 +83,7 @@ pub(super) fn money_pairs(conn: &Connection) -> StoreResult<Vec<MoneyPair>> {
             let order = match r.get::<_, Option<OrderId>>(0)? {
                 Some(id) => Some(OrderMoney {
                     id,
-                    status: super::rows::parse_status(&r.get::<_, String>(1)?)?,
+                    status: r.get(1)?,
                     amount: r.get(2)?,
                     refunded_amount: r.get(3)?,
                     charge_id: r.get(4)?,
@@ -94,14 +91,7 @@ pub(super) fn money_pairs(conn: &Connection) -> StoreResult<Vec<MoneyPair>> {
                 None => None,
             };
             let charge = match r.get::<_, Option<String>>(5)? {
-                Some(idempotency_key) => Some(GatewayCharge {
-                    idempotency_key,
-                    charge_id: r.get(6)?,
-                    token: r.get(7)?,
-                    amount: r.get(8)?,
-                    status: r.get(9)?,
-                    refunded: r.get(10)?,
-                }),
+                Some(_) => Some(charge_row_at(r, 5)?),
                 None => None,
             };
             Ok(MoneyPair { order, charge })
