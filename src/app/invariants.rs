@@ -87,15 +87,14 @@ pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
         .map(|c| (c.amount, c.refunded));
     let Some(order) = &pair.order else {
         let c = charge?;
-        return match kept_by_gateway {
-            Some((amount, refunded)) if refunded < amount => Some(format!(
+        return (c.kept() > 0).then(|| {
+            format!(
                 "gateway charge {} ({}) kept {} taka but no order claims it",
                 c.charge_id,
                 c.idempotency_key,
-                amount - refunded
-            )),
-            _ => None,
-        };
+                c.kept()
+            )
+        });
     };
     let id = order.id;
     match order.status {
