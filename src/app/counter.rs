@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{
-    Charge, ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, ServiceDate, TripTime,
-    UserId,
+    Charge, ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, SeatCap, ServiceDate,
+    TripTime, UserId,
 };
 use crate::store::prelude::*;
 use crate::store::{CounterBuyer, PaymentToken, ShiftTotals};
@@ -189,7 +189,7 @@ impl App {
         let buyer = CounterBuyer {
             clerk_id,
             phone: phone.as_str().to_owned(),
-            max_seats: self.config.max_seats_per_booking,
+            seat_cap: SeatCap::PER_PASSENGER,
         };
         let now = self.now();
         if self.store.payment_token(&token).await?.is_none() {

@@ -13,6 +13,7 @@ pub mod hold;
 pub mod ids;
 pub mod order;
 pub mod seat;
+pub mod seat_cap;
 pub mod segment;
 pub mod station;
 mod status;
@@ -32,6 +33,7 @@ pub use ids::{
 };
 pub use order::{Order, OrderEvent, OrderStatus, Passenger, RefundRule};
 pub use seat::Seat;
+pub use seat_cap::{SEATS_PER_PASSENGER, SeatCap, SeatCapReached};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
 pub use ticket::{Ticket, TicketStatus, TicketVerdict};

@@ -12,7 +12,7 @@ use super::{Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, Sto
 pub trait BookingStore: Send + Sync {
     /// Takes the seats for the journey atomically: every seat must be free for
     /// `mask`, or nothing changes and `SeatsTaken` names the ones that were not.
-    /// Refuses (`Conflict`) when the user would exceed `max_seats_per_user` on the trip.
+    /// Refuses (`Conflict`) when the user would exceed its `seat_cap` on the trip.
     async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold>;
 
     async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>>;

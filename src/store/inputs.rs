@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Fare, HoldId, OrderId, OrderStatus, Role, SeatClass, SeatId, SegmentMask, ServiceDate,
+    Fare, HoldId, OrderId, OrderStatus, Role, SeatCap, SeatClass, SeatId, SegmentMask, ServiceDate,
     StationCode, Ticket, TrainId, TripId, UserId,
 };
 
@@ -69,8 +69,10 @@ pub struct NewHold {
     pub seat_ids: Vec<SeatId>,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    /// Seats one user may hold or own on one trip (Bangladesh Railway: 4).
-    pub max_seats_per_user: i64,
+    /// The cap on the seats the user may hold or own on the trip, checked
+    /// with the hold's write; `None` for a counter clerk, who holds for many
+    /// passengers (their cap is checked per phone when the order is placed).
+    pub seat_cap: Option<SeatCap>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -186,9 +186,7 @@ async fn futures_statuses(t: &TestApp, users: &[String]) -> Vec<Value> {
 }
 
 async fn only_a_live_admission_of_your_own_lets_you_buy(db: TestDb) {
-    let mut config = test_config();
-    config.max_seats_per_booking = 4;
-    let t = start(db, config).await;
+    let t = start(db, test_config()).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 100.0, 10, 1).await;
     let (_, alice) = quick_user(&t.app, 1).await;

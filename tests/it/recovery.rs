@@ -14,8 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use ticketctl::app::App;
 use ticketctl::app::workers::RecoveryReport;
 use ticketctl::domain::{
-    Charge, ChargeStatus, HoldId, HoldStatus, Journey, Order, OrderId, OrderStatus, SeatClass,
-    SeatId, TicketStatus, TripId, UserId,
+    Charge, ChargeStatus, HoldId, HoldStatus, Journey, Order, OrderId, OrderStatus, SeatCap,
+    SeatClass, SeatId, TicketStatus, TripId, UserId,
 };
 use ticketctl::store::{NewHold, NewOrder, OrderChange, PassengerInput};
 
@@ -64,7 +64,7 @@ impl Scene {
                 seat_ids: vec![self.seat],
                 now: made,
                 expires_at: expires,
-                max_seats_per_user: 4,
+                seat_cap: Some(SeatCap::PER_PASSENGER),
             })
             .await
             .unwrap()

@@ -438,7 +438,7 @@ fn new_hold(trip: TripId, user: UserId, from: usize, to: usize, seats: Vec<SeatI
         seat_ids: seats,
         now,
         expires_at: now + Duration::minutes(10),
-        max_seats_per_user: 4,
+        seat_cap: Some(SeatCap::PER_PASSENGER),
     }
 }
 
@@ -480,10 +480,10 @@ async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
     ));
     // Per-user limit.
     let mut four = new_hold(trip, a.id, 1, 2, vec![seats[1].id, seats[2].id]);
-    four.max_seats_per_user = 2;
+    four.seat_cap = Some(SeatCap::of(2));
     assert!(matches!(
         store.create_hold(&four).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(m)) if m == "at most 2 seats per passenger per trip; you already have 1"
     ));
     // Release clears exactly its own bits.
     assert!(store.release_hold(first.id, a.id).await.unwrap());
@@ -1227,6 +1227,82 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
 }
 
 /// A reserved order with one passenger per seat of `seats` (fresh trip of train 742).
+/// The seat cap decides on both backends, with the write: a hold or a counter
+/// order is admitted up to the cap and refused one seat past it, in the cap's
+/// words, and a refused one takes nothing.
+async fn the_seat_cap_decides_holds_and_counter_orders_at_its_boundary(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    let (a, clerk) = (user(&store, 1).await, user(&store, 2).await);
+    let cap = SeatCap::of(2);
+    let capped = |seat: SeatId| NewHold {
+        seat_cap: Some(cap),
+        ..new_hold(trip, a.id, 0, 2, vec![seat])
+    };
+    store.create_hold(&capped(seats[0].id)).await.unwrap();
+    store.create_hold(&capped(seats[1].id)).await.unwrap();
+    let refused = store.create_hold(&capped(seats[2].id)).await;
+    let words = cap.admit(2, 1).unwrap_err().to_string();
+    assert_eq!(
+        words,
+        "at most 2 seats per passenger per trip; you already have 2"
+    );
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if *m == words),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.seats(trip).await.unwrap()[2].taken,
+        SegmentMask::EMPTY
+    );
+
+    // At a counter the cap is per buyer's phone: the clerk's holds are not capped.
+    let phone = "+8801711111111";
+    let buyer = CounterBuyer {
+        clerk_id: clerk.id,
+        phone: phone.into(),
+        seat_cap: SeatCap::of(1),
+    };
+    let counter_order = |journey: (usize, usize), key: &str| {
+        let store = store.clone();
+        let (buyer, key, seat) = (buyer.clone(), key.to_owned(), seats[2].id);
+        async move {
+            let hold = NewHold {
+                seat_cap: None,
+                ..new_hold(trip, clerk.id, journey.0, journey.1, vec![seat])
+            };
+            let hold = store.create_hold(&hold).await.unwrap();
+            let order = NewOrder {
+                user_id: clerk.id,
+                hold_id: hold.id,
+                passengers: vec![PassengerInput {
+                    name: "Rahima".into(),
+                    nid: None,
+                }],
+                payment_token: "tok".into(),
+                idempotency_key: key,
+                request_hash: "hash".into(),
+                now: Utc::now(),
+            };
+            store.create_counter_order(&order, &buyer).await
+        }
+    };
+    counter_order((0, 1), "first").await.unwrap();
+    let refused = counter_order((1, 2), "second").await;
+    let words = SeatCap::of(1).admit(1, 1).unwrap_err().for_phone(phone);
+    assert_eq!(
+        words,
+        "+8801711111111 already has 1 seat(s) on this trip; at most 1 per passenger"
+    );
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if *m == words),
+        "{refused:?}"
+    );
+    assert_eq!(store.counter_seats_on_trip(phone, trip).await.unwrap(), 1);
+}
+
 async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &str) -> Order {
     let trip = match trip_of(store, 742, 1).await {
         Some(t) => t,
@@ -1486,6 +1562,7 @@ conformance!(
     dangling_references_conflict,
     counts_and_edges,
     counter_sales_shift_and_pending_holds,
+    the_seat_cap_decides_holds_and_counter_orders_at_its_boundary,
     confirm_order_writes_charge_tickets_events_and_reply_once,
     audit_append_all_chains_a_batch_and_logs_each_event_once,
 );

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use crate::app::{App, AppConfig, AppResult};
-use crate::domain::{TripId, UserId};
+use crate::domain::{SeatCap, TripId, UserId};
 use crate::store::{CounterBuyer, HoldCaps};
 
 /// Where a sale comes from, and so which gates it passes.
@@ -37,10 +37,13 @@ impl Channel<'_> {
         }
     }
 
-    pub(super) fn seats_per_user(self, max: i64) -> i64 {
+    /// The cap checked with the hold: the passenger's own online; none for a
+    /// clerk, who holds for many passengers (each phone's cap is checked when
+    /// its order is placed).
+    pub(super) fn seat_cap(self) -> Option<SeatCap> {
         match self {
-            Channel::Online { .. } => max,
-            Channel::Counter { .. } => i64::MAX,
+            Channel::Online { .. } => Some(SeatCap::PER_PASSENGER),
+            Channel::Counter { .. } => None,
         }
     }
 

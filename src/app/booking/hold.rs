@@ -10,7 +10,7 @@ use crate::app::catalog::{fare_for, station_in};
 use crate::app::{App, AppError, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
-use crate::domain::{Hold, HoldId, ParseError, SeatClass, Train, UserId};
+use crate::domain::{Hold, HoldId, ParseError, SeatCap, SeatClass, Train, UserId};
 use crate::store::{NewHold, StoreError};
 
 use super::channel::Channel;
@@ -60,7 +60,6 @@ impl App {
         req: HoldRequest,
         channel: Channel<'_>,
     ) -> AppResult<HoldView> {
-        let max = self.config.max_seats_per_booking;
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
         channel.pass_gate(self, trip.id, user_id)?;
@@ -110,7 +109,9 @@ impl App {
                 .into());
             }
         };
-        if wanted == 0 || wanted > max as usize {
+        let cap = SeatCap::PER_PASSENGER;
+        if !cap.allows_booking_of(wanted) {
+            let max = cap.max();
             return Err(
                 ParseError::new("count", format!("book 1 to {max} seats at a time")).into(),
             );
@@ -158,7 +159,7 @@ impl App {
                 seat_ids,
                 now,
                 expires_at: now + self.config.hold_ttl,
-                max_seats_per_user: channel.seats_per_user(max),
+                seat_cap: channel.seat_cap(),
             };
             match self.store.create_hold_capped(&hold, &caps).await {
                 Ok(h) => {

@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderStatus, ParseError, UserId};
+use crate::domain::{OrderStatus, ParseError, SeatCap, UserId};
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
@@ -156,7 +156,7 @@ impl App {
 
     /// One passenger per held seat, each named, with a well-formed NID if given.
     pub(crate) fn check_passengers(&self, passengers: &[PassengerBody]) -> AppResult<()> {
-        if passengers.is_empty() || passengers.len() > self.config.max_seats_per_booking as usize {
+        if !SeatCap::PER_PASSENGER.allows_booking_of(passengers.len()) {
             return Err(ParseError::new("passengers", "name one passenger per held seat").into());
         }
         for p in passengers {

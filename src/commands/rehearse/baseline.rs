@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::domain::{
-    Journey, OrderStatus, SeatClass, SeatId, ServiceDate, TrainId, TripId, UserId,
+    Journey, OrderStatus, SeatCap, SeatClass, SeatId, ServiceDate, TrainId, TripId, UserId,
 };
 use crate::store::prelude::*;
 use crate::store::{
@@ -50,7 +50,7 @@ async fn book(store: &dyn Store, user_id: UserId, slot: &Slot, n: usize) -> Stor
             seat_ids: vec![slot.seat_id],
             now,
             expires_at: now + chrono::Duration::minutes(10),
-            max_seats_per_user: 4,
+            seat_cap: Some(SeatCap::PER_PASSENGER),
         })
         .await?;
     let order = store

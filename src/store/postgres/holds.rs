@@ -26,7 +26,7 @@ pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<Hold>
     .bind(&h.seat_ids)
     .bind(ts(h.now))
     .bind(ts(h.expires_at))
-    .bind(h.max_seats_per_user)
+    .bind(seat_cap_max(h.seat_cap))
     .fetch_all(pool)
     .await
     .map_err(db)?;

@@ -7,9 +7,8 @@ use super::PgStore;
 use super::booking::order_error;
 use super::db;
 use super::rows::get;
-use super::rows::{created_order, hold_from_rows};
+use super::rows::{created_order, hold_from_rows, seat_cap_max, seat_cap_refusal};
 use crate::domain::{Hold, Order};
-use crate::store::limits::phone_cap_refusal;
 use crate::store::{
     CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
@@ -30,7 +29,7 @@ impl LimitStore for PgStore {
         .bind(&h.seat_ids)
         .bind(ts(h.now))
         .bind(ts(h.expires_at))
-        .bind(h.max_seats_per_user)
+        .bind(seat_cap_max(h.seat_cap))
         .bind(&caps.client_addr)
         .bind(caps.per_account)
         .bind(caps.per_address)
@@ -66,13 +65,16 @@ impl LimitStore for PgStore {
         .bind(&o.request_hash)
         .bind(ts(o.now))
         .bind(&buyer.phone)
-        .bind(buyer.max_seats)
+        .bind(seat_cap_max(Some(buyer.seat_cap)))
         .fetch_one(&self.pool)
         .await
         .map_err(order_error)?;
         if get::<String>(&r, "outcome")? == "limit" {
             let already: i64 = get(&r, "already")?;
-            return Err(phone_cap_refusal(&buyer.phone, already, buyer.max_seats));
+            return Err(match buyer.seat_cap.admit(already, o.passengers.len()) {
+                Err(refusal) => StoreError::Conflict(refusal.for_phone(&buyer.phone)),
+                Ok(()) => seat_cap_refusal(None, already, o.passengers.len()),
+            });
         }
         created_order(&r, o)
     }

@@ -7,8 +7,8 @@ use sqlx::postgres::PgRow;
 
 use super::db;
 use crate::domain::{
-    Charge, Hold, HoldId, HoldNotLive, HoldStatus, Order, OrderStatus, Passenger, Seat, SeatClass,
-    SeatId, SegmentMask, ServiceDate, Ticket, User,
+    Charge, Hold, HoldId, HoldNotLive, HoldStatus, Order, OrderStatus, Passenger, Seat, SeatCap,
+    SeatClass, SeatId, SegmentMask, ServiceDate, Ticket, User,
 };
 use crate::store::{
     IdempotencyRecord, NewHold, NewOrder, OutboxEvent, PaymentToken, StoreError, StoreResult,
@@ -70,11 +70,11 @@ pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<Hold> {
         if let Some(lost) = get::<Option<Vec<SeatId>>>(first, "lost")? {
             return Err(StoreError::SeatsTaken(lost));
         }
-        let already: i64 = get(first, "already")?;
-        return Err(StoreError::Conflict(format!(
-            "at most {} seats per passenger per trip; you already have {already}",
-            h.max_seats_per_user
-        )));
+        return Err(seat_cap_refusal(
+            h.seat_cap,
+            get(first, "already")?,
+            h.seat_ids.len(),
+        ));
     };
     let mut seats = rows.iter().map(seat_row).collect::<StoreResult<Vec<_>>>()?;
     seats.sort_by_key(|s| (s.coach_seq, s.seat_no));
@@ -93,6 +93,23 @@ pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<Hold> {
         expires_at: from_ts(ts(h.expires_at)),
         seats,
     })
+}
+
+/// The limit the booking functions compare against: the cap's `max`, or no
+/// limit at all.
+pub(super) fn seat_cap_max(cap: Option<SeatCap>) -> i64 {
+    cap.map_or(i64::MAX, |c| i64::from(c.max()))
+}
+
+/// The refusal of a sale the function found over the passenger's seat cap:
+/// the cap's own decision and words (a disagreement is a bug, not a refusal).
+pub(super) fn seat_cap_refusal(cap: Option<SeatCap>, already: i64, wanted: usize) -> StoreError {
+    match cap.map(|c| c.admit(already, wanted)) {
+        Some(Err(refusal)) => StoreError::Conflict(refusal.to_string()),
+        _ => StoreError::Backend(format!(
+            "the seat cap refused {wanted} seat(s) beside {already}, which {cap:?} admits"
+        )),
+    }
 }
 
 /// The order a `ticketctl_create_order` row describes, or its refusal.

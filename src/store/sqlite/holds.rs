@@ -30,12 +30,11 @@ pub(super) fn seats_taken_by_user(
 }
 
 pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<Hold> {
-    let already = seats_taken_by_user(conn, h.user_id, h.trip_id, h.now)?;
-    if already + h.seat_ids.len() as i64 > h.max_seats_per_user {
-        return Err(StoreError::Conflict(format!(
-            "at most {} seats per passenger per trip; you already have {already}",
-            h.max_seats_per_user
-        )));
+    if let Some(cap) = h.seat_cap {
+        // Counted and decided in this writer command, before any seat is taken.
+        let already = seats_taken_by_user(conn, h.user_id, h.trip_id, h.now)?;
+        cap.admit(already, h.seat_ids.len())
+            .map_err(|refusal| StoreError::Conflict(refusal.to_string()))?;
     }
     // The conditional update is the whole concurrency story: it succeeds only if
     // no other hold or sale has any of these segments, and the writer (or the row

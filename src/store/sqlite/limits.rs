@@ -7,7 +7,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{SqliteStore, booking, db};
 use crate::domain::{Hold, Order};
 use crate::store::counter::LIVE_STATUSES;
-use crate::store::limits::phone_cap_refusal;
 use crate::store::{
     CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
@@ -77,9 +76,10 @@ fn create_counter_order(
             .map_err(db)?
             .query_row(params![buyer.phone, trip], |r| r.get(0))
             .map_err(db)?;
-        if already + o.passengers.len() as i64 > buyer.max_seats {
-            return Err(phone_cap_refusal(&buyer.phone, already, buyer.max_seats));
-        }
+        buyer
+            .seat_cap
+            .admit(already, o.passengers.len())
+            .map_err(|refusal| StoreError::Conflict(refusal.for_phone(&buyer.phone)))?;
     }
     // A missing or inactive hold is refused here, before the buyer is recorded.
     let order = booking::create_order(conn, o)?;

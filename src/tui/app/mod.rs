@@ -19,9 +19,6 @@ use crate::tui::input::Input;
 use crate::tui::seats::{Grid, Move};
 use crate::tui::wire::*;
 
-/// Seats one counter sale may hold (Bangladesh Railway: 4 per passenger).
-pub const MAX_SEATS: usize = 4;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Login,
