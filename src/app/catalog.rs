@@ -8,8 +8,8 @@ use crate::domain::station::fold_name;
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{
-    Fare, FareRate, Journey, ParseError, Seat, SeatClass, SeatId, SegmentMask, ServiceDate,
-    Station, StationCode, Train, TrainId, TripId,
+    Journey, ParseError, Seat, SeatClass, SeatId, SegmentMask, ServiceDate, Station, StationCode,
+    Train, TrainId, TripId, journey_fare,
 };
 use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
 
@@ -191,19 +191,6 @@ pub fn station_in<'a>(catalog: &'a Catalog, query: &str) -> AppResult<&'a Statio
         Some(s) => Ok(s),
         None => find_station(&catalog.stations, query),
     }
-}
-
-/// The fare of a class for a journey: the published pair fare, or the per-km rate.
-pub fn fare_for(
-    class: SeatClass,
-    published: &HashMap<SeatClass, Fare>,
-    rates: &HashMap<SeatClass, FareRate>,
-    km: u32,
-) -> Option<Fare> {
-    published
-        .get(&class)
-        .copied()
-        .or_else(|| rates.get(&class).map(|r| r.fare_for(km)))
 }
 
 /// Creates a trip of `train` on `date` with its seat inventory; `None` if it exists.
@@ -392,14 +379,13 @@ impl App {
         let options = candidates
             .iter()
             .map(|c| {
-                let km =
-                    c.train.stops[c.journey.to_stop()].km - c.train.stops[c.journey.from_stop()].km;
+                let km = c.train.distance_km(c.journey);
                 let classes = c
                     .train
                     .classes()
                     .into_iter()
                     .filter_map(|class| {
-                        let fare = fare_for(class, &published, &rates, km)?;
+                        let fare = journey_fare(class, &published, &rates, km)?;
                         Some(ClassOffer {
                             class,
                             fare: fare.base,

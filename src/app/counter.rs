@@ -177,7 +177,8 @@ impl App {
         req: CounterOrderRequest,
     ) -> AppResult<OrderReply> {
         let phone = parse_phone(&req.phone)?;
-        self.check_passengers(&req.passengers)?;
+        // Parsed here too, so a bad passenger is refused before any cash token is made.
+        super::booking::parse_passengers(&req.passengers)?;
         let token = cash_token(clerk_id, key);
         let order = OrderRequest {
             hold_id: req.hold_id,

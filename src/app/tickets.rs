@@ -234,7 +234,7 @@ impl App {
                     coach: seat.coach_code.clone(),
                     seat: seat.label(),
                     class: hold.class.to_string(),
-                    passenger: p.name.clone(),
+                    passenger: p.name.to_string(),
                     order_id: order.id,
                     issued_at: to_local_rfc3339(now),
                 };

@@ -12,6 +12,7 @@ pub mod fare;
 pub mod hold;
 pub mod ids;
 pub mod order;
+pub mod passenger;
 pub mod seat;
 pub mod seat_cap;
 pub mod segment;
@@ -25,13 +26,14 @@ pub mod trip;
 pub mod user;
 
 pub use charge::{Charge, ChargeStatus};
-pub use fare::{Fare, FareRate, SeatClass};
+pub use fare::{Fare, FareRate, SeatClass, journey_fare};
 pub use hold::{Hold, HoldNotLive, HoldStatus};
 pub use ids::{
     AuditEntryId, EventId, HoldId, OrderId, SeatId, SessionId, StationId, SubjectId, TicketId,
     TrainId, TripId, UserId,
 };
 pub use order::{Order, OrderEvent, OrderStatus, Passenger, RefundRule};
+pub use passenger::{Nid, PassengerName};
 pub use seat::Seat;
 pub use seat_cap::{SEATS_PER_PASSENGER, SeatCap, SeatCapReached};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::str::FromStr;
 
-use super::{HoldId, OrderId, ParseError, SeatId, TripId, UserId};
+use super::{HoldId, Nid, OrderId, ParseError, PassengerName, SeatId, TripId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -156,8 +156,8 @@ pub struct Order {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passenger {
     pub seq: u32,
-    pub name: String,
-    pub nid: Option<String>,
+    pub name: PassengerName,
+    pub nid: Option<Nid>,
     pub seat_id: SeatId,
 }
 

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Fare, HoldId, OrderId, OrderStatus, Role, SeatCap, SeatClass, SeatId, SegmentMask, ServiceDate,
-    StationCode, Ticket, TrainId, TripId, UserId,
+    Fare, HoldId, Nid, OrderId, OrderStatus, PassengerName, Role, SeatCap, SeatClass, SeatId,
+    SegmentMask, ServiceDate, StationCode, Ticket, TrainId, TripId, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -77,8 +77,8 @@ pub struct NewHold {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PassengerInput {
-    pub name: String,
-    pub nid: Option<String>,
+    pub name: PassengerName,
+    pub nid: Option<Nid>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -609,7 +609,7 @@ async fn recovery_settles_orders_left_mid_saga(db: crate::common::db::TestDb) {
                 user_id: user,
                 hold_id: HoldId(held.body["hold_id"].as_i64().unwrap()),
                 passengers: vec![PassengerInput {
-                    name: format!("P{n}"),
+                    name: format!("P{n}").parse().unwrap(),
                     nid: None,
                 }],
                 payment_token: card.clone(),

@@ -89,7 +89,7 @@ impl Scene {
                 user_id: self.user,
                 hold_id: hold,
                 passengers: vec![PassengerInput {
-                    name: "Rahim".into(),
+                    name: "Rahim".parse().unwrap(),
                     nid: None,
                 }],
                 payment_token: "tok_recovery".into(),

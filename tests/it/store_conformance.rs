@@ -535,11 +535,11 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
         hold_id: hold.id,
         passengers: vec![
             PassengerInput {
-                name: "A".into(),
-                nid: Some("1234567890".into()),
+                name: "A".parse().unwrap(),
+                nid: Some("1234567890".parse().unwrap()),
             },
             PassengerInput {
-                name: "B".into(),
+                name: "B".parse().unwrap(),
                 nid: None,
             },
         ],
@@ -553,7 +553,10 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
         (order.status, order.amount, order.passengers.len()),
         (OrderStatus::Reserved, 900, 2)
     );
-    assert_eq!(order.passengers[0].nid.as_deref(), Some("1234567890"));
+    assert_eq!(
+        order.passengers[0].nid.as_ref().map(Nid::as_str),
+        Some("1234567890")
+    );
     assert!(
         matches!(store.create_order(&new).await, Err(StoreError::Conflict(_))),
         "a hold is ordered once"
@@ -567,7 +570,7 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
     let twin = NewOrder {
         hold_id: other_hold.id,
         passengers: vec![PassengerInput {
-            name: "C".into(),
+            name: "C".parse().unwrap(),
             nid: None,
         }],
         ..new.clone()
@@ -1081,11 +1084,11 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
             hold_id: hold.id,
             passengers: vec![
                 PassengerInput {
-                    name: "A".into(),
+                    name: "A".parse().unwrap(),
                     nid: None,
                 },
                 PassengerInput {
-                    name: "B".into(),
+                    name: "B".parse().unwrap(),
                     nid: None,
                 },
             ],
@@ -1153,7 +1156,7 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
             user_id: passenger.id,
             hold_id: online.id,
             passengers: vec![PassengerInput {
-                name: "C".into(),
+                name: "C".parse().unwrap(),
                 nid: None,
             }],
             payment_token: "tok".into(),
@@ -1278,7 +1281,7 @@ async fn the_seat_cap_decides_holds_and_counter_orders_at_its_boundary(store: Ar
                 user_id: clerk.id,
                 hold_id: hold.id,
                 passengers: vec![PassengerInput {
-                    name: "Rahima".into(),
+                    name: "Rahima".parse().unwrap(),
                     nid: None,
                 }],
                 payment_token: "tok".into(),
@@ -1323,7 +1326,7 @@ async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &st
         .unwrap();
     let passengers = (0..seats)
         .map(|i| PassengerInput {
-            name: format!("P{i}"),
+            name: format!("P{i}").parse().unwrap(),
             nid: None,
         })
         .collect();

@@ -244,7 +244,11 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    let nids: Vec<_> = stored.passengers.iter().map(|p| p.nid.clone()).collect();
+    let nids: Vec<_> = stored
+        .passengers
+        .iter()
+        .map(|p| p.nid.as_ref().map(|n| n.to_string()))
+        .collect();
     assert_eq!(nids, [Some("1234567890".to_owned()), None]);
     assert_eq!(order.order.status, OrderStatus::Confirmed);
     assert_eq!(order.tickets.len(), 2);

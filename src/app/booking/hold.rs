@@ -6,11 +6,11 @@
 
 use std::net::IpAddr;
 
-use crate::app::catalog::{fare_for, station_in};
+use crate::app::catalog::station_in;
 use crate::app::{App, AppError, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
-use crate::domain::{Hold, HoldId, ParseError, SeatCap, SeatClass, Train, UserId};
+use crate::domain::{Hold, HoldId, ParseError, SeatCap, SeatClass, Train, UserId, journey_fare};
 use crate::store::{NewHold, StoreError};
 
 use super::channel::Channel;
@@ -121,8 +121,8 @@ impl App {
             .fares_between(self.store.as_ref(), &from.code, &to.code)
             .await?;
         let rates = catalog.fare_rates();
-        let km = train.stops[journey.to_stop()].km - train.stops[journey.from_stop()].km;
-        let fare = fare_for(class, &published, &rates, km)
+        let km = train.distance_km(journey);
+        let fare = journey_fare(class, &published, &rates, km)
             .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
 
         let caps = channel.hold_caps(&self.config);

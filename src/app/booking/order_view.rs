@@ -36,7 +36,7 @@ pub(crate) fn order_view_of(
             .iter()
             .map(|p| OrderSeat {
                 seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
-                passenger: p.name.clone(),
+                passenger: p.name.to_string(),
             })
             .collect(),
         amount: order.amount,

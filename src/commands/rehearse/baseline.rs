@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::domain::{
-    Journey, OrderStatus, SeatCap, SeatClass, SeatId, ServiceDate, TrainId, TripId, UserId,
+    Journey, OrderStatus, PassengerName, SeatCap, SeatClass, SeatId, ServiceDate, TrainId, TripId,
+    UserId,
 };
 use crate::store::prelude::*;
 use crate::store::{
-    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, StoreResult,
+    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, StoreError, StoreResult,
 };
 
 pub struct Baseline {
@@ -53,14 +54,13 @@ async fn book(store: &dyn Store, user_id: UserId, slot: &Slot, n: usize) -> Stor
             seat_cap: Some(SeatCap::PER_PASSENGER),
         })
         .await?;
+    let name = PassengerName::parse(&format!("Baseline {n}"))
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     let order = store
         .create_order(&NewOrder {
             user_id,
             hold_id: hold.id,
-            passengers: vec![PassengerInput {
-                name: format!("Baseline {n}"),
-                nid: None,
-            }],
+            passengers: vec![PassengerInput { name, nid: None }],
             payment_token: "baseline".into(),
             idempotency_key: format!("baseline-{n}"),
             request_hash: String::new(),

@@ -7,7 +7,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::{Hold, HoldId, Order, OrderId, OrderStatus, Ticket, UserId};
+use crate::domain::{Hold, HoldId, Nid, Order, OrderId, OrderStatus, Ticket, UserId};
 use crate::store::prelude::*;
 use crate::store::{
     Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
@@ -17,7 +17,11 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
     // One call (ticketctl_create_order): lock and check the hold, insert the order,
     // its passengers, the Idempotency-Key and the outbox event in one round trip.
     let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
-    let nids: Vec<Option<&str>> = o.passengers.iter().map(|p| p.nid.as_deref()).collect();
+    let nids: Vec<Option<&str>> = o
+        .passengers
+        .iter()
+        .map(|p| p.nid.as_ref().map(Nid::as_str))
+        .collect();
     let r = sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(o.user_id)
         .bind(o.hold_id)

@@ -1,8 +1,8 @@
-//! Postgres: typed ids and statuses in and out of SQL. An id is a BIGINT key,
-//! so a typed id (or an array of them) binds and decodes exactly as the `i64`
-//! it wraps; a status is TEXT holding its word, parsed here, the only place it
-//! is read from text. With these, row mapping reads typed columns straight
-//! into typed fields.
+//! Postgres: typed ids, statuses and parsed text in and out of SQL. An id is a
+//! BIGINT key, so a typed id (or an array of them) binds and decodes exactly as
+//! the `i64` it wraps; a status (or a passenger's name or NID) is TEXT, parsed
+//! here, the only place it is read back from text. With these, row mapping
+//! reads typed columns straight into typed fields.
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -10,7 +10,7 @@ use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef, P
 use sqlx::{Decode, Encode, Type};
 
 use crate::domain::ids::*;
-use crate::domain::{ChargeStatus, HoldStatus, OrderStatus, TicketStatus};
+use crate::domain::{ChargeStatus, HoldStatus, Nid, OrderStatus, PassengerName, TicketStatus};
 
 macro_rules! sql_id {
     ($($id:ident),* $(,)?) => {$(
@@ -59,7 +59,7 @@ sql_id!(
     AuditEntryId,
 );
 
-macro_rules! sql_status {
+macro_rules! sql_text {
     ($($status:ident),* $(,)?) => {$(
         impl Type<Postgres> for $status {
             fn type_info() -> PgTypeInfo {
@@ -91,4 +91,11 @@ macro_rules! sql_status {
     )*};
 }
 
-sql_status!(OrderStatus, HoldStatus, TicketStatus, ChargeStatus);
+sql_text!(
+    OrderStatus,
+    HoldStatus,
+    TicketStatus,
+    ChargeStatus,
+    PassengerName,
+    Nid,
+);

@@ -8,7 +8,7 @@ use super::booking::order_error;
 use super::db;
 use super::rows::get;
 use super::rows::{created_order, hold_from_rows, seat_cap_max, seat_cap_refusal};
-use crate::domain::{Hold, Order};
+use crate::domain::{Hold, Nid, Order};
 use crate::store::{
     CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
@@ -52,7 +52,11 @@ impl LimitStore for PgStore {
 
     async fn create_counter_order(&self, o: &NewOrder, buyer: &CounterBuyer) -> StoreResult<Order> {
         let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
-        let nids: Vec<Option<&str>> = o.passengers.iter().map(|p| p.nid.as_deref()).collect();
+        let nids: Vec<Option<&str>> = o
+            .passengers
+            .iter()
+            .map(|p| p.nid.as_ref().map(Nid::as_str))
+            .collect();
         let r = sqlx::query(
             "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )

@@ -1,12 +1,13 @@
-//! SQLite: typed ids and statuses in and out of SQL. An id is stored as its
-//! integer key, so it binds and reads back like the `i64` it wraps; a status
-//! is stored as its word and parsed here, the only place it is read from
-//! text. With these, row mapping reads typed columns straight into typed fields.
+//! SQLite: typed ids, statuses and parsed text in and out of SQL. An id is
+//! stored as its integer key, so it binds and reads back like the `i64` it
+//! wraps; a status (or a passenger's name or NID) is stored as its text and
+//! parsed here, the only place it is read back from text. With these, row
+//! mapping reads typed columns straight into typed fields.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::domain::ids::*;
-use crate::domain::{ChargeStatus, HoldStatus, OrderStatus, TicketStatus};
+use crate::domain::{ChargeStatus, HoldStatus, Nid, OrderStatus, PassengerName, TicketStatus};
 
 macro_rules! sql_id {
     ($($id:ident),* $(,)?) => {$(
@@ -39,7 +40,7 @@ sql_id!(
     AuditEntryId,
 );
 
-macro_rules! sql_status {
+macro_rules! sql_text {
     ($($status:ident),* $(,)?) => {$(
         impl ToSql for $status {
             fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -58,4 +59,11 @@ macro_rules! sql_status {
     )*};
 }
 
-sql_status!(OrderStatus, HoldStatus, TicketStatus, ChargeStatus);
+sql_text!(
+    OrderStatus,
+    HoldStatus,
+    TicketStatus,
+    ChargeStatus,
+    PassengerName,
+    Nid,
+);
