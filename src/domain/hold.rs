@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::status::status_enum;
-use super::{HoldId, OrderStatus, SeatClass, SeatId, SegmentMask, TripId, UserId};
-use crate::domain::seat::Seat;
+use super::{HoldId, OrderStatus, Seat, SeatClass, SeatId, SegmentMask, TripId, UserId};
 
 status_enum!(
     /// Where a hold stands. Only `Active` and `Ordered` keep the seats taken;
