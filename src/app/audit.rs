@@ -13,12 +13,13 @@ use serde::Serialize;
 use crate::domain::audit::{GENESIS, chain_hash};
 
 use super::{App, AppError, AppResult};
+use crate::domain::AuditEntryId;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuditCheck {
     pub entries: usize,
     /// The id of the first entry whose link is broken, if any.
-    pub first_broken: Option<i64>,
+    pub first_broken: Option<AuditEntryId>,
     /// The chain links up, but does not reach the anchor: re-hashed or truncated.
     pub anchor_mismatch: bool,
     pub detail: String,

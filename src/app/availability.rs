@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::domain::{SeatClass, SegmentMask};
+use crate::domain::{Seat, SeatClass, SeatId, SegmentMask, TripId};
+use crate::store::StoreResult;
 use crate::store::prelude::*;
-use crate::store::{SeatRecord, StoreResult};
 
 /// How long a snapshot is trusted before it is read again from the store.
 const MAX_AGE: Duration = Duration::from_secs(2);
@@ -35,16 +35,16 @@ const FORGET_AFTER: Duration = Duration::from_secs(60);
 /// The seats of one trip at one moment, with masks kept current by this process.
 pub struct TripSeats {
     /// Ordered by coach, then seat number; never changes.
-    seats: Vec<SeatRecord>,
+    seats: Vec<Seat>,
     /// `seats[i]`'s taken segments; updated in place, so a hold does not copy the trip.
     taken: Vec<AtomicU64>,
-    by_id: HashMap<i64, usize>,
+    by_id: HashMap<SeatId, usize>,
     loaded_at: Instant,
     stale: AtomicBool,
 }
 
 impl TripSeats {
-    fn new(seats: Vec<SeatRecord>) -> TripSeats {
+    fn new(seats: Vec<Seat>) -> TripSeats {
         let taken = seats
             .iter()
             .map(|s| AtomicU64::new(s.taken.bits()))
@@ -64,18 +64,15 @@ impl TripSeats {
     }
 
     /// The seats with their current masks (a copy; cheap next to a database read).
-    pub fn seats(&self) -> impl Iterator<Item = SeatRecord> + '_ {
-        self.seats.iter().zip(&self.taken).map(|(s, t)| SeatRecord {
+    pub fn seats(&self) -> impl Iterator<Item = Seat> + '_ {
+        self.seats.iter().zip(&self.taken).map(|(s, t)| Seat {
             taken: SegmentMask::from_bits(t.load(Ordering::Relaxed)),
             ..s.clone()
         })
     }
 
     /// The seats of one class with their current masks, without copying labels.
-    pub fn of_class(
-        &self,
-        class: SeatClass,
-    ) -> impl Iterator<Item = (&SeatRecord, SegmentMask)> + '_ {
+    pub fn of_class(&self, class: SeatClass) -> impl Iterator<Item = (&Seat, SegmentMask)> + '_ {
         self.seats
             .iter()
             .zip(&self.taken)
@@ -94,11 +91,11 @@ impl TripSeats {
         free
     }
 
-    pub fn seat(&self, id: i64) -> Option<&SeatRecord> {
+    pub fn seat(&self, id: SeatId) -> Option<&Seat> {
         self.by_id.get(&id).map(|&i| &self.seats[i])
     }
 
-    fn update(&self, seat_ids: &[i64], apply: impl Fn(&AtomicU64)) {
+    fn update(&self, seat_ids: &[SeatId], apply: impl Fn(&AtomicU64)) {
         for id in seat_ids {
             if let Some(&i) = self.by_id.get(id) {
                 apply(&self.taken[i]);
@@ -129,11 +126,11 @@ impl Slot {
 
 #[derive(Default)]
 pub struct Availability {
-    slots: Mutex<HashMap<i64, Arc<Slot>>>,
+    slots: Mutex<HashMap<TripId, Arc<Slot>>>,
 }
 
 impl Availability {
-    fn slot(&self, trip_id: i64) -> Arc<Slot> {
+    fn slot(&self, trip_id: TripId) -> Arc<Slot> {
         let mut slots = self.slots.lock();
         if slots.len() >= MAX_TRIPS && !slots.contains_key(&trip_id) {
             slots.retain(|_, slot| {
@@ -145,7 +142,7 @@ impl Availability {
     }
 
     /// The trip's snapshot, loading it when missing, stale or too old.
-    pub async fn get(&self, store: &dyn Store, trip_id: i64) -> StoreResult<Arc<TripSeats>> {
+    pub async fn get(&self, store: &dyn Store, trip_id: TripId) -> StoreResult<Arc<TripSeats>> {
         let slot = self.slot(trip_id);
         if let Some(s) = slot.usable() {
             return Ok(s);
@@ -165,7 +162,7 @@ impl Availability {
     }
 
     /// A hold of this process took `mask` on these seats.
-    pub fn taken(&self, trip_id: i64, seat_ids: &[i64], mask: SegmentMask) {
+    pub fn taken(&self, trip_id: TripId, seat_ids: &[SeatId], mask: SegmentMask) {
         if let Some(s) = self.slot(trip_id).current() {
             s.update(seat_ids, |t| {
                 t.fetch_or(mask.bits(), Ordering::Relaxed);
@@ -174,7 +171,7 @@ impl Availability {
     }
 
     /// A hold's `mask` on these seats was given back (released, failed, cancelled).
-    pub fn freed(&self, trip_id: i64, seat_ids: &[i64], mask: SegmentMask) {
+    pub fn freed(&self, trip_id: TripId, seat_ids: &[SeatId], mask: SegmentMask) {
         let slot = self.slot(trip_id);
         slot.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(s) = slot.current() {
@@ -186,7 +183,7 @@ impl Availability {
     }
 
     /// The trip's snapshot is wrong in a way we cannot patch (a lost seat race): read it again.
-    pub fn invalidate(&self, trip_id: i64) {
+    pub fn invalidate(&self, trip_id: TripId) {
         let slot = self.slot(trip_id);
         slot.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(s) = slot.current() {
@@ -196,7 +193,7 @@ impl Availability {
 
     /// Seats were freed somewhere we cannot name (expired holds): read every trip again.
     pub fn invalidate_all(&self) {
-        let slots: Vec<i64> = self.slots.lock().keys().copied().collect();
+        let slots: Vec<TripId> = self.slots.lock().keys().copied().collect();
         for trip_id in slots {
             self.invalidate(trip_id);
         }
@@ -207,9 +204,9 @@ impl Availability {
 mod tests {
     use super::*;
 
-    fn seat(id: i64, no: u32, class: SeatClass, taken: u64) -> SeatRecord {
-        SeatRecord {
-            id,
+    fn seat(id: i64, no: u32, class: SeatClass, taken: u64) -> Seat {
+        Seat {
+            id: SeatId(id),
             coach_seq: 0,
             coach_code: "KA".into(),
             seat_no: no,
@@ -221,7 +218,7 @@ mod tests {
     #[test]
     fn counts_follow_taken_and_freed_bits() {
         let a = Availability::default();
-        let slot = a.slot(7);
+        let slot = a.slot(TripId(7));
         *slot.current.write() = Some(Arc::new(TripSeats::new(vec![
             seat(1, 1, SeatClass::Snigdha, 0),
             seat(2, 2, SeatClass::Snigdha, 0b01),
@@ -232,9 +229,13 @@ mod tests {
         assert_eq!(free(0b10)[&SeatClass::Snigdha], 2);
         assert_eq!(free(0b01)[&SeatClass::Snigdha], 1);
 
-        a.taken(7, &[1], SegmentMask::from_bits(0b10));
+        a.taken(TripId(7), &[SeatId(1)], SegmentMask::from_bits(0b10));
         assert_eq!(free(0b10)[&SeatClass::Snigdha], 1);
-        a.freed(7, &[1, 2], SegmentMask::from_bits(0b10));
+        a.freed(
+            TripId(7),
+            &[SeatId(1), SeatId(2)],
+            SegmentMask::from_bits(0b10),
+        );
         assert_eq!(free(0b10)[&SeatClass::Snigdha], 2);
         // Freeing clears only the freed hold's bits.
         assert_eq!(free(0b01)[&SeatClass::Snigdha], 1);

@@ -8,10 +8,10 @@ use crate::domain::station::fold_name;
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
 use crate::domain::{
-    Fare, FareRate, Journey, ParseError, SeatClass, SegmentMask, ServiceDate, Station, StationCode,
-    Train,
+    Journey, ParseError, Seat, SeatClass, SeatId, SegmentMask, ServiceDate, Station, StationCode,
+    Train, TrainId, TripId, journey_fare,
 };
-use crate::store::{NewStation, NewTrip, SeatRecord, SeatSpec, TrainRecord, TripRecord, Upsert};
+use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
 
 use super::catalog_cache::Catalog;
 use super::{App, AppError, AppResult};
@@ -52,7 +52,7 @@ pub struct ClassOffer {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TripOption {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: TrainRef,
     pub service_date: String,
     pub departs: String,
@@ -95,7 +95,7 @@ pub struct CoachView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TripDetail {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: TrainRef,
     pub service_date: String,
     pub sale_opens_at: String,
@@ -135,7 +135,7 @@ pub struct CoachSeats {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SeatMap {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: TrainRef,
     pub from: StationView,
     pub to: StationView,
@@ -193,25 +193,12 @@ pub fn station_in<'a>(catalog: &'a Catalog, query: &str) -> AppResult<&'a Statio
     }
 }
 
-/// The fare of a class for a journey: the published pair fare, or the per-km rate.
-pub fn fare_for(
-    class: SeatClass,
-    published: &HashMap<SeatClass, Fare>,
-    rates: &HashMap<SeatClass, FareRate>,
-    km: u32,
-) -> Option<Fare> {
-    published
-        .get(&class)
-        .copied()
-        .or_else(|| rates.get(&class).map(|r| r.fare_for(km)))
-}
-
 /// Creates a trip of `train` on `date` with its seat inventory; `None` if it exists.
 pub(crate) async fn create_trip_for(
     app: &App,
     train: &TrainRecord,
     date: ServiceDate,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<TripId>> {
     let t = &train.train;
     let seats = t
         .coaches
@@ -298,7 +285,7 @@ impl App {
     }
 
     /// Schedules one trip (admin): the train must run on that weekday.
-    pub async fn schedule_trip(&self, number: u32, date: ServiceDate) -> AppResult<i64> {
+    pub async fn schedule_trip(&self, number: u32, date: ServiceDate) -> AppResult<TripId> {
         crate::domain::trip::check_schedulable(date, ServiceDate::today_at(self.now()))?;
         let train = self.train(number).await?;
         if !train.train.runs_on_date(date) {
@@ -345,7 +332,7 @@ impl App {
         let trips = catalog
             .trips_between(self.store.as_ref(), date.add_days(-1), date)
             .await?;
-        let trains: HashMap<i64, &Train> =
+        let trains: HashMap<TrainId, &Train> =
             catalog.trains.iter().map(|t| (t.id, &t.train)).collect();
 
         struct Candidate<'a> {
@@ -374,7 +361,7 @@ impl App {
         candidates.sort_by_key(|c| (c.boards, c.train.number));
 
         // Free seats come from the availability snapshot: no seat row is read here.
-        let mut free: HashMap<(i64, SeatClass), i64> = HashMap::new();
+        let mut free: HashMap<(TripId, SeatClass), i64> = HashMap::new();
         for c in &candidates {
             let seats = self
                 .availability
@@ -392,14 +379,13 @@ impl App {
         let options = candidates
             .iter()
             .map(|c| {
-                let km =
-                    c.train.stops[c.journey.to_stop()].km - c.train.stops[c.journey.from_stop()].km;
+                let km = c.train.distance_km(c.journey);
                 let classes = c
                     .train
                     .classes()
                     .into_iter()
                     .filter_map(|class| {
-                        let fare = fare_for(class, &published, &rates, km)?;
+                        let fare = journey_fare(class, &published, &rates, km)?;
                         Some(ClassOffer {
                             class,
                             fare: fare.base,
@@ -433,7 +419,7 @@ impl App {
         })
     }
 
-    pub(crate) async fn trip_and_train(&self, id: i64) -> AppResult<(TripRecord, Train)> {
+    pub(crate) async fn trip_and_train(&self, id: TripId) -> AppResult<(TripRecord, Train)> {
         let catalog = self.catalog().await?;
         let trip = catalog
             .trip(self.store.as_ref(), id)
@@ -447,7 +433,7 @@ impl App {
         Ok((trip, train))
     }
 
-    pub async fn trip_detail(&self, id: i64) -> AppResult<TripDetail> {
+    pub async fn trip_detail(&self, id: TripId) -> AppResult<TripDetail> {
         let (trip, train) = self.trip_and_train(id).await?;
         let stations = self.stations().await?;
         let by_code: HashMap<_, _> = stations.iter().map(|s| (s.code.clone(), s)).collect();
@@ -491,7 +477,7 @@ impl App {
     /// with `detail`, taken seats say whether they are held or sold.
     pub async fn seat_map(
         &self,
-        id: i64,
+        id: TripId,
         from: &str,
         to: &str,
         detail: bool,
@@ -507,8 +493,8 @@ impl App {
         // not heard of yet. Two reads, not one snapshot: a seat that changes in
         // between may show held for sold (or the reverse) until the next
         // refresh; "free" is exact.
-        let (seats, held): (Vec<SeatRecord>, HashMap<i64, SegmentMask>) = if detail {
-            let mut held: HashMap<i64, SegmentMask> = HashMap::new();
+        let (seats, held): (Vec<Seat>, HashMap<SeatId, SegmentMask>) = if detail {
+            let mut held: HashMap<SeatId, SegmentMask> = HashMap::new();
             for (seat, mask) in self.store.pending_hold_seats(trip.id).await? {
                 let m = held.entry(seat).or_default();
                 *m = m.union(mask);

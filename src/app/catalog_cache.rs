@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::domain::station::fold_name;
-use crate::domain::{Fare, FareRate, SeatClass, ServiceDate, Station, StationCode};
+use crate::domain::{
+    Fare, FareRate, SeatClass, ServiceDate, Station, StationCode, TrainId, TripId,
+};
 use crate::store::prelude::*;
 use crate::store::{StoreResult, TrainRecord, TripRecord};
 
@@ -27,18 +29,18 @@ type TripsByDates = HashMap<(ServiceDate, ServiceDate), Arc<Vec<TripRecord>>>;
 pub struct Catalog {
     pub stations: Vec<Station>,
     pub trains: Vec<TrainRecord>,
-    by_id: HashMap<i64, usize>,
+    by_id: HashMap<TrainId, usize>,
     by_number: HashMap<u32, usize>,
     /// Folded code, names and aliases → the first station answering to them.
     by_name: HashMap<String, usize>,
     rates: Arc<HashMap<SeatClass, FareRate>>,
     fares: RwLock<HashMap<(StationCode, StationCode), FareMap>>,
-    trips: RwLock<HashMap<i64, TripRecord>>,
+    trips: RwLock<HashMap<TripId, TripRecord>>,
     trips_on: RwLock<TripsByDates>,
 }
 
 impl Catalog {
-    pub fn train_by_id(&self, id: i64) -> Option<&TrainRecord> {
+    pub fn train_by_id(&self, id: TrainId) -> Option<&TrainRecord> {
         self.by_id.get(&id).map(|&i| &self.trains[i])
     }
 
@@ -75,7 +77,7 @@ impl Catalog {
     }
 
     /// A trip record; trips never change once created.
-    pub async fn trip(&self, store: &dyn Store, id: i64) -> StoreResult<Option<TripRecord>> {
+    pub async fn trip(&self, store: &dyn Store, id: TripId) -> StoreResult<Option<TripRecord>> {
         if let Some(t) = self.trips.read().get(&id) {
             return Ok(Some(t.clone()));
         }

@@ -14,9 +14,12 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::{OrderStatus, ParseError, Phone, ServiceDate, TripTime};
+use crate::domain::{
+    Charge, ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, SeatCap, ServiceDate,
+    TripTime, UserId,
+};
 use crate::store::prelude::*;
-use crate::store::{CounterBuyer, GatewayCharge, PaymentToken, ShiftTotals};
+use crate::store::{CounterBuyer, PaymentToken, ShiftTotals};
 
 use super::booking::{
     Channel, HoldRequest, HoldView, OrderReply, OrderRequest, OrderView, PassengerBody,
@@ -45,17 +48,17 @@ impl CashDrawer {
 
 #[async_trait]
 impl PaymentGateway for CashDrawer {
-    async fn tokenize(&self, _user_id: i64, _card: CardInput) -> AppResult<PaymentToken> {
+    async fn tokenize(&self, _user_id: UserId, _card: CardInput) -> AppResult<PaymentToken> {
         Err(ParseError::new("payment", "cash needs no card token").into())
     }
 
     async fn charge(&self, key: &str, token: &PaymentToken, amount: i64) -> ChargeOutcome {
-        let charge = GatewayCharge {
+        let charge = Charge {
             idempotency_key: key.to_owned(),
             charge_id: format!("cash_{}", &hex::encode(Sha256::digest(key))[..20]),
             token: token.token.clone(),
             amount,
-            status: "succeeded".into(),
+            status: ChargeStatus::Succeeded,
             refunded: 0,
         };
         // The ledger keeps the first record under a key, so a retry takes no more cash.
@@ -70,11 +73,11 @@ impl PaymentGateway for CashDrawer {
         }
     }
 
-    async fn lookup(&self, key: &str) -> AppResult<Option<GatewayCharge>> {
+    async fn lookup(&self, key: &str) -> AppResult<Option<Charge>> {
         Ok(self.store.gateway_charge(key).await?)
     }
 
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge> {
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
         Ok(self.store.gateway_refund(charge_id, total).await?)
     }
 }
@@ -83,7 +86,7 @@ impl PaymentGateway for CashDrawer {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CounterOrderRequest {
-    pub hold_id: i64,
+    pub hold_id: HoldId,
     pub passengers: Vec<PassengerBody>,
     pub phone: String,
 }
@@ -112,7 +115,7 @@ pub struct CounterCancelView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ShiftView {
-    pub clerk_id: i64,
+    pub clerk_id: UserId,
     pub since: String,
     pub orders: i64,
     pub tickets: i64,
@@ -124,7 +127,7 @@ pub struct ShiftView {
 }
 
 impl ShiftView {
-    fn new(clerk_id: i64, since: DateTime<Utc>, t: ShiftTotals) -> Self {
+    fn new(clerk_id: UserId, since: DateTime<Utc>, t: ShiftTotals) -> Self {
         ShiftView {
             clerk_id,
             since: to_local_rfc3339(since),
@@ -140,7 +143,7 @@ impl ShiftView {
 
 /// The cash token of one counter order: derived from the clerk and the
 /// Idempotency-Key, so a retried sale sends the same request and is replayed.
-fn cash_token(clerk_id: i64, key: &str) -> String {
+fn cash_token(clerk_id: UserId, key: &str) -> String {
     let digest = Sha256::digest(format!("{clerk_id}:{key}"));
     format!("cash_{}", &hex::encode(digest)[..24])
 }
@@ -160,7 +163,7 @@ impl App {
     }
 
     /// Holds seats at a counter: no waiting room, no per-clerk seat limit.
-    pub async fn counter_hold(&self, clerk_id: i64, req: HoldRequest) -> AppResult<HoldView> {
+    pub async fn counter_hold(&self, clerk_id: UserId, req: HoldRequest) -> AppResult<HoldView> {
         self.hold_seats_via(clerk_id, req, Channel::Counter { buyer: None })
             .await
     }
@@ -169,12 +172,13 @@ impl App {
     /// The same Idempotency-Key replays the first answer and takes no more cash.
     pub async fn counter_order(
         &self,
-        clerk_id: i64,
+        clerk_id: UserId,
         key: &str,
         req: CounterOrderRequest,
     ) -> AppResult<OrderReply> {
         let phone = parse_phone(&req.phone)?;
-        self.check_passengers(&req.passengers)?;
+        // Parsed here too, so a bad passenger is refused before any cash token is made.
+        super::booking::parse_passengers(&req.passengers)?;
         let token = cash_token(clerk_id, key);
         let order = OrderRequest {
             hold_id: req.hold_id,
@@ -186,7 +190,7 @@ impl App {
         let buyer = CounterBuyer {
             clerk_id,
             phone: phone.as_str().to_owned(),
-            max_seats: self.config.max_seats_per_booking,
+            seat_cap: SeatCap::PER_PASSENGER,
         };
         let now = self.now();
         if self.store.payment_token(&token).await?.is_none() {
@@ -214,8 +218,8 @@ impl App {
     /// Repeating it after a crash records the cash refund once.
     pub async fn counter_cancel(
         &self,
-        clerk_id: i64,
-        order_id: i64,
+        clerk_id: UserId,
+        order_id: OrderId,
     ) -> AppResult<CounterCancelView> {
         let order = self.order_of(order_id, clerk_id, true).await?;
         let view = match order.status {
@@ -256,8 +260,8 @@ impl App {
     }
 
     /// One order with its buyer and signed tickets (for reprinting).
-    pub async fn counter_order_detail(&self, order_id: i64) -> AppResult<CounterOrderView> {
-        let order = self.order_of(order_id, 0, true).await?;
+    pub async fn counter_order_detail(&self, order_id: OrderId) -> AppResult<CounterOrderView> {
+        let order = self.any_order(order_id).await?;
         let sale = self.store.counter_sale(order_id).await?;
         let mut tickets = Vec::new();
         for t in self.store.tickets_of_order(order_id).await? {
@@ -301,7 +305,11 @@ impl App {
     }
 
     /// The clerk's cash since `since` (default: midnight in Dhaka today).
-    pub async fn shift(&self, clerk_id: i64, since: Option<DateTime<Utc>>) -> AppResult<ShiftView> {
+    pub async fn shift(
+        &self,
+        clerk_id: UserId,
+        since: Option<DateTime<Utc>>,
+    ) -> AppResult<ShiftView> {
         let since = since.unwrap_or_else(|| {
             ServiceDate::today_at(self.now()).at(TripTime::parse("00:00").expect("valid time"))
         });
@@ -316,9 +324,9 @@ mod tests {
 
     #[test]
     fn cash_tokens_are_stable_per_clerk_and_key() {
-        assert_eq!(cash_token(1, "k"), cash_token(1, "k"));
-        assert_ne!(cash_token(1, "k"), cash_token(2, "k"));
-        assert_ne!(cash_token(1, "k"), cash_token(1, "l"));
-        assert!(cash_token(1, "k").starts_with("cash_"));
+        assert_eq!(cash_token(UserId(1), "k"), cash_token(UserId(1), "k"));
+        assert_ne!(cash_token(UserId(1), "k"), cash_token(UserId(2), "k"));
+        assert_ne!(cash_token(UserId(1), "k"), cash_token(UserId(1), "l"));
+        assert!(cash_token(UserId(1), "k").starts_with("cash_"));
     }
 }

@@ -9,9 +9,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::user::check_password;
-use crate::domain::{Email, ParseError, Phone, Role};
+use crate::domain::{Email, ParseError, Phone, Role, SessionId, User, UserId};
 use crate::store::prelude::*;
-use crate::store::{Attempt, NewUser, User};
+use crate::store::{Attempt, NewUser};
 
 use super::passwords::Turn;
 use super::{App, AppError, AppResult};
@@ -48,7 +48,8 @@ impl TokenKeys {
 /// What an access token says about its bearer.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
-    /// The user id.
+    /// The user id, as the token carries it (a bare number; read it typed
+    /// with `user_id`).
     pub sub: i64,
     pub role: Role,
     pub iat: i64,
@@ -58,7 +59,14 @@ pub struct Claims {
     /// out or replaying a rotated refresh token revokes it, and with it this token.
     /// Absent only in tokens minted without a sign-in (the rehearsal's passengers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<i64>,
+    pub sid: Option<SessionId>,
+}
+
+impl Claims {
+    /// The bearer's user id.
+    pub fn user_id(&self) -> UserId {
+        UserId(self.sub)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +79,7 @@ pub struct TokenPair {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UserView {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub phone: String,
     pub email: String,
@@ -242,7 +250,7 @@ impl App {
     }
 
     /// Counts an attempt (password or code) before it is checked; `Locked` when none is left.
-    pub(crate) async fn reserve_attempt(&self, user_id: i64) -> AppResult<()> {
+    pub(crate) async fn reserve_attempt(&self, user_id: UserId) -> AppResult<()> {
         match self
             .store
             .reserve_login_attempt(
@@ -259,7 +267,7 @@ impl App {
     }
 
     /// After a failed attempt: locks the account if that was the last one allowed.
-    pub(crate) async fn fail_attempt(&self, user_id: i64) -> AppResult<()> {
+    pub(crate) async fn fail_attempt(&self, user_id: UserId) -> AppResult<()> {
         let now = self.now();
         match self
             .store
@@ -276,7 +284,7 @@ impl App {
         }
     }
 
-    pub async fn user(&self, id: i64) -> AppResult<User> {
+    pub async fn user(&self, id: UserId) -> AppResult<User> {
         self.store
             .user(id)
             .await?
@@ -288,7 +296,7 @@ impl App {
     }
 
     /// Takes effect at once: the auth check reads the current role on every request.
-    pub async fn set_role(&self, id: i64, role: Role) -> AppResult<()> {
+    pub async fn set_role(&self, id: UserId, role: Role) -> AppResult<()> {
         Ok(self.store.set_role(id, role).await?)
     }
 }

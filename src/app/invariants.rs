@@ -9,7 +9,7 @@
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{OrderStatus, SegmentMask};
+use crate::domain::{ChargeStatus, OrderStatus, SeatId, SegmentMask, TripId};
 use crate::store::{Ledger, MoneyPair, SeatClaim};
 
 use super::{App, AppResult};
@@ -77,32 +77,24 @@ impl InvariantReport {
     }
 }
 
-/// A claim still holds its segments: an active hold (expired or not, until swept)
-/// or the hold of an order that owns its seats.
-fn is_live(c: &SeatClaim) -> bool {
-    c.hold_status == "active"
-        || (c.hold_status == "ordered" && c.order_status.is_some_and(|s| s.holds_seats()))
-}
-
 /// What is wrong with one order's money against the gateway's record, if anything.
 /// Orders still in the saga (pending, reserved, paid) may have a charge in
 /// flight and are left to recovery.
 pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
     let charge = pair.charge.as_ref();
     let kept_by_gateway = charge
-        .filter(|c| c.status == "succeeded")
+        .filter(|c| c.status == ChargeStatus::Succeeded)
         .map(|c| (c.amount, c.refunded));
     let Some(order) = &pair.order else {
         let c = charge?;
-        return match kept_by_gateway {
-            Some((amount, refunded)) if refunded < amount => Some(format!(
+        return (c.kept() > 0).then(|| {
+            format!(
                 "gateway charge {} ({}) kept {} taka but no order claims it",
                 c.charge_id,
                 c.idempotency_key,
-                amount - refunded
-            )),
-            _ => None,
-        };
+                c.kept()
+            )
+        });
     };
     let id = order.id;
     match order.status {
@@ -152,17 +144,18 @@ pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
 impl App {
     /// Checks the inventory of one trip (all seats), or of every trip with holds,
     /// and the tickets and money of every order.
-    pub async fn check_invariants(&self, trip_id: Option<i64>) -> AppResult<InvariantReport> {
+    pub async fn check_invariants(&self, trip_id: Option<TripId>) -> AppResult<InvariantReport> {
         let claims = self.store.seat_claims(trip_id).await?;
-        let mut by_seat: BTreeMap<i64, (SegmentMask, Vec<&SeatClaim>)> = BTreeMap::new();
+        let mut by_seat: BTreeMap<SeatId, (SegmentMask, Vec<&SeatClaim>)> = BTreeMap::new();
         for c in &claims {
             let entry = by_seat.entry(c.seat_id).or_insert((c.seat_taken, vec![]));
-            if is_live(c) {
+            // A claim still holds its segments while its hold keeps its seats.
+            if c.hold_status.keeps_seats(c.order_status) {
                 entry.1.push(c);
             }
         }
         // Seats nobody claims must be entirely free.
-        let trips: BTreeSet<i64> = match trip_id {
+        let trips: BTreeSet<TripId> = match trip_id {
             Some(t) => [t].into(),
             None => BTreeSet::new(),
         };
@@ -212,11 +205,13 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{GatewayCharge, OrderMoney};
+    use crate::domain::Charge;
+    use crate::domain::OrderId;
+    use crate::store::OrderMoney;
 
     fn order(status: OrderStatus, refunded: i64) -> OrderMoney {
         OrderMoney {
-            id: 7,
+            id: OrderId(7),
             status,
             amount: 450,
             refunded_amount: refunded,
@@ -224,18 +219,18 @@ mod tests {
         }
     }
 
-    fn charge(status: &str, amount: i64, refunded: i64) -> GatewayCharge {
-        GatewayCharge {
+    fn charge(status: ChargeStatus, amount: i64, refunded: i64) -> Charge {
+        Charge {
             idempotency_key: "order-7".into(),
             charge_id: "ch_1".into(),
             token: "tok".into(),
             amount,
-            status: status.into(),
+            status,
             refunded,
         }
     }
 
-    fn check(order: Option<OrderMoney>, charge: Option<GatewayCharge>) -> Option<String> {
+    fn check(order: Option<OrderMoney>, charge: Option<Charge>) -> Option<String> {
         money_mismatch(&MoneyPair { order, charge })
     }
 
@@ -244,28 +239,28 @@ mod tests {
         let ok = [
             check(
                 Some(order(OrderStatus::Confirmed, 0)),
-                Some(charge("succeeded", 450, 0)),
+                Some(charge(ChargeStatus::Succeeded, 450, 0)),
             ),
             check(
                 Some(order(OrderStatus::Refunded, 300)),
-                Some(charge("succeeded", 450, 300)),
+                Some(charge(ChargeStatus::Succeeded, 450, 300)),
             ),
             check(
                 Some(order(OrderStatus::Cancelled, 0)),
-                Some(charge("succeeded", 450, 0)),
+                Some(charge(ChargeStatus::Succeeded, 450, 0)),
             ),
             check(Some(order(OrderStatus::Failed, 0)), None),
             check(
                 Some(order(OrderStatus::Failed, 0)),
-                Some(charge("declined", 450, 0)),
+                Some(charge(ChargeStatus::Declined, 450, 0)),
             ),
             check(
                 Some(order(OrderStatus::Expired, 0)),
-                Some(charge("succeeded", 450, 450)),
+                Some(charge(ChargeStatus::Succeeded, 450, 450)),
             ),
             // A charge no order claims is fine once it keeps nothing.
-            check(None, Some(charge("succeeded", 100, 100))),
-            check(None, Some(charge("declined", 100, 0))),
+            check(None, Some(charge(ChargeStatus::Succeeded, 100, 100))),
+            check(None, Some(charge(ChargeStatus::Declined, 100, 0))),
         ];
         assert_eq!(ok, [None, None, None, None, None, None, None, None]);
     }
@@ -279,7 +274,10 @@ mod tests {
         ] {
             assert_eq!(check(Some(order(status, 0)), None), None);
             assert_eq!(
-                check(Some(order(status, 0)), Some(charge("succeeded", 1, 0))),
+                check(
+                    Some(order(status, 0)),
+                    Some(charge(ChargeStatus::Succeeded, 1, 0))
+                ),
                 None
             );
         }
@@ -290,7 +288,7 @@ mod tests {
         let mut o = order(OrderStatus::Confirmed, 0);
         o.charge_id = Some("ch_other".into());
         assert_eq!(
-            check(Some(o), Some(charge("succeeded", 450, 0))).as_deref(),
+            check(Some(o), Some(charge(ChargeStatus::Succeeded, 450, 0))).as_deref(),
             Some(
                 r#"order 7: records charge Some("ch_other") but the gateway's charge is Some("ch_1")"#
             )
@@ -302,7 +300,7 @@ mod tests {
         assert_eq!(
             check(
                 Some(order(OrderStatus::Confirmed, 0)),
-                Some(charge("succeeded", 450, 50))
+                Some(charge(ChargeStatus::Succeeded, 450, 50))
             )
             .as_deref(),
             Some("order 7: confirmed with 0 taka refunded but the gateway refunded 50")

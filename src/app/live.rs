@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::{App, AppError, AppResult};
+use crate::domain::TripId;
 
 /// How often a watched trip is re-read.
 const POLL_EVERY: Duration = Duration::from_millis(400);
@@ -23,7 +24,7 @@ const POLL_EVERY: Duration = Duration::from_millis(400);
 const MAX_WATCHERS: usize = 1024;
 
 pub struct LiveTrips {
-    watched: Mutex<HashMap<i64, watch::Sender<u64>>>,
+    watched: Mutex<HashMap<TripId, watch::Sender<u64>>>,
     slots: Arc<Semaphore>,
     /// Permits `slots` was given in all.
     capacity: Mutex<usize>,
@@ -66,7 +67,7 @@ impl LiveTrips {
         }
     }
 
-    fn subscribe(&self, trip_id: i64) -> Option<watch::Receiver<u64>> {
+    fn subscribe(&self, trip_id: TripId) -> Option<watch::Receiver<u64>> {
         let watched = self.watched.lock();
         watched.get(&trip_id).map(|tx| tx.subscribe())
     }
@@ -98,7 +99,7 @@ impl TripWatch {
 impl App {
     /// Starts watching a trip's seats. 404 for an unknown trip; "overloaded"
     /// when the server already serves as many watchers as it will.
-    pub async fn watch_trip(&self, trip_id: i64) -> AppResult<TripWatch> {
+    pub async fn watch_trip(&self, trip_id: TripId) -> AppResult<TripWatch> {
         self.trip_and_train(trip_id).await?;
         let slot = self.live.slots.clone().try_acquire_owned().map_err(|_| {
             AppError::Overloaded("too many live seat maps are open; try again shortly".into())
@@ -120,7 +121,7 @@ impl App {
         Ok(self.live.watch(rx, slot))
     }
 
-    async fn poll_trip(self, trip_id: i64, tx: watch::Sender<u64>, baseline: u64) {
+    async fn poll_trip(self, trip_id: TripId, tx: watch::Sender<u64>, baseline: u64) {
         let mut last = baseline;
         loop {
             tokio::time::sleep(POLL_EVERY).await;
@@ -139,14 +140,14 @@ impl App {
                     tx.send_modify(|v| *v += 1);
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(trip = trip_id, error = %e, "live seat poll failed"),
+                Err(e) => tracing::warn!(trip = %trip_id, error = %e, "live seat poll failed"),
             }
         }
     }
 
     /// A hash of everything a seat map shows: each seat's taken segments and
     /// the holds not sold yet (a hold becoming a sale changes no mask).
-    async fn inventory_fingerprint(&self, trip_id: i64) -> AppResult<u64> {
+    async fn inventory_fingerprint(&self, trip_id: TripId) -> AppResult<u64> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for seat in self.store.seats(trip_id).await? {
             (seat.id, seat.taken.bits()).hash(&mut h);

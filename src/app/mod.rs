@@ -54,8 +54,6 @@ pub struct AppConfig {
     pub jwt_secret: Option<String>,
     /// How long held seats stay held without an order.
     pub hold_ttl: chrono::Duration,
-    /// Seats per booking and per passenger per trip (Bangladesh Railway: 4).
-    pub max_seats_per_booking: i64,
     /// Unexpired holds one account may have at once online (`None`: no cap;
     /// `serve` sets 2). Counter clerks are not capped.
     pub max_holds_per_account: Option<i64>,
@@ -96,7 +94,6 @@ impl Default for AppConfig {
             password_hash_wait: std::time::Duration::from_millis(200),
             jwt_secret: None,
             hold_ttl: chrono::Duration::minutes(10),
-            max_seats_per_booking: 4,
             max_holds_per_account: None,
             max_holds_per_address: None,
             refund_rule: RefundRule::default(),

@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::store::OutboxEvent;
 
 use super::{App, AppError, AppResult};
+use crate::domain::UserId;
 
 /// One plain-text e-mail to one passenger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,13 +55,13 @@ impl From<MailError> for AppError {
 
 impl App {
     /// The text of the message an event deserves, and whose it is; `None` for quiet events.
-    async fn message_for(&self, event: &OutboxEvent) -> AppResult<Option<(i64, String)>> {
+    async fn message_for(&self, event: &OutboxEvent) -> AppResult<Option<(UserId, String)>> {
         let order_id = match event.kind.as_str() {
-            "ticket.issued" => match self.store.ticket(event.subject_id).await? {
+            "ticket.issued" => match self.store.ticket(event.subject_id.ticket()).await? {
                 Some(t) => t.order_id,
                 None => return Ok(None),
             },
-            "order.failed" | "order.refunded" | "order.cancelled" => event.subject_id,
+            "order.failed" | "order.refunded" | "order.cancelled" => event.subject_id.order(),
             _ => return Ok(None),
         };
         let Some(order) = self.store.order(order_id).await? else {
@@ -68,7 +69,7 @@ impl App {
         };
         let text = match event.kind.as_str() {
             "ticket.issued" => {
-                let Some(ticket) = self.store.ticket(event.subject_id).await? else {
+                let Some(ticket) = self.store.ticket(event.subject_id.ticket()).await? else {
                     return Ok(None);
                 };
                 let c = self.ticket_view(&ticket)?.claims;
@@ -104,7 +105,7 @@ impl App {
         let Some(user) = self.store.user(user_id).await? else {
             return Ok(());
         };
-        tracing::debug!(event = event.id, to = %user.phone, "notify: {message}");
+        tracing::debug!(event = %event.id, to = %user.phone, "notify: {message}");
         let subject = format!("Bangladesh Railway: {}", event.kind.replace('.', " "));
         let email = format!("Dear {},\n\n{message}\n", user.name);
         if let Some(dir) = &self.config.notifications_dir {

@@ -20,10 +20,10 @@ use rand::RngCore;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::ParseError;
 use crate::domain::card::{CardNumber, check_expiry_and_cvc};
+use crate::domain::{Charge, ChargeStatus, ParseError, UserId};
+use crate::store::PaymentToken;
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, PaymentToken};
 
 use super::{App, AppError, AppResult, Clock};
 
@@ -56,7 +56,7 @@ pub enum ChargeOutcome {
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     /// Exchanges card details for a token usable by `user_id`.
-    async fn tokenize(&self, user_id: i64, card: CardInput) -> AppResult<PaymentToken>;
+    async fn tokenize(&self, user_id: UserId, card: CardInput) -> AppResult<PaymentToken>;
     /// Charges `amount` taka once per `idempotency_key`, however often it is called.
     async fn charge(
         &self,
@@ -65,9 +65,9 @@ pub trait PaymentGateway: Send + Sync {
         amount: i64,
     ) -> ChargeOutcome;
     /// The gateway's own record of a charge, if it ever landed.
-    async fn lookup(&self, idempotency_key: &str) -> AppResult<Option<GatewayCharge>>;
+    async fn lookup(&self, idempotency_key: &str) -> AppResult<Option<Charge>>;
     /// Raises a charge's refunded total to `total`; repeating it is harmless.
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge>;
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge>;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -109,14 +109,14 @@ impl MockGateway {
         key: &str,
         token: &PaymentToken,
         amount: i64,
-        status: &str,
-    ) -> AppResult<GatewayCharge> {
-        let charge = GatewayCharge {
+        status: ChargeStatus,
+    ) -> AppResult<Charge> {
+        let charge = Charge {
             idempotency_key: key.to_owned(),
             charge_id: format!("ch_{}", random_hex(12)),
             token: token.token.clone(),
             amount,
-            status: status.to_owned(),
+            status,
             refunded: 0,
         };
         Ok(self.store.gateway_record(&charge, self.clock.now()).await?)
@@ -131,7 +131,7 @@ fn random_hex(bytes: usize) -> String {
 
 #[async_trait]
 impl PaymentGateway for MockGateway {
-    async fn tokenize(&self, user_id: i64, card: CardInput) -> AppResult<PaymentToken> {
+    async fn tokenize(&self, user_id: UserId, card: CardInput) -> AppResult<PaymentToken> {
         let number = CardNumber::parse(&card.number)?;
         let today = self.clock.now();
         check_expiry_and_cvc(
@@ -164,10 +164,18 @@ impl PaymentGateway for MockGateway {
         let work = async {
             tokio::time::sleep(self.config.latency).await;
             let result = match token.last4.as_str() {
-                "0002" => self.record(key, token, amount, "declined").await,
-                "9995" => self.record(key, token, amount, "declined_funds").await,
+                "0002" => {
+                    self.record(key, token, amount, ChargeStatus::Declined)
+                        .await
+                }
+                "9995" => {
+                    self.record(key, token, amount, ChargeStatus::DeclinedFunds)
+                        .await
+                }
                 "0119" => {
-                    let landed = self.record(key, token, amount, "succeeded").await;
+                    let landed = self
+                        .record(key, token, amount, ChargeStatus::Succeeded)
+                        .await;
                     // The money is taken, but the answer is lost in transit.
                     tokio::time::sleep(self.config.charge_timeout * 2).await;
                     landed
@@ -176,7 +184,10 @@ impl PaymentGateway for MockGateway {
                     tokio::time::sleep(self.config.charge_timeout * 2).await;
                     return ChargeOutcome::Unknown;
                 }
-                _ => self.record(key, token, amount, "succeeded").await,
+                _ => {
+                    self.record(key, token, amount, ChargeStatus::Succeeded)
+                        .await
+                }
             };
             match result {
                 Ok(charge) => outcome_of(&charge),
@@ -191,25 +202,22 @@ impl PaymentGateway for MockGateway {
             .unwrap_or(ChargeOutcome::Unknown)
     }
 
-    async fn lookup(&self, key: &str) -> AppResult<Option<GatewayCharge>> {
+    async fn lookup(&self, key: &str) -> AppResult<Option<Charge>> {
         Ok(self.store.gateway_charge(key).await?)
     }
 
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<GatewayCharge> {
+    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
         Ok(self.store.gateway_refund(charge_id, total).await?)
     }
 }
 
-fn outcome_of(charge: &GatewayCharge) -> ChargeOutcome {
-    match charge.status.as_str() {
-        "succeeded" => ChargeOutcome::Succeeded {
+fn outcome_of(charge: &Charge) -> ChargeOutcome {
+    match charge.status.decline_reason() {
+        None => ChargeOutcome::Succeeded {
             charge_id: charge.charge_id.clone(),
         },
-        "declined_funds" => ChargeOutcome::Declined {
-            reason: "insufficient funds".into(),
-        },
-        _ => ChargeOutcome::Declined {
-            reason: "card declined".into(),
+        Some(reason) => ChargeOutcome::Declined {
+            reason: reason.into(),
         },
     }
 }
@@ -225,7 +233,7 @@ pub struct TokenView {
 }
 
 impl App {
-    pub async fn tokenize_card(&self, user_id: i64, card: CardInput) -> AppResult<TokenView> {
+    pub async fn tokenize_card(&self, user_id: UserId, card: CardInput) -> AppResult<TokenView> {
         let t = self.gateway.tokenize(user_id, card).await?;
         Ok(TokenView {
             token: t.token,
@@ -239,7 +247,7 @@ impl App {
     /// The user's own token, or a clear refusal.
     pub(crate) async fn payment_token_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token: &str,
     ) -> AppResult<PaymentToken> {
         match self.store.payment_token(token).await? {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+use crate::domain::{EventId, SubjectId};
 use crate::store::{Consumer, OutboxEvent};
 
 use super::{App, AppError};
@@ -38,11 +39,11 @@ const LONGEST_RETRY: Duration = Duration::from_secs(5);
 pub struct EventEnvelope {
     pub version: u32,
     /// The outbox id: unique and increasing, and the stream's message id.
-    pub id: i64,
+    pub id: EventId,
     /// e.g. `order.confirmed`; the subject is `<prefix>.<kind>`.
     pub kind: String,
     /// What the event is about: an order, hold or ticket id, by kind.
-    pub subject_id: i64,
+    pub subject_id: SubjectId,
     /// When the state change was committed (RFC 3339, UTC).
     pub occurred_at: DateTime<Utc>,
     /// Kind-specific fields, as written to the outbox.
@@ -132,7 +133,7 @@ impl App {
         let published = publisher.publish(&envelopes).await;
         let acknowledged = published.acknowledged.min(events.len());
         if acknowledged > 0 {
-            let ids: Vec<i64> = events[..acknowledged].iter().map(|e| e.id).collect();
+            let ids: Vec<EventId> = events[..acknowledged].iter().map(|e| e.id).collect();
             self.store
                 .outbox_mark(Consumer::Relay, &ids, self.now())
                 .await
@@ -236,9 +237,9 @@ mod tests {
     #[test]
     fn the_envelope_carries_the_documented_fields() {
         let event = OutboxEvent {
-            id: 42,
+            id: EventId(42),
             kind: "order.confirmed".into(),
-            subject_id: 7,
+            subject_id: SubjectId(7),
             payload: r#"{"order_id":7,"from":"paid","to":"confirmed"}"#.into(),
             created_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
         };

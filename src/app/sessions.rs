@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::identity::{Claims, ISSUER, TokenPair, random_token};
 use super::{App, AppError, AppResult};
-use crate::store::{Rotation, User};
+use crate::domain::{SessionId, User};
+use crate::store::Rotation;
 
 /// Seconds an access token is still accepted after its `exp` (clock skew between servers).
 const TOKEN_LEEWAY_SECS: i64 = 5;
@@ -41,7 +42,7 @@ impl App {
     fn token_pair(
         &self,
         user: &User,
-        session_id: i64,
+        session_id: SessionId,
         refresh_token: String,
     ) -> AppResult<TokenPair> {
         Ok(TokenPair {
@@ -58,10 +59,10 @@ impl App {
         self.sign_access_token(user, None)
     }
 
-    fn sign_access_token(&self, user: &User, session_id: Option<i64>) -> AppResult<String> {
+    fn sign_access_token(&self, user: &User, session_id: Option<SessionId>) -> AppResult<String> {
         let now = self.now();
         let claims = Claims {
-            sub: user.id,
+            sub: user.id.get(),
             role: user.role,
             iat: now.timestamp(),
             exp: (now + self.config.access_token_ttl).timestamp(),
@@ -106,8 +107,8 @@ impl App {
                 session_id,
             } => {
                 tracing::warn!(
-                    user_id,
-                    session_id,
+                    user_id = %user_id,
+                    session_id = %session_id,
                     "a rotated-out refresh token was presented again; session revoked"
                 );
                 Err(AppError::Unauthorized(
@@ -153,7 +154,7 @@ impl App {
         let mut claims = self.authenticate(token)?;
         let state = self
             .store
-            .session_state(claims.sub, claims.sid)
+            .session_state(claims.user_id(), claims.sid)
             .await?
             .ok_or_else(|| AppError::Unauthorized("the account no longer exists".into()))?;
         if state.revoked {

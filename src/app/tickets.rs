@@ -5,12 +5,14 @@
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::Serialize;
 
-use crate::domain::OrderStatus;
 use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
 use crate::domain::time::to_local_rfc3339;
+use crate::domain::{
+    Hold, Order, OrderId, OrderStatus, Ticket, TicketId, TicketStatus, TicketVerdict, UserId,
+};
 use crate::store::prelude::*;
-use crate::store::{HoldRecord, NewTicket, OrderRecord, TicketRecord, TripRecord};
+use crate::store::{NewTicket, TripRecord};
 use chrono::{DateTime, Utc};
 
 use super::{App, AppError, AppResult};
@@ -48,10 +50,10 @@ pub fn parse_public_key(hex_key: &str) -> AppResult<VerifyingKey> {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView {
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub pnr: String,
-    pub status: String,
-    pub order_id: i64,
+    pub status: TicketStatus,
+    pub order_id: OrderId,
     pub claims: TicketClaims,
     /// The signed QR payload.
     pub payload: String,
@@ -60,8 +62,7 @@ pub struct TicketView {
 /// The verdict on a presented ticket.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// valid | forged | cancelled | malformed
-    pub verdict: &'static str,
+    pub verdict: TicketVerdict,
     pub detail: String,
     pub claims: Option<TicketClaims>,
 }
@@ -70,17 +71,17 @@ pub struct Verdict {
 pub fn verify_offline(payload: &str, key: &VerifyingKey) -> Verdict {
     match verify(payload, key) {
         Ok(claims) => Verdict {
-            verdict: "valid",
+            verdict: TicketVerdict::Valid,
             detail: "signature valid".into(),
             claims: Some(claims),
         },
         Err(crate::domain::ticket::TicketError::Forged) => Verdict {
-            verdict: "forged",
+            verdict: TicketVerdict::Forged,
             detail: "the signature does not match: forged or altered".into(),
             claims: None,
         },
         Err(e) => Verdict {
-            verdict: "malformed",
+            verdict: TicketVerdict::Malformed,
             detail: e.to_string(),
             claims: None,
         },
@@ -93,7 +94,7 @@ impl App {
     }
 
     /// Issues the tickets of a confirmed order; running it again issues nothing new.
-    pub async fn issue_tickets(&self, order_id: i64) -> AppResult<usize> {
+    pub async fn issue_tickets(&self, order_id: OrderId) -> AppResult<usize> {
         let order = self
             .store
             .order(order_id)
@@ -131,11 +132,11 @@ impl App {
     /// Signed tickets for the passengers of `order` who have none in `existing`.
     pub(crate) fn new_tickets(
         &self,
-        order: &OrderRecord,
-        hold: &HoldRecord,
+        order: &Order,
+        hold: &Hold,
         trip: &TripRecord,
         train: &Train,
-        existing: &[TicketRecord],
+        existing: &[Ticket],
         now: DateTime<Utc>,
     ) -> Vec<NewTicket> {
         let (from, to) = (
@@ -164,7 +165,7 @@ impl App {
                     coach: seat.coach_code.clone(),
                     seat: seat.label(),
                     class: hold.class.to_string(),
-                    passenger: p.name.clone(),
+                    passenger: p.name.to_string(),
                     order_id: order.id,
                     issued_at: to_local_rfc3339(now),
                 };
@@ -179,12 +180,12 @@ impl App {
             .collect()
     }
 
-    pub fn ticket_view(&self, t: &TicketRecord) -> AppResult<TicketView> {
+    pub fn ticket_view(&self, t: &Ticket) -> AppResult<TicketView> {
         let claims = verify(&t.payload, &self.ticket_key.verifying_key())?;
         Ok(TicketView {
             ticket_id: t.id,
             pnr: t.pnr.clone(),
-            status: t.status.clone(),
+            status: t.status,
             order_id: t.order_id,
             claims,
             payload: t.payload.clone(),
@@ -192,7 +193,12 @@ impl App {
     }
 
     /// A ticket, visible to its buyer and to clerks and admins.
-    pub async fn ticket_for(&self, id: i64, user_id: i64, staff: bool) -> AppResult<TicketRecord> {
+    pub async fn ticket_for(
+        &self,
+        id: TicketId,
+        user_id: UserId,
+        staff: bool,
+    ) -> AppResult<Ticket> {
         let ticket = self
             .store
             .ticket(id)
@@ -211,13 +217,13 @@ impl App {
         let mut verdict = verify_offline(payload, &self.ticket_key.verifying_key());
         if let Some(claims) = &verdict.claims {
             match self.store.ticket_by_pnr(&claims.pnr).await? {
-                Some(t) if t.status == "cancelled" => {
-                    verdict.verdict = "cancelled";
+                Some(t) if t.status == TicketStatus::Cancelled => {
+                    verdict.verdict = TicketVerdict::Cancelled;
                     verdict.detail = "the ticket was cancelled".into();
                 }
                 Some(t) if t.payload == payload => {}
                 _ => {
-                    verdict.verdict = "forged";
+                    verdict.verdict = TicketVerdict::Forged;
                     verdict.detail = "signed with our key but never issued".into();
                 }
             }

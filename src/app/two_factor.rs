@@ -9,8 +9,8 @@ use totp_rs::{Secret, TOTP};
 
 use super::identity::{ISSUER, MfaEnrolment};
 use super::{App, AppError, AppResult};
-use crate::domain::ParseError;
-use crate::store::User;
+use crate::domain::User;
+use crate::domain::{ParseError, UserId};
 
 /// Seconds per TOTP time step (RFC 6238's default, what authenticator apps use).
 const STEP_SECS: i64 = 30;
@@ -63,7 +63,7 @@ impl App {
     }
 
     /// Starts TOTP enrolment: a new secret that takes effect once a code from it is verified.
-    pub async fn mfa_enroll(&self, user_id: i64) -> AppResult<MfaEnrolment> {
+    pub async fn mfa_enroll(&self, user_id: UserId) -> AppResult<MfaEnrolment> {
         let user = self.user(user_id).await?;
         if user.mfa_enabled {
             return Err(AppError::Conflict(
@@ -81,7 +81,7 @@ impl App {
 
     /// Completes enrolment: from now on login needs a code. Each code tried
     /// counts as a login attempt (the lockout applies), and works once.
-    pub async fn mfa_verify(&self, user_id: i64, code: &str) -> AppResult<()> {
+    pub async fn mfa_verify(&self, user_id: UserId, code: &str) -> AppResult<()> {
         let user = self.user(user_id).await?;
         let Some(secret) = user.totp_secret.as_deref() else {
             return Err(AppError::Conflict(

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::domain::{OrderEvent, OrderStatus};
+use crate::domain::{ChargeStatus, EventId, OrderEvent, OrderStatus};
 use crate::store::{Consumer, OrderChange, OutboxEvent};
 
 use super::booking::charge_key;
@@ -86,7 +86,7 @@ impl App {
         if consumer == Consumer::Audit && !events.is_empty() {
             // One transaction for the whole batch; a failure leaves it all for the next round.
             self.store.audit_append_all(&events).await?;
-            let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+            let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
             self.store.outbox_mark(consumer, &ids, self.now()).await?;
             return Ok(ids.len());
         }
@@ -102,12 +102,12 @@ impl App {
                 Ok(()) => done.push(event.id),
                 Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
                     // Retrying cannot fix bad data; a poison event must not block the rest.
-                    tracing::error!(event = event.id, kind = %event.kind, ?consumer, error = %e, "skipping an event that cannot be handled");
+                    tracing::error!(event = %event.id, kind = %event.kind, ?consumer, error = %e, "skipping an event that cannot be handled");
                     done.push(event.id);
                 }
                 Err(e) => {
                     // Stop here to keep order; the event comes round again.
-                    tracing::warn!(event = event.id, kind = %event.kind, ?consumer, error = %e, "outbox handler failed; will retry");
+                    tracing::warn!(event = %event.id, kind = %event.kind, ?consumer, error = %e, "outbox handler failed; will retry");
                     break;
                 }
             }
@@ -121,10 +121,10 @@ impl App {
     async fn fulfil(&self, event: &OutboxEvent) -> AppResult<()> {
         match event.kind.as_str() {
             "order.confirmed" => {
-                self.issue_tickets(event.subject_id).await?;
+                self.issue_tickets(event.subject_id.order()).await?;
             }
             "order.failed" | "order.expired" | "order.refunded" | "order.cancelled" => {
-                if let Some(order) = self.store.order(event.subject_id).await? {
+                if let Some(order) = self.store.order(event.subject_id.order()).await? {
                     self.settle_refund(&order).await?;
                 }
             }
@@ -169,7 +169,7 @@ impl App {
             let settled = match order.status {
                 OrderStatus::Paid => self.confirm(order).await?,
                 _ => match self.gateway.lookup(&charge_key(order.id)).await? {
-                    Some(c) if c.status == "succeeded" => {
+                    Some(c) if c.status == ChargeStatus::Succeeded => {
                         let change = OrderChange {
                             charge_id: Some(c.charge_id),
                             ..Default::default()
@@ -211,12 +211,12 @@ impl App {
     }
 
     /// Whether the order's hold has not yet run out.
-    async fn hold_still_valid(&self, order: &crate::store::OrderRecord) -> AppResult<bool> {
+    async fn hold_still_valid(&self, order: &crate::domain::Order) -> AppResult<bool> {
         Ok(self
             .store
             .hold(order.hold_id)
             .await?
-            .is_some_and(|h| h.expires_at > self.now()))
+            .is_some_and(|h| h.within_time(self.now())))
     }
 
     /// Drains every consumer and runs recovery until nothing is left (tests, CLI).

@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::app::tickets::{Verdict, parse_public_key, verify_offline};
 
 use super::output::print_json;
+use crate::domain::TicketVerdict;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Cmd {
@@ -68,7 +69,7 @@ fn report(v: &Verdict, json: bool) -> anyhow::Result<()> {
     if json {
         print_json(v)?;
     } else {
-        println!("{}: {}", v.verdict.to_uppercase(), v.detail);
+        println!("{}: {}", v.verdict.as_str().to_uppercase(), v.detail);
         if let Some(c) = &v.claims {
             println!(
                 "  PNR {}  train {} {}  {}  {} → {}  seat {} ({})  {}",
@@ -76,7 +77,7 @@ fn report(v: &Verdict, json: bool) -> anyhow::Result<()> {
             );
         }
     }
-    if v.verdict == "valid" {
+    if v.verdict == TicketVerdict::Valid {
         Ok(())
     } else {
         anyhow::bail!("ticket is {}", v.verdict)

@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use crate::app::App;
 use crate::app::identity::{Registration, UserView};
-use crate::domain::Role;
+use crate::domain::{Role, UserId};
 
 use super::output::{print_json, table};
 
@@ -40,7 +40,7 @@ pub enum Cmd {
         json: bool,
     },
     /// Change a user's role.
-    SetRole { id: i64, role: Role },
+    SetRole { id: UserId, role: Role },
 }
 
 impl Cmd {

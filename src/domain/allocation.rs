@@ -13,12 +13,13 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 
+use super::SeatId;
 use super::segment::{Journey, MAX_SEGMENTS, SegmentMask};
 
 /// A seat as the allocator sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
-    pub seat_id: i64,
+    pub seat_id: SeatId,
     pub coach_seq: u32,
     pub seat_no: u32,
     pub taken: SegmentMask,
@@ -51,7 +52,7 @@ pub fn choose_seats<R: Rng>(
     segments: usize,
     count: usize,
     rng: &mut R,
-) -> Option<Vec<i64>> {
+) -> Option<Vec<SeatId>> {
     let mut free: Vec<(Candidate, u32)> = seats
         .iter()
         .filter(|s| !s.taken.overlaps(journey.mask()))
@@ -98,7 +99,7 @@ pub fn choose_seats<R: Rng>(
     coaches.sort();
     coaches.dedup();
     for coach in coaches {
-        let in_coach: Vec<i64> = by_fit
+        let in_coach: Vec<SeatId> = by_fit
             .iter()
             .filter(|(s, _)| s.coach_seq == coach)
             .map(|(s, _)| s.seat_id)
@@ -119,7 +120,7 @@ mod tests {
 
     fn seat(id: i64, coach: u32, no: u32, taken: u64) -> Candidate {
         Candidate {
-            seat_id: id,
+            seat_id: SeatId(id),
             coach_seq: coach,
             seat_no: no,
             taken: SegmentMask::from_bits(taken),
@@ -136,7 +137,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         assert_eq!(
             choose_seats(&seats, feni_ctg, SEGMENTS, 1, &mut rng),
-            Some(vec![2])
+            Some(vec![SeatId(2)])
         );
     }
 
@@ -154,7 +155,7 @@ mod tests {
             let mut rng = StdRng::seed_from_u64(seed);
             assert_eq!(
                 choose_seats(&seats, full, SEGMENTS, 2, &mut rng),
-                Some(vec![4, 5])
+                Some(vec![SeatId(4), SeatId(5)])
             );
         }
     }
@@ -168,7 +169,7 @@ mod tests {
         let first_leg = Journey::new(0, 1, 3).unwrap();
         assert_eq!(
             choose_seats(&seats, first_leg, SEGMENTS, 1, &mut rng),
-            Some(vec![2])
+            Some(vec![SeatId(2)])
         );
     }
 
@@ -184,6 +185,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let mut got = choose_seats(&seats, full, SEGMENTS, 2, &mut rng).unwrap();
         got.sort();
-        assert_eq!(got, vec![1, 3], "same coach beats split coaches");
+        assert_eq!(
+            got,
+            vec![SeatId(1), SeatId(3)],
+            "same coach beats split coaches"
+        );
     }
 }

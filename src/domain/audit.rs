@@ -4,10 +4,18 @@
 
 use sha2::{Digest, Sha256};
 
+use super::SubjectId;
+
 /// The hash the chain starts from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-pub fn chain_hash(prev_hash: &str, at: i64, kind: &str, subject_id: i64, detail: &str) -> String {
+pub fn chain_hash(
+    prev_hash: &str,
+    at: i64,
+    kind: &str,
+    subject_id: SubjectId,
+    detail: &str,
+) -> String {
     let mut h = Sha256::new();
     // Length-prefix each field so no two different entries serialise alike.
     for field in [
@@ -29,16 +37,31 @@ mod tests {
 
     #[test]
     fn every_field_changes_the_hash() {
-        let base = chain_hash(GENESIS, 1, "order.confirmed", 7, "{}");
-        assert_ne!(base, chain_hash(GENESIS, 2, "order.confirmed", 7, "{}"));
-        assert_ne!(base, chain_hash(GENESIS, 1, "order.failed", 7, "{}"));
-        assert_ne!(base, chain_hash(GENESIS, 1, "order.confirmed", 8, "{}"));
-        assert_ne!(base, chain_hash(GENESIS, 1, "order.confirmed", 7, "{ }"));
-        assert_ne!(base, chain_hash(&base, 1, "order.confirmed", 7, "{}"));
+        let base = chain_hash(GENESIS, 1, "order.confirmed", SubjectId(7), "{}");
+        assert_ne!(
+            base,
+            chain_hash(GENESIS, 2, "order.confirmed", SubjectId(7), "{}")
+        );
+        assert_ne!(
+            base,
+            chain_hash(GENESIS, 1, "order.failed", SubjectId(7), "{}")
+        );
+        assert_ne!(
+            base,
+            chain_hash(GENESIS, 1, "order.confirmed", SubjectId(8), "{}")
+        );
+        assert_ne!(
+            base,
+            chain_hash(GENESIS, 1, "order.confirmed", SubjectId(7), "{ }")
+        );
+        assert_ne!(
+            base,
+            chain_hash(&base, 1, "order.confirmed", SubjectId(7), "{}")
+        );
         // Field boundaries matter: ("ab","c") differs from ("a","bc").
         assert_ne!(
-            chain_hash(GENESIS, 1, "ab", 1, "c"),
-            chain_hash(GENESIS, 1, "a", 1, "bc")
+            chain_hash(GENESIS, 1, "ab", SubjectId(1), "c"),
+            chain_hash(GENESIS, 1, "a", SubjectId(1), "bc")
         );
     }
 }

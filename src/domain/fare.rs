@@ -6,6 +6,7 @@
 //! a per-class rate per kilometre (fitted from the published table) applies.
 
 use super::ParseError;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -126,6 +127,21 @@ impl FareRate {
     }
 }
 
+/// The fare of one seat of `class` for a journey of `km` between a station
+/// pair: the fare published for the pair (`published`, by class) when there is
+/// one, else the class's rate per kilometre. `None` when neither is known.
+pub fn journey_fare(
+    class: SeatClass,
+    published: &HashMap<SeatClass, Fare>,
+    rates: &HashMap<SeatClass, FareRate>,
+    km: u32,
+) -> Option<Fare> {
+    published
+        .get(&class)
+        .copied()
+        .or_else(|| rates.get(&class).map(|r| r.fare_for(km)))
+}
+
 /// VAT rounded up to the next taka, as the published table does (743 × 15 % → 112).
 pub fn vat_on(base: i64, percent: i64) -> i64 {
     (base * percent + 99) / 100
@@ -154,6 +170,38 @@ mod tests {
         assert_eq!(vat_on(891, 15), 134);
         assert_eq!(vat_on(595, 15), 90);
         assert_eq!(vat_on(450, 0), 0);
+    }
+
+    #[test]
+    fn a_published_pair_fare_beats_the_rate_and_the_rate_fills_gaps() {
+        let rate = FareRate {
+            per_km: 1.4,
+            min: 45,
+            vat_percent: 0,
+        };
+        let published = HashMap::from([(
+            SeatClass::Snigdha,
+            Fare {
+                base: 743,
+                vat: 112,
+            },
+        )]);
+        let rates = HashMap::from([(SeatClass::Snigdha, rate), (SeatClass::ShovanChair, rate)]);
+        assert_eq!(
+            journey_fare(SeatClass::Snigdha, &published, &rates, 100),
+            Some(Fare {
+                base: 743,
+                vat: 112
+            })
+        );
+        assert_eq!(
+            journey_fare(SeatClass::ShovanChair, &published, &rates, 100),
+            Some(Fare { base: 140, vat: 0 })
+        );
+        assert_eq!(
+            journey_fare(SeatClass::AcBerth, &published, &rates, 100),
+            None
+        );
     }
 
     #[test]

@@ -29,6 +29,14 @@ macro_rules! id_type {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
         impl From<$name> for i64 {
             fn from(id: $name) -> i64 {
                 id.0
@@ -37,6 +45,10 @@ macro_rules! id_type {
     };
 }
 
+id_type!(
+    /// A station's row (the public name of a station is its code).
+    StationId
+);
 id_type!(
     /// A train (its timetable), not one day's run of it.
     TrainId
@@ -73,6 +85,32 @@ id_type!(
     /// An outbox event.
     EventId
 );
+id_type!(
+    /// What an outbox event is about: an order, a hold or a ticket, as the
+    /// event's kind says (`order.*`, `hold.*`, `ticket.*`).
+    SubjectId
+);
+impl SubjectId {
+    /// The subject of an `order.*` event.
+    pub const fn order(self) -> OrderId {
+        OrderId(self.0)
+    }
+
+    /// The subject of a `ticket.*` event.
+    pub const fn ticket(self) -> TicketId {
+        TicketId(self.0)
+    }
+
+    /// The subject of a `hold.*` event.
+    pub const fn hold(self) -> HoldId {
+        HoldId(self.0)
+    }
+}
+
+id_type!(
+    /// One entry of the hash-chained audit log.
+    AuditEntryId
+);
 
 #[cfg(test)]
 mod tests {
@@ -85,5 +123,7 @@ mod tests {
         assert_eq!(back, TripId(7));
         assert_eq!(HoldId(3).to_string(), "3");
         assert_eq!(i64::from(UserId(9)), 9);
+        assert_eq!("12".parse::<SeatId>(), Ok(SeatId(12)));
+        assert!("x".parse::<SeatId>().is_err());
     }
 }

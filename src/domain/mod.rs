@@ -7,11 +7,17 @@ pub mod admission;
 pub mod allocation;
 pub mod audit;
 pub mod card;
+pub mod charge;
 pub mod fare;
+pub mod hold;
 pub mod ids;
 pub mod order;
+pub mod passenger;
+pub mod seat;
+pub mod seat_cap;
 pub mod segment;
 pub mod station;
+mod status;
 pub mod text;
 pub mod ticket;
 pub mod time;
@@ -20,15 +26,24 @@ pub mod trip;
 pub mod user;
 pub mod waiting_room;
 
-pub use fare::{Fare, FareRate, SeatClass};
-pub use ids::{EventId, HoldId, OrderId, SeatId, SessionId, TicketId, TrainId, TripId, UserId};
-pub use order::{OrderEvent, OrderStatus, RefundRule};
+pub use charge::{Charge, ChargeStatus};
+pub use fare::{Fare, FareRate, SeatClass, journey_fare};
+pub use hold::{Hold, HoldNotLive, HoldStatus};
+pub use ids::{
+    AuditEntryId, EventId, HoldId, OrderId, SeatId, SessionId, StationId, SubjectId, TicketId,
+    TrainId, TripId, UserId,
+};
+pub use order::{Order, OrderEvent, OrderStatus, Passenger, RefundRule};
+pub use passenger::{Nid, PassengerName};
+pub use seat::Seat;
+pub use seat_cap::{SEATS_PER_PASSENGER, SeatCap, SeatCapReached};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
+pub use ticket::{Ticket, TicketStatus, TicketVerdict};
 pub use time::{DHAKA_OFFSET_SECS, ServiceDate, TripTime};
 pub use train::{Coach, SeatLayout, Stop, Train, Weekdays};
 pub use trip::SalePolicy;
-pub use user::{Email, Phone, Role};
+pub use user::{Email, Phone, Role, User};
 
 /// Why a value from outside (a flag, a JSON field, a fixture) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

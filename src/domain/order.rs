@@ -9,10 +9,11 @@
 //! Every transition is explicit; anything else is refused, so an illegal state
 //! change cannot be written.
 
+use chrono::{DateTime, Utc};
 use std::fmt;
 use std::str::FromStr;
 
-use super::ParseError;
+use super::{HoldId, Nid, OrderId, ParseError, PassengerName, SeatId, TripId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,6 +131,47 @@ impl fmt::Display for OrderStatus {
 pub struct IllegalTransition {
     pub from: OrderStatus,
     pub event: OrderEvent,
+}
+
+/// The passengers and money for one hold, moving through the states above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub hold_id: HoldId,
+    pub trip_id: TripId,
+    pub status: OrderStatus,
+    pub amount: i64,
+    pub payment_token: String,
+    pub charge_id: Option<String>,
+    pub refunded_amount: i64,
+    pub failure: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// One per held seat, in seat order.
+    pub passengers: Vec<Passenger>,
+}
+
+/// Who travels on one of an order's seats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passenger {
+    pub seq: u32,
+    pub name: PassengerName,
+    pub nid: Option<Nid>,
+    pub seat_id: SeatId,
+}
+
+impl Order {
+    /// What the passenger is owed back in its state, in total: the refund a
+    /// cancellation granted, or everything when it failed or expired. `None`
+    /// while nothing is owed (the order is in the saga or confirmed).
+    pub fn refund_owed(&self) -> Option<i64> {
+        match self.status {
+            OrderStatus::Refunded | OrderStatus::Cancelled => Some(self.refunded_amount),
+            OrderStatus::Failed | OrderStatus::Expired => Some(self.amount),
+            _ => None,
+        }
+    }
 }
 
 /// Bangladesh Railway's cancellation deductions, by how long before departure

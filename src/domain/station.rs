@@ -34,7 +34,7 @@ impl fmt::Display for StationCode {
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Station {
-    pub id: i64,
+    pub id: super::StationId,
     pub code: StationCode,
     pub name_en: String,
     pub name_bn: Option<String>,
@@ -71,7 +71,7 @@ mod tests {
 
     fn dhaka() -> Station {
         Station {
-            id: 1,
+            id: crate::domain::StationId(1),
             code: StationCode::parse("dhk").unwrap(),
             name_en: "Dhaka".into(),
             name_bn: Some("ঢাকা".into()),

@@ -2,7 +2,10 @@
 //! inspector's device can check a ticket offline with only the public key.
 //!
 //! Format: `TKT1.<base64url(JSON)>.<base64url(signature over the JSON bytes)>`.
+//! An issued ticket's status says whether it still lets its passenger travel.
 
+use super::status::status_enum;
+use super::{OrderId, SeatId, TicketId};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -10,6 +13,43 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "TKT1";
+
+status_enum!(
+    /// Whether an issued ticket still lets its passenger travel.
+    TicketStatus, "a ticket status" {
+        Valid => "valid",
+        /// Its order was cancelled; the signature still checks, the server says no.
+        Cancelled => "cancelled",
+    }
+);
+
+/// One passenger's ticket for a confirmed order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub pnr: String,
+    pub order_id: OrderId,
+    pub passenger_seq: u32,
+    pub seat_id: SeatId,
+    pub status: TicketStatus,
+    /// The signed QR payload.
+    pub payload: String,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+}
+
+status_enum!(
+    /// What checking a presented ticket found.
+    TicketVerdict, "a ticket verdict" {
+        /// Signed with our key, issued, and not cancelled (or, offline, the signature holds).
+        Valid => "valid",
+        /// The signature does not match, or it was never issued.
+        Forged => "forged",
+        /// Issued and since cancelled.
+        Cancelled => "cancelled",
+        /// Not a ticket payload at all.
+        Malformed => "malformed",
+    }
+);
 
 /// Everything printed on a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +65,7 @@ pub struct TicketClaims {
     pub seat: String,
     pub class: String,
     pub passenger: String,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub issued_at: String,
 }
 
@@ -91,7 +131,7 @@ mod tests {
             seat: "KA-12".into(),
             class: "S_CHAIR".into(),
             passenger: "Rahima Akter".into(),
-            order_id: 1,
+            order_id: OrderId(1),
             issued_at: "2026-11-24T10:00:00+06:00".into(),
         }
     }

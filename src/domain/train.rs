@@ -207,6 +207,11 @@ impl Train {
         Journey::new(i, j, self.stops.len()).ok()
     }
 
+    /// How far a journey on this train goes, in kilometres (what a rate per km charges for).
+    pub fn distance_km(&self, journey: Journey) -> u32 {
+        self.stops[journey.to_stop()].km - self.stops[journey.from_stop()].km
+    }
+
     pub fn runs_on_date(&self, date: ServiceDate) -> bool {
         self.runs_on.contains(date.weekday())
     }

@@ -1,8 +1,29 @@
-//! Users: roles and the contact details that identify them.
+//! Users: accounts, their roles and the contact details that identify them.
 
-use super::ParseError;
+use chrono::{DateTime, Utc};
+
+use super::{ParseError, UserId};
 use std::fmt;
 use std::str::FromStr;
+
+/// An account: a passenger, a counter clerk or an admin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    /// Normalised (`+8801…`).
+    pub phone: String,
+    /// Normalised (lower case).
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub totp_secret: Option<String>,
+    pub mfa_enabled: bool,
+    /// Attempts counted since the last success or lock (see the identity store).
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
+use crate::domain::{HoldId, TicketId, TripId};
 use stats::{Outcome, Sample};
 
 /// How passengers behave.
@@ -127,7 +128,7 @@ struct Found {
 
 #[derive(Deserialize)]
 struct FoundTrip {
-    trip_id: i64,
+    trip_id: TripId,
     sale: FoundSale,
     classes: Vec<FoundClass>,
 }
@@ -145,8 +146,10 @@ struct FoundClass {
 
 #[derive(Default, Deserialize)]
 struct Held {
+    /// `None` when the answer held nothing; the steps after it then name hold 0
+    /// and fail as for any unknown hold.
     #[serde(default)]
-    hold_id: i64,
+    hold_id: Option<HoldId>,
 }
 
 #[derive(Default, Deserialize)]
@@ -163,7 +166,7 @@ struct Placed {
 
 #[derive(Deserialize)]
 struct PlacedTicket {
-    ticket_id: i64,
+    ticket_id: TicketId,
 }
 
 fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> T {
@@ -238,7 +241,7 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
     }
     // Trains with S_CHAIR seats left, in the passenger's order of preference (earliest first).
     let found: Found = parse(&found);
-    let mut options: Vec<(i64, String)> = found
+    let mut options: Vec<(TripId, String)> = found
         .trips
         .into_iter()
         .filter(|t| t.sale.state == "open")
@@ -279,7 +282,7 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
         409 => return (Outcome::LostRace, 0),
         _ => return (Outcome::Error, 0),
     }
-    let hold_id = parse::<Held>(&hold).hold_id;
+    let hold_id = parse::<Held>(&hold).hold_id.map_or(0, HoldId::get);
     if abandon {
         let (status, _) = p
             .call(3, M::DELETE, &format!("/v1/holds/{hold_id}"), None, None)
@@ -322,7 +325,7 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
     let ticket = parse::<Placed>(&order)
         .tickets
         .first()
-        .map_or(0, |t| t.ticket_id);
+        .map_or(0, |t| t.ticket_id.get());
     let (status, _) = p
         .call(6, M::GET, &format!("/v1/tickets/{ticket}"), None, None)
         .await;

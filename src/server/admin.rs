@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::app::identity::UserView;
 use crate::app::{App, AppError};
-use crate::domain::{ParseError, Role, ServiceDate, StationCode};
+use crate::domain::{ParseError, Role, ServiceDate, StationCode, UserId};
 use crate::store::{NewStation, Upsert};
 
 use super::auth::Caller;
@@ -30,7 +30,7 @@ pub struct RoleBody {
 pub async fn set_role(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(b): ApiJson<RoleBody>,
 ) -> ApiResult<Json<UserView>> {
     caller.require(Role::Admin)?;

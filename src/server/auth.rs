@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 
 use crate::app::App;
 use crate::app::identity::Claims;
-use crate::domain::Role;
+use crate::domain::{Role, UserId};
 
 use super::error::ApiError;
 
@@ -17,8 +17,8 @@ use super::error::ApiError;
 pub struct Caller(pub Claims);
 
 impl Caller {
-    pub fn id(&self) -> i64 {
-        self.0.sub
+    pub fn id(&self) -> UserId {
+        self.0.user_id()
     }
 
     /// Admins may do everything clerks may.

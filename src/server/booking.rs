@@ -13,7 +13,7 @@ use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, Order
 use crate::app::payments::{CardInput, TokenView};
 use crate::app::tickets::{TicketView, Verdict};
 use crate::app::{App, AppError};
-use crate::domain::Role;
+use crate::domain::{HoldId, OrderId, Role, TicketId};
 
 use super::auth::Caller;
 use super::client_addr::ClientAddr;
@@ -46,7 +46,7 @@ pub async fn create_hold(
 pub async fn get_hold(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<HoldId>,
 ) -> ApiResult<Json<HoldView>> {
     Ok(Json(app.hold(caller.id(), id).await?))
 }
@@ -54,7 +54,7 @@ pub async fn get_hold(
 pub async fn release_hold(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<HoldId>,
 ) -> ApiResult<StatusCode> {
     app.release_hold(caller.id(), id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -148,7 +148,7 @@ pub(super) fn order_response(reply: OrderReply) -> Response {
 pub async fn get_order(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> ApiResult<Json<OrderView>> {
     let order = app.order_of(id, caller.id(), is_staff(&caller)).await?;
     Ok(Json(app.order_view(&order).await?))
@@ -161,7 +161,7 @@ pub async fn my_orders(State(app): State<App>, caller: Caller) -> ApiResult<Json
 pub async fn cancel_order(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> ApiResult<Json<OrderView>> {
     Ok(Json(
         app.cancel_order(id, caller.id(), is_staff(&caller)).await?,
@@ -171,7 +171,7 @@ pub async fn cancel_order(
 pub async fn get_ticket(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<TicketId>,
 ) -> ApiResult<Json<TicketView>> {
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok(Json(app.ticket_view(&ticket)?))
@@ -185,7 +185,7 @@ fn qr_failed(e: qr::QrError) -> ApiError {
 pub async fn ticket_png(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<TicketId>,
 ) -> ApiResult<Response> {
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok((
@@ -198,7 +198,7 @@ pub async fn ticket_png(
 pub async fn ticket_svg(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<TicketId>,
 ) -> ApiResult<Response> {
     let ticket = app.ticket_for(id, caller.id(), is_staff(&caller)).await?;
     Ok((

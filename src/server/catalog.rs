@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::app::catalog::{SearchResult, SeatMap, StationView, TripDetail};
-use crate::domain::{Role, ServiceDate};
+use crate::domain::{Role, ServiceDate, TripId};
 use crate::store::TrainRecord;
 
 use super::auth::Caller;
@@ -97,7 +97,7 @@ pub async fn search(
 
 pub async fn trip(
     State(app): State<App>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<TripId>,
 ) -> ApiResult<Json<TripDetail>> {
     Ok(Json(app.trip_detail(id).await?))
 }
@@ -117,7 +117,7 @@ pub struct JourneyQuery {
 pub async fn seats(
     State(app): State<App>,
     caller: Result<Caller, ApiError>,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<TripId>,
     ApiQuery(q): ApiQuery<JourneyQuery>,
 ) -> ApiResult<Json<SeatMap>> {
     if q.detail {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::app::booking::{HoldRequest, HoldView};
 use crate::app::counter::{CounterCancelView, CounterOrderRequest, CounterOrderView, ShiftView};
-use crate::domain::Role;
+use crate::domain::{OrderId, Role, UserId};
 
 use super::auth::Caller;
 use super::booking::{idempotency_key, order_response};
@@ -21,7 +21,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// The caller's id, once they are known to be a clerk or an admin.
-fn clerk(caller: &Caller) -> ApiResult<i64> {
+fn clerk(caller: &Caller) -> ApiResult<UserId> {
     caller.require(Role::Clerk)?;
     Ok(caller.id())
 }
@@ -52,7 +52,7 @@ pub async fn sell(
 pub async fn cancel(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> ApiResult<Json<CounterCancelView>> {
     let clerk = clerk(&caller)?;
     Ok(Json(app.counter_cancel(clerk, id).await?))
@@ -61,7 +61,7 @@ pub async fn cancel(
 pub async fn order(
     State(app): State<App>,
     caller: Caller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<OrderId>,
 ) -> ApiResult<Json<CounterOrderView>> {
     clerk(&caller)?;
     Ok(Json(app.counter_order_detail(id).await?))

@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use crate::app::App;
-use crate::domain::Role;
+use crate::domain::{Role, TripId};
 
 use super::client_addr::ClientAddr;
 use super::error::{ApiError, ApiResult};
@@ -167,7 +167,7 @@ pub async fn trip_live(
     State(LiveState { app, gate }): State<LiveState>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    ApiPath(trip_id): ApiPath<i64>,
+    ApiPath(trip_id): ApiPath<TripId>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Only a router served without our listener has no client address; such
     // requests share one count.

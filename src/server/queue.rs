@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::app::App;
 use crate::app::queue::{QueueStatus, SaleSettings};
+use crate::domain::Role;
 use crate::domain::waiting_room::SaleControl;
-use crate::domain::{Role, UserId};
 
 use super::auth::Caller;
 use super::error::ApiResult;
@@ -20,7 +20,7 @@ pub async fn join(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<Json<QueueStatus>> {
-    let status = app.waiting_room().join(&sale, UserId(caller.id())).await?;
+    let status = app.waiting_room().join(&sale, caller.id()).await?;
     Ok(Json(status))
 }
 
@@ -29,10 +29,7 @@ pub async fn status(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<Json<QueueStatus>> {
-    let status = app
-        .waiting_room()
-        .status(&sale, UserId(caller.id()))
-        .await?;
+    let status = app.waiting_room().status(&sale, caller.id()).await?;
     Ok(Json(status))
 }
 
@@ -41,7 +38,7 @@ pub async fn leave(
     caller: Caller,
     ApiPath(sale): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    app.waiting_room().leave(&sale, UserId(caller.id())).await?;
+    app.waiting_room().leave(&sale, caller.id()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

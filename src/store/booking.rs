@@ -4,47 +4,46 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{
-    Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
-    StoreResult, TicketRecord,
-};
+use crate::domain::{Hold, HoldId, Order, OrderId, Ticket, UserId};
+
+use super::{Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreResult};
 
 #[async_trait]
 pub trait BookingStore: Send + Sync {
     /// Takes the seats for the journey atomically: every seat must be free for
     /// `mask`, or nothing changes and `SeatsTaken` names the ones that were not.
-    /// Refuses (`Conflict`) when the user would exceed `max_seats_per_user` on the trip.
-    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord>;
+    /// Refuses (`Conflict`) when the user would exceed its `seat_cap` on the trip.
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold>;
 
-    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>>;
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>>;
 
     /// Releases an active hold of `user_id`; false when it was not active.
-    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool>;
+    async fn release_hold(&self, id: HoldId, user_id: UserId) -> StoreResult<bool>;
 
     /// Ends active holds whose time is up, returning their seats; returns their ids.
-    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>>;
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>>;
 
     /// Turns an active, unexpired hold of the user into a `reserved` order and
     /// records the idempotency key, in one transaction.
-    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord>;
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<Order>;
 
-    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>>;
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>>;
 
-    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>>;
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<Order>>;
 
     /// Orders in one of `statuses` last changed at or before `before` (whole seconds; for recovery).
     async fn orders_stuck(
         &self,
         statuses: &[crate::domain::OrderStatus],
         before: DateTime<Utc>,
-    ) -> StoreResult<Vec<OrderRecord>>;
+    ) -> StoreResult<Vec<Order>>;
 
     /// Moves an order from `from` to `to` if it is still in `from` (false otherwise),
     /// with its event in the outbox. Leaving a seat-holding state for one that
     /// does not hold seats returns the seats; cancelling voids the tickets.
     async fn transition_order(
         &self,
-        id: i64,
+        id: OrderId,
         from: crate::domain::OrderStatus,
         to: crate::domain::OrderStatus,
         change: &OrderChange,
@@ -55,13 +54,17 @@ pub trait BookingStore: Send + Sync {
     /// transition with its event in the outbox, and returns the order's tickets.
     /// `None` when the order was no longer in `from`: nothing was written.
     /// One write instead of four: each was a separate commit on the saga's path.
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>>;
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>>;
 
-    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
+    async fn idempotency(
+        &self,
+        user_id: UserId,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
 
     async fn finish_idempotency(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status_code: u16,
         response: &str,

@@ -2,10 +2,11 @@
 //! fares, trips and their seat inventory.
 
 use super::{
-    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreResult, TrainRecord, TripRecord,
-    Upsert,
+    FareRow, FreeCount, NewStation, NewTrip, StoreResult, TrainRecord, TripRecord, Upsert,
 };
-use crate::domain::{Fare, FareRate, SeatClass, SegmentMask, ServiceDate, StationCode, Train};
+use crate::domain::{
+    Fare, FareRate, Seat, SeatClass, SegmentMask, ServiceDate, StationCode, Train, TripId,
+};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -37,9 +38,9 @@ pub trait CatalogStore: Send + Sync {
 
     /// Creates a trip and its seat inventory from the train's coaches.
     /// Returns `None` when the train already has a trip on that date.
-    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>>;
+    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<TripId>>;
 
-    async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>>;
+    async fn trip(&self, id: TripId) -> StoreResult<Option<TripRecord>>;
 
     /// Trips whose service date is within `first..=last`, ordered by date and train number.
     async fn trips_between(
@@ -51,8 +52,8 @@ pub trait CatalogStore: Send + Sync {
     /// Per trip and class, the number of seats free for the given journey mask.
     async fn free_seat_counts(
         &self,
-        journeys: &[(i64, SegmentMask)],
+        journeys: &[(TripId, SegmentMask)],
     ) -> StoreResult<Vec<FreeCount>>;
 
-    async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>>;
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<Seat>>;
 }

@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
-use crate::domain::SegmentMask;
+use crate::domain::{HoldId, OrderId, SeatId, SegmentMask, TripId, UserId};
 
 /// A cash sale at a counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterSale {
-    pub order_id: i64,
-    pub clerk_id: i64,
+    pub order_id: OrderId,
+    pub clerk_id: UserId,
     /// The passenger's phone, normalised (`+8801…`).
     pub phone: String,
     pub created_at: DateTime<Utc>,
@@ -38,28 +38,32 @@ pub trait CounterStore: Send + Sync {
     /// retry before the order exists replaces the phone (the last attempt wins).
     async fn record_counter_sale(
         &self,
-        hold_id: i64,
-        clerk_id: i64,
+        hold_id: HoldId,
+        clerk_id: UserId,
         phone: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn counter_sale(&self, order_id: i64) -> StoreResult<Option<CounterSale>>;
+    async fn counter_sale(&self, order_id: OrderId) -> StoreResult<Option<CounterSale>>;
     /// Records cash handed back for an order; false when it was already recorded.
     async fn record_counter_refund(
         &self,
-        order_id: i64,
-        clerk_id: i64,
+        order_id: OrderId,
+        clerk_id: UserId,
         amount: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Orders bought by this phone: at a counter, or online by the account with that phone.
-    async fn order_ids_by_phone(&self, phone: &str) -> StoreResult<Vec<i64>>;
+    async fn order_ids_by_phone(&self, phone: &str) -> StoreResult<Vec<OrderId>>;
     /// Seats this phone holds in live counter orders on a trip (for the 4-seat rule).
-    async fn counter_seats_on_trip(&self, phone: &str, trip_id: i64) -> StoreResult<i64>;
-    async fn shift_totals(&self, clerk_id: i64, since: DateTime<Utc>) -> StoreResult<ShiftTotals>;
+    async fn counter_seats_on_trip(&self, phone: &str, trip_id: TripId) -> StoreResult<i64>;
+    async fn shift_totals(
+        &self,
+        clerk_id: UserId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<ShiftTotals>;
     /// Seats of a trip blocked by holds that are not sold (yet): active holds and
     /// holds whose order is still being paid; with the hold's segments.
-    async fn pending_hold_seats(&self, trip_id: i64) -> StoreResult<Vec<(i64, SegmentMask)>>;
+    async fn pending_hold_seats(&self, trip_id: TripId) -> StoreResult<Vec<(SeatId, SegmentMask)>>;
 }
 
 /// Order statuses in which a counter sale's cash is in the drawer (or was, before a refund).

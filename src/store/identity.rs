@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::NewUser;
 use super::StoreResult;
-use super::{NewUser, User};
-use crate::domain::Role;
+use crate::domain::{Role, SessionId, User, UserId};
 
 /// The outcome of reserving a login attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +24,16 @@ pub enum Attempt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
     /// The token was current: it is now rotated out and `new_hash` replaces it.
-    Rotated { user_id: i64, session_id: i64 },
+    Rotated {
+        user_id: UserId,
+        session_id: SessionId,
+    },
     /// The token had already been rotated out: someone holds a copy of it, so
     /// its whole session (every token of the family) has just been revoked.
-    Replayed { user_id: i64, session_id: i64 },
+    Replayed {
+        user_id: UserId,
+        session_id: SessionId,
+    },
     /// Unknown, expired, or its session was revoked.
     Invalid,
 }
@@ -46,42 +52,28 @@ pub trait IdentityStore: Send + Sync {
     // ---- accounts ----
     async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
 
-    async fn user(&self, id: i64) -> StoreResult<Option<User>>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
 
     /// Finds a user by normalised phone or e-mail.
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>>;
 
     async fn list_users(&self) -> StoreResult<Vec<User>>;
 
-    async fn set_role(&self, id: i64, role: crate::domain::Role) -> StoreResult<()>;
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()>;
 
-    /// Counts a failed login; once `max_failures` are reached in a row the account
-    /// is locked until `now + lock_for`. Returns the updated user.
-    async fn record_failed_login(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        max_failures: i64,
-        lock_for: chrono::Duration,
-    ) -> StoreResult<User>;
+    async fn clear_failed_logins(&self, id: UserId) -> StoreResult<()>;
 
-    async fn clear_failed_logins(&self, id: i64) -> StoreResult<()>;
+    async fn set_totp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> StoreResult<()>;
 
-    async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()>;
-
+    /// Stores a refresh token outside any session, as every token was before
+    /// sessions existed; rotation and logout still honour such tokens, and the
+    /// tests of that path plant them with this.
     async fn insert_refresh_token(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-
-    /// Deletes the token and returns its user if it was valid at `now` (refresh tokens rotate).
-    async fn take_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>>;
 
     // ---- attempts, second factor and sessions ----
     /// Counts one attempt as failed BEFORE the password or code is checked, unless
@@ -90,36 +82,36 @@ pub trait IdentityStore: Send + Sync {
     /// (`clear_failed_logins`); failure may lock (`lock_if_exhausted`).
     async fn reserve_login_attempt(
         &self,
-        id: i64,
+        id: UserId,
         now: DateTime<Utc>,
         max_failures: i64,
         lock_for: chrono::Duration,
     ) -> StoreResult<Attempt>;
     /// Gives back a reserved attempt that turned out not to be a guess (the
     /// password was right and a second factor is still to be sent).
-    async fn release_login_attempt(&self, id: i64) -> StoreResult<()>;
+    async fn release_login_attempt(&self, id: UserId) -> StoreResult<()>;
     /// After a failed attempt: locks the account until `now + lock_for` when
     /// `max_failures` attempts are counted (and starts a fresh count for after
     /// the lock). Returns the lock's end when the account is locked.
     async fn lock_if_exhausted(
         &self,
-        id: i64,
+        id: UserId,
         now: DateTime<Utc>,
         max_failures: i64,
         lock_for: chrono::Duration,
     ) -> StoreResult<Option<DateTime<Utc>>>;
     /// Accepts TOTP time step `step` for the user only if it is later than the
     /// last one accepted (compare-and-set): the same code never works twice.
-    async fn accept_totp_step(&self, id: i64, step: i64) -> StoreResult<bool>;
+    async fn accept_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool>;
 
     /// Starts a session for a sign-in with its first refresh token; returns the session id.
     async fn start_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64>;
+    ) -> StoreResult<SessionId>;
     /// Rotates a refresh token in one atomic step: a current token is marked
     /// rotated and `new_hash` joins its family; a rotated-out one revokes the family.
     async fn rotate_refresh_token(
@@ -136,7 +128,7 @@ pub trait IdentityStore: Send + Sync {
     /// the user does not exist. One indexed read: the auth check runs it per request.
     async fn session_state(
         &self,
-        user_id: i64,
-        session_id: Option<i64>,
+        user_id: UserId,
+        session_id: Option<SessionId>,
     ) -> StoreResult<Option<SessionState>>;
 }

@@ -7,7 +7,8 @@
 
 use async_trait::async_trait;
 
-use super::{HoldRecord, NewHold, NewOrder, OrderRecord, StoreResult};
+use super::{NewHold, NewOrder, StoreResult};
+use crate::domain::{Hold, Order, SeatCap, UserId};
 
 /// Which cap refused a hold (also the name clients see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,32 +48,25 @@ pub struct HoldCaps {
 /// Who buys a counter sale, and their seat cap on the trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterBuyer {
-    pub clerk_id: i64,
+    pub clerk_id: UserId,
     /// The passenger's phone, normalised (`+8801…`).
     pub phone: String,
-    /// Seats one phone may own on one trip.
-    pub max_seats: i64,
+    /// The cap on the seats one phone may own on one trip.
+    pub seat_cap: SeatCap,
 }
 
 #[async_trait]
 pub trait LimitStore: Send + Sync {
     /// `create_hold`, refused with `StoreError::HoldCapReached` (nothing written)
     /// when the account or the address already has its cap of unexpired holds.
-    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord>;
+    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<Hold>;
 
     /// `create_order` for a counter sale: refused (`Conflict`, nothing written)
-    /// when the buyer's phone would own more than `max_seats` on the trip;
+    /// when the buyer's phone would own more than its `seat_cap` on the trip;
     /// otherwise the order and the sale's buyer are recorded together.
     async fn create_counter_order(
         &self,
         order: &NewOrder,
         buyer: &CounterBuyer,
-    ) -> StoreResult<OrderRecord>;
-}
-
-/// The refusal of a counter sale over the phone's seat cap (same words on both backends).
-pub(crate) fn phone_cap_refusal(phone: &str, already: i64, max: i64) -> super::StoreError {
-    super::StoreError::Conflict(format!(
-        "{phone} already has {already} seat(s) on this trip; at most {max} per passenger"
-    ))
+    ) -> StoreResult<Order>;
 }

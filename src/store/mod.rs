@@ -10,12 +10,13 @@ mod booking;
 mod catalog;
 mod counter;
 mod identity;
+mod inputs;
 mod invariant;
 mod limits;
 mod outbox;
 mod payment;
 pub mod postgres;
-mod records;
+mod read_models;
 mod sales;
 mod schema;
 pub mod sqlite;
@@ -25,11 +26,12 @@ pub use booking::BookingStore;
 pub use catalog::CatalogStore;
 pub use counter::{CounterSale, CounterStore, ShiftTotals};
 pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
+pub use inputs::*;
 pub use invariant::InvariantStore;
 pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
-pub use records::*;
+pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
 pub use ticket::TicketStore;
@@ -54,7 +56,7 @@ pub enum StoreError {
     Backend(String),
     /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
     #[error("seats already taken: {0:?}")]
-    SeatsTaken(Vec<i64>),
+    SeatsTaken(Vec<crate::domain::SeatId>),
     /// The account or client address already has `max` unexpired holds.
     #[error("at most {max} active holds ({}); {already} already", cap.name())]
     HoldCapReached {
@@ -65,6 +67,15 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An instant as the backends store it: whole seconds since the epoch.
+pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

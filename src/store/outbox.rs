@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{AuditRecord, Consumer, OutboxEvent, StoreResult};
+use crate::domain::EventId;
 
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -14,7 +15,7 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_mark(
         &self,
         consumer: Consumer,
-        ids: &[i64],
+        ids: &[EventId],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use super::wire::*;
+use crate::domain::{HoldId, OrderId, TripId};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -184,7 +185,7 @@ impl Client {
         self.call(Method::GET, "/v1/trips", &q, None, None).await
     }
 
-    pub async fn seat_map(&self, trip: i64, from: &str, to: &str) -> ClientResult<SeatMap> {
+    pub async fn seat_map(&self, trip: TripId, from: &str, to: &str) -> ClientResult<SeatMap> {
         let q = [("from", from), ("to", to), ("detail", "true")];
         let path = format!("/v1/trips/{trip}/seats");
         self.call(Method::GET, &path, &q, None, None).await
@@ -192,7 +193,7 @@ impl Client {
 
     pub async fn hold(
         &self,
-        trip: i64,
+        trip: TripId,
         from: &str,
         to: &str,
         class: &str,
@@ -204,7 +205,7 @@ impl Client {
             .await
     }
 
-    pub async fn release(&self, hold: i64) -> ClientResult<()> {
+    pub async fn release(&self, hold: HoldId) -> ClientResult<()> {
         let path = format!("/v1/holds/{hold}");
         self.call::<Value>(Method::DELETE, &path, &[], None, None)
             .await
@@ -214,7 +215,7 @@ impl Client {
     /// Sells a hold for cash; `key` makes a retried sale safe.
     pub async fn sell(
         &self,
-        hold: i64,
+        hold: HoldId,
         passengers: &[(String, Option<String>)],
         phone: &str,
         key: &str,
@@ -239,7 +240,7 @@ impl Client {
         self.order(order.order_id).await
     }
 
-    pub async fn order(&self, id: i64) -> ClientResult<CounterOrder> {
+    pub async fn order(&self, id: OrderId) -> ClientResult<CounterOrder> {
         let path = format!("/v1/counter/orders/{id}");
         self.call(Method::GET, &path, &[], None, None).await
     }
@@ -257,7 +258,7 @@ impl Client {
         Ok(found.orders)
     }
 
-    pub async fn cancel(&self, order: i64) -> ClientResult<Cancelled> {
+    pub async fn cancel(&self, order: OrderId) -> ClientResult<Cancelled> {
         let path = format!("/v1/counter/orders/{order}/cancel");
         self.call(Method::POST, &path, &[], None, None).await
     }
@@ -269,7 +270,7 @@ impl Client {
 
     /// Follows a trip's live stream, calling `changed` for every event (the
     /// first one at once). Returns when the stream ends or breaks.
-    pub async fn follow_trip(&self, trip: i64, mut changed: impl FnMut()) -> ClientResult<()> {
+    pub async fn follow_trip(&self, trip: TripId, mut changed: impl FnMut()) -> ClientResult<()> {
         let url = self.url(&format!("/v1/trips/{trip}/live"), &[]);
         let mut req = self.http.get(url).header("accept", "text/event-stream");
         // Signed in, a clerk's stream comes from the share kept for staff.

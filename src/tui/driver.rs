@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::app::{Call, Effect, Msg, Reply};
 use super::client::{Client, ClientError};
+use crate::domain::TripId;
 
 /// Performs one call and turns its outcome into the reply for `update`.
 /// `Watch`, `Unwatch` and `Quit` are the driver's own business, not calls.
@@ -139,7 +140,7 @@ impl Drop for Driver {
 }
 
 /// Follows a trip's live stream for as long as the seat map is open.
-async fn follow(client: Arc<Client>, tx: UnboundedSender<Msg>, trip: i64) {
+async fn follow(client: Arc<Client>, tx: UnboundedSender<Msg>, trip: TripId) {
     let mut backoff = Duration::from_millis(500);
     loop {
         let mut first = true;

@@ -2,6 +2,7 @@
 //! other, so it keeps its own copy of the shapes it needs (only the fields it
 //! uses); unknown fields are ignored, so the server may grow.
 
+use crate::domain::{HoldId, OrderId, OrderStatus, TicketId, TicketStatus, TripId, UserId};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -25,7 +26,7 @@ pub struct Tokens {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Me {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
     pub role: String,
 }
@@ -50,7 +51,7 @@ pub struct Sale {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct TripOption {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: TrainRef,
     pub departs: String,
     pub arrives: String,
@@ -105,7 +106,7 @@ pub struct Coach {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SeatMap {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: TrainRef,
     pub from: Station,
     pub to: Station,
@@ -114,7 +115,7 @@ pub struct SeatMap {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Hold {
-    pub hold_id: i64,
+    pub hold_id: HoldId,
     pub seats: Vec<String>,
     pub fare_per_seat: i64,
     pub total: i64,
@@ -129,9 +130,9 @@ pub struct OrderSeat {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Order {
-    pub order_id: i64,
-    pub status: String,
-    pub trip_id: i64,
+    pub order_id: OrderId,
+    pub status: OrderStatus,
+    pub trip_id: TripId,
     pub train: u32,
     pub date: String,
     pub from: String,
@@ -148,9 +149,9 @@ pub use crate::domain::ticket::TicketClaims;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Ticket {
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub pnr: String,
-    pub status: String,
+    pub status: TicketStatus,
     pub claims: TicketClaims,
     /// The signed QR payload.
     pub payload: String,

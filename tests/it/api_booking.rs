@@ -6,6 +6,7 @@ use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use ticketctl::domain::{HoldId, HoldStatus, OrderId, TicketId, TripId};
 
 async fn card(t: &TestApp, token: &str, number: &str) -> String {
     let r = t
@@ -27,7 +28,7 @@ async fn card(t: &TestApp, token: &str, number: &str) -> String {
 async fn hold(
     t: &TestApp,
     token: &str,
-    trip: i64,
+    trip: TripId,
     from: &str,
     to: &str,
     seats: Value,
@@ -44,7 +45,7 @@ async fn order(
     t: &TestApp,
     token: &str,
     key: &str,
-    hold_id: i64,
+    hold_id: HoldId,
     names: &[&str],
     card_token: &str,
 ) -> crate::common::server::Reply {
@@ -59,7 +60,7 @@ async fn order(
     crate::common::server::Reply::from_response(req.send().await.unwrap()).await
 }
 
-async fn invariants_hold(t: &TestApp, trip: i64) {
+async fn invariants_hold(t: &TestApp, trip: TripId) {
     t.app.settle().await.unwrap();
     let report = t.app.check_invariants(Some(trip)).await.unwrap();
     assert!(report.ok(), "invariants broken: {report:#?}");
@@ -74,7 +75,7 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
     let search = t
         .get(&format!("/v1/trips?from=Dhaka&to=Chattogram&date={date}"))
         .await;
-    assert_eq!(search.body["trips"][0]["trip_id"], trip);
+    assert_eq!(search.body["trips"][0]["trip_id"], trip.get());
 
     let held = t
         .post_as(
@@ -86,7 +87,7 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
     assert_eq!(held.body["total"], 900);
     let seats: Vec<String> = serde_json::from_value(held.body["seats"].clone()).unwrap();
-    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
     let card = card(&t, &token, "4242 4242 4242 4242").await;
 
     let placed = order(
@@ -103,7 +104,7 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
     assert_eq!(placed.body["amount"], 900);
     let tickets = placed.body["tickets"].as_array().unwrap();
     assert_eq!(tickets.len(), 2);
-    let ticket_id = tickets[0]["ticket_id"].as_i64().unwrap();
+    let ticket_id = TicketId(tickets[0]["ticket_id"].as_i64().unwrap());
 
     // The seats are now taken for this journey.
     let map = t
@@ -180,7 +181,7 @@ async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
             .refund(900, 2, (departs - now).num_hours())
             .unwrap_or(0)
     };
-    let order_id = placed.body["order_id"].as_i64().unwrap();
+    let order_id = OrderId(placed.body["order_id"].as_i64().unwrap());
     let owed_before = owed(t.app.now());
     let cancelled = t
         .post_as(&format!("/v1/orders/{order_id}/cancel"), &token, json!({}))
@@ -278,7 +279,7 @@ async fn idempotent_retry_charges_once(t: TestApp) {
             json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
         )
         .await;
-    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
     let card = card(&t, &token, "4242424242424242").await;
     let first = order(&t, &token, "retry-key", hold_id, &["A Passenger"], &card).await;
     let second = order(&t, &token, "retry-key", hold_id, &["A Passenger"], &card).await;
@@ -317,7 +318,7 @@ async fn declined_and_timed_out_payments_release_the_seats(t: TestApp) {
             &t,
             &token,
             &format!("pay-{n}"),
-            held.body["hold_id"].as_i64().unwrap(),
+            HoldId(held.body["hold_id"].as_i64().unwrap()),
             &["P"],
             &card,
         )
@@ -407,7 +408,7 @@ async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
     let held = t
         .post_as("/v1/holds", &other, with("count", json!(1)))
         .await;
-    let other_hold = held.body["hold_id"].as_i64().unwrap();
+    let other_hold = HoldId(held.body["hold_id"].as_i64().unwrap());
     t.send(
         Method::DELETE,
         &format!("/v1/holds/{other_hold}"),
@@ -428,7 +429,7 @@ async fn a_released_hold_frees_its_seat_and_cannot_be_released_twice(t: TestApp)
     let (_, token) = quick_user(&t.app, 1).await;
     let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-2"] })).await;
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
-    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
     let (_, rival) = quick_user(&t.app, 2).await;
     assert_eq!(
         hold(&t, &rival, trip, "DHK", "CTG", json!(["KA-2"])).await,
@@ -473,7 +474,7 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     let (_, token) = quick_user(&t.app, 1).await;
     let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-3"] })).await;
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
-    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
     let db = t.shutdown().await;
     // The TTL passes while no server runs.
     let manual = config.clock.as_manual().expect("manual clock");
@@ -481,7 +482,7 @@ async fn expiry_survives_a_restart(db: crate::common::db::TestDb) {
     let t = TestApp::start_with(db, config.clone()).await;
     t.app.sweep_now().await.unwrap();
     let stored = t.app.raw_store().hold(hold_id).await.unwrap().unwrap();
-    assert_eq!(stored.status, "expired");
+    assert_eq!(stored.status, HoldStatus::Expired);
     let map = t
         .get(&format!("/v1/trips/{trip}/seats?from=DHK&to=CTG"))
         .await;
@@ -537,7 +538,7 @@ async fn two_hundred_buyers_forty_seats(t: TestApp) {
                 let card = card(&t, &token, "4242424242424242").await;
                 let names: Vec<String> = (0..r.body["seats"].as_array().unwrap().len()).map(|i| format!("P{n}-{i}")).collect();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let placed = order(&t, &token, &format!("k{n}"), r.body["hold_id"].as_i64().unwrap(), &names, &card).await;
+                let placed = order(&t, &token, &format!("k{n}"), HoldId(r.body["hold_id"].as_i64().unwrap()), &names, &card).await;
                 assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
             }
             r.status
@@ -606,9 +607,9 @@ async fn recovery_settles_orders_left_mid_saga(db: crate::common::db::TestDb) {
             .raw_store()
             .create_order(&NewOrder {
                 user_id: user,
-                hold_id: held.body["hold_id"].as_i64().unwrap(),
+                hold_id: HoldId(held.body["hold_id"].as_i64().unwrap()),
                 passengers: vec![PassengerInput {
-                    name: format!("P{n}"),
+                    name: format!("P{n}").parse().unwrap(),
                     nid: None,
                 }],
                 payment_token: card.clone(),

@@ -5,7 +5,7 @@ use crate::common::server::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use ticketctl::app::seed::{Quiet, SeedReport};
-use ticketctl::domain::{Role, ServiceDate};
+use ticketctl::domain::{Role, ServiceDate, TripId};
 
 /// Tomorrow on the app's clock (set the whole suite's date with TICKETCTL_TEST_TODAY).
 fn tomorrow(t: &TestApp) -> ServiceDate {
@@ -167,7 +167,7 @@ async fn trip_detail_and_seat_map(t: TestApp) {
         .get(&format!("/v1/trips?from=DHK&to=CTG&date={date}"))
         .await;
     let first = &r.body["trips"][0];
-    let id = first["trip_id"].as_i64().unwrap();
+    let id = TripId(first["trip_id"].as_i64().unwrap());
 
     let detail = t.get(&format!("/v1/trips/{id}")).await;
     assert_eq!(detail.status, StatusCode::OK);

@@ -7,12 +7,12 @@ use crate::common::server::{Reply, TestApp, quick_user, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use ticketctl::domain::Role;
+use ticketctl::domain::{HoldId, Role, TripId};
 
 async fn counter_hold(
     t: &TestApp,
     clerk: &str,
-    trip: i64,
+    trip: TripId,
     from: &str,
     to: &str,
     seats: &[&str],
@@ -29,7 +29,7 @@ async fn sell(
     t: &TestApp,
     clerk: &str,
     key: &str,
-    hold: i64,
+    hold: HoldId,
     names: &[&str],
     phone: &str,
 ) -> Reply {
@@ -44,7 +44,7 @@ async fn sell(
 }
 
 /// Holds and sells `seats` for cash; returns the order id.
-async fn sale(t: &TestApp, clerk: &str, trip: i64, seats: &[&str], phone: &str) -> i64 {
+async fn sale(t: &TestApp, clerk: &str, trip: TripId, seats: &[&str], phone: &str) -> i64 {
     let h = counter_hold(t, clerk, trip, "DHK", "CTG", seats).await;
     assert_eq!(h.status, StatusCode::CREATED, "{}", h.body);
     let names: Vec<String> = (0..seats.len()).map(|i| format!("Rahima {i}")).collect();
@@ -54,7 +54,7 @@ async fn sale(t: &TestApp, clerk: &str, trip: i64, seats: &[&str], phone: &str) 
         t,
         clerk,
         &key,
-        h.body["hold_id"].as_i64().unwrap(),
+        HoldId(h.body["hold_id"].as_i64().unwrap()),
         &names,
         phone,
     )
@@ -64,7 +64,7 @@ async fn sale(t: &TestApp, clerk: &str, trip: i64, seats: &[&str], phone: &str) 
     r.body["order_id"].as_i64().unwrap()
 }
 
-async fn invariants_hold(t: &TestApp, trip: i64) {
+async fn invariants_hold(t: &TestApp, trip: TripId) {
     t.app.settle().await.unwrap();
     let report = t.app.check_invariants(Some(trip)).await.unwrap();
     assert!(report.ok(), "invariants broken: {report:#?}");
@@ -144,7 +144,7 @@ async fn four_seats_per_passenger_phone_not_per_clerk(t: TestApp) {
     sale(&t, &clerk, trip, &["KA-4", "KA-5", "KA-6"], "01722222222").await;
     // …but not a 5th seat to the same passenger.
     let h = counter_hold(&t, &clerk, trip, "DHK", "CTG", &["KA-7", "KA-8"]).await;
-    let hold = h.body["hold_id"].as_i64().unwrap();
+    let hold = HoldId(h.body["hold_id"].as_i64().unwrap());
     let r = sell(
         &t,
         &clerk,
@@ -165,7 +165,7 @@ async fn four_seats_per_passenger_phone_not_per_clerk(t: TestApp) {
         &t,
         &clerk,
         "one-more",
-        one_more.body["hold_id"].as_i64().unwrap(),
+        HoldId(one_more.body["hold_id"].as_i64().unwrap()),
         &["C"],
         "01711111111",
     )
@@ -183,7 +183,7 @@ async fn a_retried_sale_sells_once(t: TestApp) {
     let trip = tiny_trip(&t.app, 4).await;
     let clerk = t.user_token("01799000001", Role::Clerk).await;
     let h = counter_hold(&t, &clerk, trip, "DHK", "CTG", &["KA-1"]).await;
-    let hold = h.body["hold_id"].as_i64().unwrap();
+    let hold = HoldId(h.body["hold_id"].as_i64().unwrap());
     let first = sell(&t, &clerk, "k-1", hold, &["Karim"], "01711111111").await;
     let again = sell(&t, &clerk, "k-1", hold, &["Karim"], "01711111111").await;
     assert_eq!(first.status, StatusCode::CREATED);
@@ -364,7 +364,7 @@ async fn the_live_stream_tells_of_every_change(t: TestApp) {
     let later = events(&mut stream, 1).await;
     assert!(!later[0].contains(r#""version":1}"#), "{later:?}");
 
-    t.get(&format!("/v1/trips/{}/live", trip + 1000))
+    t.get(&format!("/v1/trips/{}/live", trip.get() + 1000))
         .await
         .assert_problem(404, "not-found");
 }
@@ -373,7 +373,7 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
     let trip = tiny_trip(&t.app, 4).await;
     let clerk = t.user_token("01799000001", Role::Clerk).await;
     let h = counter_hold(&t, &clerk, trip, "DHK", "CTG", &["KA-1"]).await;
-    let hold = h.body["hold_id"].as_i64().unwrap();
+    let hold = HoldId(h.body["hold_id"].as_i64().unwrap());
     let before = t.app.raw_store().ledger().await.unwrap();
 
     // No Idempotency-Key.
@@ -390,9 +390,16 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
         .await
         .assert_problem(422, "invalid-field");
     // Someone else's (or no such) hold.
-    sell(&t, &clerk, "k2", hold + 99, &["A"], "01711111111")
-        .await
-        .assert_problem(404, "not-found");
+    sell(
+        &t,
+        &clerk,
+        "k2",
+        HoldId(hold.get() + 99),
+        &["A"],
+        "01711111111",
+    )
+    .await
+    .assert_problem(404, "not-found");
     // Wrong types and unknown fields.
     let req = t
         .client

@@ -10,6 +10,7 @@ use crate::common::server::{TestApp, quick_user, suite_second, test_config, tiny
 use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use ticketctl::domain::{TripId, UserId};
 
 async fn start(db: TestDb, room: &TestRoom, config: ticketctl::app::AppConfig) -> TestApp {
     TestApp::start_manual(db, suite_second(), room.apply(config)).await
@@ -30,7 +31,7 @@ async fn admin(t: &TestApp) -> String {
 
 async fn create_sale(
     t: &TestApp,
-    trip: i64,
+    trip: TripId,
     opens_in_ms: i64,
     rate: f64,
     max_active: usize,
@@ -54,7 +55,7 @@ async fn status(t: &TestApp, token: &str) -> Value {
 
 async fn hold_with(
     t: &TestApp,
-    trip: i64,
+    trip: TripId,
     token: &str,
     admission: Option<&str>,
 ) -> crate::common::server::Reply {
@@ -88,8 +89,8 @@ async fn early_arrivals_are_shuffled_and_later_ones_served_in_order(db: TestDb, 
         assert_eq!(status(&t, token).await["state"], "admitted");
     }
     let order = t.app.waiting_room().admission_order("eid").await.unwrap();
-    let early_ids: Vec<i64> = early.iter().map(|(id, _)| *id).collect();
-    let mut first: Vec<i64> = order[..20].to_vec();
+    let early_ids: Vec<UserId> = early.iter().map(|(id, _)| *id).collect();
+    let mut first: Vec<UserId> = order[..20].to_vec();
     assert_ne!(
         first, early_ids,
         "arriving early gives no edge: the pre-queue is shuffled"
@@ -186,8 +187,7 @@ async fn futures_statuses(t: &TestApp, users: &[String]) -> Vec<Value> {
 }
 
 async fn only_a_live_admission_of_your_own_lets_you_buy(db: TestDb, room: TestRoom) {
-    let mut config = test_config();
-    config.max_seats_per_booking = 4;
+    let config = test_config();
     let t = start(db, &room, config).await;
     let trip = tiny_trip(&t.app, 40).await;
     create_sale(&t, trip, -1000, 100.0, 10, 1).await;

@@ -9,6 +9,7 @@ use crate::common::booking_flow::book;
 use crate::common::db::{exec, scalar};
 use crate::common::server::{TestApp, tiny_trip};
 use ticketctl::app::audit::AuditAnchor;
+use ticketctl::domain::AuditEntryId;
 use ticketctl::domain::audit::{GENESIS, chain_hash};
 
 /// A booking's worth of audit entries (at least four), checked intact.
@@ -40,7 +41,7 @@ async fn a_deleted_entry_breaks_the_link_of_the_next(t: TestApp) {
     logged(&t).await;
     exec(&t.db, "DELETE FROM audit_log WHERE id = 2").await;
     let check = t.app.verify_audit().await.unwrap();
-    assert_eq!(check.first_broken, Some(3), "{check:?}");
+    assert_eq!(check.first_broken, Some(AuditEntryId(3)), "{check:?}");
 }
 
 async fn two_swapped_entries_break_the_chain_at_the_first(t: TestApp) {
@@ -53,7 +54,7 @@ async fn two_swapped_entries_break_the_chain_at_the_first(t: TestApp) {
     )
     .await;
     let check = t.app.verify_audit().await.unwrap();
-    assert_eq!(check.first_broken, Some(2), "{check:?}");
+    assert_eq!(check.first_broken, Some(AuditEntryId(2)), "{check:?}");
 }
 
 /// Rewrites entry 2 and recomputes every hash from there on, as an attacker
@@ -63,7 +64,7 @@ async fn rewrite_and_rehash(t: &TestApp) {
     let mut prev = GENESIS.to_owned();
     let mut sql = String::new();
     for entry in &log {
-        let detail = if entry.id == 2 {
+        let detail = if entry.id == AuditEntryId(2) {
             r#"{"order_id":1,"amount":1}"#.to_owned()
         } else {
             entry.detail.clone()

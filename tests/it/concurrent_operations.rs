@@ -11,7 +11,7 @@ use tokio::sync::Barrier;
 use crate::common::booking_flow::{book, hold};
 use crate::common::db::scalar;
 use crate::common::server::{Reply, TestApp, quick_user, tiny_trip};
-use ticketctl::domain::Role;
+use ticketctl::domain::{HoldStatus, OrderId, Role, TripId};
 
 const AT_ONCE: usize = 20;
 
@@ -52,14 +52,14 @@ fn one_success_rest_conflicts(replies: &[Reply], success: u16) {
     }
 }
 
-async fn invariants_hold(t: &TestApp, trip: i64) {
+async fn invariants_hold(t: &TestApp, trip: TripId) {
     t.app.settle().await.unwrap();
     let report = t.app.check_invariants(Some(trip)).await.unwrap();
     assert!(report.ok(), "{report:#?}");
 }
 
 /// The seat is for sale again: a new passenger can hold it.
-async fn seat_can_be_held_again(t: &TestApp, trip: i64, n: u32) {
+async fn seat_can_be_held_again(t: &TestApp, trip: TripId, n: u32) {
     let (_, token) = quick_user(&t.app, n).await;
     let r = t
         .post_as(
@@ -128,7 +128,7 @@ async fn releasing_one_hold_twenty_times_at_once_frees_it_once(t: TestApp) {
             .unwrap()
             .unwrap()
             .status,
-        "released"
+        HoldStatus::Released
     );
     let taken = scalar(
         &t.db,
@@ -163,7 +163,7 @@ async fn a_cash_refund_asked_twenty_times_at_once_is_handed_back_once(t: TestApp
     )
     .await;
     assert_eq!(sold.status, StatusCode::CREATED, "{}", sold.body);
-    let o = sold.body["order_id"].as_i64().unwrap();
+    let o = OrderId(sold.body["order_id"].as_i64().unwrap());
     let url = t.url(&format!("/v1/counter/orders/{o}/cancel"));
     let requests = (0..AT_ONCE)
         .map(|_| t.client.post(&url).bearer_auth(&clerk).json(&json!({})))

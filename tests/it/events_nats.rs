@@ -20,6 +20,7 @@ use crate::common::nats::{self, NatsServer, TestStream};
 use crate::common::server::{TestApp, test_config, tiny_trip};
 use ticketctl::app::App;
 use ticketctl::app::relay::EventPublisher;
+use ticketctl::domain::TripId;
 use ticketctl::server::Limits;
 use ticketctl::store::AuditRecord;
 
@@ -38,7 +39,7 @@ async fn serve_relaying(db: TestDb, publisher: Arc<dyn EventPublisher>) -> TestA
 async fn outbox_events(app: &App) -> BTreeMap<i64, AuditRecord> {
     app.settle().await.unwrap();
     let log = app.raw_store().audit_log().await.unwrap();
-    log.into_iter().map(|r| (r.event_id, r)).collect()
+    log.into_iter().map(|r| (r.event_id.get(), r)).collect()
 }
 
 async fn unrelayed(db: &TestDb) -> i64 {
@@ -242,7 +243,7 @@ async fn a_relay_killed_mid_stream_leaves_one_message_per_event_nats() {
 /// One-seat bookings through a served binary, one per token; returns how many.
 async fn book_through(
     server: &crate::common::process::ServedBinary,
-    trip: i64,
+    trip: TripId,
     tokens: &[String],
 ) -> usize {
     for (n, token) in tokens.iter().enumerate() {
@@ -396,7 +397,7 @@ async fn events_tail_prints_a_bookings_events_nats() {
     let order_events: Vec<i64> = events
         .values()
         .filter(|e| e.kind.starts_with("order."))
-        .map(|e| e.event_id)
+        .map(|e| e.event_id.get())
         .collect();
     let mut printed = Vec::new();
     while printed.len() < order_events.len() {
@@ -437,7 +438,7 @@ async fn events_tail_prints_a_bookings_events_nats() {
     let tickets: Vec<i64> = events
         .values()
         .filter(|e| e.kind == "ticket.issued")
-        .map(|e| e.event_id)
+        .map(|e| e.event_id.get())
         .collect();
     assert_eq!(
         replayed

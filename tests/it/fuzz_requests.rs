@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use ticketctl::domain::Role;
+use ticketctl::domain::{Role, TripId};
 
 use crate::common::server::{TestApp, tiny_trip};
 
@@ -340,7 +340,7 @@ struct Route {
     query: Vec<(&'static str, String)>,
 }
 
-fn routes(trip: i64, hold: i64) -> Vec<Route> {
+fn routes(trip: TripId, hold: i64) -> Vec<Route> {
     use Method as M;
     let r = |method: M,
              path: &'static str,
@@ -450,7 +450,7 @@ fn routes(trip: i64, hold: i64) -> Vec<Route> {
             M::POST,
             "/v1/admin/queue",
             Some(
-                json!({ "id": "fuzz", "opens_at": crate::common::server::suite_now(), "trip_ids": [trip + 1000], "rate_per_sec": 10.0, "max_active": 10, "idle_secs": 60 }),
+                json!({ "id": "fuzz", "opens_at": crate::common::server::suite_now(), "trip_ids": [trip.get() + 1000], "rate_per_sec": 10.0, "max_active": 10, "idle_secs": 60 }),
             ),
             vec![],
         ),

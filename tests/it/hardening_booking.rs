@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use crate::common::db::TestDb;
 use crate::common::server::{Reply, TestApp, quick_user, test_config, tiny_trip};
 use ticketctl::app::AppConfig;
-use ticketctl::domain::Role;
+use ticketctl::domain::{ChargeStatus, Role, TripId};
 
 /// Runs each `case(TestApp)` on both backends, the server started with
 /// `config()`; `group` names the module the tests go in.
@@ -92,12 +92,12 @@ async fn card(t: &TestApp, token: &str) -> String {
     r.body["token"].as_str().unwrap().to_owned()
 }
 
-fn hold_body(trip: i64, from: &str, to: &str, count: u32) -> Value {
+fn hold_body(trip: TripId, from: &str, to: &str, count: u32) -> Value {
     json!({ "trip_id": trip, "from": from, "to": to, "class": "S_CHAIR", "count": count })
 }
 
 /// Claims on the trip's seats that still hold segments (active holds and orders that own seats).
-async fn live_claims(t: &TestApp, trip: i64) -> usize {
+async fn live_claims(t: &TestApp, trip: TripId) -> usize {
     t.app.settle().await.unwrap();
     let report = t.app.check_invariants(Some(trip)).await.unwrap();
     assert!(report.ok(), "invariants broken: {report:#?}");
@@ -393,7 +393,7 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
     for r in &replies {
         if r.status == StatusCode::CREATED {
             succeeded += 1;
-            assert_eq!(r.body["order_id"], order_id, "{}", r.body);
+            assert_eq!(r.body["order_id"], order_id.get(), "{}", r.body);
             assert_eq!(r.body["status"], "confirmed", "{}", r.body);
         } else {
             r.assert_problem(409, "order-in-progress");
@@ -417,13 +417,13 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
         .await
         .unwrap();
     assert!(
-        charge.is_some_and(|c| c.status == "succeeded"),
+        charge.is_some_and(|c| c.status == ChargeStatus::Succeeded),
         "one charge"
     );
     // After completion every retry replays the same order.
     let again = post_with_key(&t, "/v1/orders", &token, "same-order", body.clone()).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
-    assert_eq!(again.body["order_id"], order_id);
+    assert_eq!(again.body["order_id"], order_id.get());
     assert_eq!(
         t.app.raw_store().orders_of_user(user).await.unwrap().len(),
         1
@@ -457,7 +457,7 @@ async fn one_key_with_two_bodies_at_once_places_one_and_refuses_the_other(t: Tes
     assert_eq!(orders.len(), 1, "one order for one key");
     let placed_hold = orders[0].hold_id;
     for (i, r) in replies.iter().enumerate() {
-        let same_body = bodies[i % 2]["hold_id"] == placed_hold;
+        let same_body = bodies[i % 2]["hold_id"] == placed_hold.get();
         match r.status {
             StatusCode::CREATED => assert!(same_body, "only the placed body succeeds"),
             StatusCode::UNPROCESSABLE_ENTITY => {
@@ -671,12 +671,12 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     let server = served(db.url(), 0).await;
     let (s, reply) = server.post("/v1/orders", &bob, Some("b1"), &body).await;
     assert_eq!(s, 201, "{reply}");
-    assert_eq!(reply["order_id"], order.id);
+    assert_eq!(reply["order_id"], order.id.get());
     assert_eq!(reply["status"], "confirmed");
     assert_eq!(reply["tickets"].as_array().unwrap().len(), 1, "{reply}");
     let (s, again) = server.post("/v1/orders", &bob, Some("b1"), &body).await;
     assert_eq!(s, 201, "{again}");
-    assert_eq!(again["order_id"], order.id);
+    assert_eq!(again["order_id"], order.id.get());
     drop(server);
 
     let store = crate::common::db::open_store(&db).await;

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use ticketctl::domain::text::max_chars;
-use ticketctl::domain::{Role, ServiceDate};
+use ticketctl::domain::{Role, ServiceDate, TripId};
 use ticketctl::server::Limits;
 use ticketctl::server::limits::{ConnLimits, StreamLimits};
 
@@ -512,7 +512,7 @@ async fn text_rule_holds_for_every_text_field_of_every_endpoint(t: TestApp) {
 async fn absurd_dates_and_card_expiries_are_refused(t: TestApp) {
     let admin = admin(&t).await;
     let trip = tiny_trip(&t.app, 8).await;
-    assert!(trip > 0);
+    assert!(trip.get() > 0);
     let today = ServiceDate::today_at(crate::common::server::suite_now());
     for date in [
         "+262142-01-01".to_owned(),
@@ -759,7 +759,7 @@ async fn one_address_holding_its_cap_of_connections_leaves_the_server_reachable(
 async fn open_stream(
     client: &reqwest::Client,
     t: &TestApp,
-    trip: i64,
+    trip: TripId,
     token: Option<&str>,
 ) -> reqwest::Response {
     let mut req = client.get(t.url(&format!("/v1/trips/{trip}/live")));

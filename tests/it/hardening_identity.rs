@@ -13,7 +13,7 @@ use tokio::sync::Barrier;
 
 use crate::common::server::{PASSWORD, Reply, TestApp, code_at, current_code, test_config};
 use ticketctl::app::AppConfig;
-use ticketctl::domain::Role;
+use ticketctl::domain::{Role, UserId};
 use ticketctl::store::NewUser;
 
 /// Runs each `async fn(TestApp)` on SQLite and Postgres with the config `$config`.
@@ -93,7 +93,7 @@ fn login_body(login: &str, password: &str) -> Value {
     json!({ "login": login, "password": password })
 }
 
-async fn user_id(t: &TestApp, phone: &str) -> i64 {
+async fn user_id(t: &TestApp, phone: &str) -> UserId {
     t.app
         .raw_store()
         .user_by_login(phone)
@@ -715,7 +715,10 @@ async fn the_identity_store_steps_behave_alike_on_both_backends(t: TestApp) {
             .unwrap()
             .revoked
     );
-    assert_eq!(store.session_state(999_999, None).await.unwrap(), None);
+    assert_eq!(
+        store.session_state(UserId(999_999), None).await.unwrap(),
+        None
+    );
     store.set_role(id, Role::Clerk).await.unwrap();
     assert_eq!(
         store.session_state(id, None).await.unwrap().unwrap().role,

@@ -7,16 +7,17 @@ use crate::common::booking_flow::{Booked, book};
 use crate::common::db::{exec, scalar};
 use crate::common::server::{TestApp, tiny_trip};
 use ticketctl::app::invariants::{InvariantReport, Violation};
+use ticketctl::domain::TripId;
 
 const CARD: &str = "4242424242424242";
 const DECLINED: &str = "4000000000000002";
 
-async fn report(t: &TestApp, trip: i64) -> InvariantReport {
+async fn report(t: &TestApp, trip: TripId) -> InvariantReport {
     t.app.check_invariants(Some(trip)).await.unwrap()
 }
 
 /// A trip with one confirmed order of one seat, checked clean.
-async fn one_sale(t: &TestApp) -> (i64, Booked) {
+async fn one_sale(t: &TestApp) -> (TripId, Booked) {
     let trip = tiny_trip(&t.app, 8).await;
     let sold = book(t, trip, 1, 1, CARD).await;
     assert_eq!(

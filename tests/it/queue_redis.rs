@@ -16,7 +16,7 @@ use crate::common::server::{
     PASSWORD, Reply, TestApp, quick_user, suite_second, test_config, tiny_trip,
 };
 use ticketctl::app::{AppConfig, Clock};
-use ticketctl::domain::{Role, ServiceDate};
+use ticketctl::domain::{Role, ServiceDate, TripId, UserId};
 
 async fn admin(t: &TestApp) -> String {
     let _ = t
@@ -32,7 +32,7 @@ async fn admin(t: &TestApp) -> String {
     t.login("01799000000").await
 }
 
-async fn create_sale(t: &TestApp, trip: i64, opens_in: Duration, rate: f64, max_active: usize) {
+async fn create_sale(t: &TestApp, trip: TripId, opens_in: Duration, rate: f64, max_active: usize) {
     let opens_at = t.app.now() + opens_in;
     let body = json!({ "id": "eid", "opens_at": opens_at, "trip_ids": [trip],
         "rate_per_sec": rate, "max_active": max_active, "idle_secs": 600 });
@@ -50,7 +50,7 @@ async fn status(t: &TestApp, token: &str) -> Value {
     r.body
 }
 
-async fn hold(t: &TestApp, trip: i64, token: &str, admission: Option<&str>) -> Reply {
+async fn hold(t: &TestApp, trip: TripId, token: &str, admission: Option<&str>) -> Reply {
     let mut req = t.client.post(t.url("/v1/holds")).bearer_auth(token).json(
         &json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
     );
@@ -82,7 +82,7 @@ async fn order(t: &TestApp, hold_id: &Value, token: &str, admission: &str, key: 
 }
 
 /// Each waiting user's position, asked through alternating servers.
-async fn positions(servers: &[&TestApp], users: &[(i64, String)]) -> BTreeMap<i64, u64> {
+async fn positions(servers: &[&TestApp], users: &[(UserId, String)]) -> BTreeMap<UserId, u64> {
     let mut out = BTreeMap::new();
     for (i, (id, token)) in users.iter().enumerate() {
         let s = status(servers[i % servers.len()], token).await;
@@ -163,9 +163,9 @@ async fn two_servers_on_one_database_and_one_redis_share_the_queue_postgres() {
     assert_eq!(status(&a, &token).await["token"], through_a["token"]);
 
     // Admissions follow positions, three at a time, whoever serves them.
-    let mut in_line: Vec<(u64, i64)> = before.iter().map(|(u, p)| (*p, *u)).collect();
+    let mut in_line: Vec<(u64, UserId)> = before.iter().map(|(u, p)| (*p, *u)).collect();
     in_line.sort();
-    let token_of: BTreeMap<i64, String> = users.iter().cloned().collect();
+    let token_of: BTreeMap<UserId, String> = users.iter().cloned().collect();
     let mut admitted_in_turn = vec![];
     for round in 0..3 {
         let servers = [&a, &b];
@@ -194,7 +194,7 @@ async fn two_servers_on_one_database_and_one_redis_share_the_queue_postgres() {
         status(servers[round % 2], &token_of[&last]).await;
         admitted_in_turn.extend(b.app.waiting_room().admission_order("eid").await.unwrap());
     }
-    let expected: Vec<i64> = in_line.iter().map(|(_, u)| *u).collect();
+    let expected: Vec<UserId> = in_line.iter().map(|(_, u)| *u).collect();
     assert_eq!(
         admitted_in_turn, expected,
         "nobody is admitted before those ahead"

@@ -13,10 +13,11 @@
 use chrono::{DateTime, Duration, Utc};
 use ticketctl::app::App;
 use ticketctl::app::workers::RecoveryReport;
-use ticketctl::domain::{Journey, OrderStatus, SeatClass};
-use ticketctl::store::{
-    GatewayCharge, NewHold, NewOrder, OrderChange, OrderRecord, PassengerInput,
+use ticketctl::domain::{
+    Charge, ChargeStatus, HoldId, HoldStatus, Journey, Order, OrderId, OrderStatus, SeatCap,
+    SeatClass, SeatId, TicketStatus, TripId, UserId,
 };
+use ticketctl::store::{NewHold, NewOrder, OrderChange, PassengerInput};
 
 use crate::common::db::{TestDb, open_store};
 use crate::common::server::{quick_user, test_config, tiny_trip};
@@ -25,9 +26,9 @@ use crate::common::server::{quick_user, test_config, tiny_trip};
 /// recovery round), one trip, and one passenger.
 struct Scene {
     app: App,
-    trip: i64,
-    user: i64,
-    seat: i64,
+    trip: TripId,
+    user: UserId,
+    seat: SeatId,
     _db: TestDb,
 }
 
@@ -49,7 +50,7 @@ async fn scene(db: TestDb) -> Scene {
 
 impl Scene {
     /// A hold of the first seat DHK → CTG, made at `made`, running out at `expires`.
-    async fn hold(&self, made: chrono::DateTime<Utc>, expires: chrono::DateTime<Utc>) -> i64 {
+    async fn hold(&self, made: chrono::DateTime<Utc>, expires: chrono::DateTime<Utc>) -> HoldId {
         self.app
             .raw_store()
             .create_hold(&NewHold {
@@ -63,7 +64,7 @@ impl Scene {
                 seat_ids: vec![self.seat],
                 now: made,
                 expires_at: expires,
-                max_seats_per_user: 4,
+                seat_cap: Some(SeatCap::PER_PASSENGER),
             })
             .await
             .unwrap()
@@ -72,17 +73,13 @@ impl Scene {
 
     /// A reserved order last touched `age` ago, as a crash before or during the
     /// charge leaves it.
-    async fn reserved_order(&self, age: Duration) -> OrderRecord {
+    async fn reserved_order(&self, age: Duration) -> Order {
         self.reserved_order_held_until(age, self.app.now() + Duration::minutes(10))
             .await
     }
 
     /// A reserved order made `age` ago whose hold lasts until `hold_expires`.
-    async fn reserved_order_held_until(
-        &self,
-        age: Duration,
-        hold_expires: DateTime<Utc>,
-    ) -> OrderRecord {
+    async fn reserved_order_held_until(&self, age: Duration, hold_expires: DateTime<Utc>) -> Order {
         let made = self.app.now() - age;
         let hold = self.hold(made, hold_expires).await;
         let order = self
@@ -92,7 +89,7 @@ impl Scene {
                 user_id: self.user,
                 hold_id: hold,
                 passengers: vec![PassengerInput {
-                    name: "Rahim".into(),
+                    name: "Rahim".parse().unwrap(),
                     nid: None,
                 }],
                 payment_token: "tok_recovery".into(),
@@ -107,16 +104,16 @@ impl Scene {
     }
 
     /// Writes the gateway's own record of the order's charge.
-    async fn gateway_says(&self, order: &OrderRecord, status: &str, charge_id: &str) {
+    async fn gateway_says(&self, order: &Order, status: ChargeStatus, charge_id: &str) {
         self.app
             .raw_store()
             .gateway_record(
-                &GatewayCharge {
+                &Charge {
                     idempotency_key: format!("order-{}", order.id),
                     charge_id: charge_id.into(),
                     token: "tok_recovery".into(),
                     amount: order.amount,
-                    status: status.into(),
+                    status,
                     refunded: 0,
                 },
                 self.app.now(),
@@ -125,7 +122,7 @@ impl Scene {
             .unwrap();
     }
 
-    async fn order(&self, id: i64) -> OrderRecord {
+    async fn order(&self, id: OrderId) -> Order {
         self.app.raw_store().order(id).await.unwrap().unwrap()
     }
 
@@ -139,7 +136,7 @@ impl Scene {
             .bits()
     }
 
-    async fn charge(&self, order: i64) -> GatewayCharge {
+    async fn charge(&self, order: OrderId) -> Charge {
         self.app
             .raw_store()
             .gateway_charge(&format!("order-{order}"))
@@ -148,9 +145,12 @@ impl Scene {
             .expect("the gateway has a record")
     }
 
-    async fn valid_tickets(&self, order: i64) -> usize {
+    async fn valid_tickets(&self, order: OrderId) -> usize {
         let tickets = self.app.raw_store().tickets_of_order(order).await.unwrap();
-        tickets.iter().filter(|t| t.status == "valid").count()
+        tickets
+            .iter()
+            .filter(|t| t.status == TicketStatus::Valid)
+            .count()
     }
 
     async fn assert_invariants(&self) {
@@ -177,7 +177,7 @@ async fn an_expired_hold_is_swept_and_its_seat_freed(db: TestDb) {
     );
     assert_eq!(
         s.app.raw_store().hold(hold).await.unwrap().unwrap().status,
-        "expired"
+        HoldStatus::Expired
     );
     assert_eq!(s.seat_mask().await, 0);
     s.assert_invariants().await;
@@ -186,7 +186,8 @@ async fn an_expired_hold_is_swept_and_its_seat_freed(db: TestDb) {
 async fn an_order_stuck_in_paid_is_confirmed_with_its_ticket(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "succeeded", "ch_paid").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_paid")
+        .await;
     let change = OrderChange {
         charge_id: Some("ch_paid".into()),
         ..Default::default()
@@ -218,7 +219,8 @@ async fn an_order_stuck_in_paid_is_confirmed_with_its_ticket(db: TestDb) {
 async fn a_reserved_order_whose_charge_landed_is_confirmed(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "succeeded", "ch_landed").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_landed")
+        .await;
     let report = s.app.recover_once().await.unwrap();
     assert_eq!((report.orders_confirmed, report.orders_failed), (1, 0));
     s.app.settle().await.unwrap();
@@ -233,7 +235,8 @@ async fn a_reserved_order_whose_charge_landed_is_confirmed(db: TestDb) {
 async fn a_reserved_order_the_gateway_declined_fails_and_frees_its_seat(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "declined", "ch_declined").await;
+    s.gateway_says(&order, ChargeStatus::Declined, "ch_declined")
+        .await;
     let report = s.app.recover_once().await.unwrap();
     assert_eq!((report.orders_confirmed, report.orders_failed), (0, 1));
     let now = s.order(order.id).await;
@@ -308,7 +311,8 @@ async fn a_recent_order_is_left_to_its_saga(db: TestDb) {
 async fn a_refund_missing_at_the_gateway_is_paid_by_the_next_settle(db: TestDb) {
     let s = scene(db).await;
     let order = s.reserved_order(OLD).await;
-    s.gateway_says(&order, "succeeded", "ch_refund").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_refund")
+        .await;
     s.app.recover_once().await.unwrap();
     s.app.settle().await.unwrap();
     let change = OrderChange {
@@ -366,7 +370,8 @@ async fn a_failed_order_whose_charge_landed_late_is_refunded_in_full(db: TestDb)
         .await
         .unwrap();
     assert!(moved);
-    s.gateway_says(&order, "succeeded", "ch_late").await;
+    s.gateway_says(&order, ChargeStatus::Succeeded, "ch_late")
+        .await;
     s.app.settle().await.unwrap();
     assert_eq!(s.charge(order.id).await.refunded, order.amount);
     assert_eq!(s.order(order.id).await.status, OrderStatus::Failed);

@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use std::sync::Arc;
 use ticketctl::domain::*;
+use ticketctl::domain::{ChargeStatus, HoldStatus, TicketStatus, TripId};
 use ticketctl::store::prelude::*;
 use ticketctl::store::*;
 
@@ -69,7 +70,7 @@ fn date(days: i64) -> ServiceDate {
     ServiceDate::today_at(Utc::now()).add_days(days)
 }
 
-async fn trip_of(store: &Arc<dyn Store>, number: u32, days: i64) -> Option<i64> {
+async fn trip_of(store: &Arc<dyn Store>, number: u32, days: i64) -> Option<TripId> {
     let t = store.train_by_number(number).await.unwrap().unwrap();
     let seats = t
         .train
@@ -345,28 +346,39 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
     store.set_role(u.id, Role::Clerk).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().role, Role::Clerk);
     assert!(matches!(
-        store.set_role(9999, Role::Admin).await,
+        store.set_role(UserId(9999), Role::Admin).await,
         Err(StoreError::NotFound(_))
     ));
 
+    // Lockout as the app drives it: each attempt is counted before it is
+    // checked; the last failure allowed locks the account and resets the count.
     let now = Utc::now();
-    let a = store
-        .record_failed_login(u.id, now, 3, Duration::minutes(15))
-        .await
-        .unwrap();
-    assert_eq!((a.failed_logins, a.locked_until), (1, None));
-    store
-        .record_failed_login(u.id, now, 3, Duration::minutes(15))
-        .await
-        .unwrap();
-    let locked = store
-        .record_failed_login(u.id, now, 3, Duration::minutes(15))
-        .await
-        .unwrap();
+    let lock = Duration::minutes(15);
+    for _ in 0..3 {
+        assert_eq!(
+            store
+                .reserve_login_attempt(u.id, now, 3, lock)
+                .await
+                .unwrap(),
+            Attempt::Granted
+        );
+    }
+    assert_eq!(
+        store
+            .reserve_login_attempt(u.id, now, 3, lock)
+            .await
+            .unwrap(),
+        Attempt::Locked { until: now + lock },
+        "no attempt is left while three are being checked"
+    );
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 3);
+    let until = store.lock_if_exhausted(u.id, now, 3, lock).await.unwrap();
+    assert_eq!(until.map(|t| t.timestamp()), Some((now + lock).timestamp()));
+    let locked = store.user(u.id).await.unwrap().unwrap();
     assert_eq!(locked.failed_logins, 0, "locking resets the counter");
     assert_eq!(
         locked.locked_until.unwrap().timestamp(),
-        (now + Duration::minutes(15)).timestamp()
+        (now + lock).timestamp()
     );
     store.clear_failed_logins(u.id).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().locked_until, None);
@@ -377,32 +389,43 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
         (Some("SECRET"), true)
     );
 
+    // A refresh token works once: rotating it again is a replay.
     store
         .insert_refresh_token("hash1", u.id, now + Duration::days(1))
         .await
         .unwrap();
-    assert_eq!(
-        store.take_refresh_token("hash1", now).await.unwrap(),
-        Some(u.id)
+    let first = store
+        .rotate_refresh_token("hash1", "hash2", now + Duration::days(1), now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Rotation::Rotated { user_id, .. } if user_id == u.id),
+        "{first:?}"
     );
-    assert_eq!(
-        store.take_refresh_token("hash1", now).await.unwrap(),
-        None,
-        "refresh tokens work once"
+    let again = store
+        .rotate_refresh_token("hash1", "hash3", now + Duration::days(1), now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Rotation::Replayed { user_id, .. } if user_id == u.id),
+        "refresh tokens work once: {again:?}"
     );
     store
         .insert_refresh_token("old", u.id, now - Duration::seconds(1))
         .await
         .unwrap();
     assert_eq!(
-        store.take_refresh_token("old", now).await.unwrap(),
-        None,
+        store
+            .rotate_refresh_token("old", "old2", now + Duration::days(1), now)
+            .await
+            .unwrap(),
+        Rotation::Invalid,
         "expired"
     );
     assert_eq!(store.list_users().await.unwrap().len(), 1);
 }
 
-fn new_hold(trip: i64, user: i64, from: usize, to: usize, seats: Vec<i64>) -> NewHold {
+fn new_hold(trip: TripId, user: UserId, from: usize, to: usize, seats: Vec<SeatId>) -> NewHold {
     let now = Utc::now();
     NewHold {
         trip_id: trip,
@@ -415,7 +438,7 @@ fn new_hold(trip: i64, user: i64, from: usize, to: usize, seats: Vec<i64>) -> Ne
         seat_ids: seats,
         now,
         expires_at: now + Duration::minutes(10),
-        max_seats_per_user: 4,
+        seat_cap: Some(SeatCap::PER_PASSENGER),
     }
 }
 
@@ -430,7 +453,7 @@ async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(first.seats[0].label(), "KA-1");
-    assert_eq!(first.status, "active");
+    assert_eq!(first.status, HoldStatus::Active);
     // The other half of the same seat is free; the whole journey is not.
     store
         .create_hold(&new_hold(trip, b.id, 1, 2, vec![seats[0].id]))
@@ -457,10 +480,10 @@ async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
     ));
     // Per-user limit.
     let mut four = new_hold(trip, a.id, 1, 2, vec![seats[1].id, seats[2].id]);
-    four.max_seats_per_user = 2;
+    four.seat_cap = Some(SeatCap::of(2));
     assert!(matches!(
         store.create_hold(&four).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(m)) if m == "at most 2 seats per passenger per trip; you already have 1"
     ));
     // Release clears exactly its own bits.
     assert!(store.release_hold(first.id, a.id).await.unwrap());
@@ -482,7 +505,7 @@ async fn holds_take_segments_atomically(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.hold(expired.id).await.unwrap().unwrap().status,
-        "expired"
+        HoldStatus::Expired
     );
     assert_eq!(
         store.seats(trip).await.unwrap()[2].taken,
@@ -512,11 +535,11 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
         hold_id: hold.id,
         passengers: vec![
             PassengerInput {
-                name: "A".into(),
-                nid: Some("1234567890".into()),
+                name: "A".parse().unwrap(),
+                nid: Some("1234567890".parse().unwrap()),
             },
             PassengerInput {
-                name: "B".into(),
+                name: "B".parse().unwrap(),
                 nid: None,
             },
         ],
@@ -530,7 +553,10 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
         (order.status, order.amount, order.passengers.len()),
         (OrderStatus::Reserved, 900, 2)
     );
-    assert_eq!(order.passengers[0].nid.as_deref(), Some("1234567890"));
+    assert_eq!(
+        order.passengers[0].nid.as_ref().map(Nid::as_str),
+        Some("1234567890")
+    );
     assert!(
         matches!(store.create_order(&new).await, Err(StoreError::Conflict(_))),
         "a hold is ordered once"
@@ -544,7 +570,7 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
     let twin = NewOrder {
         hold_id: other_hold.id,
         passengers: vec![PassengerInput {
-            name: "C".into(),
+            name: "C".parse().unwrap(),
             nid: None,
         }],
         ..new.clone()
@@ -638,7 +664,7 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.ticket_by_pnr("PNR1").await.unwrap().unwrap().status,
-        "valid"
+        TicketStatus::Valid
     );
     let ledger = store.ledger().await.unwrap();
     assert_eq!(
@@ -682,7 +708,7 @@ async fn orders_idempotency_and_transitions(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .iter()
-            .all(|t| t.status == "cancelled")
+            .all(|t| t.status == TicketStatus::Cancelled)
     );
     let o = store.order(order.id).await.unwrap().unwrap();
     assert_eq!(
@@ -712,12 +738,12 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.payment_token("tok_1").await.unwrap(), Some(token));
-    let charge = GatewayCharge {
+    let charge = Charge {
         idempotency_key: "order-1".into(),
         charge_id: "ch_a".into(),
         token: "tok_1".into(),
         amount: 900,
-        status: "succeeded".into(),
+        status: ChargeStatus::Succeeded,
         refunded: 0,
     };
     assert_eq!(
@@ -728,7 +754,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
             .charge_id,
         "ch_a"
     );
-    let again = GatewayCharge {
+    let again = Charge {
         charge_id: "ch_b".into(),
         ..charge.clone()
     };
@@ -795,7 +821,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
     assert_eq!(log[0].prev_hash, ticketctl::domain::audit::GENESIS);
     let claims = store.seat_claims(Some(trip)).await.unwrap();
     assert_eq!(claims.len(), 1);
-    assert_eq!(claims[0].hold_status, "expired");
+    assert_eq!(claims[0].hold_status, HoldStatus::Expired);
 }
 
 /// Classes sort by their code, byte-wise ("S_CHAIR" after "SNIGDHA"), whatever
@@ -926,11 +952,11 @@ async fn fares_batch_with_repeats(store: Arc<dyn Store>) {
 async fn dangling_references_conflict(store: Arc<dyn Store>) {
     let now = Utc::now();
     assert!(matches!(
-        store.insert_refresh_token("h", 9999, now).await,
+        store.insert_refresh_token("h", UserId(9999), now).await,
         Err(StoreError::Conflict(_))
     ));
     let dangling_trip = NewTrip {
-        train_id: 9999,
+        train_id: TrainId(9999),
         date: date(1),
         departs_at: now,
         sale_opens_at: now,
@@ -979,20 +1005,22 @@ async fn counts_and_edges(store: Arc<dyn Store>) {
             .is_empty(),
         "an empty range"
     );
-    assert!(store.trip(9999).await.unwrap().is_none());
-    assert!(store.seats(9999).await.unwrap().is_empty());
+    assert!(store.trip(TripId(9999)).await.unwrap().is_none());
+    assert!(store.seats(TripId(9999)).await.unwrap().is_empty());
 
     // Clearing resets a counter that has not reached the lock yet.
     let now = Utc::now();
+    let lock = Duration::minutes(1);
     store
-        .record_failed_login(u.id, now, 5, Duration::minutes(1))
+        .reserve_login_attempt(u.id, now, 5, lock)
         .await
         .unwrap();
+    assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 1);
     store.clear_failed_logins(u.id).await.unwrap();
     assert_eq!(store.user(u.id).await.unwrap().unwrap().failed_logins, 0);
     assert!(matches!(
         store
-            .record_failed_login(9999, now, 5, Duration::minutes(1))
+            .reserve_login_attempt(UserId(9999), now, 5, lock)
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -1056,11 +1084,11 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
             hold_id: hold.id,
             passengers: vec![
                 PassengerInput {
-                    name: "A".into(),
+                    name: "A".parse().unwrap(),
                     nid: None,
                 },
                 PassengerInput {
-                    name: "B".into(),
+                    name: "B".parse().unwrap(),
                     nid: None,
                 },
             ],
@@ -1128,7 +1156,7 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
             user_id: passenger.id,
             hold_id: online.id,
             passengers: vec![PassengerInput {
-                name: "C".into(),
+                name: "C".parse().unwrap(),
                 nid: None,
             }],
             payment_token: "tok".into(),
@@ -1202,12 +1230,88 @@ async fn counter_sales_shift_and_pending_holds(store: Arc<dyn Store>) {
 }
 
 /// A reserved order with one passenger per seat of `seats` (fresh trip of train 742).
-async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &str) -> OrderRecord {
+/// The seat cap decides on both backends, with the write: a hold or a counter
+/// order is admitted up to the cap and refused one seat past it, in the cap's
+/// words, and a refused one takes nothing.
+async fn the_seat_cap_decides_holds_and_counter_orders_at_its_boundary(store: Arc<dyn Store>) {
+    line(&store).await;
+    store.upsert_train(&train(742)).await.unwrap();
+    let trip = trip_of(&store, 742, 1).await.unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    let (a, clerk) = (user(&store, 1).await, user(&store, 2).await);
+    let cap = SeatCap::of(2);
+    let capped = |seat: SeatId| NewHold {
+        seat_cap: Some(cap),
+        ..new_hold(trip, a.id, 0, 2, vec![seat])
+    };
+    store.create_hold(&capped(seats[0].id)).await.unwrap();
+    store.create_hold(&capped(seats[1].id)).await.unwrap();
+    let refused = store.create_hold(&capped(seats[2].id)).await;
+    let words = cap.admit(2, 1).unwrap_err().to_string();
+    assert_eq!(
+        words,
+        "at most 2 seats per passenger per trip; you already have 2"
+    );
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if *m == words),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.seats(trip).await.unwrap()[2].taken,
+        SegmentMask::EMPTY
+    );
+
+    // At a counter the cap is per buyer's phone: the clerk's holds are not capped.
+    let phone = "+8801711111111";
+    let buyer = CounterBuyer {
+        clerk_id: clerk.id,
+        phone: phone.into(),
+        seat_cap: SeatCap::of(1),
+    };
+    let counter_order = |journey: (usize, usize), key: &str| {
+        let store = store.clone();
+        let (buyer, key, seat) = (buyer.clone(), key.to_owned(), seats[2].id);
+        async move {
+            let hold = NewHold {
+                seat_cap: None,
+                ..new_hold(trip, clerk.id, journey.0, journey.1, vec![seat])
+            };
+            let hold = store.create_hold(&hold).await.unwrap();
+            let order = NewOrder {
+                user_id: clerk.id,
+                hold_id: hold.id,
+                passengers: vec![PassengerInput {
+                    name: "Rahima".parse().unwrap(),
+                    nid: None,
+                }],
+                payment_token: "tok".into(),
+                idempotency_key: key,
+                request_hash: "hash".into(),
+                now: Utc::now(),
+            };
+            store.create_counter_order(&order, &buyer).await
+        }
+    };
+    counter_order((0, 1), "first").await.unwrap();
+    let refused = counter_order((1, 2), "second").await;
+    let words = SeatCap::of(1).admit(1, 1).unwrap_err().for_phone(phone);
+    assert_eq!(
+        words,
+        "+8801711111111 already has 1 seat(s) on this trip; at most 1 per passenger"
+    );
+    assert!(
+        matches!(&refused, Err(StoreError::Conflict(m)) if *m == words),
+        "{refused:?}"
+    );
+    assert_eq!(store.counter_seats_on_trip(phone, trip).await.unwrap(), 1);
+}
+
+async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &str) -> Order {
     let trip = match trip_of(store, 742, 1).await {
         Some(t) => t,
         None => store.trips_between(date(1), date(1)).await.unwrap()[0].id,
     };
-    let free: Vec<i64> = store
+    let free: Vec<SeatId> = store
         .seats(trip)
         .await
         .unwrap()
@@ -1222,7 +1326,7 @@ async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &st
         .unwrap();
     let passengers = (0..seats)
         .map(|i| PassengerInput {
-            name: format!("P{i}"),
+            name: format!("P{i}").parse().unwrap(),
             nid: None,
         })
         .collect();
@@ -1240,7 +1344,7 @@ async fn reserved_order(store: &Arc<dyn Store>, u: &User, seats: usize, key: &st
         .unwrap()
 }
 
-fn tickets_for(order: &OrderRecord, tag: &str) -> Vec<NewTicket> {
+fn tickets_for(order: &Order, tag: &str) -> Vec<NewTicket> {
     order
         .passengers
         .iter()
@@ -1254,13 +1358,13 @@ fn tickets_for(order: &OrderRecord, tag: &str) -> Vec<NewTicket> {
         .collect()
 }
 
-async fn events_of(store: &Arc<dyn Store>, order: i64) -> Vec<String> {
+async fn events_of(store: &Arc<dyn Store>, order: OrderId) -> Vec<String> {
     store
         .outbox_pending(Consumer::Audit, 1000)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.subject_id == order)
+        .filter(|e| e.subject_id.order() == order)
         .map(|e| e.kind)
         .collect()
 }
@@ -1274,7 +1378,7 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
     let u = user(&store, 1).await;
     let order = reserved_order(&store, &u, 2, "key-c").await;
     let before = events_of(&store, order.id).await;
-    let confirmation = |order: &OrderRecord| Confirmation {
+    let confirmation = |order: &Order| Confirmation {
         order_id: order.id,
         from: OrderStatus::Reserved,
         charge_id: Some("ch_conf".into()),
@@ -1284,8 +1388,8 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
             user_id: u.id,
             key: "key-c".into(),
             status: 201,
-            body: Box::new(|tickets: &[TicketRecord]| {
-                let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+            body: Box::new(|tickets: &[Ticket]| {
+                let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
                 format!("{ids:?}")
             }),
         }),
@@ -1299,13 +1403,13 @@ async fn confirm_order_writes_charge_tickets_events_and_reply_once(store: Arc<dy
     assert!(
         tickets
             .iter()
-            .all(|t| t.status == "valid" && t.order_id == order.id)
+            .all(|t| t.status == TicketStatus::Valid && t.order_id == order.id)
     );
     let now = store.order(order.id).await.unwrap().unwrap();
     assert_eq!(now.status, OrderStatus::Confirmed);
     assert_eq!(now.charge_id.as_deref(), Some("ch_conf"));
     assert_eq!(store.tickets_of_order(order.id).await.unwrap(), tickets);
-    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
     let rec = store.idempotency(u.id, "key-c").await.unwrap().unwrap();
     assert_eq!(
         (rec.status_code, rec.response),
@@ -1428,7 +1532,7 @@ async fn audit_append_all_chains_a_batch_and_logs_each_event_once(store: Arc<dyn
 async fn the_relay_tracks_its_own_progress(store: Arc<dyn Store>) {
     let events = three_events(&store).await;
     let ids = |v: Vec<OutboxEvent>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
-    let all: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let all: Vec<EventId> = events.iter().map(|e| e.id).collect();
     store
         .outbox_mark(Consumer::Audit, &all, Utc::now())
         .await
@@ -1500,6 +1604,7 @@ conformance!(
     dangling_references_conflict,
     counts_and_edges,
     counter_sales_shift_and_pending_holds,
+    the_seat_cap_decides_holds_and_counter_orders_at_its_boundary,
     confirm_order_writes_charge_tickets_events_and_reply_once,
     audit_append_all_chains_a_batch_and_logs_each_event_once,
     the_relay_tracks_its_own_progress,

@@ -4,6 +4,7 @@
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use serde_json::json;
 use std::process::Command;
+use ticketctl::domain::{AuditEntryId, OrderId, UserId};
 
 fn ticketctl(db_url: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
@@ -21,7 +22,7 @@ fn ticketctl(db_url: &str, args: &[&str]) -> (bool, String) {
 }
 
 /// Books one seat and returns (ticket payload, order id).
-async fn book(t: &TestApp) -> (String, i64) {
+async fn book(t: &TestApp) -> (String, OrderId) {
     let trip = tiny_trip(&t.app, 8).await;
     let (_, token) = quick_user(&t.app, 1).await;
     let card = t
@@ -49,11 +50,11 @@ async fn book(t: &TestApp) -> (String, i64) {
     let ticket = t
         .app
         .raw_store()
-        .tickets_of_order(order["order_id"].as_i64().unwrap())
+        .tickets_of_order(OrderId(order["order_id"].as_i64().unwrap()))
         .await
         .unwrap()
         .remove(0);
-    (ticket.payload, order["order_id"].as_i64().unwrap())
+    (ticket.payload, ticket.order_id)
 }
 
 async fn inspectors_verify_tickets_with_the_cli(t: TestApp) {
@@ -85,7 +86,7 @@ async fn inspectors_verify_tickets_with_the_cli(t: TestApp) {
     assert!(!ok && out.contains("reading"), "{out}");
 
     // Cancelled tickets are refused by the online check.
-    t.app.cancel_order(order_id, 0, true).await.unwrap();
+    t.app.cancel_order(order_id, UserId(0), true).await.unwrap();
     let (ok, out) = ticketctl(&url, &["ticket", "verify", &payload]);
     assert!(!ok && out.contains("CANCELLED"), "{out}");
 }
@@ -129,7 +130,10 @@ async fn the_audit_chain_detects_an_edited_entry(t: TestApp) {
     assert!(ok && out.contains("chain intact"), "{out}");
 
     tamper(&t.db).await;
-    assert_eq!(t.app.verify_audit().await.unwrap().first_broken, Some(2));
+    assert_eq!(
+        t.app.verify_audit().await.unwrap().first_broken,
+        Some(AuditEntryId(2))
+    );
     let (ok, out) = ticketctl(&url, &["audit", "verify"]);
     assert!(!ok && out.contains("TAMPERED at entry 2"), "{out}");
 }

@@ -13,7 +13,7 @@ use crate::common::server::{
 };
 use ticketctl::app::AppConfig;
 use ticketctl::app::clock::ManualClock;
-use ticketctl::domain::{Role, ServiceDate};
+use ticketctl::domain::{HoldId, HoldStatus, OrderId, Role, ServiceDate, TripId, UserId};
 
 /// The test trip's date: a fixed Tuesday, far from the real calendar.
 fn trip_date() -> ServiceDate {
@@ -31,7 +31,7 @@ async fn start_at(db: TestDb, at: DateTime<Utc>, config: AppConfig) -> TestApp {
 }
 
 /// A server at 10:00 the day before the trip, with the trip (40 + 8 seats) scheduled.
-async fn start_with_trip(db: TestDb, config: AppConfig) -> (TestApp, i64) {
+async fn start_with_trip(db: TestDb, config: AppConfig) -> (TestApp, TripId) {
     let t = start_at(db, dhaka_instant(trip_date().add_days(-1), "10:00"), config).await;
     let trip = tiny_trip(&t.app, 40).await;
     (t, trip)
@@ -42,11 +42,11 @@ fn clock(t: &TestApp) -> &ManualClock {
 }
 
 /// A fresh access token issued at the app's current time.
-fn token_now(t: &TestApp, user_id: i64) -> String {
+fn token_now(t: &TestApp, user_id: UserId) -> String {
     mint_token_at(t.app.now(), user_id, Role::Passenger, 600)
 }
 
-async fn hold(t: &TestApp, token: &str, trip: i64, body: Value) -> Reply {
+async fn hold(t: &TestApp, token: &str, trip: TripId, body: Value) -> Reply {
     let mut body = body;
     body["trip_id"] = json!(trip);
     t.post_as("/v1/holds", token, body).await
@@ -58,7 +58,7 @@ fn two_seats_dhaka_chattogram() -> Value {
 
 /// Buys two S_CHAIR seats Dhaka → Chattogram (2 × Tk 450) for a new user; returns
 /// the user id and the confirmed order's id.
-async fn buy_two_seats(t: &TestApp, trip: i64, n: u32) -> (i64, i64) {
+async fn buy_two_seats(t: &TestApp, trip: TripId, n: u32) -> (UserId, OrderId) {
     let (user_id, token) = quick_user(&t.app, n).await;
     let held = hold(t, &token, trip, two_seats_dhaka_chattogram()).await;
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
@@ -85,11 +85,11 @@ async fn buy_two_seats(t: &TestApp, trip: i64, n: u32) -> (i64, i64) {
     assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.body);
     assert_eq!(placed.body["status"], "confirmed");
     assert_eq!(placed.body["amount"], 900);
-    (user_id, placed.body["order_id"].as_i64().unwrap())
+    (user_id, OrderId(placed.body["order_id"].as_i64().unwrap()))
 }
 
 /// What the card gateway says it has refunded for an order.
-async fn refunded_at_gateway(t: &TestApp, order_id: i64) -> i64 {
+async fn refunded_at_gateway(t: &TestApp, order_id: OrderId) -> i64 {
     t.app
         .gateway
         .lookup(&format!("order-{order_id}"))
@@ -212,7 +212,7 @@ async fn the_sale_window_opens_and_closes_to_the_second(db: TestDb) {
 }
 
 /// Seats not free for a journey, from the public seat map.
-async fn seats_taken(t: &TestApp, trip: i64, from: &str, to: &str) -> usize {
+async fn seats_taken(t: &TestApp, trip: TripId, from: &str, to: &str) -> usize {
     let map = t
         .get(&format!("/v1/trips/{trip}/seats?from={from}&to={to}"))
         .await;
@@ -241,7 +241,7 @@ async fn the_background_sweeper_expires_a_hold_at_its_ttl(db: TestDb) {
     )
     .await;
     assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
-    let hold_id = held.body["hold_id"].as_i64().unwrap();
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
     let stored = |t: &TestApp| {
         let store = t.app.raw_store().clone();
         async move { store.hold(hold_id).await.unwrap().unwrap().status }
@@ -250,7 +250,7 @@ async fn the_background_sweeper_expires_a_hold_at_its_ttl(db: TestDb) {
     clock(&t).set(t0 + Duration::minutes(10) - Duration::seconds(1));
     let report = t.app.sweep_now().await.unwrap();
     assert_eq!(report.holds_expired, 0);
-    assert_eq!(stored(&t).await, "active");
+    assert_eq!(stored(&t).await, HoldStatus::Active);
     assert_eq!(seats_taken(&t, trip, "DHK", "CTG").await, 2);
     let (rival, _) = quick_user(&t.app, 2).await;
     let same_seats =
@@ -259,10 +259,14 @@ async fn the_background_sweeper_expires_a_hold_at_its_ttl(db: TestDb) {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
 
     clock(&t).set(t0 + Duration::minutes(10));
-    assert_eq!(stored(&t).await, "active", "only the sweeper ends a hold");
+    assert_eq!(
+        stored(&t).await,
+        HoldStatus::Active,
+        "only the sweeper ends a hold"
+    );
     let report = t.app.sweep_now().await.unwrap();
     assert_eq!(report.holds_expired, 1);
-    assert_eq!(stored(&t).await, "expired");
+    assert_eq!(stored(&t).await, HoldStatus::Expired);
     assert_eq!(seats_taken(&t, trip, "DHK", "CTG").await, 0);
     let taken_over = hold(&t, &token_now(&t, rival), trip, same_seats).await;
     assert_eq!(
@@ -348,13 +352,13 @@ async fn admin(t: &TestApp) -> String {
 }
 
 /// Creates the queued sale "eid" on `trip`, open from now.
-async fn open_queued_sale(t: &TestApp, trip: i64, idle_secs: i64) {
+async fn open_queued_sale(t: &TestApp, trip: TripId, idle_secs: i64) {
     let body = json!({ "id": "eid", "opens_at": t.app.now(), "trip_ids": [trip], "rate_per_sec": 100.0, "max_active": 10, "idle_secs": idle_secs });
     let r = t.post_as("/v1/admin/queue", &admin(t).await, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 
-async fn admitted(t: &TestApp, user: i64) -> String {
+async fn admitted(t: &TestApp, user: UserId) -> String {
     let r = t
         .post_as("/v1/queue/eid/join", &token_now(t, user), json!({}))
         .await;
@@ -363,7 +367,7 @@ async fn admitted(t: &TestApp, user: i64) -> String {
     r.body["token"].as_str().unwrap().to_owned()
 }
 
-async fn hold_admitted(t: &TestApp, trip: i64, user: i64, admission: &str) -> Reply {
+async fn hold_admitted(t: &TestApp, trip: TripId, user: UserId, admission: &str) -> Reply {
     let req = t
         .client
         .post(t.url("/v1/holds"))

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::common::server::{PASSWORD, TestApp, quick_user, tiny_trip};
-use ticketctl::domain::{Role, ServiceDate};
+use ticketctl::domain::{OrderStatus, Role, ServiceDate, TripId};
 use ticketctl::tui::app::{Counter, Effect, Msg, Screen};
 use ticketctl::tui::client::Client;
 use ticketctl::tui::{driver, ui};
@@ -94,7 +94,7 @@ fn find(lines: &[String], needle: &str) -> Option<(u16, u16)> {
     })
 }
 
-async fn sell_over_http(t: &TestApp, clerk: &str, trip: i64, from: &str, to: &str, seat: &str) {
+async fn sell_over_http(t: &TestApp, clerk: &str, trip: TripId, from: &str, to: &str, seat: &str) {
     let h = t
         .post_as(
             "/v1/counter/holds",
@@ -112,7 +112,7 @@ async fn sell_over_http(t: &TestApp, clerk: &str, trip: i64, from: &str, to: &st
     assert_eq!(req.send().await.unwrap().status(), StatusCode::CREATED);
 }
 
-async fn passenger_holds(t: &TestApp, token: &str, trip: i64, seats: &[&str]) -> StatusCode {
+async fn passenger_holds(t: &TestApp, token: &str, trip: TripId, seats: &[&str]) -> StatusCode {
     t.post_as(
         "/v1/holds",
         token,
@@ -244,9 +244,13 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    let nids: Vec<_> = stored.passengers.iter().map(|p| p.nid.clone()).collect();
+    let nids: Vec<_> = stored
+        .passengers
+        .iter()
+        .map(|p| p.nid.as_ref().map(|n| n.to_string()))
+        .collect();
     assert_eq!(nids, [Some("1234567890".to_owned()), None]);
-    assert_eq!(order.order.status, "confirmed");
+    assert_eq!(order.order.status, OrderStatus::Confirmed);
     assert_eq!(order.tickets.len(), 2);
     assert_eq!(order.paid_by, "cash");
     let (lines, _) = render(&app, 200, 70);
@@ -321,7 +325,7 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     press(&mut app, &client, KeyCode::Char('y')).await;
     let said = app.status.clone().unwrap().1;
     assert!(said.contains("hand back Tk"), "{said}");
-    assert_eq!(app.lookup.results[0].order.status, "refunded");
+    assert_eq!(app.lookup.results[0].order.status, OrderStatus::Refunded);
 }
 
 async fn a_seat_taken_while_selected_is_flagged_and_a_lost_race_explained(t: TestApp) {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use ticketctl::domain::TripId;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ticketctl");
 
@@ -184,7 +185,7 @@ async fn a_clerk_sells_two_adjacent_seats_in_a_real_terminal() {
         .iter()
         .position(|t| t["trip_id"] == chosen["trip_id"])
         .unwrap();
-    let trip = trips[row]["trip_id"].as_i64().unwrap();
+    let trip = TripId(trips[row]["trip_id"].as_i64().unwrap());
     let header = format!(
         "{} {} Dhaka → Chattogram",
         chosen["train"]["number"],

@@ -5,8 +5,8 @@
 //! `try_transition`.
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderEvent, OrderStatus};
-use crate::store::{OrderChange, OrderRecord};
+use crate::domain::{Order, OrderEvent, OrderId, OrderStatus, UserId};
+use crate::store::OrderChange;
 
 use super::saga::charge_key;
 use super::wire::OrderView;
@@ -16,8 +16,8 @@ impl App {
     /// refund rule decides the refund.
     pub async fn cancel_order(
         &self,
-        order_id: i64,
-        user_id: i64,
+        order_id: OrderId,
+        user_id: UserId,
         staff: bool,
     ) -> AppResult<OrderView> {
         let order = self.order_of(order_id, user_id, staff).await?;
@@ -63,18 +63,15 @@ impl App {
     }
 
     /// Makes the gateway's refunded total match what the order says is owed.
-    pub(crate) async fn settle_refund(&self, order: &OrderRecord) -> AppResult<()> {
-        let owed = match order.status {
-            OrderStatus::Refunded | OrderStatus::Cancelled => order.refunded_amount,
-            OrderStatus::Failed | OrderStatus::Expired => order.amount,
-            _ => return Ok(()),
+    pub(crate) async fn settle_refund(&self, order: &Order) -> AppResult<()> {
+        let Some(owed) = order.refund_owed() else {
+            return Ok(());
         };
         if let Some(charge) = self.gateway.lookup(&charge_key(order.id)).await?
-            && charge.status == "succeeded"
-            && charge.refunded < owed
+            && charge.owes_refund(owed)
         {
             self.gateway.refund(&charge.charge_id, owed).await?;
-            tracing::info!(order = order.id, owed, "refund settled with the gateway");
+            tracing::info!(order = %order.id, owed, "refund settled with the gateway");
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use crate::app::queue::GatePass;
 use crate::app::{App, AppConfig, AppResult};
-use crate::domain::{TripId, UserId};
+use crate::domain::{SeatCap, TripId, UserId};
 use crate::store::{CounterBuyer, HoldCaps};
 
 /// Where a sale comes from, and so which gates it passes.
@@ -30,23 +30,22 @@ impl Channel<'_> {
     pub(super) async fn pass_gate(
         self,
         app: &App,
-        trip_id: i64,
-        user_id: i64,
+        trip_id: TripId,
+        user_id: UserId,
     ) -> AppResult<GatePass> {
         match self {
-            Channel::Online { admission, .. } => {
-                app.queue
-                    .gate(TripId(trip_id), UserId(user_id), admission)
-                    .await
-            }
+            Channel::Online { admission, .. } => app.queue.gate(trip_id, user_id, admission).await,
             Channel::Counter { .. } => Ok(GatePass::default()),
         }
     }
 
-    pub(super) fn seats_per_user(self, max: i64) -> i64 {
+    /// The cap checked with the hold: the passenger's own online; none for a
+    /// clerk, who holds for many passengers (each phone's cap is checked when
+    /// its order is placed).
+    pub(super) fn seat_cap(self) -> Option<SeatCap> {
         match self {
-            Channel::Online { .. } => max,
-            Channel::Counter { .. } => i64::MAX,
+            Channel::Online { .. } => Some(SeatCap::PER_PASSENGER),
+            Channel::Counter { .. } => None,
         }
     }
 

@@ -6,12 +6,12 @@
 
 use std::net::IpAddr;
 
-use crate::app::catalog::{fare_for, station_in};
+use crate::app::catalog::station_in;
 use crate::app::{App, AppError, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::trip::{SaleState, sale_state};
-use crate::domain::{ParseError, SeatClass, Train};
-use crate::store::{HoldRecord, NewHold, StoreError};
+use crate::domain::{Hold, HoldId, ParseError, SeatCap, SeatClass, Train, UserId, journey_fare};
+use crate::store::{NewHold, StoreError};
 
 use super::channel::Channel;
 use super::seat_choice::seats_for_hold;
@@ -32,7 +32,7 @@ impl App {
     /// `admission` is the waiting-room token, needed when the trip is in a queued sale.
     pub async fn hold_seats(
         &self,
-        user_id: i64,
+        user_id: UserId,
         req: HoldRequest,
         admission: Option<&str>,
     ) -> AppResult<HoldView> {
@@ -42,7 +42,7 @@ impl App {
     /// `hold_seats` for a request from `client`, whose unexpired holds are capped.
     pub async fn hold_seats_from(
         &self,
-        user_id: i64,
+        user_id: UserId,
         req: HoldRequest,
         admission: Option<&str>,
         client: Option<IpAddr>,
@@ -56,11 +56,10 @@ impl App {
     /// passengers, whose limit is checked by phone when the order is placed.
     pub(crate) async fn hold_seats_via(
         &self,
-        user_id: i64,
+        user_id: UserId,
         req: HoldRequest,
         channel: Channel<'_>,
     ) -> AppResult<HoldView> {
-        let max = self.config.max_seats_per_booking;
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
         channel.pass_gate(self, trip.id, user_id).await?;
@@ -110,7 +109,9 @@ impl App {
                 .into());
             }
         };
-        if wanted == 0 || wanted > max as usize {
+        let cap = SeatCap::PER_PASSENGER;
+        if !cap.allows_booking_of(wanted) {
+            let max = cap.max();
             return Err(
                 ParseError::new("count", format!("book 1 to {max} seats at a time")).into(),
             );
@@ -120,8 +121,8 @@ impl App {
             .fares_between(self.store.as_ref(), &from.code, &to.code)
             .await?;
         let rates = catalog.fare_rates();
-        let km = train.stops[journey.to_stop()].km - train.stops[journey.from_stop()].km;
-        let fare = fare_for(class, &published, &rates, km)
+        let km = train.distance_km(journey);
+        let fare = journey_fare(class, &published, &rates, km)
             .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
 
         let caps = channel.hold_caps(&self.config);
@@ -158,7 +159,7 @@ impl App {
                 seat_ids,
                 now,
                 expires_at: now + self.config.hold_ttl,
-                max_seats_per_user: channel.seats_per_user(max),
+                seat_cap: channel.seat_cap(),
             };
             match self.store.create_hold_capped(&hold, &caps).await {
                 Ok(h) => {
@@ -194,18 +195,17 @@ impl App {
     }
 
     /// Tells the availability snapshot that a hold's seats were given back.
-    pub(super) async fn seats_freed(&self, hold_id: i64) {
+    pub(super) async fn seats_freed(&self, hold_id: HoldId) {
         match self.store.hold(hold_id).await {
             Ok(Some(h)) => {
-                let seats: Vec<i64> = h.seats.iter().map(|s| s.id).collect();
-                self.availability.freed(h.trip_id, &seats, h.mask);
+                self.availability.freed(h.trip_id, &h.seat_ids(), h.mask);
             }
             // Cannot say which seats: let every trip be read again.
             _ => self.availability.invalidate_all(),
         }
     }
 
-    fn hold_view(&self, h: &HoldRecord, train: &Train) -> AppResult<HoldView> {
+    fn hold_view(&self, h: &Hold, train: &Train) -> AppResult<HoldView> {
         Ok(HoldView {
             hold_id: h.id,
             trip_id: h.trip_id,
@@ -215,17 +215,13 @@ impl App {
             class: h.class,
             seats: h.seats.iter().map(|s| s.label()).collect(),
             fare_per_seat: h.fare,
-            total: h.fare * h.seats.len() as i64,
-            status: if h.status == "active" && h.expires_at <= self.now() {
-                "expired".into()
-            } else {
-                h.status.clone()
-            },
+            total: h.total(),
+            status: h.status_at(self.now()),
             expires_at: to_local_rfc3339(h.expires_at),
         })
     }
 
-    pub async fn hold(&self, user_id: i64, hold_id: i64) -> AppResult<HoldView> {
+    pub async fn hold(&self, user_id: UserId, hold_id: HoldId) -> AppResult<HoldView> {
         let hold = self
             .store
             .hold(hold_id)
@@ -236,7 +232,7 @@ impl App {
         self.hold_view(&hold, &train)
     }
 
-    pub async fn release_hold(&self, user_id: i64, hold_id: i64) -> AppResult<()> {
+    pub async fn release_hold(&self, user_id: UserId, hold_id: HoldId) -> AppResult<()> {
         if self.store.release_hold(hold_id, user_id).await? {
             self.seats_freed(hold_id).await;
             return Ok(());

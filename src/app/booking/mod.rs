@@ -29,6 +29,7 @@ mod view;
 mod wire;
 
 pub(crate) use channel::Channel;
+pub(crate) use order::parse_passengers;
 pub(crate) use saga::charge_key;
 pub use wire::{
     HoldRequest, HoldView, OrderReply, OrderRequest, OrderSeat, OrderTicket, OrderView,

@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderStatus, ParseError};
+use crate::domain::{Nid, OrderStatus, ParseError, PassengerName, SeatCap, UserId};
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
@@ -18,7 +18,7 @@ impl App {
     /// a repeated Idempotency-Key; refuses the key with a different body.
     pub async fn place_order(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         req: OrderRequest,
         admission: Option<&str>,
@@ -32,7 +32,7 @@ impl App {
 
     pub(crate) async fn place_order_via(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         req: OrderRequest,
         channel: Channel<'_>,
@@ -78,13 +78,13 @@ impl App {
     /// Places a new order for the key (claimed, not seen before) and runs the saga.
     async fn new_order(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
         req: OrderRequest,
         channel: Channel<'_>,
     ) -> AppResult<OrderReply> {
-        self.check_passengers(&req.passengers)?;
+        let passengers = parse_passengers(&req.passengers)?;
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
         let hold = match self.store.hold(req.hold_id).await? {
             Some(h) if h.user_id == user_id => h,
@@ -100,14 +100,7 @@ impl App {
         let new = NewOrder {
             user_id,
             hold_id: req.hold_id,
-            passengers: req
-                .passengers
-                .iter()
-                .map(|p| PassengerInput {
-                    name: p.name.trim().to_owned(),
-                    nid: p.nid.clone(),
-                })
-                .collect(),
+            passengers,
             payment_token: token.token.clone(),
             idempotency_key: key.to_owned(),
             request_hash: request_hash.to_owned(),
@@ -140,9 +133,7 @@ impl App {
             .await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
-            self.queue
-                .checked_out(&admission, crate::domain::UserId(user_id))
-                .await;
+            self.queue.checked_out(&admission, user_id).await;
         }
         if let Some(reply) = finished {
             // Stored with the confirmation, in the same transaction.
@@ -154,28 +145,21 @@ impl App {
             .await?;
         Ok(reply)
     }
+}
 
-    /// One passenger per held seat, each named, with a well-formed NID if given.
-    pub(crate) fn check_passengers(&self, passengers: &[PassengerBody]) -> AppResult<()> {
-        if passengers.is_empty() || passengers.len() > self.config.max_seats_per_booking as usize {
-            return Err(ParseError::new("passengers", "name one passenger per held seat").into());
-        }
-        for p in passengers {
-            let n = p.name.trim().chars().count();
-            if n == 0 || n > 100 {
-                return Err(ParseError::new(
-                    "passengers",
-                    "each passenger needs a name of 1–100 characters",
-                )
-                .into());
-            }
-            let nid_ok = |n: &String| {
-                matches!(n.len(), 10 | 13 | 17) && n.chars().all(|c| c.is_ascii_digit())
-            };
-            if p.nid.as_ref().is_some_and(|n| !nid_ok(n)) {
-                return Err(ParseError::new("passengers", "an NID has 10, 13 or 17 digits").into());
-            }
-        }
-        Ok(())
+/// The passengers of an order, parsed: one per held seat (so one to the seat
+/// cap), each with a name and, if given, a well-formed NID.
+pub(crate) fn parse_passengers(passengers: &[PassengerBody]) -> AppResult<Vec<PassengerInput>> {
+    if !SeatCap::PER_PASSENGER.allows_booking_of(passengers.len()) {
+        return Err(ParseError::new("passengers", "name one passenger per held seat").into());
     }
+    passengers
+        .iter()
+        .map(|p| {
+            Ok(PassengerInput {
+                name: PassengerName::parse(&p.name)?,
+                nid: p.nid.as_deref().map(Nid::parse).transpose()?,
+            })
+        })
+        .collect()
 }

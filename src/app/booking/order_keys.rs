@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::domain::OrderStatus;
+use crate::domain::{OrderStatus, UserId};
 
 use crate::app::{App, AppError, AppResult};
 
@@ -28,7 +28,7 @@ use super::wire::OrderReply;
 pub const IN_PROGRESS_RETRY_SECS: u64 = 1;
 
 /// (user, Idempotency-Key) → request hash, of the order requests running here.
-type Keys = Arc<Mutex<HashMap<(i64, String), String>>>;
+type Keys = Arc<Mutex<HashMap<(UserId, String), String>>>;
 
 /// The order requests running in this process, by key.
 #[derive(Default)]
@@ -40,10 +40,10 @@ pub(crate) struct OrdersInFlight {
 /// error, panic or a cancelled request).
 pub(crate) struct KeyClaim {
     keys: Keys,
-    key: (i64, String),
+    key: (UserId, String),
 }
 
-fn locked(keys: &Keys) -> MutexGuard<'_, HashMap<(i64, String), String>> {
+fn locked(keys: &Keys) -> MutexGuard<'_, HashMap<(UserId, String), String>> {
     // A panic elsewhere cannot leave the set half-changed (one insert or remove),
     // so a poisoned lock is safe to use: never let it take orders down.
     keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -54,7 +54,7 @@ impl OrdersInFlight {
     /// the key is already running here, returns that request's hash instead.
     pub(crate) fn claim(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
     ) -> Result<KeyClaim, String> {
@@ -90,7 +90,7 @@ impl App {
     /// Call it only while holding the key's claim (nothing else here runs it).
     pub(crate) async fn replay(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
     ) -> AppResult<Option<OrderReply>> {
@@ -125,9 +125,9 @@ impl App {
     /// The reply for a settled order, stored under its key for later replays.
     pub(super) async fn finish_reply(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
-        order: &crate::store::OrderRecord,
+        order: &crate::domain::Order,
     ) -> AppResult<OrderReply> {
         let reply = self.order_reply(order).await?;
         self.store
@@ -140,7 +140,7 @@ impl App {
     /// the stored reply if it has just finished, otherwise "in progress".
     pub(crate) async fn answer_duplicate(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         request_hash: &str,
         running_hash: &str,
@@ -175,14 +175,20 @@ mod tests {
     fn a_key_runs_once_at_a_time_and_is_free_again_after() {
         let running = OrdersInFlight::default();
         let first = running
-            .claim(1, "k", "hash-a")
+            .claim(UserId(1), "k", "hash-a")
             .expect("a new key is claimed");
         assert_eq!(
-            running.claim(1, "k", "hash-b").err().as_deref(),
+            running.claim(UserId(1), "k", "hash-b").err().as_deref(),
             Some("hash-a")
         );
-        assert!(running.claim(2, "k", "hash-a").is_ok(), "keys are per user");
+        assert!(
+            running.claim(UserId(2), "k", "hash-a").is_ok(),
+            "keys are per user"
+        );
         drop(first);
-        assert!(running.claim(1, "k", "hash-b").is_ok(), "released on drop");
+        assert!(
+            running.claim(UserId(1), "k", "hash-b").is_ok(),
+            "released on drop"
+        );
     }
 }

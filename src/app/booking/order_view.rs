@@ -1,25 +1,25 @@
-//! An order as the API shows it, built from records already at hand (the
+//! An order as the API shows it, built from entities already at hand (the
 //! confirmation builds its reply before the tickets exist in the caller's hands).
 //!
 //! A pure function of its inputs: may not read the store or the clock.
 
 use std::collections::HashMap;
 
-use crate::domain::Train;
 use crate::domain::time::to_local_rfc3339;
-use crate::store::{HoldRecord, OrderRecord, TicketRecord, TripRecord};
+use crate::domain::{Hold, Order, SeatId, Ticket, Train};
+use crate::store::TripRecord;
 
 use super::wire::{OrderSeat, OrderTicket, OrderView};
 
-/// What the API shows of an order, from records already at hand.
+/// What the API shows of an order, from entities already at hand.
 pub(crate) fn order_view_of(
-    order: &OrderRecord,
-    hold: &HoldRecord,
+    order: &Order,
+    hold: &Hold,
     trip: &TripRecord,
     train: &Train,
-    tickets: &[TicketRecord],
+    tickets: &[Ticket],
 ) -> OrderView {
-    let labels: HashMap<i64, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+    let labels: HashMap<SeatId, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
     let from = &train.stops[hold.from_stop as usize];
     OrderView {
         order_id: order.id,
@@ -36,7 +36,7 @@ pub(crate) fn order_view_of(
             .iter()
             .map(|p| OrderSeat {
                 seat: labels.get(&p.seat_id).cloned().unwrap_or_default(),
-                passenger: p.name.clone(),
+                passenger: p.name.to_string(),
             })
             .collect(),
         amount: order.amount,
@@ -48,7 +48,7 @@ pub(crate) fn order_view_of(
                 ticket_id: t.id,
                 pnr: t.pnr.clone(),
                 seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
-                status: t.status.clone(),
+                status: t.status,
             })
             .collect(),
         created_at: to_local_rfc3339(order.created_at),

@@ -9,8 +9,8 @@
 
 use crate::app::payments::ChargeOutcome;
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{OrderEvent, OrderStatus};
-use crate::store::{Confirmation, HoldRecord, OrderChange, OrderRecord, ReplyTo, TicketRecord};
+use crate::domain::{Hold, Order, OrderEvent, OrderId, OrderStatus, Ticket, UserId};
+use crate::store::{Confirmation, OrderChange, ReplyTo};
 
 use super::order_keys::in_progress;
 use super::order_view::order_view_of;
@@ -20,14 +20,14 @@ impl App {
     /// Moves an order along one legal transition, or explains why not.
     pub(crate) async fn transition(
         &self,
-        order: &OrderRecord,
+        order: &Order,
         event: OrderEvent,
         change: OrderChange,
-    ) -> AppResult<OrderRecord> {
+    ) -> AppResult<Order> {
         if let Some(moved) = self.try_transition(order, event, change).await? {
             return Ok(moved);
         }
-        tracing::info!(order = order.id, "order changed under us; reloading");
+        tracing::info!(order = %order.id, "order changed under us; reloading");
         self.reload(order.id).await
     }
 
@@ -35,10 +35,10 @@ impl App {
     /// for callers whose answer depends on who won (a cancellation refunds once).
     pub(crate) async fn try_transition(
         &self,
-        order: &OrderRecord,
+        order: &Order,
         event: OrderEvent,
         change: OrderChange,
-    ) -> AppResult<Option<OrderRecord>> {
+    ) -> AppResult<Option<Order>> {
         let to = order
             .status
             .apply(event)
@@ -56,7 +56,7 @@ impl App {
         Ok(Some(self.reload(order.id).await?))
     }
 
-    pub(super) async fn reload(&self, order_id: i64) -> AppResult<OrderRecord> {
+    pub(super) async fn reload(&self, order_id: OrderId) -> AppResult<Order> {
         self.store
             .order(order_id)
             .await?
@@ -68,10 +68,10 @@ impl App {
     /// confirmed, ticketed and its reply stored in one write, and that reply is returned.
     pub(crate) async fn charge_and_confirm(
         &self,
-        order: OrderRecord,
+        order: Order,
         token: &crate::store::PaymentToken,
-        reply_to: Option<(&HoldRecord, &str)>,
-    ) -> AppResult<(OrderRecord, Option<OrderReply>)> {
+        reply_to: Option<(&Hold, &str)>,
+    ) -> AppResult<(Order, Option<OrderReply>)> {
         let key = charge_key(order.id);
         let order = match self
             .payment_method(token)
@@ -140,11 +140,11 @@ impl App {
     /// order moved meanwhile (recovery settled it); the caller then takes the long way.
     async fn confirm_at_once(
         &self,
-        order: &OrderRecord,
+        order: &Order,
         charge_id: Option<String>,
-        hold: &HoldRecord,
+        hold: &Hold,
         idempotency_key: Option<&str>,
-    ) -> AppResult<Option<(OrderRecord, OrderReply)>> {
+    ) -> AppResult<Option<(Order, OrderReply)>> {
         let mut status = order.status;
         if charge_id.is_some() {
             status = status
@@ -157,7 +157,7 @@ impl App {
         let (trip, train) = self.trip_and_train(order.trip_id).await?;
         let now = self.now();
         let tickets = self.new_tickets(order, hold, &trip, &train, &[], now);
-        let confirmed = OrderRecord {
+        let confirmed = Order {
             status: confirmed_status,
             charge_id: charge_id.clone().or_else(|| order.charge_id.clone()),
             updated_at: now,
@@ -170,7 +170,7 @@ impl App {
                 user_id: order.user_id,
                 key: key.to_owned(),
                 status: 201,
-                body: Box::new(move |issued: &[TicketRecord]| {
+                body: Box::new(move |issued: &[Ticket]| {
                     let view = order_view_of(&confirmed, &hold, &trip, &train, issued);
                     serde_json::to_value(&view)
                         .expect("serialisable")
@@ -188,7 +188,7 @@ impl App {
         };
         let Some(issued) = self.store.confirm_order(confirmation).await? else {
             tracing::info!(
-                order = order.id,
+                order = %order.id,
                 "order changed under us; taking the long way"
             );
             return Ok(None);
@@ -201,7 +201,7 @@ impl App {
         Ok(Some((confirmed, reply)))
     }
 
-    pub(crate) async fn confirm(&self, paid: OrderRecord) -> AppResult<OrderRecord> {
+    pub(crate) async fn confirm(&self, paid: Order) -> AppResult<Order> {
         if paid.status != OrderStatus::Paid {
             return Ok(paid);
         }
@@ -226,9 +226,9 @@ impl App {
     /// order past its hold is left to recovery (which refunds any late charge).
     pub(super) async fn resume_order(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
-        order: crate::store::OrderRecord,
+        order: crate::domain::Order,
     ) -> AppResult<Option<OrderReply>> {
         let hold = self
             .store
@@ -236,14 +236,14 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
         let settled = match order.status {
-            OrderStatus::Reserved if hold.expires_at > self.now() => {
+            OrderStatus::Reserved if hold.within_time(self.now()) => {
                 let token = self
                     .store
                     .payment_token(&order.payment_token)
                     .await?
                     .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
                 tracing::info!(
-                    order = order.id,
+                    order = %order.id,
                     "resuming an order cut short before its charge"
                 );
                 let (settled, finished) = self
@@ -273,6 +273,6 @@ impl App {
 }
 
 /// The gateway idempotency key of an order's charge: one charge per order, ever.
-pub(crate) fn charge_key(order_id: i64) -> String {
+pub(crate) fn charge_key(order_id: OrderId) -> String {
     format!("order-{order_id}")
 }

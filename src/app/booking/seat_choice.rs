@@ -6,7 +6,7 @@
 //! Chooses only: may not write to the store or change the availability snapshot.
 
 use crate::domain::allocation::{Candidate, choose_seats};
-use crate::domain::{Journey, ParseError, SeatClass};
+use crate::domain::{Journey, ParseError, SeatClass, SeatId};
 
 use crate::app::AppResult;
 use crate::app::availability::TripSeats;
@@ -20,7 +20,7 @@ pub(crate) fn seats_for_hold(
     journey: Journey,
     segments: usize,
     wanted: usize,
-) -> AppResult<Option<Vec<i64>>> {
+) -> AppResult<Option<Vec<SeatId>>> {
     let Some(labels) = named else {
         let candidates: Vec<Candidate> = snapshot
             .of_class(class)

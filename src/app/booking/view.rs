@@ -4,14 +4,14 @@
 //! Reads only: may not change an order or a hold.
 
 use crate::app::{App, AppError, AppResult};
-use crate::domain::OrderStatus;
-use crate::store::OrderRecord;
+use crate::domain::Order;
+use crate::domain::{OrderId, OrderStatus, UserId};
 
 use super::order_view::order_view_of;
 use super::wire::{OrderReply, OrderView};
 
 impl App {
-    pub(crate) async fn order_reply(&self, order: &OrderRecord) -> AppResult<OrderReply> {
+    pub(crate) async fn order_reply(&self, order: &Order) -> AppResult<OrderReply> {
         let view = self.order_view(order).await?;
         let body = serde_json::to_value(&view).expect("serialisable");
         Ok(match order.status {
@@ -29,7 +29,7 @@ impl App {
         })
     }
 
-    pub async fn order_view(&self, order: &OrderRecord) -> AppResult<OrderView> {
+    pub async fn order_view(&self, order: &Order) -> AppResult<OrderView> {
         let hold = self
             .store
             .hold(order.hold_id)
@@ -43,18 +43,26 @@ impl App {
     /// An order of the user (staff may see any).
     pub async fn order_of(
         &self,
-        order_id: i64,
-        user_id: i64,
+        order_id: OrderId,
+        user_id: UserId,
         staff: bool,
-    ) -> AppResult<OrderRecord> {
-        self.store
-            .order(order_id)
-            .await?
+    ) -> AppResult<Order> {
+        self.any_order(order_id)
+            .await
+            .ok()
             .filter(|o| staff || o.user_id == user_id)
             .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))
     }
 
-    pub async fn orders_of(&self, user_id: i64) -> AppResult<Vec<OrderView>> {
+    /// Any order, whoever bought it (for staff).
+    pub(crate) async fn any_order(&self, order_id: OrderId) -> AppResult<Order> {
+        self.store
+            .order(order_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no order {order_id}")))
+    }
+
+    pub async fn orders_of(&self, user_id: UserId) -> AppResult<Vec<OrderView>> {
         let mut views = Vec::new();
         for o in self.store.orders_of_user(user_id).await? {
             views.push(self.order_view(&o).await?);

@@ -6,12 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{OrderStatus, SeatClass};
+use crate::domain::{
+    HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, TicketId, TicketStatus, TripId,
+};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub from: String,
     pub to: String,
     pub class: String,
@@ -25,8 +27,8 @@ pub struct HoldRequest {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HoldView {
-    pub hold_id: i64,
-    pub trip_id: i64,
+    pub hold_id: HoldId,
+    pub trip_id: TripId,
     pub train: u32,
     pub from: String,
     pub to: String,
@@ -34,7 +36,7 @@ pub struct HoldView {
     pub seats: Vec<String>,
     pub fare_per_seat: i64,
     pub total: i64,
-    pub status: String,
+    pub status: HoldStatus,
     pub expires_at: String,
 }
 
@@ -49,7 +51,7 @@ pub struct PassengerBody {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
-    pub hold_id: i64,
+    pub hold_id: HoldId,
     pub passengers: Vec<PassengerBody>,
     pub payment_token: String,
 }
@@ -62,17 +64,17 @@ pub struct OrderSeat {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderTicket {
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub pnr: String,
     pub seat: String,
-    pub status: String,
+    pub status: TicketStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderView {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub status: OrderStatus,
-    pub trip_id: i64,
+    pub trip_id: TripId,
     pub train: u32,
     pub date: String,
     pub from: String,

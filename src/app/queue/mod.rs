@@ -178,10 +178,9 @@ impl Queue {
     }
 
     /// The users admitted now, in admission order (tests and operators).
-    pub async fn admission_order(&self, id: &str) -> AppResult<Vec<i64>> {
+    pub async fn admission_order(&self, id: &str) -> AppResult<Vec<UserId>> {
         let sale = self.directory.sale(id).await?;
-        let order = self.room.admission_order(&sale).await?;
-        Ok(order.into_iter().map(UserId::get).collect())
+        self.room.admission_order(&sale).await
     }
 }
 

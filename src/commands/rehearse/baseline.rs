@@ -9,10 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::domain::{Journey, OrderStatus, SeatClass, ServiceDate};
+use crate::domain::{
+    Journey, OrderStatus, PassengerName, SeatCap, SeatClass, SeatId, ServiceDate, TrainId, TripId,
+    UserId,
+};
 use crate::store::prelude::*;
 use crate::store::{
-    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, StoreResult,
+    NewHold, NewOrder, NewTicket, NewUser, OrderChange, PassengerInput, StoreError, StoreResult,
 };
 
 pub struct Baseline {
@@ -28,13 +31,13 @@ impl Baseline {
 
 /// One prepared booking: a free seat of a trip and the journey to sell on it.
 pub struct Slot {
-    pub trip_id: i64,
-    pub seat_id: i64,
+    pub trip_id: TripId,
+    pub seat_id: SeatId,
     pub class: crate::domain::SeatClass,
     pub journey: Journey,
 }
 
-async fn book(store: &dyn Store, user_id: i64, slot: &Slot, n: usize) -> StoreResult<()> {
+async fn book(store: &dyn Store, user_id: UserId, slot: &Slot, n: usize) -> StoreResult<()> {
     let now = Utc::now();
     let hold = store
         .create_hold(&NewHold {
@@ -48,17 +51,16 @@ async fn book(store: &dyn Store, user_id: i64, slot: &Slot, n: usize) -> StoreRe
             seat_ids: vec![slot.seat_id],
             now,
             expires_at: now + chrono::Duration::minutes(10),
-            max_seats_per_user: 4,
+            seat_cap: Some(SeatCap::PER_PASSENGER),
         })
         .await?;
+    let name = PassengerName::parse(&format!("Baseline {n}"))
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
     let order = store
         .create_order(&NewOrder {
             user_id,
             hold_id: hold.id,
-            passengers: vec![PassengerInput {
-                name: format!("Baseline {n}"),
-                nid: None,
-            }],
+            passengers: vec![PassengerInput { name, nid: None }],
             payment_token: "baseline".into(),
             idempotency_key: format!("baseline-{n}"),
             request_hash: String::new(),
@@ -118,7 +120,7 @@ pub async fn run(
             .await?;
         users.push(u.id);
     }
-    let work: Arc<Vec<(i64, Slot)>> = Arc::new(users.into_iter().zip(slots).collect());
+    let work: Arc<Vec<(UserId, Slot)>> = Arc::new(users.into_iter().zip(slots).collect());
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -145,7 +147,7 @@ pub async fn run(
 
 /// One free full-route seat per slot on `date`'s trips, for the baseline.
 pub async fn slots_for(app: &App, date: ServiceDate, limit: usize) -> anyhow::Result<Vec<Slot>> {
-    let trains: BTreeMap<i64, _> = app
+    let trains: BTreeMap<TrainId, _> = app
         .trains()
         .await?
         .into_iter()

@@ -5,7 +5,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 
 use crate::app::{App, AppConfig};
-use crate::domain::ServiceDate;
+use crate::domain::{ServiceDate, TrainId};
 use crate::rehearse::QueuePlan;
 
 use super::config::RoomPlan;
@@ -122,7 +122,7 @@ pub(super) async fn remote_tokens(base: &str, n: usize) -> anyhow::Result<Vec<St
 }
 
 pub(super) async fn seats_for_sale(app: &App, date: ServiceDate) -> anyhow::Result<i64> {
-    let trains: BTreeMap<i64, _> = app
+    let trains: BTreeMap<TrainId, _> = app
         .trains()
         .await?
         .into_iter()
@@ -148,7 +148,7 @@ pub(super) async fn queue_the_sale(
         .trips_between(date, date)
         .await?
         .iter()
-        .map(|t| crate::domain::TripId(t.id))
+        .map(|t| t.id)
         .collect();
     let id = format!("eid-{date}");
     app.waiting_room()

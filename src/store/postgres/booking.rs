@@ -7,18 +7,21 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::OrderStatus;
+use crate::domain::{Hold, HoldId, Nid, Order, OrderId, OrderStatus, Ticket, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
-    PassengerRecord, StoreError, StoreResult, TicketRecord, ts,
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
 };
 
-pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<OrderRecord> {
+pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Order> {
     // One call (ticketctl_create_order): lock and check the hold, insert the order,
     // its passengers, the Idempotency-Key and the outbox event in one round trip.
     let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
-    let nids: Vec<Option<&str>> = o.passengers.iter().map(|p| p.nid.as_deref()).collect();
+    let nids: Vec<Option<&str>> = o
+        .passengers
+        .iter()
+        .map(|p| p.nid.as_ref().map(Nid::as_str))
+        .collect();
     let r = sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(o.user_id)
         .bind(o.hold_id)
@@ -46,12 +49,12 @@ pub(super) fn order_error(e: sqlx::Error) -> StoreError {
 
 async fn with_passengers(
     conn: &mut PgConnection,
-    mut orders: Vec<OrderRecord>,
-) -> StoreResult<Vec<OrderRecord>> {
+    mut orders: Vec<Order>,
+) -> StoreResult<Vec<Order>> {
     if orders.is_empty() {
         return Ok(orders);
     }
-    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
     let rows = sqlx::query(
         "SELECT order_id, seq, name, nid, seat_id FROM order_passengers WHERE order_id = ANY($1) ORDER BY order_id, seq",
     )
@@ -60,14 +63,9 @@ async fn with_passengers(
     .await
     .map_err(db)?;
     for r in &rows {
-        let order_id: i64 = get(r, "order_id")?;
+        let order_id: OrderId = get(r, "order_id")?;
         if let Some(o) = orders.iter_mut().find(|o| o.id == order_id) {
-            o.passengers.push(PassengerRecord {
-                seq: get::<i64>(r, "seq")? as u32,
-                name: get(r, "name")?,
-                nid: get(r, "nid")?,
-                seat_id: get(r, "seat_id")?,
-            });
+            o.passengers.push(passenger_row(r)?);
         }
     }
     Ok(orders)
@@ -76,8 +74,8 @@ async fn with_passengers(
 pub(super) async fn orders_where(
     conn: &mut PgConnection,
     clause: &str,
-    arg: i64,
-) -> StoreResult<Vec<OrderRecord>> {
+    arg: impl sqlx::Encode<'_, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+) -> StoreResult<Vec<Order>> {
     let sql = format!("{ORDER_COLUMNS} WHERE {clause} ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(arg)
@@ -95,7 +93,7 @@ pub(super) async fn orders_stuck(
     conn: &mut PgConnection,
     statuses: &[OrderStatus],
     before: DateTime<Utc>,
-) -> StoreResult<Vec<OrderRecord>> {
+) -> StoreResult<Vec<Order>> {
     let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
     let sql = format!("{ORDER_COLUMNS} WHERE status = ANY($1) AND updated_at <= $2 ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -112,14 +110,19 @@ pub(super) async fn orders_stuck(
 }
 
 /// The outbox payload of a transition, exactly as the SQLite store writes it.
-fn transition_payload(id: i64, from: OrderStatus, to: OrderStatus, change: &OrderChange) -> String {
+fn transition_payload(
+    id: OrderId,
+    from: OrderStatus,
+    to: OrderStatus,
+    change: &OrderChange,
+) -> String {
     serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount })
         .to_string()
 }
 
 pub(super) async fn transition_order(
     pool: &PgPool,
-    id: i64,
+    id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     change: &OrderChange,
@@ -127,7 +130,7 @@ pub(super) async fn transition_order(
 ) -> StoreResult<bool> {
     // One call (ticketctl_transition_order): the conditional update, freeing the
     // seats and cancelling tickets when the order stops holding seats, and the event.
-    let hold_id: Option<i64> = sqlx::query_scalar(
+    let hold_id: Option<HoldId> = sqlx::query_scalar(
         "SELECT ticketctl_transition_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
@@ -149,7 +152,7 @@ pub(super) async fn transition_order(
 pub(super) async fn confirm_order(
     pool: &PgPool,
     c: Confirmation,
-) -> StoreResult<Option<Vec<TicketRecord>>> {
+) -> StoreResult<Option<Vec<Ticket>>> {
     if !matches!(c.from, OrderStatus::Reserved | OrderStatus::Paid) {
         return Err(StoreError::Conflict(format!(
             "an order cannot be confirmed from {}",
@@ -170,7 +173,7 @@ pub(super) async fn confirm_order(
     );
     let pnrs: Vec<&str> = c.tickets.iter().map(|t| t.pnr.as_str()).collect();
     let seqs: Vec<i64> = c.tickets.iter().map(|t| t.passenger_seq as i64).collect();
-    let seats: Vec<i64> = c.tickets.iter().map(|t| t.seat_id).collect();
+    let seats: Vec<crate::domain::SeatId> = c.tickets.iter().map(|t| t.seat_id).collect();
     let payloads: Vec<&str> = c.tickets.iter().map(|t| t.payload.as_str()).collect();
     let confirm = sqlx::query(
         "SELECT * FROM ticketctl_confirm_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -218,7 +221,7 @@ pub(super) async fn confirm_order(
 
 pub(super) async fn idempotency(
     pool: &PgPool,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
 ) -> StoreResult<Option<IdempotencyRecord>> {
     let row = sqlx::query("SELECT request_hash, order_id, status_code, response FROM idempotency_keys WHERE user_id = $1 AND key = $2")
@@ -232,33 +235,33 @@ pub(super) async fn idempotency(
 
 #[async_trait]
 impl BookingStore for PgStore {
-    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold> {
         super::holds::create_hold(&self.pool, hold).await
     }
 
-    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         super::holds::load_hold(&mut conn, id).await
     }
 
-    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+    async fn release_hold(&self, id: HoldId, user_id: UserId) -> StoreResult<bool> {
         super::holds::release_hold(&self.pool, id, user_id).await
     }
 
-    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>> {
         super::holds::expire_holds(&self.pool, now, limit).await
     }
 
-    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<Order> {
         create_order(&self.pool, order).await
     }
 
-    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         Ok(orders_where(&mut conn, "id = $1", id).await?.pop())
     }
 
-    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<Order>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         orders_where(&mut conn, "user_id = $1", user_id).await
     }
@@ -267,14 +270,14 @@ impl BookingStore for PgStore {
         &self,
         statuses: &[OrderStatus],
         before: DateTime<Utc>,
-    ) -> StoreResult<Vec<OrderRecord>> {
+    ) -> StoreResult<Vec<Order>> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         orders_stuck(&mut conn, statuses, before).await
     }
 
     async fn transition_order(
         &self,
-        id: i64,
+        id: OrderId,
         from: OrderStatus,
         to: OrderStatus,
         change: &OrderChange,
@@ -283,17 +286,21 @@ impl BookingStore for PgStore {
         transition_order(&self.pool, id, from, to, change, now).await
     }
 
-    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+    async fn idempotency(
+        &self,
+        user_id: UserId,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
         idempotency(&self.pool, user_id, key).await
     }
 
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>> {
         confirm_order(&self.pool, c).await
     }
 
     async fn finish_idempotency(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status_code: u16,
         response: &str,

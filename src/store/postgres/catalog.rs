@@ -11,12 +11,11 @@ use super::trains::station_ids;
 use super::trains::upsert_train;
 use super::{PgStore, db};
 use crate::domain::{
-    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train,
+    Fare, FareRate, Seat, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
 };
 use crate::store::prelude::*;
 use crate::store::{
-    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreResult, TrainRecord, TripRecord,
-    Upsert, ts,
+    FareRow, FreeCount, NewStation, NewTrip, StoreResult, TrainRecord, TripRecord, Upsert, ts,
 };
 
 pub(super) async fn upsert_station(pool: &PgPool, s: &NewStation) -> StoreResult<Upsert> {
@@ -139,8 +138,8 @@ struct FareColumns {
 pub(super) async fn create_trip(
     conn: &mut PgConnection,
     trip: &NewTrip,
-) -> StoreResult<Option<i64>> {
-    let id: Option<i64> = sqlx::query_scalar(
+) -> StoreResult<Option<TripId>> {
+    let id: Option<TripId> = sqlx::query_scalar(
         "INSERT INTO trips (train_id, service_date, departs_at, sale_opens_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (train_id, service_date) DO NOTHING RETURNING id",
     )
@@ -301,14 +300,14 @@ impl CatalogStore for PgStore {
             .collect()
     }
 
-    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>> {
+    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<TripId>> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let id = create_trip(&mut tx, trip).await?;
         tx.commit().await.map_err(db)?;
         Ok(id)
     }
 
-    async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>> {
+    async fn trip(&self, id: TripId) -> StoreResult<Option<TripRecord>> {
         trips_where(&self.pool, "t.id = $1", &[id.to_string()])
             .await
             .map(|mut v| v.pop())
@@ -329,12 +328,12 @@ impl CatalogStore for PgStore {
 
     async fn free_seat_counts(
         &self,
-        journeys: &[(i64, SegmentMask)],
+        journeys: &[(TripId, SegmentMask)],
     ) -> StoreResult<Vec<FreeCount>> {
         if journeys.is_empty() {
             return Ok(vec![]);
         }
-        let trips: Vec<i64> = journeys.iter().map(|(t, _)| *t).collect();
+        let trips: Vec<TripId> = journeys.iter().map(|(t, _)| *t).collect();
         let masks: Vec<i64> = journeys.iter().map(|(_, m)| m.to_db()).collect();
         // One query for all trips of a search: each trip has its own journey mask.
         let rows = sqlx::query(
@@ -358,7 +357,7 @@ impl CatalogStore for PgStore {
             .collect()
     }
 
-    async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>> {
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<Seat>> {
         let rows = sqlx::query(
             "SELECT id, coach_seq, coach_code, seat_no, class, taken FROM seats
              WHERE trip_id = $1 ORDER BY coach_seq, seat_no",

@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 use super::PgStore;
 use super::db;
 use super::rows::get;
-use crate::domain::SegmentMask;
+use crate::domain::{HoldId, OrderId, SeatId, SegmentMask, TripId, UserId};
 use crate::store::counter::{LIVE_STATUSES, PAID_STATUSES, PAYING_STATUSES};
 use crate::store::{CounterSale, CounterStore, ShiftTotals, StoreResult, from_ts, ts};
 
@@ -15,8 +15,8 @@ use crate::store::{CounterSale, CounterStore, ShiftTotals, StoreResult, from_ts,
 impl CounterStore for PgStore {
     async fn record_counter_sale(
         &self,
-        hold_id: i64,
-        clerk_id: i64,
+        hold_id: HoldId,
+        clerk_id: UserId,
         phone: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -35,7 +35,7 @@ impl CounterStore for PgStore {
         Ok(())
     }
 
-    async fn counter_sale(&self, order_id: i64) -> StoreResult<Option<CounterSale>> {
+    async fn counter_sale(&self, order_id: OrderId) -> StoreResult<Option<CounterSale>> {
         let row = sqlx::query(
             "SELECT o.id AS order_id, cs.clerk_id, cs.phone, cs.created_at FROM counter_sales cs
              JOIN orders o ON o.hold_id = cs.hold_id WHERE o.id = $1",
@@ -57,8 +57,8 @@ impl CounterStore for PgStore {
 
     async fn record_counter_refund(
         &self,
-        order_id: i64,
-        clerk_id: i64,
+        order_id: OrderId,
+        clerk_id: UserId,
         amount: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
@@ -76,7 +76,7 @@ impl CounterStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn order_ids_by_phone(&self, phone: &str) -> StoreResult<Vec<i64>> {
+    async fn order_ids_by_phone(&self, phone: &str) -> StoreResult<Vec<OrderId>> {
         sqlx::query_scalar(
             "SELECT o.id FROM counter_sales cs JOIN orders o ON o.hold_id = cs.hold_id
              WHERE cs.phone = $1
@@ -91,7 +91,7 @@ impl CounterStore for PgStore {
         .map_err(db)
     }
 
-    async fn counter_seats_on_trip(&self, phone: &str, trip_id: i64) -> StoreResult<i64> {
+    async fn counter_seats_on_trip(&self, phone: &str, trip_id: TripId) -> StoreResult<i64> {
         let sql = format!(
             "SELECT COUNT(*) FROM counter_sales cs
              JOIN orders o ON o.hold_id = cs.hold_id
@@ -106,7 +106,11 @@ impl CounterStore for PgStore {
             .map_err(db)
     }
 
-    async fn shift_totals(&self, clerk_id: i64, since: DateTime<Utc>) -> StoreResult<ShiftTotals> {
+    async fn shift_totals(
+        &self,
+        clerk_id: UserId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<ShiftTotals> {
         let sql = format!(
             "SELECT
                (SELECT COUNT(*) FROM counter_sales cs JOIN orders o ON o.hold_id = cs.hold_id
@@ -135,7 +139,7 @@ impl CounterStore for PgStore {
         })
     }
 
-    async fn pending_hold_seats(&self, trip_id: i64) -> StoreResult<Vec<(i64, SegmentMask)>> {
+    async fn pending_hold_seats(&self, trip_id: TripId) -> StoreResult<Vec<(SeatId, SegmentMask)>> {
         let sql = format!(
             "SELECT hs.seat_id, h.mask FROM holds h JOIN hold_seats hs ON hs.hold_id = h.id
              WHERE h.trip_id = $1 AND h.status = 'active'
@@ -144,7 +148,7 @@ impl CounterStore for PgStore {
              JOIN hold_seats hs ON hs.hold_id = h.id
              WHERE o.trip_id = $1 AND o.status IN ({PAYING_STATUSES})"
         );
-        let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(sql))
+        let rows: Vec<(SeatId, i64)> = sqlx::query_as(AssertSqlSafe(sql))
             .bind(trip_id)
             .fetch_all(&self.pool)
             .await

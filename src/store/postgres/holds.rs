@@ -6,10 +6,10 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::db;
 use super::rows::*;
-use crate::domain::SegmentMask;
-use crate::store::{HoldRecord, NewHold, StoreResult, from_ts, ts};
+use crate::domain::{Hold, HoldId, UserId};
+use crate::store::{NewHold, StoreResult, ts};
 
-pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<HoldRecord> {
+pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<Hold> {
     // One call (ticketctl_create_hold, migration 0004): the limit check, the seat
     // locks, the all-or-nothing take and the inserts in one round trip and one
     // transaction, instead of seven round trips on a pooled connection.
@@ -26,14 +26,14 @@ pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<HoldR
     .bind(&h.seat_ids)
     .bind(ts(h.now))
     .bind(ts(h.expires_at))
-    .bind(h.max_seats_per_user)
+    .bind(seat_cap_max(h.seat_cap))
     .fetch_all(pool)
     .await
     .map_err(db)?;
     hold_from_rows(&rows, h)
 }
 
-pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<Option<HoldRecord>> {
+pub(super) async fn load_hold(conn: &mut PgConnection, id: HoldId) -> StoreResult<Option<Hold>> {
     // The hold and its seats in one round trip: the hold's columns repeat on each
     // seat row (a hold has at most a handful of seats).
     let rows = sqlx::query(
@@ -47,32 +47,10 @@ pub(super) async fn load_hold(conn: &mut PgConnection, id: i64) -> StoreResult<O
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let Some(r) = rows.first() else {
-        return Ok(None);
-    };
-    let mut seats = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if get::<Option<i64>>(row, "id")?.is_some() {
-            seats.push(seat_row(row)?);
-        }
-    }
-    Ok(Some(HoldRecord {
-        id: get(r, "hold_id")?,
-        trip_id: get(r, "trip_id")?,
-        user_id: get(r, "user_id")?,
-        from_stop: get::<i64>(r, "from_stop")? as u32,
-        to_stop: get::<i64>(r, "to_stop")? as u32,
-        mask: SegmentMask::from_db(get(r, "mask")?),
-        class: class(&get::<String>(r, "hold_class")?)?,
-        fare: get(r, "fare")?,
-        status: get(r, "status")?,
-        created_at: from_ts(get(r, "created_at")?),
-        expires_at: from_ts(get(r, "expires_at")?),
-        seats,
-    }))
+    hold_row(&rows)
 }
 
-pub(super) async fn release_hold(pool: &PgPool, id: i64, user_id: i64) -> StoreResult<bool> {
+pub(super) async fn release_hold(pool: &PgPool, id: HoldId, user_id: UserId) -> StoreResult<bool> {
     sqlx::query_scalar("SELECT ticketctl_release_hold($1, $2)")
         .bind(id)
         .bind(user_id)
@@ -85,7 +63,7 @@ pub(super) async fn expire_holds(
     pool: &PgPool,
     now: DateTime<Utc>,
     limit: i64,
-) -> StoreResult<Vec<i64>> {
+) -> StoreResult<Vec<HoldId>> {
     sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2)")
         .bind(ts(now))
         .bind(limit)

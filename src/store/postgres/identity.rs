@@ -8,14 +8,14 @@ use sqlx::{Executor, Row};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::Role;
+use crate::domain::{Role, SessionId, User, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
 };
 
 impl PgStore {
-    async fn locked_until(&self, id: i64) -> StoreResult<Option<i64>> {
+    async fn locked_until(&self, id: UserId) -> StoreResult<Option<i64>> {
         sqlx::query_scalar::<_, Option<i64>>("SELECT locked_until FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -61,13 +61,13 @@ impl IdentityStore for PgStore {
             }
             other => other,
         })?;
-        let id: i64 = get(&row, "id")?;
+        let id: UserId = get(&row, "id")?;
         user_where(&self.pool, "id = $1", id)
             .await?
             .ok_or_else(|| StoreError::Backend("inserted user vanished".into()))
     }
 
-    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         user_where(&self.pool, "id = $1", id).await
     }
 
@@ -84,7 +84,7 @@ impl IdentityStore for PgStore {
         rows.iter().map(user_row).collect()
     }
 
-    async fn set_role(&self, id: i64, role: Role) -> StoreResult<()> {
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
         let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
             .bind(id)
             .bind(role.as_str())
@@ -97,32 +97,7 @@ impl IdentityStore for PgStore {
         Ok(())
     }
 
-    async fn record_failed_login(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        max_failures: i64,
-        lock_for: chrono::Duration,
-    ) -> StoreResult<User> {
-        // Locking resets the counter, so after the lock a user gets a fresh set of tries.
-        sqlx::query(
-            "UPDATE users SET
-               locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
-               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(max_failures)
-        .bind(ts(now + lock_for))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        user_where(&self.pool, "id = $1", id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
-    }
-
-    async fn clear_failed_logins(&self, id: i64) -> StoreResult<()> {
+    async fn clear_failed_logins(&self, id: UserId) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET failed_logins = 0, locked_until = NULL
              WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
@@ -134,7 +109,7 @@ impl IdentityStore for PgStore {
         Ok(())
     }
 
-    async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()> {
+    async fn set_totp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> StoreResult<()> {
         sqlx::query("UPDATE users SET totp_secret = $2, mfa_enabled = $3 WHERE id = $1")
             .bind(id)
             .bind(secret)
@@ -148,7 +123,7 @@ impl IdentityStore for PgStore {
     async fn insert_refresh_token(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         sqlx::query(
@@ -163,27 +138,9 @@ impl IdentityStore for PgStore {
         Ok(())
     }
 
-    async fn take_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING user_id, expires_at",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        match row {
-            Some(r) if get::<i64>(&r, "expires_at")? > ts(now) => Ok(Some(get(&r, "user_id")?)),
-            _ => Ok(None),
-        }
-    }
-
     async fn reserve_login_attempt(
         &self,
-        id: i64,
+        id: UserId,
         now: DateTime<Utc>,
         max_failures: i64,
         lock_for: chrono::Duration,
@@ -214,7 +171,7 @@ impl IdentityStore for PgStore {
         Ok(Attempt::Locked { until })
     }
 
-    async fn release_login_attempt(&self, id: i64) -> StoreResult<()> {
+    async fn release_login_attempt(&self, id: UserId) -> StoreResult<()> {
         sqlx::query(
             "UPDATE users SET failed_logins = failed_logins - 1 WHERE id = $1 AND failed_logins > 0",
         )
@@ -227,7 +184,7 @@ impl IdentityStore for PgStore {
 
     async fn lock_if_exhausted(
         &self,
-        id: i64,
+        id: UserId,
         now: DateTime<Utc>,
         max_failures: i64,
         lock_for: chrono::Duration,
@@ -249,7 +206,7 @@ impl IdentityStore for PgStore {
             .filter(|u| *u > now))
     }
 
-    async fn accept_totp_step(&self, id: i64, step: i64) -> StoreResult<bool> {
+    async fn accept_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool> {
         let changed = sqlx::query(
             "UPDATE users SET last_totp_step = $2
              WHERE id = $1 AND (last_totp_step IS NULL OR last_totp_step < $2)",
@@ -265,11 +222,11 @@ impl IdentityStore for PgStore {
 
     async fn start_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<SessionId> {
         // One statement, so the session and its first token exist together or not at all.
         sqlx::query_scalar(
             "WITH s AS (INSERT INTO sessions (user_id, created_at) VALUES ($1, $2) RETURNING id)
@@ -327,13 +284,13 @@ impl IdentityStore for PgStore {
                 None => Ok(Rotation::Invalid),
             };
         };
-        let user_id: i64 = get(&row, "user_id")?;
+        let user_id: UserId = get(&row, "user_id")?;
         let expires_at: i64 = get(&row, "expires_at")?;
-        let session_id = match get::<Option<i64>>(&row, "session_id")? {
+        let session_id = match get::<Option<SessionId>>(&row, "session_id")? {
             Some(s) => s,
             // A token from before sessions existed starts one on its first rotation.
             None => {
-                let s: i64 = sqlx::query_scalar(
+                let s: SessionId = sqlx::query_scalar(
                     "INSERT INTO sessions (user_id, created_at) VALUES ($1, $2) RETURNING id",
                 )
                 .bind(user_id)
@@ -407,8 +364,8 @@ impl IdentityStore for PgStore {
 
     async fn session_state(
         &self,
-        user_id: i64,
-        session_id: Option<i64>,
+        user_id: UserId,
+        session_id: Option<SessionId>,
     ) -> StoreResult<Option<SessionState>> {
         let row = sqlx::query(
             "SELECT u.role,

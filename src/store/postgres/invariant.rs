@@ -5,13 +5,13 @@ use sqlx::postgres::PgPool;
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::SegmentMask;
+use crate::domain::{OrderId, SegmentMask, TripId};
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
+use crate::store::{Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
 
 pub(super) async fn seat_claims(
     pool: &PgPool,
-    trip_id: Option<i64>,
+    trip_id: Option<TripId>,
 ) -> StoreResult<Vec<SeatClaim>> {
     let rows = sqlx::query(
         "SELECT s.id AS seat_id, s.taken, h.id AS hold_id, h.mask, h.status AS hold_status, o.status AS order_status
@@ -31,9 +31,7 @@ pub(super) async fn seat_claims(
                 hold_id: get(r, "hold_id")?,
                 hold_mask: SegmentMask::from_db(get(r, "mask")?),
                 hold_status: get(r, "hold_status")?,
-                order_status: get::<Option<String>>(r, "order_status")?
-                    .map(|s| status(&s))
-                    .transpose()?,
+                order_status: get(r, "order_status")?,
             })
         })
         .collect()
@@ -68,8 +66,9 @@ pub(super) async fn ledger(pool: &PgPool) -> StoreResult<Ledger> {
 pub(super) const MONEY_PAIRS: &str = "
     SELECT o.id AS o_id, o.status AS o_status, o.amount AS o_amount,
            o.refunded_amount AS o_refunded, o.charge_id AS o_charge,
-           g.idempotency_key AS g_key, g.charge_id AS g_charge, g.token AS g_token,
-           g.amount AS g_amount, g.status AS g_status, g.refunded AS g_refunded
+           g.idempotency_key AS g_idempotency_key, g.charge_id AS g_charge_id,
+           g.token AS g_token, g.amount AS g_amount, g.status AS g_status,
+           g.refunded AS g_refunded
       FROM orders o
       LEFT JOIN gateway_charges g ON g.idempotency_key = 'order-' || o.id
     UNION ALL
@@ -86,25 +85,18 @@ pub(super) async fn money_pairs(pool: &PgPool) -> StoreResult<Vec<MoneyPair>> {
     let rows = sqlx::query(MONEY_PAIRS).fetch_all(pool).await.map_err(db)?;
     let mut pairs = Vec::with_capacity(rows.len());
     for r in &rows {
-        let order = match get::<Option<i64>>(r, "o_id")? {
+        let order = match get::<Option<OrderId>>(r, "o_id")? {
             Some(id) => Some(OrderMoney {
                 id,
-                status: super::rows::status(&get::<String>(r, "o_status")?)?,
+                status: get(r, "o_status")?,
                 amount: get(r, "o_amount")?,
                 refunded_amount: get(r, "o_refunded")?,
                 charge_id: get(r, "o_charge")?,
             }),
             None => None,
         };
-        let charge = match get::<Option<String>>(r, "g_key")? {
-            Some(idempotency_key) => Some(GatewayCharge {
-                idempotency_key,
-                charge_id: get(r, "g_charge")?,
-                token: get(r, "g_token")?,
-                amount: get(r, "g_amount")?,
-                status: get(r, "g_status")?,
-                refunded: get(r, "g_refunded")?,
-            }),
+        let charge = match get::<Option<String>>(r, "g_idempotency_key")? {
+            Some(_) => Some(charge_row_named(r, "g_")?),
             None => None,
         };
         pairs.push(MoneyPair { order, charge });
@@ -114,7 +106,7 @@ pub(super) async fn money_pairs(pool: &PgPool) -> StoreResult<Vec<MoneyPair>> {
 
 #[async_trait]
 impl InvariantStore for PgStore {
-    async fn seat_claims(&self, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>> {
+    async fn seat_claims(&self, trip_id: Option<TripId>) -> StoreResult<Vec<SeatClaim>> {
         seat_claims(&self.pool, trip_id).await
     }
 

@@ -7,16 +7,15 @@ use super::PgStore;
 use super::booking::order_error;
 use super::db;
 use super::rows::get;
-use super::rows::{created_order, hold_from_rows};
-use crate::store::limits::phone_cap_refusal;
+use super::rows::{created_order, hold_from_rows, seat_cap_max, seat_cap_refusal};
+use crate::domain::{Hold, Nid, Order};
 use crate::store::{
-    CounterBuyer, HoldCap, HoldCaps, HoldRecord, LimitStore, NewHold, NewOrder, OrderRecord,
-    StoreError, StoreResult, ts,
+    CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
 
 #[async_trait]
 impl LimitStore for PgStore {
-    async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord> {
+    async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
         let rows = sqlx::query(
             "SELECT * FROM ticketctl_create_hold_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
@@ -30,7 +29,7 @@ impl LimitStore for PgStore {
         .bind(&h.seat_ids)
         .bind(ts(h.now))
         .bind(ts(h.expires_at))
-        .bind(h.max_seats_per_user)
+        .bind(seat_cap_max(h.seat_cap))
         .bind(&caps.client_addr)
         .bind(caps.per_account)
         .bind(caps.per_address)
@@ -51,13 +50,13 @@ impl LimitStore for PgStore {
         hold_from_rows(&rows, h)
     }
 
-    async fn create_counter_order(
-        &self,
-        o: &NewOrder,
-        buyer: &CounterBuyer,
-    ) -> StoreResult<OrderRecord> {
+    async fn create_counter_order(&self, o: &NewOrder, buyer: &CounterBuyer) -> StoreResult<Order> {
         let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
-        let nids: Vec<Option<&str>> = o.passengers.iter().map(|p| p.nid.as_deref()).collect();
+        let nids: Vec<Option<&str>> = o
+            .passengers
+            .iter()
+            .map(|p| p.nid.as_ref().map(Nid::as_str))
+            .collect();
         let r = sqlx::query(
             "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -70,13 +69,16 @@ impl LimitStore for PgStore {
         .bind(&o.request_hash)
         .bind(ts(o.now))
         .bind(&buyer.phone)
-        .bind(buyer.max_seats)
+        .bind(seat_cap_max(Some(buyer.seat_cap)))
         .fetch_one(&self.pool)
         .await
         .map_err(order_error)?;
         if get::<String>(&r, "outcome")? == "limit" {
             let already: i64 = get(&r, "already")?;
-            return Err(phone_cap_refusal(&buyer.phone, already, buyer.max_seats));
+            return Err(match buyer.seat_cap.admit(already, o.passengers.len()) {
+                Err(refusal) => StoreError::Conflict(refusal.for_phone(&buyer.phone)),
+                Ok(()) => seat_cap_refusal(None, already, o.passengers.len()),
+            });
         }
         created_order(&r, o)
     }

@@ -12,6 +12,7 @@
 
 mod booking;
 mod catalog;
+mod codec;
 mod counter;
 mod holds;
 mod identity;

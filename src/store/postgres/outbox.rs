@@ -6,6 +6,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
+use crate::domain::EventId;
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::store::prelude::*;
 use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
@@ -76,7 +77,7 @@ pub(super) async fn audit_append_all(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
     let r = sqlx::query(
         "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS prev,
                 ARRAY(SELECT event_id FROM audit_log WHERE event_id = ANY($1)) AS logged",
@@ -86,7 +87,7 @@ pub(super) async fn audit_append_all(
     .await
     .map_err(db)?;
     let mut prev = get::<Option<String>>(&r, "prev")?.unwrap_or_else(|| GENESIS.to_owned());
-    let logged: Vec<i64> = get(&r, "logged")?;
+    let logged: Vec<EventId> = get(&r, "logged")?;
     // Skip what is logged, and an event given twice in the batch after its first
     // time (as appending one by one would; the insert below would otherwise
     // break the unique event id and lose the whole batch).
@@ -162,7 +163,7 @@ impl OutboxStore for PgStore {
     async fn outbox_mark(
         &self,
         consumer: Consumer,
-        ids: &[i64],
+        ids: &[EventId],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let sql = format!(

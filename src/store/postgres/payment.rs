@@ -6,8 +6,9 @@ use sqlx::postgres::PgPool;
 
 use super::rows::*;
 use super::{PgStore, db};
+use crate::domain::Charge;
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, PaymentToken, StoreError, StoreResult, ts};
+use crate::store::{PaymentToken, StoreError, StoreResult, ts};
 
 pub(super) async fn payment_token(pool: &PgPool, token: &str) -> StoreResult<Option<PaymentToken>> {
     let row = sqlx::query("SELECT token, user_id, brand, last4, exp_month, exp_year FROM payment_tokens WHERE token = $1")
@@ -22,7 +23,7 @@ pub(super) async fn charge_where(
     pool: &PgPool,
     clause: &str,
     arg: &str,
-) -> StoreResult<Option<GatewayCharge>> {
+) -> StoreResult<Option<Charge>> {
     let sql = format!(
         "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM gateway_charges WHERE {clause}"
     );
@@ -31,7 +32,7 @@ pub(super) async fn charge_where(
         .fetch_optional(pool)
         .await
         .map_err(db)?;
-    row.as_ref().map(gateway_charge_row).transpose()
+    row.as_ref().map(charge_row).transpose()
 }
 
 #[async_trait]
@@ -58,11 +59,7 @@ impl PaymentStore for PgStore {
         payment_token(&self.pool, token).await
     }
 
-    async fn gateway_record(
-        &self,
-        c: &GatewayCharge,
-        now: DateTime<Utc>,
-    ) -> StoreResult<GatewayCharge> {
+    async fn gateway_record(&self, c: &Charge, now: DateTime<Utc>) -> StoreResult<Charge> {
         let inserted = sqlx::query(
             "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -71,7 +68,7 @@ impl PaymentStore for PgStore {
         .bind(&c.charge_id)
         .bind(&c.token)
         .bind(c.amount)
-        .bind(&c.status)
+        .bind(c.status)
         .bind(ts(now))
         .execute(&self.pool)
         .await
@@ -79,7 +76,7 @@ impl PaymentStore for PgStore {
         .rows_affected();
         if inserted == 1 {
             // Ours, exactly as given (a new charge is never refunded yet): no need to read it back.
-            return Ok(GatewayCharge {
+            return Ok(Charge {
                 refunded: 0,
                 ..c.clone()
             });
@@ -89,11 +86,11 @@ impl PaymentStore for PgStore {
             .ok_or_else(|| StoreError::Backend("charge vanished".into()))
     }
 
-    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<GatewayCharge>> {
+    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>> {
         charge_where(&self.pool, "idempotency_key = $1", idempotency_key).await
     }
 
-    async fn gateway_refund(&self, charge_id: &str, total: i64) -> StoreResult<GatewayCharge> {
+    async fn gateway_refund(&self, charge_id: &str, total: i64) -> StoreResult<Charge> {
         sqlx::query(
             "UPDATE gateway_charges SET refunded = GREATEST(refunded, LEAST(amount, $2))
              WHERE charge_id = $1 AND status = 'succeeded'",

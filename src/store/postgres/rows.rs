@@ -1,14 +1,18 @@
-//! Postgres: the one place rows are mapped to records (and text columns parsed).
+//! Postgres: the one place rows are mapped to the domain's entities (holds,
+//! seats, orders, passengers, tickets, charges, users) and to the store's
+//! records, and text columns parsed (typed ids and statuses in `codec`).
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::db;
-use crate::domain::{OrderStatus, SeatClass, SegmentMask, ServiceDate};
+use crate::domain::{
+    Charge, Hold, HoldId, HoldNotLive, HoldStatus, Order, OrderStatus, Passenger, Seat, SeatCap,
+    SeatClass, SeatId, SegmentMask, ServiceDate, Ticket, User,
+};
 use crate::store::{
-    GatewayCharge, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderRecord, OutboxEvent,
-    PassengerRecord, PaymentToken, SeatRecord, StoreError, StoreResult, TicketRecord, TripRecord,
-    User, from_ts, ts,
+    IdempotencyRecord, NewHold, NewOrder, OutboxEvent, PaymentToken, StoreError, StoreResult,
+    TripRecord, from_ts, ts,
 };
 
 pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
@@ -45,13 +49,8 @@ pub(super) fn user_row(r: &PgRow) -> StoreResult<User> {
     })
 }
 
-pub(super) fn status(s: &str) -> StoreResult<OrderStatus> {
-    s.parse()
-        .map_err(|e: crate::domain::ParseError| StoreError::Backend(e.to_string()))
-}
-
-pub(super) fn seat_row(r: &PgRow) -> StoreResult<SeatRecord> {
-    Ok(SeatRecord {
+pub(super) fn seat_row(r: &PgRow) -> StoreResult<Seat> {
+    Ok(Seat {
         id: get(r, "id")?,
         coach_seq: get::<i64>(r, "coach_seq")? as u32,
         coach_code: get(r, "coach_code")?,
@@ -62,25 +61,25 @@ pub(super) fn seat_row(r: &PgRow) -> StoreResult<SeatRecord> {
 }
 
 /// The hold that `ticketctl_create_hold` rows describe, or its refusal.
-pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<HoldRecord> {
+pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<Hold> {
     let first = rows
         .first()
         .ok_or_else(|| StoreError::Backend("create_hold returned nothing".into()))?;
-    let Some(hold_id) = get::<Option<i64>>(first, "hold_id")? else {
+    let Some(hold_id) = get::<Option<HoldId>>(first, "hold_id")? else {
         // Refused: the function wrote nothing.
-        if let Some(lost) = get::<Option<Vec<i64>>>(first, "lost")? {
+        if let Some(lost) = get::<Option<Vec<SeatId>>>(first, "lost")? {
             return Err(StoreError::SeatsTaken(lost));
         }
-        let already: i64 = get(first, "already")?;
-        return Err(StoreError::Conflict(format!(
-            "at most {} seats per passenger per trip; you already have {already}",
-            h.max_seats_per_user
-        )));
+        return Err(seat_cap_refusal(
+            h.seat_cap,
+            get(first, "already")?,
+            h.seat_ids.len(),
+        ));
     };
     let mut seats = rows.iter().map(seat_row).collect::<StoreResult<Vec<_>>>()?;
     seats.sort_by_key(|s| (s.coach_seq, s.seat_no));
     // Built from what was just written: no read-back round trips.
-    Ok(HoldRecord {
+    Ok(Hold {
         id: hold_id,
         trip_id: h.trip_id,
         user_id: h.user_id,
@@ -89,16 +88,33 @@ pub(super) fn hold_from_rows(rows: &[PgRow], h: &NewHold) -> StoreResult<HoldRec
         mask: h.mask,
         class: h.class,
         fare: h.fare,
-        status: "active".into(),
+        status: HoldStatus::Active,
         created_at: from_ts(ts(h.now)),
         expires_at: from_ts(ts(h.expires_at)),
         seats,
     })
 }
 
+/// The limit the booking functions compare against: the cap's `max`, or no
+/// limit at all.
+pub(super) fn seat_cap_max(cap: Option<SeatCap>) -> i64 {
+    cap.map_or(i64::MAX, |c| i64::from(c.max()))
+}
+
+/// The refusal of a sale the function found over the passenger's seat cap:
+/// the cap's own decision and words (a disagreement is a bug, not a refusal).
+pub(super) fn seat_cap_refusal(cap: Option<SeatCap>, already: i64, wanted: usize) -> StoreError {
+    match cap.map(|c| c.admit(already, wanted)) {
+        Some(Err(refusal)) => StoreError::Conflict(refusal.to_string()),
+        _ => StoreError::Backend(format!(
+            "the seat cap refused {wanted} seat(s) beside {already}, which {cap:?} admits"
+        )),
+    }
+}
+
 /// The order a `ticketctl_create_order` row describes, or its refusal.
-pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord> {
-    let seats: Vec<i64> = get::<Option<Vec<i64>>>(r, "seat_ids")?.unwrap_or_default();
+pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<Order> {
+    let seats: Vec<SeatId> = get::<Option<Vec<SeatId>>>(r, "seat_ids")?.unwrap_or_default();
     match get::<String>(r, "outcome")?.as_str() {
         "created" => {}
         "missing" => {
@@ -108,16 +124,12 @@ pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord>
             )));
         }
         "inactive" => {
-            let status: String = get(r, "hold_status")?;
-            return Err(StoreError::Conflict(format!(
-                "hold {} is no longer active ({}); hold the seats again",
-                o.hold_id,
-                if status == "active" {
-                    "expired"
-                } else {
-                    &status
-                }
-            )));
+            let status: HoldStatus = get(r, "hold_status")?;
+            let refusal = HoldNotLive {
+                hold_id: o.hold_id,
+                seen: status.at(from_ts(get(r, "expires_at")?), o.now),
+            };
+            return Err(StoreError::Conflict(refusal.to_string()));
         }
         "count" => {
             return Err(StoreError::Conflict(format!(
@@ -129,7 +141,7 @@ pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord>
         other => return Err(StoreError::Backend(format!("create_order said {other}"))),
     }
     // Built from what was just written: no read-back round trips.
-    Ok(OrderRecord {
+    Ok(Order {
         id: get(r, "order_id")?,
         user_id: o.user_id,
         hold_id: o.hold_id,
@@ -147,7 +159,7 @@ pub(super) fn created_order(r: &PgRow, o: &NewOrder) -> StoreResult<OrderRecord>
             .iter()
             .zip(&seats)
             .enumerate()
-            .map(|(seq, (p, seat))| PassengerRecord {
+            .map(|(seq, (p, seat))| Passenger {
                 seq: seq as u32,
                 name: p.name.clone(),
                 nid: p.nid.clone(),
@@ -161,13 +173,13 @@ pub(super) const ORDER_COLUMNS: &str =
     "SELECT id, user_id, hold_id, trip_id, status, amount, payment_token, charge_id,
      refunded_amount, failure, created_at, updated_at FROM orders";
 
-pub(super) fn order_row(r: &PgRow) -> StoreResult<OrderRecord> {
-    Ok(OrderRecord {
+pub(super) fn order_row(r: &PgRow) -> StoreResult<Order> {
+    Ok(Order {
         id: get(r, "id")?,
         user_id: get(r, "user_id")?,
         hold_id: get(r, "hold_id")?,
         trip_id: get(r, "trip_id")?,
-        status: status(&get::<String>(r, "status")?)?,
+        status: get(r, "status")?,
         amount: get(r, "amount")?,
         payment_token: get(r, "payment_token")?,
         charge_id: get(r, "charge_id")?,
@@ -179,8 +191,8 @@ pub(super) fn order_row(r: &PgRow) -> StoreResult<OrderRecord> {
     })
 }
 
-pub(super) fn ticket_row(r: &PgRow) -> StoreResult<TicketRecord> {
-    Ok(TicketRecord {
+pub(super) fn ticket_row(r: &PgRow) -> StoreResult<Ticket> {
+    Ok(Ticket {
         id: get(r, "id")?,
         pnr: get(r, "pnr")?,
         order_id: get(r, "order_id")?,
@@ -218,14 +230,59 @@ pub(super) fn payment_token_row(r: &PgRow) -> StoreResult<PaymentToken> {
     })
 }
 
-pub(super) fn gateway_charge_row(r: &PgRow) -> StoreResult<GatewayCharge> {
-    Ok(GatewayCharge {
-        idempotency_key: get(r, "idempotency_key")?,
-        charge_id: get(r, "charge_id")?,
-        token: get(r, "token")?,
-        amount: get(r, "amount")?,
+pub(super) fn charge_row(r: &PgRow) -> StoreResult<Charge> {
+    charge_row_named(r, "")
+}
+
+/// A charge whose columns are named `{prefix}idempotency_key`, `{prefix}charge_id`, ….
+pub(super) fn charge_row_named(r: &PgRow, prefix: &str) -> StoreResult<Charge> {
+    let col = |name: &str| format!("{prefix}{name}");
+    Ok(Charge {
+        idempotency_key: get(r, &col("idempotency_key"))?,
+        charge_id: get(r, &col("charge_id"))?,
+        token: get(r, &col("token"))?,
+        amount: get(r, &col("amount"))?,
+        status: get(r, &col("status"))?,
+        refunded: get(r, &col("refunded"))?,
+    })
+}
+
+/// A hold from the rows of `holds h` joined to its seats (the hold's columns
+/// repeat on each seat row: `hold_id`, …, `hold_class`, then `seat_row`'s).
+pub(super) fn hold_row(rows: &[PgRow]) -> StoreResult<Option<Hold>> {
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let mut seats = Vec::with_capacity(rows.len());
+    for row in rows {
+        // A hold without seats joins to one row of NULL seat columns.
+        if get::<Option<SeatId>>(row, "id")?.is_some() {
+            seats.push(seat_row(row)?);
+        }
+    }
+    Ok(Some(Hold {
+        id: get(r, "hold_id")?,
+        trip_id: get(r, "trip_id")?,
+        user_id: get(r, "user_id")?,
+        from_stop: get::<i64>(r, "from_stop")? as u32,
+        to_stop: get::<i64>(r, "to_stop")? as u32,
+        mask: SegmentMask::from_db(get(r, "mask")?),
+        class: class(&get::<String>(r, "hold_class")?)?,
+        fare: get(r, "fare")?,
         status: get(r, "status")?,
-        refunded: get(r, "refunded")?,
+        created_at: from_ts(get(r, "created_at")?),
+        expires_at: from_ts(get(r, "expires_at")?),
+        seats,
+    }))
+}
+
+/// Columns: seq, name, nid, seat_id (and the order_id it belongs to).
+pub(super) fn passenger_row(r: &PgRow) -> StoreResult<Passenger> {
+    Ok(Passenger {
+        seq: get::<i64>(r, "seq")? as u32,
+        name: get(r, "name")?,
+        nid: get(r, "nid")?,
+        seat_id: get(r, "seat_id")?,
     })
 }
 

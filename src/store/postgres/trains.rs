@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::db;
 use super::rows::*;
-use crate::domain::{Coach, SeatLayout, StationCode, Stop, Train, TripTime, Weekdays};
+use crate::domain::{Coach, SeatLayout, StationCode, Stop, Train, TrainId, TripTime, Weekdays};
 use crate::store::{StoreError, StoreResult, TrainRecord, Upsert};
 
 pub(super) async fn station_ids(conn: &mut PgConnection) -> StoreResult<HashMap<String, i64>> {
@@ -51,7 +51,8 @@ pub(super) async fn load_trains(
             },
         });
     }
-    let index: HashMap<i64, usize> = trains.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let index: HashMap<TrainId, usize> =
+        trains.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
 
     let stops = sqlx::query(
         "SELECT s.train_id, st.code, s.arrive_min, s.depart_min, s.km
@@ -69,7 +70,7 @@ pub(super) async fn load_trains(
             depart: get::<Option<i64>>(r, "depart_min")?.map(|m| TripTime::from_minutes(m as u32)),
             km: get::<i64>(r, "km")? as u32,
         };
-        if let Some(&i) = index.get(&get::<i64>(r, "train_id")?) {
+        if let Some(&i) = index.get(&get::<TrainId>(r, "train_id")?) {
             trains[i].train.stops.push(stop);
         }
     }
@@ -90,7 +91,7 @@ pub(super) async fn load_trains(
             seats: get::<i64>(r, "seats")? as u32,
             layout: parse(SeatLayout::parse(&get::<String>(r, "layout")?))?,
         };
-        if let Some(&i) = index.get(&get::<i64>(r, "train_id")?) {
+        if let Some(&i) = index.get(&get::<TrainId>(r, "train_id")?) {
             trains[i].train.coaches.push(coach);
         }
     }
@@ -99,7 +100,7 @@ pub(super) async fn load_trains(
 
 pub(super) async fn insert_train_parts(
     conn: &mut PgConnection,
-    train_id: i64,
+    train_id: TrainId,
     train: &Train,
 ) -> StoreResult<()> {
     let ids = station_ids(conn).await?;
@@ -163,7 +164,7 @@ pub(super) async fn upsert_train(conn: &mut PgConnection, train: &Train) -> Stor
         .into_iter()
         .next();
     let Some(existing) = existing else {
-        let id: i64 = sqlx::query_scalar(
+        let id: TrainId = sqlx::query_scalar(
             "INSERT INTO trains (number, name, name_bn, runs_on) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(train.number as i64)

@@ -13,27 +13,24 @@ use super::rows::*;
 use super::ticket::issue_tickets;
 use super::ticket::tickets_where;
 use super::{SqliteStore, db};
-use crate::domain::OrderStatus;
+use crate::domain::{
+    Hold, HoldId, HoldNotLive, Order, OrderId, OrderStatus, SubjectId, Ticket, UserId,
+};
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, HoldRecord, IdempotencyRecord, NewHold, NewOrder, OrderChange, OrderRecord,
-    PassengerRecord, StoreError, StoreResult, TicketRecord, ts,
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
 };
 
-pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<OrderRecord> {
+pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order> {
     let hold = load_hold(conn, o.hold_id)?
         .filter(|h| h.user_id == o.user_id)
         .ok_or_else(|| StoreError::NotFound(format!("no hold {} of yours", o.hold_id)))?;
-    if hold.status != "active" || hold.expires_at <= o.now {
-        return Err(StoreError::Conflict(format!(
-            "hold {} is no longer active ({}); hold the seats again",
-            hold.id,
-            if hold.status == "active" {
-                "expired"
-            } else {
-                &hold.status
-            }
-        )));
+    if !hold.is_live(o.now) {
+        let refusal = HoldNotLive {
+            hold_id: hold.id,
+            seen: hold.status_at(o.now),
+        };
+        return Err(StoreError::Conflict(refusal.to_string()));
     }
     if o.passengers.len() != hold.seats.len() {
         return Err(StoreError::Conflict(format!(
@@ -42,7 +39,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
             o.passengers.len()
         )));
     }
-    let amount = hold.fare * hold.seats.len() as i64;
+    let amount = hold.total();
     conn.prepare_cached(
         "INSERT INTO orders (user_id, hold_id, trip_id, status, amount, payment_token, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'reserved', ?4, ?5, ?6, ?6)",
@@ -50,7 +47,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     .map_err(db)?
     .execute(params![o.user_id, hold.id, hold.trip_id, amount, o.payment_token, ts(o.now)])
     .map_err(db)?;
-    let order_id = conn.last_insert_rowid();
+    let order_id = OrderId(conn.last_insert_rowid());
     conn.prepare_cached("UPDATE holds SET status = 'ordered' WHERE id = ?1")
         .map_err(db)?
         .execute([hold.id])
@@ -74,32 +71,22 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
     outbox(
         conn,
         "order.reserved",
-        order_id,
+        SubjectId(order_id.get()),
         &serde_json::json!({ "order_id": order_id, "amount": amount }),
         o.now,
     )?;
     load_order(conn, order_id)?.ok_or_else(|| StoreError::Backend("new order vanished".into()))
 }
 
-fn with_passengers(
-    conn: &Connection,
-    mut orders: Vec<OrderRecord>,
-) -> StoreResult<Vec<OrderRecord>> {
+fn with_passengers(conn: &Connection, mut orders: Vec<Order>) -> StoreResult<Vec<Order>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, name, nid, seat_id FROM order_passengers WHERE order_id = ?1 ORDER BY seq",
-        )
+        .prepare_cached(&format!(
+            "{PASSENGER_COLUMNS} WHERE order_id = ?1 ORDER BY seq"
+        ))
         .map_err(db)?;
     for o in &mut orders {
         o.passengers = stmt
-            .query_map([o.id], |r| {
-                Ok(PassengerRecord {
-                    seq: r.get(0)?,
-                    name: r.get(1)?,
-                    nid: r.get(2)?,
-                    seat_id: r.get(3)?,
-                })
-            })
+            .query_map([o.id], passenger_row)
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
@@ -107,7 +94,7 @@ fn with_passengers(
     Ok(orders)
 }
 
-pub(super) fn load_order(conn: &Connection, id: i64) -> StoreResult<Option<OrderRecord>> {
+pub(super) fn load_order(conn: &Connection, id: OrderId) -> StoreResult<Option<Order>> {
     let order = conn
         .prepare_cached(&format!("{ORDER_COLUMNS} WHERE id = ?1"))
         .map_err(db)?
@@ -121,7 +108,7 @@ pub(super) fn orders_where(
     conn: &Connection,
     clause: &str,
     args: impl rusqlite::Params,
-) -> StoreResult<Vec<OrderRecord>> {
+) -> StoreResult<Vec<Order>> {
     let orders = conn
         .prepare_cached(&format!("{ORDER_COLUMNS} WHERE {clause} ORDER BY id"))
         .map_err(db)?
@@ -134,7 +121,7 @@ pub(super) fn orders_where(
 
 pub(super) fn transition_order(
     conn: &Connection,
-    id: i64,
+    id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     change: &OrderChange,
@@ -162,7 +149,7 @@ pub(super) fn transition_order(
         return Ok(false);
     }
     if from.holds_seats() && !to.holds_seats() {
-        let hold_id: i64 = conn
+        let hold_id: HoldId = conn
             .query_row("SELECT hold_id FROM orders WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
@@ -175,14 +162,20 @@ pub(super) fn transition_order(
         .map_err(db)?;
     }
     let payload = serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount });
-    outbox(conn, &format!("order.{to}"), id, &payload, now)?;
+    outbox(
+        conn,
+        &format!("order.{to}"),
+        SubjectId(id.get()),
+        &payload,
+        now,
+    )?;
     Ok(true)
 }
 
 pub(super) fn confirm_order(
     conn: &Connection,
     c: Confirmation,
-) -> StoreResult<Option<Vec<TicketRecord>>> {
+) -> StoreResult<Option<Vec<Ticket>>> {
     match c.from {
         OrderStatus::Reserved => {
             let change = OrderChange {
@@ -236,7 +229,7 @@ pub(super) fn confirm_order(
 
 pub(super) fn idempotency(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
 ) -> StoreResult<Option<IdempotencyRecord>> {
     conn.prepare_cached("SELECT request_hash, order_id, status_code, response FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")
@@ -248,7 +241,7 @@ pub(super) fn idempotency(
 
 pub(super) fn finish_idempotency(
     conn: &Connection,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
     status: u16,
     response: &str,
@@ -262,41 +255,41 @@ pub(super) fn finish_idempotency(
 
 #[async_trait]
 impl BookingStore for SqliteStore {
-    async fn create_hold(&self, hold: &NewHold) -> StoreResult<HoldRecord> {
+    async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold> {
         let hold = hold.clone();
         self.engine
             .write(move |c| super::holds::create_hold(c, &hold))
             .await
     }
 
-    async fn hold(&self, id: i64) -> StoreResult<Option<HoldRecord>> {
+    async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>> {
         self.engine
             .read(move |c| super::holds::load_hold(c, id))
             .await
     }
 
-    async fn release_hold(&self, id: i64, user_id: i64) -> StoreResult<bool> {
+    async fn release_hold(&self, id: HoldId, user_id: UserId) -> StoreResult<bool> {
         self.engine
             .write(move |c| super::holds::release_hold(c, id, user_id))
             .await
     }
 
-    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<i64>> {
+    async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>> {
         self.engine
             .write(move |c| super::holds::expire_holds(c, now, limit))
             .await
     }
 
-    async fn create_order(&self, order: &NewOrder) -> StoreResult<OrderRecord> {
+    async fn create_order(&self, order: &NewOrder) -> StoreResult<Order> {
         let order = order.clone();
         self.engine.write(move |c| create_order(c, &order)).await
     }
 
-    async fn order(&self, id: i64) -> StoreResult<Option<OrderRecord>> {
+    async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
         self.engine.read(move |c| load_order(c, id)).await
     }
 
-    async fn orders_of_user(&self, user_id: i64) -> StoreResult<Vec<OrderRecord>> {
+    async fn orders_of_user(&self, user_id: UserId) -> StoreResult<Vec<Order>> {
         self.engine
             .read(move |c| orders_where(c, "user_id = ?1", [user_id]))
             .await
@@ -306,7 +299,7 @@ impl BookingStore for SqliteStore {
         &self,
         statuses: &[OrderStatus],
         before: DateTime<Utc>,
-    ) -> StoreResult<Vec<OrderRecord>> {
+    ) -> StoreResult<Vec<Order>> {
         let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_owned()).collect();
         self.engine
             .read(move |c| {
@@ -322,7 +315,7 @@ impl BookingStore for SqliteStore {
 
     async fn transition_order(
         &self,
-        id: i64,
+        id: OrderId,
         from: OrderStatus,
         to: OrderStatus,
         change: &OrderChange,
@@ -334,11 +327,15 @@ impl BookingStore for SqliteStore {
             .await
     }
 
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<TicketRecord>>> {
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>> {
         self.engine.write(move |conn| confirm_order(conn, c)).await
     }
 
-    async fn idempotency(&self, user_id: i64, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+    async fn idempotency(
+        &self,
+        user_id: UserId,
+        key: &str,
+    ) -> StoreResult<Option<IdempotencyRecord>> {
         let key = key.to_owned();
         self.engine
             .read(move |c| idempotency(c, user_id, &key))
@@ -347,7 +344,7 @@ impl BookingStore for SqliteStore {
 
     async fn finish_idempotency(
         &self,
-        user_id: i64,
+        user_id: UserId,
         key: &str,
         status_code: u16,
         response: &str,

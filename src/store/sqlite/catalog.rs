@@ -10,12 +10,12 @@ use super::trains::station_ids;
 use super::trains::upsert_train_tx;
 use super::{SqliteStore, db};
 use crate::domain::{
-    Fare, FareRate, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train,
+    Fare, FareRate, Seat, SeatClass, SegmentMask, ServiceDate, Station, StationCode, Train, TripId,
 };
 use crate::store::prelude::*;
 use crate::store::{
-    FareRow, FreeCount, NewStation, NewTrip, SeatRecord, StoreError, StoreResult, TrainRecord,
-    TripRecord, Upsert, ts,
+    FareRow, FreeCount, NewStation, NewTrip, StoreError, StoreResult, TrainRecord, TripRecord,
+    Upsert, ts,
 };
 
 #[async_trait]
@@ -213,7 +213,7 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<i64>> {
+    async fn create_trip(&self, trip: &NewTrip) -> StoreResult<Option<TripId>> {
         let trip = trip.clone();
         self.engine
             .write(move |conn| {
@@ -227,7 +227,7 @@ impl CatalogStore for SqliteStore {
                 if inserted == 0 {
                     return Ok(None);
                 }
-                let trip_id = conn.last_insert_rowid();
+                let trip_id = TripId(conn.last_insert_rowid());
                 let mut stmt = conn
                     .prepare_cached(
                         "INSERT INTO seats (trip_id, coach_seq, coach_code, seat_no, class) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -242,7 +242,7 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn trip(&self, id: i64) -> StoreResult<Option<TripRecord>> {
+    async fn trip(&self, id: TripId) -> StoreResult<Option<TripRecord>> {
         self.engine
             .read(move |conn| {
                 conn.prepare_cached(&format!("{TRIP_COLUMNS} WHERE t.id = ?1"))
@@ -277,7 +277,7 @@ impl CatalogStore for SqliteStore {
 
     async fn free_seat_counts(
         &self,
-        journeys: &[(i64, SegmentMask)],
+        journeys: &[(TripId, SegmentMask)],
     ) -> StoreResult<Vec<FreeCount>> {
         if journeys.is_empty() {
             return Ok(vec![]);
@@ -293,7 +293,7 @@ impl CatalogStore for SqliteStore {
                      SELECT s.trip_id, s.class, COUNT(*) FROM seats s JOIN j ON s.trip_id = j.trip_id
                      WHERE (s.taken & j.mask) = 0 GROUP BY s.trip_id, s.class"
                 );
-                let args: Vec<i64> = journeys.iter().flat_map(|(t, m)| [*t, m.to_db()]).collect();
+                let args: Vec<i64> = journeys.iter().flat_map(|(t, m)| [t.get(), m.to_db()]).collect();
                 let mut stmt = conn.prepare(&sql).map_err(db)?;
                 let rows = stmt
                     .query_map(rusqlite::params_from_iter(args), |r| {
@@ -309,27 +309,16 @@ impl CatalogStore for SqliteStore {
             .await
     }
 
-    async fn seats(&self, trip_id: i64) -> StoreResult<Vec<SeatRecord>> {
+    async fn seats(&self, trip_id: TripId) -> StoreResult<Vec<Seat>> {
         self.engine
             .read(move |conn| {
                 let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT id, coach_seq, coach_code, seat_no, class, taken FROM seats
-                         WHERE trip_id = ?1 ORDER BY coach_seq, seat_no",
-                    )
+                    .prepare_cached(&format!(
+                        "SELECT {SEAT_COLUMNS} FROM seats s
+                         WHERE s.trip_id = ?1 ORDER BY s.coach_seq, s.seat_no"
+                    ))
                     .map_err(db)?;
-                let rows = stmt
-                    .query_map([trip_id], |r| {
-                        Ok(SeatRecord {
-                            id: r.get(0)?,
-                            coach_seq: r.get(1)?,
-                            coach_code: r.get(2)?,
-                            seat_no: r.get(3)?,
-                            class: parse_class(&r.get::<_, String>(4)?)?,
-                            taken: SegmentMask::from_db(r.get(5)?),
-                        })
-                    })
-                    .map_err(db)?;
+                let rows = stmt.query_map([trip_id], seat_row).map_err(db)?;
                 rows.collect::<Result<_, _>>().map_err(db)
             })
             .await

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, db};
-use crate::domain::SegmentMask;
+use crate::domain::{HoldId, OrderId, SeatId, SegmentMask, TripId, UserId};
 use crate::store::counter::{LIVE_STATUSES, PAID_STATUSES, PAYING_STATUSES};
 use crate::store::{CounterSale, CounterStore, ShiftTotals, StoreResult, from_ts, ts};
 
@@ -13,8 +13,8 @@ use crate::store::{CounterSale, CounterStore, ShiftTotals, StoreResult, from_ts,
 impl CounterStore for SqliteStore {
     async fn record_counter_sale(
         &self,
-        hold_id: i64,
-        clerk_id: i64,
+        hold_id: HoldId,
+        clerk_id: UserId,
         phone: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -34,7 +34,7 @@ impl CounterStore for SqliteStore {
             .await
     }
 
-    async fn counter_sale(&self, order_id: i64) -> StoreResult<Option<CounterSale>> {
+    async fn counter_sale(&self, order_id: OrderId) -> StoreResult<Option<CounterSale>> {
         self.engine
             .read(move |c| {
                 c.prepare_cached(
@@ -58,8 +58,8 @@ impl CounterStore for SqliteStore {
 
     async fn record_counter_refund(
         &self,
-        order_id: i64,
-        clerk_id: i64,
+        order_id: OrderId,
+        clerk_id: UserId,
         amount: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
@@ -78,7 +78,7 @@ impl CounterStore for SqliteStore {
             .await
     }
 
-    async fn order_ids_by_phone(&self, phone: &str) -> StoreResult<Vec<i64>> {
+    async fn order_ids_by_phone(&self, phone: &str) -> StoreResult<Vec<OrderId>> {
         let phone = phone.to_owned();
         self.engine
             .read(move |c| {
@@ -99,7 +99,7 @@ impl CounterStore for SqliteStore {
             .await
     }
 
-    async fn counter_seats_on_trip(&self, phone: &str, trip_id: i64) -> StoreResult<i64> {
+    async fn counter_seats_on_trip(&self, phone: &str, trip_id: TripId) -> StoreResult<i64> {
         let phone = phone.to_owned();
         let sql = format!(
             "SELECT COUNT(*) FROM counter_sales cs
@@ -117,7 +117,11 @@ impl CounterStore for SqliteStore {
             .await
     }
 
-    async fn shift_totals(&self, clerk_id: i64, since: DateTime<Utc>) -> StoreResult<ShiftTotals> {
+    async fn shift_totals(
+        &self,
+        clerk_id: UserId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<ShiftTotals> {
         let sql = format!(
             "SELECT
                (SELECT COUNT(*) FROM counter_sales cs JOIN orders o ON o.hold_id = cs.hold_id
@@ -149,7 +153,7 @@ impl CounterStore for SqliteStore {
             .await
     }
 
-    async fn pending_hold_seats(&self, trip_id: i64) -> StoreResult<Vec<(i64, SegmentMask)>> {
+    async fn pending_hold_seats(&self, trip_id: TripId) -> StoreResult<Vec<(SeatId, SegmentMask)>> {
         let sql = format!(
             "SELECT hs.seat_id, h.mask FROM holds h JOIN hold_seats hs ON hs.hold_id = h.id
              WHERE h.trip_id = ?1 AND h.status = 'active'

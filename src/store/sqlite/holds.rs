@@ -7,13 +7,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db;
 use super::outbox::outbox;
 use super::rows::*;
-use crate::domain::SegmentMask;
-use crate::store::{HoldRecord, NewHold, SeatRecord, StoreError, StoreResult, from_ts, ts};
+use crate::domain::{Hold, HoldId, SubjectId, TripId, UserId};
+use crate::store::{NewHold, StoreError, StoreResult, ts};
 
 pub(super) fn seats_taken_by_user(
     conn: &Connection,
-    user_id: i64,
-    trip_id: i64,
+    user_id: UserId,
+    trip_id: TripId,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     // Seats in the user's live holds on this trip, plus those of orders still holding seats.
@@ -29,13 +29,12 @@ pub(super) fn seats_taken_by_user(
     .map_err(db)
 }
 
-pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRecord> {
-    let already = seats_taken_by_user(conn, h.user_id, h.trip_id, h.now)?;
-    if already + h.seat_ids.len() as i64 > h.max_seats_per_user {
-        return Err(StoreError::Conflict(format!(
-            "at most {} seats per passenger per trip; you already have {already}",
-            h.max_seats_per_user
-        )));
+pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<Hold> {
+    if let Some(cap) = h.seat_cap {
+        // Counted and decided in this writer command, before any seat is taken.
+        let already = seats_taken_by_user(conn, h.user_id, h.trip_id, h.now)?;
+        cap.admit(already, h.seat_ids.len())
+            .map_err(|refusal| StoreError::Conflict(refusal.to_string()))?;
     }
     // The conditional update is the whole concurrency story: it succeeds only if
     // no other hold or sale has any of these segments, and the writer (or the row
@@ -67,7 +66,7 @@ pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRec
     .map_err(db)?
     .execute(params![h.trip_id, h.user_id, h.from_stop, h.to_stop, h.mask.to_db(), h.class.code(), h.fare, ts(h.now), ts(h.expires_at)])
     .map_err(db)?;
-    let hold_id = conn.last_insert_rowid();
+    let hold_id = HoldId(conn.last_insert_rowid());
     let mut link = conn
         .prepare_cached("INSERT INTO hold_seats (hold_id, seat_id) VALUES (?1, ?2)")
         .map_err(db)?;
@@ -77,59 +76,29 @@ pub(super) fn create_hold(conn: &Connection, h: &NewHold) -> StoreResult<HoldRec
     load_hold(conn, hold_id)?.ok_or_else(|| StoreError::Backend("new hold vanished".into()))
 }
 
-pub(super) fn load_hold(conn: &Connection, id: i64) -> StoreResult<Option<HoldRecord>> {
+pub(super) fn load_hold(conn: &Connection, id: HoldId) -> StoreResult<Option<Hold>> {
     let hold = conn
-        .prepare_cached(
-            "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
-             FROM holds WHERE id = ?1",
-        )
+        .prepare_cached(&format!("{HOLD_COLUMNS} WHERE id = ?1"))
         .map_err(db)?
-        .query_row([id], |r| {
-            Ok(HoldRecord {
-                id: r.get(0)?,
-                trip_id: r.get(1)?,
-                user_id: r.get(2)?,
-                from_stop: r.get(3)?,
-                to_stop: r.get(4)?,
-                mask: SegmentMask::from_db(r.get(5)?),
-                class: parse_class(&r.get::<_, String>(6)?)?,
-                fare: r.get(7)?,
-                status: r.get(8)?,
-                created_at: from_ts(r.get(9)?),
-                expires_at: from_ts(r.get(10)?),
-                seats: vec![],
-            })
-        })
+        .query_row([id], hold_row)
         .optional()
         .map_err(db)?;
     let Some(mut hold) = hold else {
         return Ok(None);
     };
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT s.id, s.coach_seq, s.coach_code, s.seat_no, s.class, s.taken
-             FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id
-             WHERE hs.hold_id = ?1 ORDER BY s.coach_seq, s.seat_no",
-        )
+        .prepare_cached(&format!(
+            "SELECT {SEAT_COLUMNS} FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id
+             WHERE hs.hold_id = ?1 ORDER BY s.coach_seq, s.seat_no"
+        ))
         .map_err(db)?;
-    let seats = stmt
-        .query_map([id], |r| {
-            Ok(SeatRecord {
-                id: r.get(0)?,
-                coach_seq: r.get(1)?,
-                coach_code: r.get(2)?,
-                seat_no: r.get(3)?,
-                class: parse_class(&r.get::<_, String>(4)?)?,
-                taken: SegmentMask::from_db(r.get(5)?),
-            })
-        })
-        .map_err(db)?;
+    let seats = stmt.query_map([id], seat_row).map_err(db)?;
     hold.seats = seats.collect::<Result<_, _>>().map_err(db)?;
     Ok(Some(hold))
 }
 
 /// Clears exactly the hold's bits on exactly its seats.
-pub(super) fn free_hold_seats(conn: &Connection, hold_id: i64) -> StoreResult<()> {
+pub(super) fn free_hold_seats(conn: &Connection, hold_id: HoldId) -> StoreResult<()> {
     conn.prepare_cached(
         "UPDATE seats SET taken = taken & ~(SELECT mask FROM holds WHERE id = ?1)
          WHERE id IN (SELECT seat_id FROM hold_seats WHERE hold_id = ?1)",
@@ -140,7 +109,7 @@ pub(super) fn free_hold_seats(conn: &Connection, hold_id: i64) -> StoreResult<()
     Ok(())
 }
 
-pub(super) fn release_hold(conn: &Connection, id: i64, user_id: i64) -> StoreResult<bool> {
+pub(super) fn release_hold(conn: &Connection, id: HoldId, user_id: UserId) -> StoreResult<bool> {
     let changed = conn
         .prepare_cached("UPDATE holds SET status = 'released' WHERE id = ?1 AND user_id = ?2 AND status = 'active'")
         .map_err(db)?
@@ -156,8 +125,8 @@ pub(super) fn expire_holds(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: i64,
-) -> StoreResult<Vec<i64>> {
-    let ids: Vec<i64> = conn
+) -> StoreResult<Vec<HoldId>> {
+    let ids: Vec<HoldId> = conn
         .prepare_cached("SELECT id FROM holds WHERE status = 'active' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
         .map_err(db)?
         .query_map(params![ts(now), limit], |r| r.get(0))
@@ -173,7 +142,7 @@ pub(super) fn expire_holds(
         outbox(
             conn,
             "hold.expired",
-            *id,
+            SubjectId(id.get()),
             &serde_json::json!({ "hold_id": id }),
             now,
         )?;

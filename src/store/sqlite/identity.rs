@@ -7,13 +7,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::*;
 use super::{SqliteStore, db};
-use crate::domain::Role;
+use crate::domain::{Role, SessionId, User, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, User, from_ts, ts,
+    Attempt, NewUser, Rotation, SessionState, StoreError, StoreResult, from_ts, ts,
 };
 
-fn locked_until(conn: &Connection, id: i64) -> StoreResult<Option<i64>> {
+fn locked_until(conn: &Connection, id: UserId) -> StoreResult<Option<i64>> {
     conn.prepare_cached("SELECT locked_until FROM users WHERE id = ?1")
         .map_err(db)?
         .query_row([id], |r| r.get::<_, Option<i64>>(0))
@@ -22,7 +22,7 @@ fn locked_until(conn: &Connection, id: i64) -> StoreResult<Option<i64>> {
         .ok_or_else(|| StoreError::NotFound(format!("user {id}")))
 }
 
-fn new_session(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+fn new_session(conn: &Connection, user_id: UserId, now: DateTime<Utc>) -> StoreResult<SessionId> {
     conn.prepare_cached("INSERT INTO sessions (user_id, created_at) VALUES (?1, ?2) RETURNING id")
         .map_err(db)?
         .query_row(params![user_id, ts(now)], |r| r.get(0))
@@ -32,8 +32,8 @@ fn new_session(conn: &Connection, user_id: i64, now: DateTime<Utc>) -> StoreResu
 fn insert_token(
     conn: &Connection,
     hash: &str,
-    user_id: i64,
-    session_id: i64,
+    user_id: UserId,
+    session_id: SessionId,
     expires_at: DateTime<Utc>,
 ) -> StoreResult<()> {
     conn.prepare_cached(
@@ -46,7 +46,7 @@ fn insert_token(
     Ok(())
 }
 
-fn revoke(conn: &Connection, session_id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+fn revoke(conn: &Connection, session_id: SessionId, now: DateTime<Utc>) -> StoreResult<bool> {
     let changed = conn
         .prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
         .map_err(db)?
@@ -55,7 +55,7 @@ fn revoke(conn: &Connection, session_id: i64, now: DateTime<Utc>) -> StoreResult
     Ok(changed == 1)
 }
 
-fn is_revoked(conn: &Connection, session_id: i64) -> StoreResult<bool> {
+fn is_revoked(conn: &Connection, session_id: SessionId) -> StoreResult<bool> {
     let revoked: Option<Option<i64>> = conn
         .prepare_cached("SELECT revoked_at FROM sessions WHERE id = ?1")
         .map_err(db)?
@@ -72,7 +72,7 @@ fn rotate(
     new_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<Rotation> {
-    let row: Option<(i64, Option<i64>, i64, Option<i64>)> = conn
+    let row: Option<(UserId, Option<SessionId>, i64, Option<i64>)> = conn
         .prepare_cached(
             "SELECT user_id, session_id, expires_at, rotated_at FROM refresh_tokens
              WHERE token_hash = ?1",
@@ -159,7 +159,7 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn user(&self, id: i64) -> StoreResult<Option<User>> {
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         self.engine
             .read(move |conn| user_where(conn, "id = ?1", id))
             .await
@@ -184,7 +184,7 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn set_role(&self, id: i64, role: Role) -> StoreResult<()> {
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 match conn
@@ -201,30 +201,7 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn record_failed_login(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        max_failures: i64,
-        lock_for: chrono::Duration,
-    ) -> StoreResult<User> {
-        self.engine
-            .write(move |conn| {
-                // Locking resets the counter, so after the lock a user gets a fresh set of tries.
-                conn.execute(
-                    "UPDATE users SET
-                       locked_until = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until END,
-                       failed_logins = CASE WHEN failed_logins + 1 >= ?2 THEN 0 ELSE failed_logins + 1 END
-                     WHERE id = ?1",
-                    params![id, max_failures, ts(now + lock_for)],
-                )
-                .map_err(db)?;
-                user_where(conn, "id = ?1", id)?.ok_or_else(|| StoreError::NotFound(format!("user {id}")))
-            })
-            .await
-    }
-
-    async fn clear_failed_logins(&self, id: i64) -> StoreResult<()> {
+    async fn clear_failed_logins(&self, id: UserId) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.execute(
@@ -238,7 +215,7 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn set_totp(&self, id: i64, secret: Option<&str>, enabled: bool) -> StoreResult<()> {
+    async fn set_totp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> StoreResult<()> {
         let secret = secret.map(str::to_owned);
         self.engine
             .write(move |conn| {
@@ -255,7 +232,7 @@ impl IdentityStore for SqliteStore {
     async fn insert_refresh_token(
         &self,
         token_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
@@ -271,30 +248,9 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn take_refresh_token(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<i64>> {
-        let token_hash = token_hash.to_owned();
-        self.engine
-            .write(move |conn| {
-                let row: Option<(i64, i64)> = conn
-                    .query_row(
-                        "DELETE FROM refresh_tokens WHERE token_hash = ?1 RETURNING user_id, expires_at",
-                        [token_hash],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(db)?;
-                Ok(row.filter(|(_, exp)| *exp > ts(now)).map(|(user, _)| user))
-            })
-            .await
-    }
-
     async fn reserve_login_attempt(
         &self,
-        id: i64,
+        id: UserId,
         now: DateTime<Utc>,
         max_failures: i64,
         lock_for: chrono::Duration,
@@ -324,7 +280,7 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn release_login_attempt(&self, id: i64) -> StoreResult<()> {
+    async fn release_login_attempt(&self, id: UserId) -> StoreResult<()> {
         self.engine
             .write(move |conn| {
                 conn.prepare_cached(
@@ -341,7 +297,7 @@ impl IdentityStore for SqliteStore {
 
     async fn lock_if_exhausted(
         &self,
-        id: i64,
+        id: UserId,
         now: DateTime<Utc>,
         max_failures: i64,
         lock_for: chrono::Duration,
@@ -360,7 +316,7 @@ impl IdentityStore for SqliteStore {
             .await
     }
 
-    async fn accept_totp_step(&self, id: i64, step: i64) -> StoreResult<bool> {
+    async fn accept_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool> {
         self.engine
             .write(move |conn| {
                 let changed = conn
@@ -378,11 +334,11 @@ impl IdentityStore for SqliteStore {
 
     async fn start_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
+    ) -> StoreResult<SessionId> {
         let token_hash = token_hash.to_owned();
         self.engine
             .write(move |conn| {
@@ -410,7 +366,7 @@ impl IdentityStore for SqliteStore {
         let token_hash = token_hash.to_owned();
         self.engine
             .write(move |conn| {
-                let session: Option<Option<i64>> = conn
+                let session: Option<Option<SessionId>> = conn
                     .prepare_cached("SELECT session_id FROM refresh_tokens WHERE token_hash = ?1")
                     .map_err(db)?
                     .query_row([&token_hash], |r| r.get(0))
@@ -434,8 +390,8 @@ impl IdentityStore for SqliteStore {
 
     async fn session_state(
         &self,
-        user_id: i64,
-        session_id: Option<i64>,
+        user_id: UserId,
+        session_id: Option<SessionId>,
     ) -> StoreResult<Option<SessionState>> {
         self.engine
             .read(move |conn| {

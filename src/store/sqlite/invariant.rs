@@ -5,11 +5,14 @@ use rusqlite::Connection;
 
 use super::rows::*;
 use super::{SqliteStore, db};
-use crate::domain::SegmentMask;
+use crate::domain::{OrderId, SegmentMask, TripId};
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
+use crate::store::{Ledger, MoneyPair, OrderMoney, SeatClaim, StoreResult};
 
-pub(super) fn seat_claims(conn: &Connection, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>> {
+pub(super) fn seat_claims(
+    conn: &Connection,
+    trip_id: Option<TripId>,
+) -> StoreResult<Vec<SeatClaim>> {
     conn.prepare_cached(
         "SELECT s.id, s.taken, h.id, h.mask, h.status, o.status
          FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id JOIN seats s ON s.id = hs.seat_id
@@ -24,10 +27,7 @@ pub(super) fn seat_claims(conn: &Connection, trip_id: Option<i64>) -> StoreResul
             hold_id: r.get(2)?,
             hold_mask: SegmentMask::from_db(r.get(3)?),
             hold_status: r.get(4)?,
-            order_status: r
-                .get::<_, Option<String>>(5)?
-                .map(|s| parse_status(&s))
-                .transpose()?,
+            order_status: r.get(5)?,
         })
     })
     .map_err(db)?
@@ -80,10 +80,10 @@ pub(super) fn money_pairs(conn: &Connection) -> StoreResult<Vec<MoneyPair>> {
     let mut stmt = conn.prepare(MONEY_PAIRS).map_err(db)?;
     let rows = stmt
         .query_map([], |r| {
-            let order = match r.get::<_, Option<i64>>(0)? {
+            let order = match r.get::<_, Option<OrderId>>(0)? {
                 Some(id) => Some(OrderMoney {
                     id,
-                    status: super::rows::parse_status(&r.get::<_, String>(1)?)?,
+                    status: r.get(1)?,
                     amount: r.get(2)?,
                     refunded_amount: r.get(3)?,
                     charge_id: r.get(4)?,
@@ -91,14 +91,7 @@ pub(super) fn money_pairs(conn: &Connection) -> StoreResult<Vec<MoneyPair>> {
                 None => None,
             };
             let charge = match r.get::<_, Option<String>>(5)? {
-                Some(idempotency_key) => Some(GatewayCharge {
-                    idempotency_key,
-                    charge_id: r.get(6)?,
-                    token: r.get(7)?,
-                    amount: r.get(8)?,
-                    status: r.get(9)?,
-                    refunded: r.get(10)?,
-                }),
+                Some(_) => Some(charge_row_at(r, 5)?),
                 None => None,
             };
             Ok(MoneyPair { order, charge })
@@ -109,7 +102,7 @@ pub(super) fn money_pairs(conn: &Connection) -> StoreResult<Vec<MoneyPair>> {
 
 #[async_trait]
 impl InvariantStore for SqliteStore {
-    async fn seat_claims(&self, trip_id: Option<i64>) -> StoreResult<Vec<SeatClaim>> {
+    async fn seat_claims(&self, trip_id: Option<TripId>) -> StoreResult<Vec<SeatClaim>> {
         self.engine.read(move |c| seat_claims(c, trip_id)).await
     }
 

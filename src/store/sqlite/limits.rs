@@ -5,11 +5,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, booking, db};
+use crate::domain::{Hold, Order};
 use crate::store::counter::LIVE_STATUSES;
-use crate::store::limits::phone_cap_refusal;
 use crate::store::{
-    CounterBuyer, HoldCap, HoldCaps, HoldRecord, LimitStore, NewHold, NewOrder, OrderRecord,
-    StoreError, StoreResult, ts,
+    CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
 
 /// Refuses when `column = value` already has `max` unexpired holds.
@@ -37,7 +36,7 @@ fn check_cap(
     Ok(())
 }
 
-fn create_hold_capped(conn: &Connection, h: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord> {
+fn create_hold_capped(conn: &Connection, h: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
     let now = ts(h.now);
     if let Some(max) = caps.per_account {
         check_cap(conn, HoldCap::PerAccount, &h.user_id, max, now)?;
@@ -59,7 +58,7 @@ fn create_counter_order(
     conn: &Connection,
     o: &NewOrder,
     buyer: &CounterBuyer,
-) -> StoreResult<OrderRecord> {
+) -> StoreResult<Order> {
     let trip: Option<i64> = conn
         .prepare_cached("SELECT trip_id FROM holds WHERE id = ?1 AND user_id = ?2")
         .map_err(db)?
@@ -77,9 +76,10 @@ fn create_counter_order(
             .map_err(db)?
             .query_row(params![buyer.phone, trip], |r| r.get(0))
             .map_err(db)?;
-        if already + o.passengers.len() as i64 > buyer.max_seats {
-            return Err(phone_cap_refusal(&buyer.phone, already, buyer.max_seats));
-        }
+        buyer
+            .seat_cap
+            .admit(already, o.passengers.len())
+            .map_err(|refusal| StoreError::Conflict(refusal.for_phone(&buyer.phone)))?;
     }
     // A missing or inactive hold is refused here, before the buyer is recorded.
     let order = booking::create_order(conn, o)?;
@@ -96,7 +96,7 @@ fn create_counter_order(
 
 #[async_trait]
 impl LimitStore for SqliteStore {
-    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<HoldRecord> {
+    async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
         let (hold, caps) = (hold.clone(), caps.clone());
         self.engine
             .write(move |c| create_hold_capped(c, &hold, &caps))
@@ -107,7 +107,7 @@ impl LimitStore for SqliteStore {
         &self,
         order: &NewOrder,
         buyer: &CounterBuyer,
-    ) -> StoreResult<OrderRecord> {
+    ) -> StoreResult<Order> {
         let (order, buyer) = (order.clone(), buyer.clone());
         self.engine
             .write(move |c| create_counter_order(c, &order, &buyer))

@@ -2,6 +2,7 @@
 
 mod booking;
 mod catalog;
+mod codec;
 mod counter;
 mod engine;
 mod holds;

@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::rows::*;
 use super::{SqliteStore, db};
 use crate::domain::audit::{GENESIS, chain_hash};
+use crate::domain::{EventId, SubjectId};
 use crate::store::prelude::*;
 use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
 
@@ -14,7 +15,7 @@ use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
 pub(super) fn outbox(
     conn: &Connection,
     kind: &str,
-    subject_id: i64,
+    subject_id: SubjectId,
     payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -46,7 +47,7 @@ pub(super) fn outbox_pending(
 pub(super) fn outbox_mark(
     conn: &Connection,
     consumer: Consumer,
-    ids: &[i64],
+    ids: &[EventId],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let mut stmt = conn
@@ -126,7 +127,7 @@ impl OutboxStore for SqliteStore {
     async fn outbox_mark(
         &self,
         consumer: Consumer,
-        ids: &[i64],
+        ids: &[EventId],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let ids = ids.to_vec();

@@ -6,8 +6,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::*;
 use super::{SqliteStore, db};
+use crate::domain::Charge;
 use crate::store::prelude::*;
-use crate::store::{GatewayCharge, PaymentToken, StoreError, StoreResult, ts};
+use crate::store::{PaymentToken, StoreError, StoreResult, ts};
 
 pub(super) fn insert_payment_token(
     conn: &Connection,
@@ -35,25 +36,25 @@ pub(super) fn charge_where(
     conn: &Connection,
     clause: &str,
     arg: &str,
-) -> StoreResult<Option<GatewayCharge>> {
+) -> StoreResult<Option<Charge>> {
     conn.prepare_cached(&format!(
-        "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM gateway_charges WHERE {clause}"
+        "SELECT {CHARGE_COLUMNS} FROM gateway_charges WHERE {clause}"
     ))
     .map_err(db)?
-    .query_row([arg], gateway_charge_row)
+    .query_row([arg], charge_row)
     .optional()
     .map_err(db)
 }
 
-pub(super) fn gateway_charge(conn: &Connection, key: &str) -> StoreResult<Option<GatewayCharge>> {
+pub(super) fn gateway_charge(conn: &Connection, key: &str) -> StoreResult<Option<Charge>> {
     charge_where(conn, "idempotency_key = ?1", key)
 }
 
 pub(super) fn gateway_record(
     conn: &Connection,
-    c: &GatewayCharge,
+    c: &Charge,
     now: DateTime<Utc>,
-) -> StoreResult<GatewayCharge> {
+) -> StoreResult<Charge> {
     conn.prepare_cached(
         "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -69,7 +70,7 @@ pub(super) fn gateway_refund(
     conn: &Connection,
     charge_id: &str,
     total: i64,
-) -> StoreResult<GatewayCharge> {
+) -> StoreResult<Charge> {
     conn.prepare_cached(
         "UPDATE gateway_charges SET refunded = MAX(refunded, MIN(amount, ?2)) WHERE charge_id = ?1 AND status = 'succeeded'",
     )
@@ -98,23 +99,19 @@ impl PaymentStore for SqliteStore {
         self.engine.read(move |c| payment_token(c, &token)).await
     }
 
-    async fn gateway_record(
-        &self,
-        charge: &GatewayCharge,
-        now: DateTime<Utc>,
-    ) -> StoreResult<GatewayCharge> {
+    async fn gateway_record(&self, charge: &Charge, now: DateTime<Utc>) -> StoreResult<Charge> {
         let charge = charge.clone();
         self.engine
             .write(move |c| gateway_record(c, &charge, now))
             .await
     }
 
-    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<GatewayCharge>> {
+    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>> {
         let key = idempotency_key.to_owned();
         self.engine.read(move |c| gateway_charge(c, &key)).await
     }
 
-    async fn gateway_refund(&self, charge_id: &str, amount: i64) -> StoreResult<GatewayCharge> {
+    async fn gateway_refund(&self, charge_id: &str, amount: i64) -> StoreResult<Charge> {
         let charge_id = charge_id.to_owned();
         self.engine
             .write(move |c| gateway_refund(c, &charge_id, amount))

@@ -1,10 +1,11 @@
-//! SQLite: the one place rows are mapped to records (and text columns parsed).
+//! SQLite: the one place rows are mapped to the domain's entities (holds,
+//! seats, orders, passengers, tickets, charges, users) and to the store's
+//! records, and text columns parsed (typed ids and statuses in `codec`).
 
-use crate::domain::{OrderStatus, SeatClass, ServiceDate};
-use crate::store::{
-    GatewayCharge, IdempotencyRecord, OrderRecord, OutboxEvent, PaymentToken, TicketRecord,
-    TripRecord, User, from_ts,
+use crate::domain::{
+    Charge, Hold, Order, Passenger, Seat, SeatClass, SegmentMask, ServiceDate, Ticket, User,
 };
+use crate::store::{IdempotencyRecord, OutboxEvent, PaymentToken, TripRecord, from_ts};
 
 pub(super) fn parse_class(s: &str) -> rusqlite::Result<SeatClass> {
     s.parse().map_err(|e: crate::domain::ParseError| {
@@ -53,23 +54,17 @@ pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub(super) fn parse_status(s: &str) -> rusqlite::Result<OrderStatus> {
-    s.parse().map_err(|e: crate::domain::ParseError| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 pub(super) const ORDER_COLUMNS: &str =
     "SELECT id, user_id, hold_id, trip_id, status, amount, payment_token, charge_id,
      refunded_amount, failure, created_at, updated_at FROM orders";
 
-pub(super) fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> {
-    Ok(OrderRecord {
+pub(super) fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
+    Ok(Order {
         id: r.get(0)?,
         user_id: r.get(1)?,
         hold_id: r.get(2)?,
         trip_id: r.get(3)?,
-        status: parse_status(&r.get::<_, String>(4)?)?,
+        status: r.get(4)?,
         amount: r.get(5)?,
         payment_token: r.get(6)?,
         charge_id: r.get(7)?,
@@ -84,8 +79,8 @@ pub(super) fn order_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRecord> 
 pub(super) const TICKET_COLUMNS: &str =
     "SELECT id, pnr, order_id, passenger_seq, seat_id, status, payload, issued_at FROM tickets";
 
-pub(super) fn ticket_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TicketRecord> {
-    Ok(TicketRecord {
+pub(super) fn ticket_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
         id: r.get(0)?,
         pnr: r.get(1)?,
         order_id: r.get(2)?,
@@ -109,15 +104,70 @@ pub(super) fn payment_token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Payme
     })
 }
 
-/// Columns: idempotency_key, charge_id, token, amount, status, refunded.
-pub(super) fn gateway_charge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GatewayCharge> {
-    Ok(GatewayCharge {
-        idempotency_key: r.get(0)?,
-        charge_id: r.get(1)?,
-        token: r.get(2)?,
-        amount: r.get(3)?,
-        status: r.get(4)?,
-        refunded: r.get(5)?,
+pub(super) const CHARGE_COLUMNS: &str =
+    "idempotency_key, charge_id, token, amount, status, refunded";
+
+/// `CHARGE_COLUMNS`, from column `at` on.
+pub(super) fn charge_row_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Charge> {
+    Ok(Charge {
+        idempotency_key: r.get(at)?,
+        charge_id: r.get(at + 1)?,
+        token: r.get(at + 2)?,
+        amount: r.get(at + 3)?,
+        status: r.get(at + 4)?,
+        refunded: r.get(at + 5)?,
+    })
+}
+
+pub(super) fn charge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Charge> {
+    charge_row_at(r, 0)
+}
+
+pub(super) const SEAT_COLUMNS: &str =
+    "s.id, s.coach_seq, s.coach_code, s.seat_no, s.class, s.taken";
+
+/// `SEAT_COLUMNS` (of `seats s`).
+pub(super) fn seat_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Seat> {
+    Ok(Seat {
+        id: r.get(0)?,
+        coach_seq: r.get(1)?,
+        coach_code: r.get(2)?,
+        seat_no: r.get(3)?,
+        class: parse_class(&r.get::<_, String>(4)?)?,
+        taken: SegmentMask::from_db(r.get(5)?),
+    })
+}
+
+pub(super) const HOLD_COLUMNS: &str =
+    "SELECT id, trip_id, user_id, from_stop, to_stop, mask, class, fare, status, created_at, expires_at
+     FROM holds";
+
+/// `HOLD_COLUMNS`; the seats are read apart (`seat_row`).
+pub(super) fn hold_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hold> {
+    Ok(Hold {
+        id: r.get(0)?,
+        trip_id: r.get(1)?,
+        user_id: r.get(2)?,
+        from_stop: r.get(3)?,
+        to_stop: r.get(4)?,
+        mask: SegmentMask::from_db(r.get(5)?),
+        class: parse_class(&r.get::<_, String>(6)?)?,
+        fare: r.get(7)?,
+        status: r.get(8)?,
+        created_at: from_ts(r.get(9)?),
+        expires_at: from_ts(r.get(10)?),
+        seats: vec![],
+    })
+}
+
+pub(super) const PASSENGER_COLUMNS: &str = "SELECT seq, name, nid, seat_id FROM order_passengers";
+
+pub(super) fn passenger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Passenger> {
+    Ok(Passenger {
+        seq: r.get(0)?,
+        name: r.get(1)?,
+        nid: r.get(2)?,
+        seat_id: r.get(3)?,
     })
 }
 

@@ -7,8 +7,9 @@ use rusqlite::{Connection, params};
 use super::outbox::outbox;
 use super::rows::*;
 use super::{SqliteStore, db};
+use crate::domain::{OrderId, SubjectId, Ticket, TicketId};
 use crate::store::prelude::*;
-use crate::store::{NewTicket, StoreResult, TicketRecord, ts};
+use crate::store::{NewTicket, StoreResult, ts};
 
 pub(super) fn issue_tickets(
     conn: &Connection,
@@ -40,7 +41,7 @@ pub(super) fn issue_tickets(
             outbox(
                 conn,
                 "ticket.issued",
-                id,
+                SubjectId(id),
                 &serde_json::json!({ "ticket_id": id, "pnr": t.pnr, "order_id": t.order_id }),
                 now,
             )?;
@@ -53,7 +54,7 @@ pub(super) fn tickets_where(
     conn: &Connection,
     clause: &str,
     arg: impl rusqlite::ToSql,
-) -> StoreResult<Vec<TicketRecord>> {
+) -> StoreResult<Vec<Ticket>> {
     conn.prepare_cached(&format!(
         "{TICKET_COLUMNS} WHERE {clause} ORDER BY order_id, passenger_seq"
     ))
@@ -73,19 +74,19 @@ impl TicketStore for SqliteStore {
             .await
     }
 
-    async fn tickets_of_order(&self, order_id: i64) -> StoreResult<Vec<TicketRecord>> {
+    async fn tickets_of_order(&self, order_id: OrderId) -> StoreResult<Vec<Ticket>> {
         self.engine
             .read(move |c| tickets_where(c, "order_id = ?1", order_id))
             .await
     }
 
-    async fn ticket(&self, id: i64) -> StoreResult<Option<TicketRecord>> {
+    async fn ticket(&self, id: TicketId) -> StoreResult<Option<Ticket>> {
         self.engine
             .read(move |c| Ok(tickets_where(c, "id = ?1", id)?.pop()))
             .await
     }
 
-    async fn ticket_by_pnr(&self, pnr: &str) -> StoreResult<Option<TicketRecord>> {
+    async fn ticket_by_pnr(&self, pnr: &str) -> StoreResult<Option<Ticket>> {
         let pnr = pnr.to_owned();
         self.engine
             .read(move |c| Ok(tickets_where(c, "pnr = ?1", pnr)?.pop()))

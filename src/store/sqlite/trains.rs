@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::db;
 use super::rows::*;
-use crate::domain::{Coach, SeatLayout, StationCode, Stop, Train, TripTime, Weekdays};
+use crate::domain::{Coach, SeatLayout, StationCode, Stop, Train, TrainId, TripTime, Weekdays};
 use crate::store::{StoreError, StoreResult, TrainRecord, Upsert};
 
 pub(super) fn station_ids(conn: &Connection) -> StoreResult<HashMap<String, i64>> {
@@ -49,7 +49,8 @@ pub(super) fn load_trains(conn: &Connection, number: Option<u32>) -> StoreResult
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;
-    let index: HashMap<i64, usize> = trains.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let index: HashMap<TrainId, usize> =
+        trains.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
 
     let mut stmt = conn
         .prepare_cached(
@@ -61,7 +62,7 @@ pub(super) fn load_trains(conn: &Connection, number: Option<u32>) -> StoreResult
         .map_err(db)?;
     let mut rows = stmt.query([filter]).map_err(db)?;
     while let Some(r) = rows.next().map_err(db)? {
-        let train_id: i64 = r.get(0).map_err(db)?;
+        let train_id: TrainId = r.get(0).map_err(db)?;
         let code: String = r.get(1).map_err(db)?;
         let stop = Stop {
             station: StationCode::parse(&code).map_err(|e| StoreError::Backend(e.to_string()))?,
@@ -89,7 +90,7 @@ pub(super) fn load_trains(conn: &Connection, number: Option<u32>) -> StoreResult
         .map_err(db)?;
     let mut rows = stmt.query([filter]).map_err(db)?;
     while let Some(r) = rows.next().map_err(db)? {
-        let train_id: i64 = r.get(0).map_err(db)?;
+        let train_id: TrainId = r.get(0).map_err(db)?;
         let layout: String = r.get(4).map_err(db)?;
         let coach = Coach {
             code: r.get(1).map_err(db)?,
@@ -106,7 +107,7 @@ pub(super) fn load_trains(conn: &Connection, number: Option<u32>) -> StoreResult
 
 pub(super) fn insert_train_parts(
     conn: &Connection,
-    train_id: i64,
+    train_id: TrainId,
     train: &Train,
     ids: &HashMap<String, i64>,
 ) -> StoreResult<()> {
@@ -163,7 +164,7 @@ pub(super) fn upsert_train_tx(conn: &Connection, train: &Train) -> StoreResult<U
             ],
         )
         .map_err(db)?;
-        insert_train_parts(conn, conn.last_insert_rowid(), train, &ids)?;
+        insert_train_parts(conn, TrainId(conn.last_insert_rowid()), train, &ids)?;
         return Ok(Upsert::Inserted);
     };
     if &existing.train == train {

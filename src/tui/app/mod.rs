@@ -13,13 +13,11 @@ mod seatmap;
 
 pub use search::station_matches;
 
+use crate::domain::{HoldId, OrderId, TripId};
 use crate::tui::client::ClientError;
 use crate::tui::input::Input;
 use crate::tui::seats::{Grid, Move};
 use crate::tui::wire::*;
-
-/// Seats one counter sale may hold (Bangladesh Railway: 4 per passenger).
-pub const MAX_SEATS: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -54,27 +52,27 @@ pub enum Effect {
         date: String,
     },
     LoadSeats {
-        trip: i64,
+        trip: TripId,
         from: String,
         to: String,
     },
     /// Follow the trip's live stream (replacing any other).
     Watch {
-        trip: i64,
+        trip: TripId,
     },
     Unwatch,
     Hold {
-        trip: i64,
+        trip: TripId,
         from: String,
         to: String,
         class: String,
         seats: Vec<String>,
     },
     Release {
-        hold: i64,
+        hold: HoldId,
     },
     Sell {
-        hold: i64,
+        hold: HoldId,
         /// Name and NID (if given) per seat.
         passengers: Vec<(String, Option<String>)>,
         phone: String,
@@ -84,7 +82,7 @@ pub enum Effect {
         query: String,
     },
     Cancel {
-        order: i64,
+        order: OrderId,
     },
     LoadShift,
     /// Write the printable text of an order's tickets to `path`.
@@ -103,7 +101,7 @@ pub enum Msg {
     Reply(Box<Reply>),
     /// The watched trip's seats changed on the server.
     SeatsChanged {
-        trip: i64,
+        trip: TripId,
     },
     /// The live stream to the server broke (false) or came back (true).
     Connection(bool),
@@ -176,7 +174,7 @@ pub struct SearchForm {
 /// The seat map of one trip for one journey and class.
 #[derive(Debug)]
 pub struct SeatPick {
-    pub trip: i64,
+    pub trip: TripId,
     pub from: String,
     pub to: String,
     pub class: String,
@@ -229,7 +227,7 @@ pub struct LookupForm {
     pub results: Vec<CounterOrder>,
     pub selected: usize,
     /// An order waiting for the clerk's "y" to cancel.
-    pub confirm_cancel: Option<i64>,
+    pub confirm_cancel: Option<OrderId>,
 }
 
 /// One counter terminal's state: the clerk, the screen, and every form on it.
@@ -355,7 +353,7 @@ impl Counter {
         }
     }
 
-    fn seats_changed(&mut self, trip: i64) -> Vec<Effect> {
+    fn seats_changed(&mut self, trip: TripId) -> Vec<Effect> {
         self.banner = None;
         match &self.pick {
             Some(p) if p.trip == trip && matches!(self.screen, Screen::SeatMap) => {

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
+use crate::domain::OrderStatus;
 
 impl Counter {
     pub(super) fn ticket_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -77,7 +78,7 @@ impl Counter {
             KeyCode::Up => self.lookup.selected = self.lookup.selected.saturating_sub(1),
             KeyCode::Delete if n > 0 && self.lookup.query.value().is_empty() => {
                 let order = &self.lookup.results[self.lookup.selected];
-                if order.order.status == "confirmed" {
+                if order.order.status == OrderStatus::Confirmed {
                     self.lookup.confirm_cancel = Some(order.order.order_id);
                 } else {
                     let text = format!(

@@ -1,6 +1,7 @@
 //! What the server answered, and where each answer (or failure) lands.
 
 use super::*;
+use crate::domain::TicketStatus;
 
 impl Counter {
     pub(super) fn reply(&mut self, reply: Reply) -> Vec<Effect> {
@@ -134,7 +135,7 @@ impl Counter {
                     if r.order.order_id == c.order.order_id {
                         r.order = c.order.clone();
                         for t in &mut r.tickets {
-                            t.status = "cancelled".into();
+                            t.status = TicketStatus::Cancelled;
                         }
                     }
                 }

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::*;
+use crate::domain::SeatCap;
 
 impl Counter {
     /// The coaches of the picked class, in train order.
@@ -99,8 +100,9 @@ impl Counter {
                 Level::Warn,
                 format!("{} is {how} for this journey", seat.seat),
             );
-        } else if pick.selected.len() >= MAX_SEATS {
-            self.say(Level::Warn, format!("At most {MAX_SEATS} seats per sale"));
+        } else if !SeatCap::PER_PASSENGER.allows_booking_of(pick.selected.len() + 1) {
+            let max = SeatCap::PER_PASSENGER.max();
+            self.say(Level::Warn, format!("At most {max} seats per sale"));
         } else {
             pick.selected.push(seat.seat);
             self.status = None;

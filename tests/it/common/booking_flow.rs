@@ -3,14 +3,15 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use ticketctl::domain::{HoldId, OrderId, TripId, UserId};
 
 use super::server::{Reply, TestApp, quick_user};
 
 pub struct Booked {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub token: String,
-    pub hold_id: i64,
-    pub order_id: i64,
+    pub hold_id: HoldId,
+    pub order_id: OrderId,
     /// The order as the API answered (status, amount, tickets, …).
     pub reply: Reply,
 }
@@ -30,7 +31,7 @@ pub async fn card(t: &TestApp, token: &str, number: &str) -> String {
 
 /// Holds `seats` S_CHAIR seats DHK → CTG on `trip` for a new passenger number
 /// `n`; returns (user id, access token, hold id).
-pub async fn hold(t: &TestApp, trip: i64, n: u32, seats: u32) -> (i64, String, i64) {
+pub async fn hold(t: &TestApp, trip: TripId, n: u32, seats: u32) -> (UserId, String, HoldId) {
     let (user_id, token) = quick_user(&t.app, n).await;
     let r = t
         .post_as(
@@ -40,7 +41,7 @@ pub async fn hold(t: &TestApp, trip: i64, n: u32, seats: u32) -> (i64, String, i
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    (user_id, token, r.body["hold_id"].as_i64().unwrap())
+    (user_id, token, HoldId(r.body["hold_id"].as_i64().unwrap()))
 }
 
 /// Places the order for a hold under `key`, paying with `card_token`.
@@ -48,7 +49,7 @@ pub async fn order(
     t: &TestApp,
     token: &str,
     key: &str,
-    hold_id: i64,
+    hold_id: HoldId,
     passengers: usize,
     card_token: &str,
 ) -> Reply {
@@ -65,7 +66,7 @@ pub async fn order(
 }
 
 /// A new passenger `n` books `seats` seats on `trip`, paying with card `number`.
-pub async fn book(t: &TestApp, trip: i64, n: u32, seats: u32, number: &str) -> Booked {
+pub async fn book(t: &TestApp, trip: TripId, n: u32, seats: u32, number: &str) -> Booked {
     let (user_id, token, hold_id) = hold(t, trip, n, seats).await;
     let card_token = card(t, &token, number).await;
     let reply = order(
@@ -78,10 +79,12 @@ pub async fn book(t: &TestApp, trip: i64, n: u32, seats: u32, number: &str) -> B
     )
     .await;
     // A refused payment answers with a problem that carries the order.
-    let order_id = reply.body["order_id"]
-        .as_i64()
-        .or_else(|| reply.body["order"]["order_id"].as_i64())
-        .unwrap_or_else(|| panic!("an order id in {}", reply.body));
+    let order_id = OrderId(
+        reply.body["order_id"]
+            .as_i64()
+            .or_else(|| reply.body["order"]["order_id"].as_i64())
+            .unwrap_or_else(|| panic!("an order id in {}", reply.body)),
+    );
     Booked {
         user_id,
         token,

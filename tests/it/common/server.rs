@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ticketctl::app::identity::Registration;
 use ticketctl::app::{App, AppConfig, Clock};
-use ticketctl::domain::{Role, ServiceDate, TripTime};
+use ticketctl::domain::{Role, ServiceDate, TripId, TripTime, UserId};
 use ticketctl::server::Server;
 
 use super::db::{TestDb, open_store};
@@ -220,7 +220,7 @@ pub fn dhaka_instant(date: ServiceDate, time: &str) -> chrono::DateTime<chrono::
 
 /// A small line for booking tests: DHK → APT → FNI → CTG, one S_CHAIR coach of
 /// `seats` seats and one SNIGDHA coach of 8, running daily.
-pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
+pub async fn tiny_trip(app: &App, seats: u32) -> TripId {
     use ticketctl::domain::*;
     use ticketctl::store::{FareRow, NewStation};
     let stations = [
@@ -314,7 +314,7 @@ pub async fn tiny_trip(app: &App, seats: u32) -> i64 {
 
 /// A user created straight in the store (no argon2 per user) with a minted token:
 /// fast enough to make hundreds for concurrency tests.
-pub async fn quick_user(app: &App, n: u32) -> (i64, String) {
+pub async fn quick_user(app: &App, n: u32) -> (UserId, String) {
     let user = app
         .raw_store()
         .create_user(&ticketctl::store::NewUser {
@@ -334,20 +334,20 @@ pub async fn quick_user(app: &App, n: u32) -> (i64, String) {
 }
 
 /// An access token issued now on the suite's clock.
-pub fn mint_token(user_id: i64, role: Role, ttl_secs: i64) -> String {
+pub fn mint_token(user_id: UserId, role: Role, ttl_secs: i64) -> String {
     mint_token_at(suite_clock().now(), user_id, role, ttl_secs)
 }
 
 /// An access token issued at `issued` (an app's clock may stand anywhere).
 pub fn mint_token_at(
     issued: chrono::DateTime<chrono::Utc>,
-    user_id: i64,
+    user_id: UserId,
     role: Role,
     ttl_secs: i64,
 ) -> String {
     let now = issued.timestamp();
     let claims = ticketctl::app::identity::Claims {
-        sub: user_id,
+        sub: user_id.get(),
         role,
         iat: now,
         exp: now + ttl_secs,

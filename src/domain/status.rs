@@ -1,0 +1,53 @@
+//! The shape every stored status takes: an enum whose variants are written as
+//! fixed lower-case words in the database and in JSON. `as_str` gives the
+//! word; `FromStr` reads it back and is meant for the backends' row mapping
+//! only (everything past the store edge holds the enum).
+
+/// Declares a status enum with its words, `as_str`, `FromStr` and `Display`.
+macro_rules! status_enum {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $what:literal {
+            $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word stored in the database and sent in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::ParseError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| {
+                        $crate::domain::ParseError::new("status", format!("'{s}' is not {}", $what))
+                    })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub(crate) use status_enum;

@@ -1,0 +1,151 @@
+//! What the store answers that is not one of the domain's entities: catalog
+//! read models (trains and trips with their keys, free-seat counts, table
+//! counts), an Idempotency-Key's record, a payment token, outbox events and
+//! audit entries, and the invariant checker's views.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    AuditEntryId, Charge, EventId, HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, SeatId,
+    SegmentMask, ServiceDate, SubjectId, Train, TrainId, TripId, UserId,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainRecord {
+    pub id: TrainId,
+    pub train: Train,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TripRecord {
+    pub id: TripId,
+    pub train_id: TrainId,
+    pub train_number: u32,
+    pub date: ServiceDate,
+    pub departs_at: DateTime<Utc>,
+    pub sale_opens_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeCount {
+    pub trip_id: TripId,
+    pub class: SeatClass,
+    pub free: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Counts {
+    pub stations: i64,
+    pub trains: i64,
+    pub train_stops: i64,
+    pub coaches: i64,
+    pub fares: i64,
+    pub trips: i64,
+    pub seats: i64,
+    pub users: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub order_id: Option<OrderId>,
+    pub status_code: Option<u16>,
+    pub response: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentToken {
+    pub token: String,
+    pub user_id: UserId,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    pub id: EventId,
+    pub kind: String,
+    pub subject_id: SubjectId,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The in-process consumers of the outbox; each tracks its own progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    Fulfillment,
+    Notification,
+    Audit,
+    /// The relay to the event stream (NATS JetStream), when one is configured.
+    Relay,
+}
+
+impl Consumer {
+    /// The outbox column that records this consumer's progress.
+    pub fn column(self) -> &'static str {
+        match self {
+            Consumer::Fulfillment => "fulfilled_at",
+            Consumer::Notification => "notified_at",
+            Consumer::Audit => "audited_at",
+            Consumer::Relay => "relayed_at",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: AuditEntryId,
+    pub event_id: EventId,
+    pub at: i64,
+    pub kind: String,
+    pub subject_id: SubjectId,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// One seat's claim by a hold, for checking the inventory invariants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeatClaim {
+    pub seat_id: SeatId,
+    pub seat_taken: SegmentMask,
+    pub hold_id: HoldId,
+    pub hold_mask: SegmentMask,
+    pub hold_status: HoldStatus,
+    pub order_status: Option<OrderStatus>,
+}
+
+/// Money and ticket totals, for the invariants of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Ledger {
+    pub confirmed_orders: i64,
+    pub confirmed_passengers: i64,
+    pub valid_tickets: i64,
+    /// Valid tickets whose order is not confirmed (must be 0).
+    pub stray_tickets: i64,
+    /// What our orders say we kept: confirmed amounts, plus cancelled/refunded amounts less refunds.
+    pub orders_net: i64,
+    /// What the gateway says it took: succeeded charges less refunds.
+    pub gateway_net: i64,
+}
+
+/// What our side says about one order's money.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderMoney {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub charge_id: Option<String>,
+}
+
+/// An order beside the gateway's own record of its charge (under the order's
+/// charge key), or a gateway charge that no order claims. Reconciling them one
+/// by one catches errors that cancel out in totals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoneyPair {
+    pub order: Option<OrderMoney>,
+    pub charge: Option<Charge>,
+}
