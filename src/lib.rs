@@ -11,3 +11,4 @@ pub mod rehearse;
 pub mod server;
 pub mod store;
 pub mod tui;
+pub mod wire;

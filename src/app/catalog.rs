@@ -1,28 +1,23 @@
 //! Catalog use cases: stations, trains, trips, trip search and seat maps.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::domain::station::fold_name;
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::trip::{SaleState, sale_state};
+use crate::domain::trip::sale_state;
 use crate::domain::{
     Journey, ParseError, Seat, SeatClass, SeatId, SegmentMask, ServiceDate, Station, StationCode,
     Train, TrainId, TripId, journey_fare,
 };
 use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
+use crate::wire::catalog::{
+    ClassOffer, CoachSeats, CoachView, SaleView, SearchResult, SeatMap, SeatState, SeatView,
+    StationView, StopView, TrainRef, TripDetail, TripOption,
+};
 
 use super::catalog_cache::Catalog;
 use super::{App, AppError, AppResult};
-
-/// A station as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct StationView {
-    pub code: String,
-    pub name: String,
-    pub name_bn: Option<String>,
-}
 
 impl From<&Station> for StationView {
     fn from(s: &Station) -> Self {
@@ -32,114 +27,6 @@ impl From<&Station> for StationView {
             name_bn: s.name_bn.clone(),
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TrainRef {
-    pub number: u32,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ClassOffer {
-    pub class: SeatClass,
-    pub fare: i64,
-    pub vat: i64,
-    pub total: i64,
-    /// Seats free for exactly this journey.
-    pub seats_free: i64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TripOption {
-    pub trip_id: TripId,
-    pub train: TrainRef,
-    pub service_date: String,
-    pub departs: String,
-    pub arrives: String,
-    pub duration_minutes: i64,
-    pub distance_km: u32,
-    pub sale: SaleView,
-    pub classes: Vec<ClassOffer>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SaleView {
-    pub state: SaleState,
-    pub opens_at: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SearchResult {
-    pub from: StationView,
-    pub to: StationView,
-    pub date: String,
-    pub trips: Vec<TripOption>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StopView {
-    pub station: StationView,
-    pub arrives: Option<String>,
-    pub departs: Option<String>,
-    pub km: u32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CoachView {
-    pub code: String,
-    pub class: SeatClass,
-    pub seats: u32,
-    pub layout: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TripDetail {
-    pub trip_id: TripId,
-    pub train: TrainRef,
-    pub service_date: String,
-    pub sale_opens_at: String,
-    pub stops: Vec<StopView>,
-    pub coaches: Vec<CoachView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SeatView {
-    pub seat: String,
-    pub number: u32,
-    pub free: bool,
-    /// Why a seat is not free, when asked for (`detail=true`): clerks see held
-    /// seats (someone is paying, or may let go) apart from sold ones.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<SeatState>,
-}
-
-/// A seat's state for one journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeatState {
-    Free,
-    /// Taken only by holds that are not sold (yet).
-    Held,
-    Sold,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CoachSeats {
-    pub code: String,
-    pub class: SeatClass,
-    pub layout: String,
-    pub free: usize,
-    pub seats: Vec<SeatView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SeatMap {
-    pub trip_id: TripId,
-    pub train: TrainRef,
-    pub from: StationView,
-    pub to: StationView,
-    pub coaches: Vec<CoachSeats>,
 }
 
 fn train_ref(t: &Train) -> TrainRef {

@@ -7,26 +7,24 @@
 //! ledger as the card gateway, so "money kept = confirmed orders − refunds"
 //! holds for cash as for cards. Each clerk's cash is reconciled per shift.
 
+use crate::wire::counter::{CounterCancelView, CounterOrderRequest, CounterOrderView, ShiftView};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{
-    Charge, ChargeStatus, HoldId, OrderId, OrderStatus, ParseError, Phone, SeatCap, ServiceDate,
-    TripTime, UserId,
+    Charge, ChargeStatus, OrderId, OrderStatus, ParseError, Phone, SeatCap, ServiceDate, TripTime,
+    UserId,
 };
 use crate::store::prelude::*;
 use crate::store::{CounterBuyer, PaymentToken, ShiftTotals};
 
-use super::booking::{
-    Channel, HoldRequest, HoldView, OrderReply, OrderRequest, OrderView, PassengerBody,
-};
+use super::booking::{Channel, OrderAnswer};
 use super::payments::{CardInput, ChargeOutcome, PaymentGateway};
-use super::tickets::TicketView;
 use super::{App, AppError, AppResult, Clock};
+use crate::wire::booking::{HoldRequest, HoldView, OrderRequest};
 
 /// The brand of a payment token that stands for cash paid at a counter.
 pub const CASH_BRAND: &str = "cash";
@@ -82,50 +80,6 @@ impl PaymentGateway for CashDrawer {
     }
 }
 
-/// `POST /v1/counter/orders`: the held seats, who travels, and the buyer's phone.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CounterOrderRequest {
-    pub hold_id: HoldId,
-    pub passengers: Vec<PassengerBody>,
-    pub phone: String,
-}
-
-/// An order as the counter sees it: with the buyer's phone and the signed
-/// tickets, so a clerk can reprint them.
-#[derive(Debug, Clone, Serialize)]
-pub struct CounterOrderView {
-    pub order: OrderView,
-    /// Set for counter sales; online orders have the account's phone elsewhere.
-    pub phone: Option<String>,
-    /// "cash" for counter sales, "card" for online ones.
-    pub paid_by: String,
-    pub tickets: Vec<TicketView>,
-}
-
-/// What a counter cancellation did with the money.
-#[derive(Debug, Clone, Serialize)]
-pub struct CounterCancelView {
-    pub order: OrderView,
-    /// Cash to hand back now (0 when the refund goes to the card, or nothing is due).
-    pub cash_refund: i64,
-    /// Refunded to the passenger's card by the gateway.
-    pub card_refund: i64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ShiftView {
-    pub clerk_id: UserId,
-    pub since: String,
-    pub orders: i64,
-    pub tickets: i64,
-    pub cash_in: i64,
-    pub refunds: i64,
-    pub cash_out: i64,
-    /// What the drawer should hold: cash in less cash out.
-    pub net_cash: i64,
-}
-
 impl ShiftView {
     fn new(clerk_id: UserId, since: DateTime<Utc>, t: ShiftTotals) -> Self {
         ShiftView {
@@ -175,7 +129,7 @@ impl App {
         clerk_id: UserId,
         key: &str,
         req: CounterOrderRequest,
-    ) -> AppResult<OrderReply> {
+    ) -> AppResult<OrderAnswer> {
         let phone = parse_phone(&req.phone)?;
         // Parsed here too, so a bad passenger is refused before any cash token is made.
         super::booking::parse_passengers(&req.passengers)?;

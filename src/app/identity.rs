@@ -4,6 +4,7 @@
 //! Neither registration nor login tells an outsider whether an account exists:
 //! both answer the same and do the same argon2 work either way.
 
+use crate::wire::identity::{TokenPair, UserView};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -69,24 +70,6 @@ impl Claims {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenPair {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub refresh_token: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct UserView {
-    pub id: UserId,
-    pub name: String,
-    pub phone: String,
-    pub email: String,
-    pub role: Role,
-    pub mfa_enabled: bool,
-}
-
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         UserView {
@@ -98,14 +81,6 @@ impl From<&User> for UserView {
             mfa_enabled: u.mfa_enabled,
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MfaEnrolment {
-    /// Base32 secret to type into an authenticator app.
-    pub secret: String,
-    /// `otpauth://` URL for a QR code.
-    pub otpauth_url: String,
 }
 
 #[derive(Debug, Clone)]

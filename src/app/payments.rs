@@ -14,6 +14,7 @@
 //! | 0259 | no answer before our timeout, and nothing is charged |
 //! | anything else | succeeds after the configured latency |
 
+use crate::wire::booking::TokenView;
 use async_trait::async_trait;
 use chrono::Datelike;
 use rand::RngCore;
@@ -220,16 +221,6 @@ fn outcome_of(charge: &Charge) -> ChargeOutcome {
             reason: reason.into(),
         },
     }
-}
-
-/// What the API shows of a token.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TokenView {
-    pub token: String,
-    pub brand: String,
-    pub last4: String,
-    pub exp_month: u32,
-    pub exp_year: u32,
 }
 
 impl App {

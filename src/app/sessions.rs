@@ -10,10 +10,11 @@
 use jsonwebtoken::{Algorithm, Header, Validation};
 use sha2::{Digest, Sha256};
 
-use super::identity::{Claims, ISSUER, TokenPair, random_token};
+use super::identity::{Claims, ISSUER, random_token};
 use super::{App, AppError, AppResult};
 use crate::domain::{SessionId, User};
 use crate::store::Rotation;
+use crate::wire::identity::TokenPair;
 
 /// Seconds an access token is still accepted after its `exp` (clock skew between servers).
 const TOKEN_LEEWAY_SECS: i64 = 5;
@@ -47,7 +48,7 @@ impl App {
     ) -> AppResult<TokenPair> {
         Ok(TokenPair {
             access_token: self.sign_access_token(user, Some(session_id))?,
-            token_type: "Bearer",
+            token_type: "Bearer".into(),
             expires_in: self.config.access_token_ttl.num_seconds(),
             refresh_token,
         })

@@ -2,8 +2,8 @@
 //! a QR code whose payload is signed (Ed25519) for offline checking. Drawing
 //! the QR code itself is `adapters::qr`'s job.
 
+use crate::wire::tickets::{TicketView, Verdict};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use serde::Serialize;
 
 use crate::domain::Train;
 use crate::domain::ticket::{TicketClaims, new_pnr, sign, verify};
@@ -46,25 +46,6 @@ pub fn parse_public_key(hex_key: &str) -> AppResult<VerifyingKey> {
         .ok_or_else(|| crate::domain::ParseError::new("public_key", "must be 64 hex digits"))?;
     VerifyingKey::from_bytes(&bytes)
         .map_err(|_| crate::domain::ParseError::new("public_key", "not an Ed25519 key").into())
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TicketView {
-    pub ticket_id: TicketId,
-    pub pnr: String,
-    pub status: TicketStatus,
-    pub order_id: OrderId,
-    pub claims: TicketClaims,
-    /// The signed QR payload.
-    pub payload: String,
-}
-
-/// The verdict on a presented ticket.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
-    pub verdict: TicketVerdict,
-    pub detail: String,
-    pub claims: Option<TicketClaims>,
 }
 
 /// Checks a payload offline (signature only).

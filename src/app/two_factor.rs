@@ -7,10 +7,11 @@
 
 use totp_rs::{Secret, TOTP};
 
-use super::identity::{ISSUER, MfaEnrolment};
+use super::identity::ISSUER;
 use super::{App, AppError, AppResult};
 use crate::domain::User;
 use crate::domain::{ParseError, UserId};
+use crate::wire::identity::MfaEnrolment;
 
 /// Seconds per TOTP time step (RFC 6238's default, what authenticator apps use).
 const STEP_SECS: i64 = 30;

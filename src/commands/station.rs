@@ -1,9 +1,9 @@
 //! `ticketctl station list|add|show`.
 
 use crate::app::App;
-use crate::app::catalog::StationView;
 use crate::domain::StationCode;
 use crate::store::NewStation;
+use crate::wire::catalog::StationView;
 
 use super::output::{print_json, table};
 

@@ -4,7 +4,8 @@ use anyhow::Context;
 
 use crate::adapters::qr::payload_from_png;
 use crate::app::App;
-use crate::app::tickets::{Verdict, parse_public_key, verify_offline};
+use crate::app::tickets::{parse_public_key, verify_offline};
+use crate::wire::tickets::Verdict;
 
 use super::output::print_json;
 use crate::domain::TicketVerdict;

@@ -4,8 +4,9 @@ use anyhow::Context;
 use std::io::BufRead;
 
 use crate::app::App;
-use crate::app::identity::{Registration, UserView};
+use crate::app::identity::Registration;
 use crate::domain::{Role, UserId};
+use crate::wire::identity::UserView;
 
 use super::output::{print_json, table};
 

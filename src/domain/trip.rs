@@ -48,7 +48,7 @@ pub fn check_schedulable(date: ServiceDate, today: ServiceDate) -> Result<(), su
 }
 
 /// Where a sale stands at an instant, for one boarding time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SaleState {
     NotYetOpen,

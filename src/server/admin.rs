@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::identity::UserView;
 use crate::app::{App, AppError};
 use crate::domain::{ParseError, Role, ServiceDate, StationCode, UserId};
 use crate::store::{NewStation, Upsert};
+use crate::wire::identity::UserView;
 
 use super::auth::Caller;
 use super::error::ApiResult;
@@ -82,7 +82,7 @@ pub async fn add_station(
     Ok((
         status,
         Json(
-            json!({ "station": crate::app::catalog::StationView::from(&station), "result": format!("{result:?}").to_lowercase() }),
+            json!({ "station": crate::wire::catalog::StationView::from(&station), "result": format!("{result:?}").to_lowercase() }),
         ),
     ))
 }

@@ -5,19 +5,22 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::adapters::qr;
-use crate::app::booking::{HoldRequest, HoldView, OrderReply, OrderRequest, OrderView};
-use crate::app::payments::{CardInput, TokenView};
-use crate::app::tickets::{TicketView, Verdict};
+use crate::app::booking::OrderAnswer;
+use crate::app::payments::CardInput;
 use crate::app::{App, AppError};
-use crate::domain::{HoldId, OrderId, Role, TicketId};
+use crate::domain::{HoldId, OrderId, Role, TicketId, UserId};
+use crate::store::RecordedAnswer;
+use crate::wire::booking::{
+    CardRequest, HoldRequest, HoldView, OrderList, OrderRequest, OrderView, TokenView,
+};
+use crate::wire::tickets::{TicketView, Verdict, VerifyRequest};
 
 use super::auth::Caller;
 use super::client_addr::ClientAddr;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, render_order_outcome};
 use super::extract::{ApiJson, ApiPath};
 
 fn is_staff(caller: &Caller) -> bool {
@@ -60,20 +63,11 @@ pub async fn release_hold(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CardBody {
-    number: String,
-    exp_month: u32,
-    exp_year: u32,
-    cvc: String,
-}
-
 /// The card number and CVC exist only in this request; they are never logged or stored.
 pub async fn tokenize(
     State(app): State<App>,
     caller: Caller,
-    ApiJson(b): ApiJson<CardBody>,
+    ApiJson(b): ApiJson<CardRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenView>)> {
     let card = CardInput {
         number: b.number,
@@ -94,10 +88,29 @@ pub async fn place_order(
     ApiJson(req): ApiJson<OrderRequest>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    let reply = app
+    let answer = app
         .place_order(caller.id(), key, req, admission(&headers))
         .await?;
-    Ok(order_response(reply))
+    answer_order(&app, caller.id(), key, answer).await
+}
+
+/// Answers an order request: a settled outcome is rendered here and recorded
+/// under its Idempotency-Key first, and what is recorded is what is sent, so
+/// every request with the key gets the same bytes (see `app::booking::outcome`).
+pub(super) async fn answer_order(
+    app: &App,
+    user_id: UserId,
+    key: &str,
+    answer: OrderAnswer,
+) -> ApiResult<Response> {
+    let recorded = match answer {
+        OrderAnswer::Recorded(recorded) => recorded,
+        OrderAnswer::Settled(outcome) => {
+            app.record_order_answer(user_id, key, render_order_outcome(outcome))
+                .await?
+        }
+    };
+    Ok(recorded_response(recorded))
 }
 
 /// The `Idempotency-Key` every order needs, so a retry never sells or charges twice.
@@ -131,18 +144,21 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<&str> {
 /// Longest Idempotency-Key accepted (a UUID is 36; room for other schemes).
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-/// An order's stored reply as a response: 201 with the order, or a
-/// problem+json (402 payment-failed) that carries the failed order.
-pub(super) fn order_response(reply: OrderReply) -> Response {
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, Json(reply.body)).into_response();
-    if status.is_client_error() {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
-        );
-    }
-    response
+/// A recorded answer as a response, its body sent as it was recorded: 201
+/// with the order (JSON), or a problem (402 payment-failed).
+fn recorded_response(recorded: RecordedAnswer) -> Response {
+    let status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_client_error() {
+        "application/problem+json"
+    } else {
+        "application/json"
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        recorded.body,
+    )
+        .into_response()
 }
 
 pub async fn get_order(
@@ -154,8 +170,9 @@ pub async fn get_order(
     Ok(Json(app.order_view(&order).await?))
 }
 
-pub async fn my_orders(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "orders": app.orders_of(caller.id()).await? })))
+pub async fn my_orders(State(app): State<App>, caller: Caller) -> ApiResult<Json<OrderList>> {
+    let orders = app.orders_of(caller.id()).await?;
+    Ok(Json(OrderList { orders }))
 }
 
 pub async fn cancel_order(
@@ -208,16 +225,10 @@ pub async fn ticket_svg(
         .into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyBody {
-    payload: String,
-}
-
 /// For inspectors: is this ticket genuine and still valid?
 pub async fn verify_ticket(
     State(app): State<App>,
-    ApiJson(b): ApiJson<VerifyBody>,
+    ApiJson(b): ApiJson<VerifyRequest>,
 ) -> ApiResult<Json<Verdict>> {
     Ok(Json(app.verify_ticket(&b.payload).await?))
 }

@@ -2,21 +2,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::app::App;
-use crate::app::catalog::{SearchResult, SeatMap, StationView, TripDetail};
 use crate::domain::{Role, ServiceDate, TripId};
 use crate::store::TrainRecord;
+use crate::wire::catalog::{
+    SearchResult, SeatMap, StationList, StationView, TrainList, TrainSummary, TripDetail,
+};
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, ApiQuery};
-
-#[derive(Serialize)]
-pub struct StationList {
-    stations: Vec<StationView>,
-}
 
 pub async fn stations(State(app): State<App>) -> ApiResult<Json<StationList>> {
     let stations = app
@@ -28,48 +25,28 @@ pub async fn stations(State(app): State<App>) -> ApiResult<Json<StationList>> {
     Ok(Json(StationList { stations }))
 }
 
-#[derive(Serialize)]
-pub struct TrainSummary {
-    number: u32,
-    name: String,
-    name_bn: Option<String>,
-    from: String,
-    to: String,
-    departs: String,
-    arrives: String,
-    runs_on: Vec<&'static str>,
-    off_days: Vec<&'static str>,
-    stops: usize,
-    seats: u32,
-}
-
-impl From<&TrainRecord> for TrainSummary {
-    fn from(r: &TrainRecord) -> Self {
-        let t = &r.train;
-        let (first, last) = (&t.stops[0], &t.stops[t.stops.len() - 1]);
-        TrainSummary {
-            number: t.number,
-            name: t.name.clone(),
-            name_bn: t.name_bn.clone(),
-            from: first.station.to_string(),
-            to: last.station.to_string(),
-            departs: first.boards_at().to_string(),
-            arrives: last.alights_at().to_string(),
-            runs_on: t.runs_on.names(),
-            off_days: t.runs_on.off_days(),
-            stops: t.stops.len(),
-            seats: t.seat_count(),
-        }
+/// How the list of trains shows one (the wire's shape, from the store's record).
+fn train_summary(r: &TrainRecord) -> TrainSummary {
+    let t = &r.train;
+    let (first, last) = (&t.stops[0], &t.stops[t.stops.len() - 1]);
+    let words = |days: Vec<&'static str>| days.into_iter().map(String::from).collect();
+    TrainSummary {
+        number: t.number,
+        name: t.name.clone(),
+        name_bn: t.name_bn.clone(),
+        from: first.station.to_string(),
+        to: last.station.to_string(),
+        departs: first.boards_at().to_string(),
+        arrives: last.alights_at().to_string(),
+        runs_on: words(t.runs_on.names()),
+        off_days: words(t.runs_on.off_days()),
+        stops: t.stops.len(),
+        seats: t.seat_count(),
     }
 }
 
-#[derive(Serialize)]
-pub struct TrainList {
-    trains: Vec<TrainSummary>,
-}
-
 pub async fn trains(State(app): State<App>) -> ApiResult<Json<TrainList>> {
-    let trains = app.trains().await?.iter().map(TrainSummary::from).collect();
+    let trains = app.trains().await?.iter().map(train_summary).collect();
     Ok(Json(TrainList { trains }))
 }
 
@@ -77,7 +54,7 @@ pub async fn train(
     State(app): State<App>,
     ApiPath(number): ApiPath<u32>,
 ) -> ApiResult<Json<TrainSummary>> {
-    Ok(Json(TrainSummary::from(&app.train(number).await?)))
+    Ok(Json(train_summary(&app.train(number).await?)))
 }
 
 #[derive(Deserialize)]

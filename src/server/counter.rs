@@ -8,15 +8,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::app::booking::{HoldRequest, HoldView};
-use crate::app::counter::{CounterCancelView, CounterOrderRequest, CounterOrderView, ShiftView};
 use crate::domain::{OrderId, Role, UserId};
+use crate::wire::booking::{HoldRequest, HoldView};
+use crate::wire::counter::{
+    CounterCancelView, CounterLookup, CounterOrderRequest, CounterOrderView, ShiftView,
+};
 
 use super::auth::Caller;
-use super::booking::{idempotency_key, order_response};
+use super::booking::{answer_order, idempotency_key};
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -46,7 +47,8 @@ pub async fn sell(
 ) -> ApiResult<Response> {
     let clerk = clerk(&caller)?;
     let key = idempotency_key(&headers)?;
-    Ok(order_response(app.counter_order(clerk, key, req).await?))
+    let answer = app.counter_order(clerk, key, req).await?;
+    answer_order(&app, clerk, key, answer).await
 }
 
 pub async fn cancel(
@@ -78,12 +80,12 @@ pub async fn lookup(
     State(app): State<App>,
     caller: Caller,
     ApiQuery(q): ApiQuery<LookupQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CounterLookup>> {
     clerk(&caller)?;
     let orders = app
         .counter_lookup(q.pnr.as_deref(), q.phone.as_deref())
         .await?;
-    Ok(Json(json!({ "orders": orders })))
+    Ok(Json(CounterLookup { orders }))
 }
 
 #[derive(Deserialize)]

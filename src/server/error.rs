@@ -1,11 +1,14 @@
-//! The one place where errors become HTTP: RFC 9457 problem+json bodies with a
-//! stable `type` per kind of problem. Internal causes are logged, never sent.
+//! The one place where errors and outcomes become HTTP: RFC 9457 problem+json
+//! bodies with a stable `type` per kind of problem, and the status an order
+//! request's outcome is answered with. Internal causes are logged, never sent.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::app::AppError;
+use crate::app::booking::OrderOutcome;
+use crate::store::RecordedAnswer;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -157,17 +160,53 @@ impl From<AppError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+/// How an order request's outcome is answered (and recorded, to be sent again
+/// unchanged to a repeat): 201 with the order, or 402 payment-failed carrying it.
+pub fn render_order_outcome(outcome: OrderOutcome) -> RecordedAnswer {
+    match outcome {
+        OrderOutcome::Confirmed(order) => RecordedAnswer {
+            status: StatusCode::CREATED.as_u16(),
+            // Through a `Value`, as orders were always answered here (keys sorted).
+            body: serde_json::to_value(&order)
+                .expect("serialisable")
+                .to_string(),
+        },
+        OrderOutcome::PaymentFailed(order) => {
+            let detail = order.failure.clone().unwrap_or_default();
+            let problem = ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "payment-failed",
+                "Payment failed",
+                detail,
+            )
+            .with(json!({ "order": order }));
+            RecordedAnswer {
+                status: problem.status.as_u16(),
+                body: problem.body().to_string(),
+            }
+        }
+    }
+}
+
+impl ApiError {
+    /// The problem+json body.
+    fn body(&self) -> Value {
         let mut body = json!({
             "type": format!("/problems/{}", self.slug),
             "title": self.title,
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
-        if let (Some(Value::Object(extra)), Value::Object(map)) = (self.extra, &mut body) {
+        if let (Some(Value::Object(extra)), Value::Object(map)) = (self.extra.clone(), &mut body) {
             map.extend(extra);
         }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -3,25 +3,18 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::app::identity::{MfaEnrolment, Registration, TokenPair, UserView};
+use crate::app::identity::Registration;
 use crate::domain::Role;
+use crate::wire::identity::{
+    CodeRequest, LoginRequest, MfaEnrolment, RefreshRequest, RegisterRequest, TokenPair, UserView,
+};
 
 use super::auth::Caller;
 use super::error::ApiResult;
 use super::extract::ApiJson;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    name: String,
-    phone: String,
-    email: String,
-    password: String,
-}
 
 /// Self-registration always creates a passenger; clerks and admins are made by an admin.
 /// A valid registration answers 202 with the same body whether the phone and
@@ -29,7 +22,7 @@ pub struct RegisterBody {
 /// so registering cannot be used to learn who has an account.
 pub async fn register(
     State(app): State<App>,
-    ApiJson(b): ApiJson<RegisterBody>,
+    ApiJson(b): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     app.sign_up(Registration {
         name: b.name,
@@ -48,33 +41,18 @@ pub async fn register(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    /// Phone number or e-mail.
-    login: String,
-    password: String,
-    totp: Option<String>,
-}
-
 pub async fn login(
     State(app): State<App>,
-    ApiJson(b): ApiJson<LoginBody>,
+    ApiJson(b): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     Ok(Json(
         app.login(&b.login, &b.password, b.totp.as_deref()).await?,
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshBody {
-    refresh_token: String,
-}
-
 pub async fn refresh(
     State(app): State<App>,
-    ApiJson(b): ApiJson<RefreshBody>,
+    ApiJson(b): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     Ok(Json(app.refresh(&b.refresh_token).await?))
 }
@@ -83,7 +61,7 @@ pub async fn refresh(
 /// the session's access tokens stop working. 204 whether or not it was still live.
 pub async fn logout(
     State(app): State<App>,
-    ApiJson(b): ApiJson<RefreshBody>,
+    ApiJson(b): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
     app.logout(&b.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -97,16 +75,10 @@ pub async fn mfa_enroll(State(app): State<App>, caller: Caller) -> ApiResult<Jso
     Ok(Json(app.mfa_enroll(caller.id()).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CodeBody {
-    code: String,
-}
-
 pub async fn mfa_verify(
     State(app): State<App>,
     caller: Caller,
-    ApiJson(b): ApiJson<CodeBody>,
+    ApiJson(b): ApiJson<CodeRequest>,
 ) -> ApiResult<Json<Value>> {
     app.mfa_verify(caller.id(), &b.code).await?;
     Ok(Json(json!({ "mfa_enabled": true })))

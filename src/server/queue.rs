@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use crate::app::App;
-use crate::app::queue::{QueueStatus, SaleSettings};
+use crate::app::queue::SaleSettings;
 use crate::domain::Role;
 use crate::domain::waiting_room::SaleControl;
+use crate::wire::queue::QueueStatus;
 
 use super::auth::Caller;
 use super::error::ApiResult;

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{Hold, HoldId, Order, OrderId, Ticket, UserId};
 
-use super::{Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreResult};
+use super::{
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer, StoreResult,
+};
 
 #[async_trait]
 pub trait BookingStore: Send + Sync {
@@ -62,11 +64,12 @@ pub trait BookingStore: Send + Sync {
         key: &str,
     ) -> StoreResult<Option<IdempotencyRecord>>;
 
+    /// Records the answer of the key's request, unless one is recorded
+    /// already (the first answer stands); true when this one was recorded.
     async fn finish_idempotency(
         &self,
         user_id: UserId,
         key: &str,
-        status_code: u16,
-        response: &str,
-    ) -> StoreResult<()>;
+        answer: &RecordedAnswer,
+    ) -> StoreResult<bool>;
 }

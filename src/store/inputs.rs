@@ -1,6 +1,6 @@
 //! What callers hand the store to write: new stations, fares, trips and
 //! users; and the booking commands (a hold to take, an order to place, a
-//! transition's changes, a confirmation with its tickets and stored reply).
+//! transition's changes, a confirmation with its tickets).
 //! The entities the store reads back live in `domain`; its other answers in
 //! `read_models`.
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Fare, HoldId, Nid, OrderId, OrderStatus, PassengerName, Role, SeatCap, SeatClass, SeatId,
-    SegmentMask, ServiceDate, StationCode, Ticket, TrainId, TripId, UserId,
+    SegmentMask, ServiceDate, StationCode, TrainId, TripId, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,21 +100,10 @@ pub struct OrderChange {
     pub refunded_amount: Option<i64>,
 }
 
-/// Builds the reply stored under an Idempotency-Key from the tickets just issued
-/// (their ids are only known inside the transaction that inserts them).
-pub type ReplyBody = Box<dyn FnOnce(&[Ticket]) -> String + Send>;
-
-/// The reply of an order request, stored in the same transaction that confirms it.
-pub struct ReplyTo {
-    pub user_id: UserId,
-    pub key: String,
-    pub status: u16,
-    pub body: ReplyBody,
-}
-
 /// What `Store::confirm_order` writes in one transaction: the charge and
 /// `reserved → paid` (when `from` is `Reserved`), `paid → confirmed`, the
-/// tickets, and the finished Idempotency-Key.
+/// tickets. It returns the tickets it issued; what the order request is
+/// answered is recorded after it, by the caller (see `app::booking::outcome`).
 pub struct Confirmation {
     pub order_id: OrderId,
     /// `Reserved` (then `charge_id` is recorded) or `Paid`.
@@ -122,7 +111,6 @@ pub struct Confirmation {
     pub charge_id: Option<String>,
     pub tickets: Vec<NewTicket>,
     pub now: DateTime<Utc>,
-    pub reply: Option<ReplyTo>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

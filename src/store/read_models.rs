@@ -53,6 +53,28 @@ pub struct IdempotencyRecord {
     pub response: Option<String>,
 }
 
+impl IdempotencyRecord {
+    /// What the key's request was answered, once one was recorded.
+    pub fn answer(&self) -> Option<RecordedAnswer> {
+        match (self.status_code, &self.response) {
+            (Some(status), Some(body)) => Some(RecordedAnswer {
+                status,
+                body: body.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What an order request was answered, kept verbatim under its
+/// Idempotency-Key so a repeat is answered byte for byte the same. The server
+/// renders it and sends it; the store and the app only keep and hand it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAnswer {
+    pub status: u16,
+    pub body: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaymentToken {
     pub token: String,

@@ -9,7 +9,7 @@ use crate::domain::{Order, OrderEvent, OrderId, OrderStatus, UserId};
 use crate::store::OrderChange;
 
 use super::saga::charge_key;
-use super::wire::OrderView;
+use crate::wire::booking::OrderView;
 
 impl App {
     /// Cancels a confirmed order: seats return to sale, tickets are voided, and the

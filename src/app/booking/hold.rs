@@ -15,7 +15,7 @@ use crate::store::{NewHold, StoreError};
 
 use super::channel::Channel;
 use super::seat_choice::seats_for_hold;
-use super::wire::{HoldRequest, HoldView};
+use crate::wire::booking::{HoldRequest, HoldView};
 
 /// How often a hold chooses seats: a count-based hold that loses a race for its
 /// seats chooses again from a fresh read, so a buyer hears "sold out" only when

@@ -11,8 +11,11 @@
 //!   and resuming an order cut before its charge;
 //! - `cancel`: cancellation and refunds;
 //! - `view`: the read views of orders (built by `order_view`);
-//! - `channel`: which gates a sale passes, online or at a counter;
-//! - `wire`: the request bodies and views the steps take and answer.
+//! - `outcome`: what an order request comes to, and how its answer is kept;
+//! - `channel`: which gates a sale passes, online or at a counter.
+//!
+//! The bodies the steps take and the views they answer are the wire
+//! contract's (`crate::wire::booking`).
 //!
 //! This file only declares the steps and re-exports their public names, so
 //! `app::booking::…` paths stay as they were; it may not hold logic.
@@ -23,15 +26,12 @@ mod hold;
 mod order;
 pub mod order_keys;
 mod order_view;
+mod outcome;
 mod saga;
 pub mod seat_choice;
 mod view;
-mod wire;
 
 pub(crate) use channel::Channel;
 pub(crate) use order::parse_passengers;
+pub use outcome::{OrderAnswer, OrderOutcome};
 pub(crate) use saga::charge_key;
-pub use wire::{
-    HoldRequest, HoldView, OrderReply, OrderRequest, OrderSeat, OrderTicket, OrderView,
-    PassengerBody,
-};

@@ -1,5 +1,5 @@
 //! The order step: placing an order for a hold under an Idempotency-Key,
-//! replaying the stored reply for a repeat, and checking the passengers.
+//! replaying the recorded answer for a repeat, and checking the passengers.
 //!
 //! Hands the new order to the saga (`saga`) and may not move an order's state
 //! itself; what a repeated key is told lives in `order_keys`.
@@ -11,18 +11,19 @@ use crate::domain::{Nid, OrderStatus, ParseError, PassengerName, SeatCap, UserId
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
-use super::wire::{OrderReply, OrderRequest, PassengerBody};
+use super::outcome::{OrderAnswer, OrderOutcome};
+use crate::wire::booking::{OrderRequest, PassengerBody};
 
 impl App {
-    /// Places an order for a hold and runs the saga. Replays the stored reply for
-    /// a repeated Idempotency-Key; refuses the key with a different body.
+    /// Places an order for a hold and runs the saga. A repeated Idempotency-Key
+    /// gets the answer recorded for it; the key with a different body is refused.
     pub async fn place_order(
         &self,
         user_id: UserId,
         key: &str,
         req: OrderRequest,
         admission: Option<&str>,
-    ) -> AppResult<OrderReply> {
+    ) -> AppResult<OrderAnswer> {
         let channel = Channel::Online {
             admission,
             client: None,
@@ -36,7 +37,7 @@ impl App {
         key: &str,
         req: OrderRequest,
         channel: Channel<'_>,
-    ) -> AppResult<OrderReply> {
+    ) -> AppResult<OrderAnswer> {
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ParseError::new(
                 "Idempotency-Key",
@@ -83,7 +84,7 @@ impl App {
         request_hash: &str,
         req: OrderRequest,
         channel: Channel<'_>,
-    ) -> AppResult<OrderReply> {
+    ) -> AppResult<OrderAnswer> {
         let passengers = parse_passengers(&req.passengers)?;
         let token = self.payment_token_of(user_id, &req.payment_token).await?;
         let hold = match self.store.hold(req.hold_id).await? {
@@ -128,22 +129,17 @@ impl App {
             Err(e) => return Err(e.into()),
         };
 
-        let (order, finished) = self
-            .charge_and_confirm(order, &token, Some((&hold, key)))
-            .await?;
+        let (order, confirmed) = self.charge_and_confirm(order, &token, Some(&hold)).await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
             self.queue.checked_out(&admission, user_id).await;
         }
-        if let Some(reply) = finished {
-            // Stored with the confirmation, in the same transaction.
-            return Ok(reply);
-        }
-        let reply = self.order_reply(&order).await?;
-        self.store
-            .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())
-            .await?;
-        Ok(reply)
+        let outcome = match confirmed {
+            // Shown with the tickets the confirmation just issued.
+            Some(view) => OrderOutcome::of(view),
+            None => self.order_outcome(&order).await?,
+        };
+        Ok(OrderAnswer::Settled(outcome))
     }
 }
 

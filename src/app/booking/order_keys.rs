@@ -5,7 +5,7 @@
 //! run the saga itself (it would find the hold already ordered and advise the
 //! client to hold the seats again, which makes clients buy twice): it is told
 //! the order is in progress (409 with Retry-After) or, once the first finished,
-//! gets the stored reply. A key whose order a crash left `reserved`, with no
+//! gets the recorded answer. A key whose order a crash left `reserved`, with no
 //! request for it running here, is resumed by the retry: the charge is keyed by
 //! the order (`charge_key`), so resuming never charges twice, and the
 //! confirmation is conditional on the order's state, so only one finisher wins
@@ -22,7 +22,7 @@ use crate::domain::{OrderStatus, UserId};
 
 use crate::app::{App, AppError, AppResult};
 
-use super::wire::OrderReply;
+use super::outcome::{OrderAnswer, OrderOutcome};
 
 /// Seconds a client is asked to wait before repeating an order still in progress.
 pub const IN_PROGRESS_RETRY_SECS: u64 = 1;
@@ -85,7 +85,7 @@ pub(crate) fn in_progress(detail: impl Into<String>) -> AppError {
 }
 
 impl App {
-    /// The answer for a key already seen: its stored reply, or the order
+    /// The answer for a key already seen: its recorded answer, or the order
     /// finished now, or `None` when the key is new. Refuses a different body.
     /// Call it only while holding the key's claim (nothing else here runs it).
     pub(crate) async fn replay(
@@ -93,17 +93,15 @@ impl App {
         user_id: UserId,
         key: &str,
         request_hash: &str,
-    ) -> AppResult<Option<OrderReply>> {
+    ) -> AppResult<Option<OrderAnswer>> {
         let Some(rec) = self.store.idempotency(user_id, key).await? else {
             return Ok(None);
         };
         if rec.request_hash != request_hash {
             return Err(AppError::IdempotencyMismatch);
         }
-        if let (Some(status), Some(body)) = (rec.status_code, rec.response) {
-            let body =
-                serde_json::from_str(&body).map_err(|e| AppError::Internal(e.to_string()))?;
-            return Ok(Some(OrderReply { status, body }));
+        if let Some(answer) = rec.answer() {
+            return Ok(Some(OrderAnswer::Recorded(answer)));
         }
         let Some(id) = rec.order_id else {
             return Err(in_progress(
@@ -116,47 +114,32 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("order vanished".into()))?;
         if order.status.is_final() || order.status == OrderStatus::Confirmed {
-            return Ok(Some(self.finish_reply(user_id, key, &order).await?));
+            // Settled but never answered (the answer is recorded before it is
+            // sent): this answer is the first.
+            let outcome: OrderOutcome = self.order_outcome(&order).await?;
+            return Ok(Some(OrderAnswer::Settled(outcome)));
         }
         // No request with this key runs here: a crash cut the saga short.
-        self.resume_order(user_id, key, order).await
-    }
-
-    /// The reply for a settled order, stored under its key for later replays.
-    pub(super) async fn finish_reply(
-        &self,
-        user_id: UserId,
-        key: &str,
-        order: &crate::domain::Order,
-    ) -> AppResult<OrderReply> {
-        let reply = self.order_reply(order).await?;
-        self.store
-            .finish_idempotency(user_id, key, reply.status, &reply.body.to_string())
-            .await?;
-        Ok(reply)
+        self.resume_order(order).await.map(Some)
     }
 
     /// What a duplicate is told while the first request with its key runs here:
-    /// the stored reply if it has just finished, otherwise "in progress".
+    /// the recorded answer if it has just finished, otherwise "in progress".
     pub(crate) async fn answer_duplicate(
         &self,
         user_id: UserId,
         key: &str,
         request_hash: &str,
         running_hash: &str,
-    ) -> AppResult<OrderReply> {
+    ) -> AppResult<OrderAnswer> {
         if running_hash != request_hash {
             return Err(AppError::IdempotencyMismatch);
         }
         match self.store.idempotency(user_id, key).await? {
             Some(rec) if rec.request_hash != request_hash => Err(AppError::IdempotencyMismatch),
-            Some(rec) => match (rec.status_code, rec.response) {
-                (Some(status), Some(body)) => Ok(OrderReply {
-                    status,
-                    body: serde_json::from_str(&body)
-                        .map_err(|e| AppError::Internal(e.to_string()))?,
-                }),
-                _ => Err(in_progress(
+            Some(rec) => match rec.answer() {
+                Some(answer) => Ok(OrderAnswer::Recorded(answer)),
+                None => Err(in_progress(
                     "an order with this Idempotency-Key is being placed; ask again shortly",
                 )),
             },

@@ -9,7 +9,7 @@ use crate::domain::time::to_local_rfc3339;
 use crate::domain::{Hold, Order, SeatId, Ticket, Train};
 use crate::store::TripRecord;
 
-use super::wire::{OrderSeat, OrderTicket, OrderView};
+use crate::wire::booking::{OrderSeat, OrderTicket, OrderView};
 
 /// What the API shows of an order, from entities already at hand.
 pub(crate) fn order_view_of(

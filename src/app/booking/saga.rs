@@ -9,12 +9,13 @@
 
 use crate::app::payments::ChargeOutcome;
 use crate::app::{App, AppError, AppResult};
-use crate::domain::{Hold, Order, OrderEvent, OrderId, OrderStatus, Ticket, UserId};
-use crate::store::{Confirmation, OrderChange, ReplyTo};
+use crate::domain::{Hold, Order, OrderEvent, OrderId, OrderStatus};
+use crate::store::{Confirmation, OrderChange};
+use crate::wire::booking::OrderView;
 
 use super::order_keys::in_progress;
 use super::order_view::order_view_of;
-use super::wire::OrderReply;
+use super::outcome::{OrderAnswer, OrderOutcome};
 
 impl App {
     /// Moves an order along one legal transition, or explains why not.
@@ -64,14 +65,14 @@ impl App {
     }
 
     /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
-    /// With `reply_to` (the order's hold and Idempotency-Key) a successful charge is
-    /// confirmed, ticketed and its reply stored in one write, and that reply is returned.
+    /// With the order's hold at hand a successful charge is confirmed and ticketed
+    /// in one write, and the confirmed order's view (with its tickets) is returned too.
     pub(crate) async fn charge_and_confirm(
         &self,
         order: Order,
         token: &crate::store::PaymentToken,
-        reply_to: Option<(&Hold, &str)>,
-    ) -> AppResult<(Order, Option<OrderReply>)> {
+        hold: Option<&Hold>,
+    ) -> AppResult<(Order, Option<OrderView>)> {
         let key = charge_key(order.id);
         let order = match self
             .payment_method(token)
@@ -79,17 +80,12 @@ impl App {
             .await
         {
             ChargeOutcome::Succeeded { charge_id } => {
-                if let Some((hold, idempotency_key)) = reply_to
-                    && let Some(done) = self
-                        .confirm_at_once(
-                            &order,
-                            Some(charge_id.clone()),
-                            hold,
-                            Some(idempotency_key),
-                        )
+                if let Some(hold) = hold
+                    && let Some((confirmed, view)) = self
+                        .confirm_at_once(&order, Some(charge_id.clone()), hold)
                         .await?
                 {
-                    return Ok((done.0, Some(done.1)));
+                    return Ok((confirmed, Some(view)));
                 }
                 let paid = self
                     .transition(
@@ -136,15 +132,14 @@ impl App {
     }
 
     /// Confirms `order` (reserved with `charge_id`, or paid) with its tickets in one
-    /// write, storing the reply under `idempotency_key` when given. `None` when the
+    /// write, and shows it with the tickets the write issued. `None` when the
     /// order moved meanwhile (recovery settled it); the caller then takes the long way.
     async fn confirm_at_once(
         &self,
         order: &Order,
         charge_id: Option<String>,
         hold: &Hold,
-        idempotency_key: Option<&str>,
-    ) -> AppResult<Option<(Order, OrderReply)>> {
+    ) -> AppResult<Option<(Order, OrderView)>> {
         let mut status = order.status;
         if charge_id.is_some() {
             status = status
@@ -163,28 +158,12 @@ impl App {
             updated_at: now,
             ..order.clone()
         };
-        let reply = idempotency_key.map(|key| {
-            let (confirmed, hold, trip, train) =
-                (confirmed.clone(), hold.clone(), trip.clone(), train.clone());
-            ReplyTo {
-                user_id: order.user_id,
-                key: key.to_owned(),
-                status: 201,
-                body: Box::new(move |issued: &[Ticket]| {
-                    let view = order_view_of(&confirmed, &hold, &trip, &train, issued);
-                    serde_json::to_value(&view)
-                        .expect("serialisable")
-                        .to_string()
-                }),
-            }
-        });
         let confirmation = Confirmation {
             order_id: order.id,
             from: order.status,
             charge_id,
             tickets,
             now,
-            reply,
         };
         let Some(issued) = self.store.confirm_order(confirmation).await? else {
             tracing::info!(
@@ -194,11 +173,7 @@ impl App {
             return Ok(None);
         };
         let view = order_view_of(&confirmed, hold, &trip, &train, &issued);
-        let reply = OrderReply {
-            status: 201,
-            body: serde_json::to_value(&view).expect("serialisable"),
-        };
-        Ok(Some((confirmed, reply)))
+        Ok(Some((confirmed, view)))
     }
 
     pub(crate) async fn confirm(&self, paid: Order) -> AppResult<Order> {
@@ -212,7 +187,7 @@ impl App {
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
         // Tickets are issued in the same write; the fulfillment worker would also
         // issue them from the outbox, so the order always ends with its tickets.
-        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold, None).await? {
+        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold).await? {
             return Ok(confirmed);
         }
         self.store
@@ -224,12 +199,7 @@ impl App {
     /// Carries on an order a crash left mid-saga: a reserved order whose hold
     /// is still valid is charged and confirmed; a paid one is confirmed. An
     /// order past its hold is left to recovery (which refunds any late charge).
-    pub(super) async fn resume_order(
-        &self,
-        user_id: UserId,
-        key: &str,
-        order: crate::domain::Order,
-    ) -> AppResult<Option<OrderReply>> {
+    pub(super) async fn resume_order(&self, order: Order) -> AppResult<OrderAnswer> {
         let hold = self
             .store
             .hold(order.hold_id)
@@ -246,11 +216,10 @@ impl App {
                     order = %order.id,
                     "resuming an order cut short before its charge"
                 );
-                let (settled, finished) = self
-                    .charge_and_confirm(order, &token, Some((&hold, key)))
-                    .await?;
-                if let Some(reply) = finished {
-                    return Ok(Some(reply));
+                let (settled, confirmed) =
+                    self.charge_and_confirm(order, &token, Some(&hold)).await?;
+                if let Some(view) = confirmed {
+                    return Ok(OrderAnswer::Settled(OrderOutcome::of(view)));
                 }
                 settled
             }
@@ -263,7 +232,7 @@ impl App {
             }
         };
         if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
-            return Ok(Some(self.finish_reply(user_id, key, &settled).await?));
+            return Ok(OrderAnswer::Settled(self.order_outcome(&settled).await?));
         }
         Err(in_progress(format!(
             "order {} for this Idempotency-Key is still being processed",

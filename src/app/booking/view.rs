@@ -1,32 +1,20 @@
-//! The read views of orders: an order as the API shows it, the reply stored
-//! for `POST /v1/orders`, and a user's orders.
+//! The read views of orders: an order as the API shows it, the outcome of
+//! `POST /v1/orders` for a settled order, and a user's orders.
 //!
 //! Reads only: may not change an order or a hold.
 
 use crate::app::{App, AppError, AppResult};
 use crate::domain::Order;
-use crate::domain::{OrderId, OrderStatus, UserId};
+use crate::domain::{OrderId, UserId};
 
 use super::order_view::order_view_of;
-use super::wire::{OrderReply, OrderView};
+use super::outcome::OrderOutcome;
+use crate::wire::booking::OrderView;
 
 impl App {
-    pub(crate) async fn order_reply(&self, order: &Order) -> AppResult<OrderReply> {
-        let view = self.order_view(order).await?;
-        let body = serde_json::to_value(&view).expect("serialisable");
-        Ok(match order.status {
-            OrderStatus::Failed => OrderReply {
-                status: 402,
-                body: serde_json::json!({
-                    "type": "/problems/payment-failed",
-                    "title": "Payment failed",
-                    "status": 402,
-                    "detail": order.failure.clone().unwrap_or_default(),
-                    "order": body,
-                }),
-            },
-            _ => OrderReply { status: 201, body },
-        })
+    /// What a settled order request came to, with the order as it stands.
+    pub(crate) async fn order_outcome(&self, order: &Order) -> AppResult<OrderOutcome> {
+        Ok(OrderOutcome::of(self.order_view(order).await?))
     }
 
     pub async fn order_view(&self, order: &Order) -> AppResult<OrderView> {

@@ -36,10 +36,10 @@ use super::{App, AppConfig, AppError, AppResult, Clock};
 use directory::SaleDirectory;
 
 pub use crate::domain::waiting_room::SaleSettings;
+use crate::wire::queue::QueueStatus;
 pub use memory::MemoryRoom;
 pub use redis::RedisRoom;
 pub use room::WaitingRoom;
-pub use status::QueueStatus;
 
 /// What the gate let a request through on: the queued sale whose admission
 /// it checked, or nothing (a trip of no queued sale, or a counter sale).

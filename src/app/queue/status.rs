@@ -2,36 +2,13 @@
 //! queue endpoints), built from the room's answer, the sale's settings and
 //! the admission token's signature.
 
+use crate::wire::queue::QueueStatus;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::domain::UserId;
 use crate::domain::admission::sign;
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::waiting_room::{Place, SaleSettings, poll_after, prequeue_poll, wait_secs};
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
-pub enum QueueStatus {
-    /// Before opening: in the pre-queue, order decided by lot at opening.
-    PreQueue {
-        opens_at: String,
-        waiting: usize,
-        /// When to ask again: a crowd polling flat out would crowd out the sale.
-        poll_after_secs: u64,
-    },
-    Waiting {
-        position: usize,
-        /// From the admissions of the last few seconds (slots free up only as
-        /// shoppers finish, so the configured rate alone would promise too much).
-        estimated_wait_secs: u64,
-        poll_after_secs: u64,
-    },
-    Admitted {
-        token: String,
-        expires_at: String,
-    },
-}
 
 impl QueueStatus {
     /// What `user` is told about their `place` in `sale`. An admission's token

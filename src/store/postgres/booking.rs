@@ -10,7 +10,8 @@ use super::{PgStore, db};
 use crate::domain::{Hold, HoldId, Nid, Order, OrderId, OrderStatus, Ticket, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer, StoreError,
+    StoreResult, ts,
 };
 
 pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Order> {
@@ -188,34 +189,15 @@ pub(super) async fn confirm_order(
     .bind(seqs)
     .bind(seats)
     .bind(payloads);
-    // The stored reply is written from the issued tickets in the same transaction;
-    // without one, the call alone is the transaction (one round trip).
-    let (rows, tx) = match c.reply {
-        Some(_) => {
-            let mut tx = pool.begin().await.map_err(db)?;
-            (confirm.fetch_all(&mut *tx).await.map_err(db)?, Some(tx))
-        }
-        None => (confirm.fetch_all(pool).await.map_err(db)?, None),
-    };
+    // The call alone is the transaction (one round trip).
+    let rows = confirm.fetch_all(pool).await.map_err(db)?;
     if rows.first().map(|r| get::<bool>(r, "moved")).transpose()? == Some(true) {
-        // Nothing was written; dropping the transaction rolls back nothing.
         return Ok(None);
     }
     let tickets = rows
         .iter()
         .map(ticket_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    if let (Some(r), Some(mut tx)) = (c.reply, tx) {
-        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2")
-            .bind(r.user_id)
-            .bind(&r.key)
-            .bind(r.status as i64)
-            .bind((r.body)(&tickets))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)?;
-    }
     Ok(Some(tickets))
 }
 
@@ -302,17 +284,16 @@ impl BookingStore for PgStore {
         &self,
         user_id: UserId,
         key: &str,
-        status_code: u16,
-        response: &str,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2")
+        answer: &RecordedAnswer,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2 AND response IS NULL")
             .bind(user_id)
             .bind(key)
-            .bind(status_code as i64)
-            .bind(response)
+            .bind(answer.status as i64)
+            .bind(&answer.body)
             .execute(&self.pool)
             .await
             .map_err(db)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -18,7 +18,8 @@ use crate::domain::{
 };
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, StoreError, StoreResult, ts,
+    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer, StoreError,
+    StoreResult, ts,
 };
 
 pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order> {
@@ -221,9 +222,6 @@ pub(super) fn confirm_order(
     }
     issue_tickets(conn, &c.tickets, c.now)?;
     let tickets = tickets_where(conn, "order_id = ?1", c.order_id)?;
-    if let Some(r) = c.reply {
-        finish_idempotency(conn, r.user_id, &r.key, r.status, &(r.body)(&tickets))?;
-    }
     Ok(Some(tickets))
 }
 
@@ -243,14 +241,13 @@ pub(super) fn finish_idempotency(
     conn: &Connection,
     user_id: UserId,
     key: &str,
-    status: u16,
-    response: &str,
-) -> StoreResult<()> {
-    conn.prepare_cached("UPDATE idempotency_keys SET status_code = ?3, response = ?4 WHERE user_id = ?1 AND key = ?2")
+    answer: &RecordedAnswer,
+) -> StoreResult<bool> {
+    let written = conn.prepare_cached("UPDATE idempotency_keys SET status_code = ?3, response = ?4 WHERE user_id = ?1 AND key = ?2 AND response IS NULL")
         .map_err(db)?
-        .execute(params![user_id, key, status, response])
+        .execute(params![user_id, key, answer.status, answer.body])
         .map_err(db)?;
-    Ok(())
+    Ok(written == 1)
 }
 
 #[async_trait]
@@ -346,12 +343,11 @@ impl BookingStore for SqliteStore {
         &self,
         user_id: UserId,
         key: &str,
-        status_code: u16,
-        response: &str,
-    ) -> StoreResult<()> {
-        let (key, response) = (key.to_owned(), response.to_owned());
+        answer: &RecordedAnswer,
+    ) -> StoreResult<bool> {
+        let (key, answer) = (key.to_owned(), answer.clone());
         self.engine
-            .write(move |c| finish_idempotency(c, user_id, &key, status_code, &response))
+            .write(move |c| finish_idempotency(c, user_id, &key, &answer))
             .await
     }
 }

@@ -1,8 +1,4 @@
-//! What the booking steps take and answer: the request bodies and views of
-//! holds and orders, as the API (and the counter) sends and receives them.
-//!
-//! Plain data with serde derives only: no `App` methods, no store access, no
-//! rules (those live in the step modules beside this one).
+//! Booking bodies: holding seats, card tokens, placing and viewing orders.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +6,7 @@ use crate::domain::{
     HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, TicketId, TicketStatus, TripId,
 };
 
+/// `POST /v1/holds` (and `/v1/counter/holds`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
@@ -18,14 +15,14 @@ pub struct HoldRequest {
     pub to: String,
     pub class: String,
     /// Particular seats ("KA-12"), or…
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seats: Option<Vec<String>>,
-    /// …a number of seats for the system to choose (1–4).
-    #[serde(default)]
+    /// …a number of seats for the system to choose (up to the seat cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HoldView {
     pub hold_id: HoldId,
     pub trip_id: TripId,
@@ -40,6 +37,26 @@ pub struct HoldView {
     pub expires_at: String,
 }
 
+/// `POST /v1/payments/tokens`: the card exists only in this request.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardRequest {
+    pub number: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+    pub cvc: String,
+}
+
+/// A card token, to pay an order with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenView {
+    pub token: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PassengerBody {
@@ -48,6 +65,7 @@ pub struct PassengerBody {
     pub nid: Option<String>,
 }
 
+/// `POST /v1/orders`, under an Idempotency-Key.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
@@ -56,13 +74,13 @@ pub struct OrderRequest {
     pub payment_token: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderSeat {
     pub seat: String,
     pub passenger: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderTicket {
     pub ticket_id: TicketId,
     pub pnr: String,
@@ -70,7 +88,9 @@ pub struct OrderTicket {
     pub status: TicketStatus,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An order as the API shows it; also the body of a placed order (201) and
+/// the `order` of a failed payment's problem (402).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderView {
     pub order_id: OrderId,
     pub status: OrderStatus,
@@ -89,9 +109,8 @@ pub struct OrderView {
     pub created_at: String,
 }
 
-/// What `POST /v1/orders` answers, stored for idempotent replays.
+/// `GET /v1/orders`: the caller's orders.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OrderReply {
-    pub status: u16,
-    pub body: serde_json::Value,
+pub struct OrderList {
+    pub orders: Vec<OrderView>,
 }

@@ -1,0 +1,165 @@
+//! Catalog bodies: stations, trains, trip search, trip detail and seat maps.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::trip::SaleState;
+use crate::domain::{SeatClass, TripId};
+
+/// A station as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationView {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_bn: Option<String>,
+}
+
+/// `GET /v1/stations`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StationList {
+    pub stations: Vec<StationView>,
+}
+
+/// A train as `GET /v1/trains` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub number: u32,
+    pub name: String,
+    pub name_bn: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub departs: String,
+    pub arrives: String,
+    pub runs_on: Vec<String>,
+    pub off_days: Vec<String>,
+    pub stops: usize,
+    pub seats: u32,
+}
+
+/// `GET /v1/trains`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainList {
+    pub trains: Vec<TrainSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainRef {
+    pub number: u32,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassOffer {
+    pub class: SeatClass,
+    pub fare: i64,
+    pub vat: i64,
+    pub total: i64,
+    /// Seats free for exactly this journey.
+    pub seats_free: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TripOption {
+    pub trip_id: TripId,
+    pub train: TrainRef,
+    pub service_date: String,
+    pub departs: String,
+    pub arrives: String,
+    pub duration_minutes: i64,
+    pub distance_km: u32,
+    pub sale: SaleView,
+    pub classes: Vec<ClassOffer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SaleView {
+    pub state: SaleState,
+    pub opens_at: String,
+}
+
+/// `GET /v1/trips?from&to&date`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub from: StationView,
+    pub to: StationView,
+    pub date: String,
+    pub trips: Vec<TripOption>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StopView {
+    pub station: StationView,
+    pub arrives: Option<String>,
+    pub departs: Option<String>,
+    pub km: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoachView {
+    pub code: String,
+    pub class: SeatClass,
+    pub seats: u32,
+    pub layout: String,
+}
+
+/// `GET /v1/trips/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TripDetail {
+    pub trip_id: TripId,
+    pub train: TrainRef,
+    pub service_date: String,
+    pub sale_opens_at: String,
+    pub stops: Vec<StopView>,
+    pub coaches: Vec<CoachView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeatView {
+    pub seat: String,
+    pub number: u32,
+    pub free: bool,
+    /// Why a seat is not free, when asked for (`detail=true`): clerks see held
+    /// seats (someone is paying, or may let go) apart from sold ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<SeatState>,
+}
+
+impl SeatView {
+    /// The seat's state: as sent with `detail=true`, otherwise free or sold.
+    pub fn state(&self) -> SeatState {
+        self.state.unwrap_or(if self.free {
+            SeatState::Free
+        } else {
+            SeatState::Sold
+        })
+    }
+}
+
+/// A seat's state for one journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatState {
+    Free,
+    /// Taken only by holds that are not sold (yet).
+    Held,
+    Sold,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoachSeats {
+    pub code: String,
+    pub class: SeatClass,
+    pub layout: String,
+    pub free: usize,
+    pub seats: Vec<SeatView>,
+}
+
+/// `GET /v1/trips/{id}/seats?from&to`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeatMap {
+    pub trip_id: TripId,
+    pub train: TrainRef,
+    pub from: StationView,
+    pub to: StationView,
+    pub coaches: Vec<CoachSeats>,
+}

@@ -1,0 +1,69 @@
+//! Identity bodies: registering, logging in, tokens, two-factor, the caller.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Role, UserId};
+
+/// `POST /v1/auth/register`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// `POST /v1/auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Phone number or e-mail.
+    pub login: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
+}
+
+/// `POST /v1/auth/refresh` and `/v1/auth/logout`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// `POST /v1/me/mfa/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+/// What logging in or refreshing answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+}
+
+/// A user as the API shows them (`GET /v1/me`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: UserId,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub role: Role,
+    pub mfa_enabled: bool,
+}
+
+/// `POST /v1/me/mfa/enroll`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaEnrolment {
+    /// Base32 secret to type into an authenticator app.
+    pub secret: String,
+    /// `otpauth://` URL for a QR code.
+    pub otpauth_url: String,
+}
