@@ -56,6 +56,17 @@ pub enum SaleState {
     Departed,
 }
 
+impl SaleState {
+    /// The state's word in the API ("not_yet_open").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaleState::NotYetOpen => "not_yet_open",
+            SaleState::Open => "open",
+            SaleState::Departed => "departed",
+        }
+    }
+}
+
 pub fn sale_state(
     opens_at: DateTime<Utc>,
     boards_at: DateTime<Utc>,

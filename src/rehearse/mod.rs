@@ -15,14 +15,19 @@ use parking_lot::Mutex;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use reqwest::{Client, StatusCode};
-use serde::Deserialize;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-use crate::domain::{HoldId, TicketId, TripId};
+use crate::domain::trip::SaleState;
+use crate::domain::{HoldId, SeatClass, TripId};
+use crate::wire::booking::{
+    CardRequest, HoldRequest, HoldView, OrderRequest, OrderView, PassengerBody, TokenView,
+};
+use crate::wire::catalog::SearchResult;
 use stats::{Outcome, Sample};
 
 /// How passengers behave.
@@ -119,58 +124,15 @@ impl Passenger<'_> {
     }
 }
 
-/// The parts of the answers the passengers look at.
-#[derive(Default, Deserialize)]
-struct Found {
-    #[serde(default)]
-    trips: Vec<FoundTrip>,
+/// An answer read as the wire contract's body; `None` when it is not one
+/// (the step after it then fails as for any unknown hold, token or ticket).
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    serde_json::from_slice(body).ok()
 }
 
-#[derive(Deserialize)]
-struct FoundTrip {
-    trip_id: TripId,
-    sale: FoundSale,
-    classes: Vec<FoundClass>,
-}
-
-#[derive(Deserialize)]
-struct FoundSale {
-    state: String,
-}
-
-#[derive(Deserialize)]
-struct FoundClass {
-    class: String,
-    seats_free: i64,
-}
-
-#[derive(Default, Deserialize)]
-struct Held {
-    /// `None` when the answer held nothing; the steps after it then name hold 0
-    /// and fail as for any unknown hold.
-    #[serde(default)]
-    hold_id: Option<HoldId>,
-}
-
-#[derive(Default, Deserialize)]
-struct Token {
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Default, Deserialize)]
-struct Placed {
-    #[serde(default)]
-    tickets: Vec<PlacedTicket>,
-}
-
-#[derive(Deserialize)]
-struct PlacedTicket {
-    ticket_id: TicketId,
-}
-
-fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> T {
-    serde_json::from_slice(body).unwrap_or_default()
+/// A request body of the wire contract, as the JSON sent.
+fn body_of(body: &impl Serialize) -> Value {
+    serde_json::to_value(body).expect("wire bodies serialise")
 }
 
 fn pick_journey<'a, R: Rng>(
@@ -240,11 +202,10 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
         return (Outcome::Error, 0);
     }
     // Trains with S_CHAIR seats left, in the passenger's order of preference (earliest first).
-    let found: Found = parse(&found);
-    let mut options: Vec<(TripId, String)> = found
-        .trips
+    let trips = parse::<SearchResult>(&found).map_or_else(Vec::new, |f| f.trips);
+    let mut options: Vec<(TripId, SeatClass)> = trips
         .into_iter()
-        .filter(|t| t.sale.state == "open")
+        .filter(|t| t.sale.state == SaleState::Open)
         .flat_map(|t| {
             let trip = t.trip_id;
             t.classes
@@ -274,15 +235,21 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
     if status != 200 {
         return (Outcome::Error, 0);
     }
-    let hold_body =
-        json!({ "trip_id": trip, "from": from, "to": to, "class": class, "count": count });
+    let hold_body = body_of(&HoldRequest {
+        trip_id: trip,
+        from: from.clone(),
+        to: to.clone(),
+        class: class.to_string(),
+        seats: None,
+        count: Some(count as u32),
+    });
     let (status, hold) = p.call(2, M::POST, "/v1/holds", Some(hold_body), None).await;
     match status {
         201 => {}
         409 => return (Outcome::LostRace, 0),
         _ => return (Outcome::Error, 0),
     }
-    let hold_id = parse::<Held>(&hold).hold_id.map_or(0, HoldId::get);
+    let hold_id = parse::<HoldView>(&hold).map_or(0, |h| h.hold_id.get());
     if abandon {
         let (status, _) = p
             .call(3, M::DELETE, &format!("/v1/holds/{hold_id}"), None, None)
@@ -296,17 +263,29 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
             0,
         );
     }
-    let card_body = json!({ "number": card, "exp_month": 12, "exp_year": 2035, "cvc": "123" });
+    let card_body = body_of(&CardRequest {
+        number: card.into(),
+        exp_month: 12,
+        exp_year: 2035,
+        cvc: "123".into(),
+    });
     let (status, token) = p
         .call(4, M::POST, "/v1/payments/tokens", Some(card_body), None)
         .await;
     if status != 201 {
         return (Outcome::Error, 0);
     }
-    let passengers: Vec<Value> = (0..count)
-        .map(|i| json!({ "name": format!("Passenger {n}-{i}") }))
+    let passengers = (0..count)
+        .map(|i| PassengerBody {
+            name: format!("Passenger {n}-{i}"),
+            nid: None,
+        })
         .collect();
-    let order_body = json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": parse::<Token>(&token).token });
+    let order_body = body_of(&OrderRequest {
+        hold_id: HoldId(hold_id),
+        passengers,
+        payment_token: parse::<TokenView>(&token).map_or_else(String::new, |t| t.token),
+    });
     let (status, order) = p
         .call(
             5,
@@ -322,10 +301,9 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
         402 => return (Outcome::TimedOut, 0),
         _ => return (Outcome::Error, 0),
     }
-    let ticket = parse::<Placed>(&order)
-        .tickets
-        .first()
-        .map_or(0, |t| t.ticket_id.get());
+    let ticket = parse::<OrderView>(&order)
+        .and_then(|o| o.tickets.first().map(|t| t.ticket_id.get()))
+        .unwrap_or(0);
     let (status, _) = p
         .call(6, M::GET, &format!("/v1/tickets/{ticket}"), None, None)
         .await;

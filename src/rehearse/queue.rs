@@ -3,8 +3,9 @@
 //! the slot goes to the next in line.
 
 use reqwest::Method;
-use serde::Deserialize;
 use std::time::{Duration, Instant};
+
+use crate::wire::queue::QueueStatus;
 
 use super::stats::{JOIN, LEAVE, STATUS};
 use super::{Passenger, parse};
@@ -20,17 +21,6 @@ pub struct QueuePlan {
     pub give_up_after: Duration,
 }
 
-#[derive(Default, Deserialize)]
-struct RoomStatus {
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    token: String,
-    /// The room's word on when to ask again.
-    #[serde(default)]
-    poll_after_secs: Option<u64>,
-}
-
 /// Joins and waits for admission; the token is kept on the passenger for holds
 /// and orders. Returns how long the wait was, or None when it failed or took
 /// longer than the passenger would wait.
@@ -44,14 +34,22 @@ pub(super) async fn wait_for_admission(
     if status != 200 {
         return None;
     }
-    let mut room: RoomStatus = parse(&body);
+    // An answer that is not a status counts as "not admitted yet, no hint".
+    let mut room: Option<QueueStatus> = parse(&body);
     let path = format!("/v1/queue/{}/status", plan.sale);
-    while room.state != "admitted" {
+    loop {
+        let hint = match &room {
+            Some(QueueStatus::Admitted { token, .. }) => {
+                p.admission = Some(token.clone());
+                return Some(began.elapsed());
+            }
+            waiting => waiting.as_ref().and_then(QueueStatus::poll_after_secs),
+        };
         if began.elapsed() > plan.give_up_after {
             return None;
         }
         // As a browser would: when the room says, but never more often than `poll`.
-        let hint = Duration::from_secs(room.poll_after_secs.unwrap_or(0));
+        let hint = Duration::from_secs(hint.unwrap_or(0));
         tokio::time::sleep(hint.max(plan.poll)).await;
         let (status, body) = p.call(STATUS, Method::GET, &path, None, None).await;
         if status != 200 {
@@ -59,8 +57,6 @@ pub(super) async fn wait_for_admission(
         }
         room = parse(&body);
     }
-    p.admission = Some(room.token);
-    Some(began.elapsed())
 }
 
 /// Gives the place (or the admission) up.

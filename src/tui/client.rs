@@ -4,11 +4,19 @@
 use parking_lot::Mutex;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 use super::wire::*;
-use crate::domain::{HoldId, OrderId, TripId};
+use crate::domain::{HoldId, OrderId, SeatClass, TripId};
+use crate::wire::booking::{HoldRequest, PassengerBody};
+use crate::wire::counter::CounterOrderRequest;
+use crate::wire::identity::{LoginRequest, RefreshRequest};
+
+/// A request body of the wire contract, as the JSON sent.
+fn body_of(body: &impl serde::Serialize) -> Value {
+    serde_json::to_value(body).expect("wire bodies serialise")
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -144,7 +152,9 @@ impl Client {
         let Ok(resp) = self
             .http
             .post(url)
-            .json(&json!({ "refresh_token": refresh }))
+            .json(&RefreshRequest {
+                refresh_token: refresh,
+            })
             .send()
             .await
         else {
@@ -161,10 +171,11 @@ impl Client {
 
     /// Logs in; then the caller must be a clerk (or admin) to sell.
     pub async fn login(&self, login: &str, password: &str, totp: Option<&str>) -> ClientResult<Me> {
-        let mut body = json!({ "login": login, "password": password });
-        if let Some(code) = totp.filter(|c| !c.is_empty()) {
-            body["totp"] = json!(code);
-        }
+        let body = body_of(&LoginRequest {
+            login: login.to_owned(),
+            password: password.to_owned(),
+            totp: totp.filter(|c| !c.is_empty()).map(str::to_owned),
+        });
         *self.tokens.lock() = None;
         let tokens: Tokens = self
             .call(Method::POST, "/v1/auth/login", &[], Some(body), None)
@@ -196,11 +207,17 @@ impl Client {
         trip: TripId,
         from: &str,
         to: &str,
-        class: &str,
+        class: SeatClass,
         seats: &[String],
     ) -> ClientResult<Hold> {
-        let body =
-            json!({ "trip_id": trip, "from": from, "to": to, "class": class, "seats": seats });
+        let body = body_of(&HoldRequest {
+            trip_id: trip,
+            from: from.to_owned(),
+            to: to.to_owned(),
+            class: class.to_string(),
+            seats: Some(seats.to_vec()),
+            count: None,
+        });
         self.call(Method::POST, "/v1/counter/holds", &[], Some(body), None)
             .await
     }
@@ -220,14 +237,17 @@ impl Client {
         phone: &str,
         key: &str,
     ) -> ClientResult<CounterOrder> {
-        let passengers: Vec<Value> = passengers
-            .iter()
-            .map(|(name, nid)| match nid {
-                Some(nid) => json!({ "name": name, "nid": nid }),
-                None => json!({ "name": name }),
-            })
-            .collect();
-        let body = json!({ "hold_id": hold, "passengers": passengers, "phone": phone });
+        let body = body_of(&CounterOrderRequest {
+            hold_id: hold,
+            passengers: passengers
+                .iter()
+                .map(|(name, nid)| PassengerBody {
+                    name: name.clone(),
+                    nid: nid.clone(),
+                })
+                .collect(),
+            phone: phone.to_owned(),
+        });
         let order: Order = self
             .call(
                 Method::POST,

@@ -49,7 +49,7 @@ pub async fn perform(client: &Client, effect: Effect) -> Option<Reply> {
             seats,
         } => done(
             Call::Hold,
-            client.hold(trip, &from, &to, &class, &seats).await,
+            client.hold(trip, &from, &to, class, &seats).await,
             Reply::Held,
         ),
         Effect::Release { hold } => done(Call::Release, client.release(hold).await, |_| {

@@ -85,7 +85,7 @@ mod tests {
     fn coach(layout: &str, seats: u32) -> Coach {
         Coach {
             code: "KA".into(),
-            class: "S_CHAIR".into(),
+            class: crate::domain::SeatClass::ShovanChair,
             layout: layout.into(),
             free: seats as usize,
             seats: (1..=seats)

@@ -1,6 +1,7 @@
 //! Setting the stage: the embedded server's database and settings, the crowd's
 //! accounts and journeys, and the queued sale they rush.
 
+use crate::wire::identity::{LoginRequest, RegisterRequest, TokenPair};
 use anyhow::Context;
 use std::collections::BTreeMap;
 
@@ -98,25 +99,31 @@ pub(super) async fn remote_tokens(base: &str, n: usize) -> anyhow::Result<Vec<St
     let mut tokens = Vec::new();
     for i in 0..n {
         let phone = format!("016{:08}", 10_000_000 + i);
-        let body = serde_json::json!({ "name": format!("Rehearsal {i}"), "phone": phone, "email": format!("r{i}@rehearsal.invalid"), "password": "rehearsal-password" });
+        let body = RegisterRequest {
+            name: format!("Rehearsal {i}"),
+            phone: phone.clone(),
+            email: format!("r{i}@rehearsal.invalid"),
+            password: "rehearsal-password".into(),
+        };
         client
             .post(format!("{base}/v1/auth/register"))
             .json(&body)
             .send()
             .await?;
-        let login: serde_json::Value = client
+        let login = LoginRequest {
+            login: phone,
+            password: "rehearsal-password".into(),
+            totp: None,
+        };
+        let tokens_of_login: TokenPair = client
             .post(format!("{base}/v1/auth/login"))
-            .json(&serde_json::json!({ "login": phone, "password": "rehearsal-password" }))
+            .json(&login)
             .send()
             .await?
             .json()
-            .await?;
-        tokens.push(
-            login["access_token"]
-                .as_str()
-                .context("login failed on the target server")?
-                .to_owned(),
-        );
+            .await
+            .context("login failed on the target server")?;
+        tokens.push(tokens_of_login.access_token);
     }
     Ok(tokens)
 }

@@ -13,7 +13,8 @@ mod seatmap;
 
 pub use search::station_matches;
 
-use crate::domain::{HoldId, OrderId, TripId};
+use crate::domain::trip::SaleState;
+use crate::domain::{HoldId, OrderId, Role, SeatClass, TripId};
 use crate::tui::client::ClientError;
 use crate::tui::input::Input;
 use crate::tui::seats::{Grid, Move};
@@ -65,7 +66,7 @@ pub enum Effect {
         trip: TripId,
         from: String,
         to: String,
-        class: String,
+        class: SeatClass,
         seats: Vec<String>,
     },
     Release {
@@ -177,7 +178,7 @@ pub struct SeatPick {
     pub trip: TripId,
     pub from: String,
     pub to: String,
-    pub class: String,
+    pub class: SeatClass,
     pub fare: i64,
     pub map: Option<SeatMap>,
     pub coach: usize,

@@ -7,7 +7,7 @@ impl Counter {
     pub(super) fn reply(&mut self, reply: Reply) -> Vec<Effect> {
         match reply {
             Reply::LoggedIn(me) => {
-                if me.role != "clerk" && me.role != "admin" {
+                if !matches!(me.role, Role::Clerk | Role::Admin) {
                     self.say(
                         Level::Error,
                         format!(

@@ -146,11 +146,11 @@ impl Counter {
         let Some(offer) = trip.classes.get(self.search.class) else {
             return vec![];
         };
-        if trip.sale.state != "open" {
+        if trip.sale.state != SaleState::Open {
             let text = format!(
                 "Sale for train {} is {}",
                 trip.train.number,
-                trip.sale.state.replace('_', " ")
+                trip.sale.state.as_str().replace('_', " ")
             );
             self.say(Level::Warn, text);
             return vec![];
@@ -159,7 +159,7 @@ impl Counter {
             trip: trip.trip_id,
             from: results.from.code.clone(),
             to: results.to.code.clone(),
-            class: offer.class.clone(),
+            class: offer.class,
             fare: offer.total,
             map: None,
             coach: 0,

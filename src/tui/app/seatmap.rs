@@ -13,7 +13,7 @@ impl Counter {
                 map: Some(map),
                 class,
                 ..
-            }) => map.coaches.iter().filter(|c| &c.class == class).collect(),
+            }) => map.coaches.iter().filter(|c| c.class == *class).collect(),
             _ => vec![],
         }
     }
@@ -155,7 +155,7 @@ impl Counter {
             trip: pick.trip,
             from: pick.from.clone(),
             to: pick.to.clone(),
-            class: pick.class.clone(),
+            class: pick.class,
             seats: pick.selected.clone(),
         };
         self.say(Level::Info, "Holding seats…");

@@ -6,13 +6,15 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::{Theme, centered};
+use crate::domain::SeatCap;
 
+/// The help's lines; the seat map's one names the seat cap (`{cap}`).
 const HELP: &[&str] = &[
     "Anywhere   F2 search · F3 look up · F4 shift · F1/? help · Ctrl-C quit",
     "Search     type From/To (code, English or Bangla name); ↑↓ pick a",
     "           suggestion, Tab/Enter take it; on Date ↑↓ or +/- move a day;",
     "           Enter searches. Trains: ↑↓ train, ←→ class, Enter seat map.",
-    "Seat map   arrows move, Space selects (up to 4), digits jump to a seat,",
+    "Seat map   arrows move, Space selects (up to {cap}), digits jump to a seat,",
     "           Tab/] next coach, [ previous, r refresh, Enter holds, Esc back.",
     "           The map follows what others buy, live.",
     "Passengers Tab moves; Enter on Mobile sells for cash; Esc releases.",
@@ -26,7 +28,11 @@ const HELP: &[&str] = &[
 pub fn draw(frame: &mut Frame, area: Rect, theme: Theme) {
     let popup = centered(area, 78, HELP.len() as u16 + 3);
     frame.render_widget(Clear, popup);
-    let mut lines: Vec<Line> = HELP.iter().map(|l| Line::raw(*l)).collect();
+    let cap = SeatCap::PER_PASSENGER.max().to_string();
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|l| Line::raw(l.replace("{cap}", &cap)))
+        .collect();
     lines.push(Line::styled("Esc or F1 closes this help.", theme.key()));
     frame.render_widget(
         Paragraph::new(lines)

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::{Theme, field_line};
+use crate::domain::trip::SaleState;
 use crate::tui::app::{Counter, SearchFocus};
 
 /// "2026-11-26T16:30:00+06:00" → "16:30".
@@ -99,10 +100,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
                 classes.push(Span::styled(text, style));
                 classes.push(Span::raw(" "));
             }
-            let sale = if t.sale.state == "open" {
+            let sale = if t.sale.state == SaleState::Open {
                 String::new()
             } else {
-                format!(" [{}]", t.sale.state)
+                format!(" [{}]", t.sale.state.as_str())
             };
             let marker = if chosen { "▶" } else { " " };
             Row::new(vec![
