@@ -106,7 +106,7 @@ pub(super) async fn answer_order(
     let recorded = match answer {
         OrderAnswer::Recorded(recorded) => recorded,
         OrderAnswer::Settled(outcome) => {
-            app.record_order_answer(user_id, key, render_order_outcome(outcome))
+            app.record_order_answer(user_id, key, render_order_outcome(*outcome))
                 .await?
         }
     };

@@ -23,7 +23,7 @@ pub struct Problem {
     pub seats: Vec<String>,
     /// For `payment-failed`: the order whose payment failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<OrderView>,
+    pub order: Option<Box<OrderView>>,
 }
 
 impl Problem {

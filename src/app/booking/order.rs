@@ -139,7 +139,7 @@ impl App {
             Some(view) => OrderOutcome::of(view),
             None => self.order_outcome(&order).await?,
         };
-        Ok(OrderAnswer::Settled(outcome))
+        Ok(OrderAnswer::settled(outcome))
     }
 }
 

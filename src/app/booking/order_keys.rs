@@ -117,7 +117,7 @@ impl App {
             // Settled but never answered (the answer is recorded before it is
             // sent): this answer is the first.
             let outcome: OrderOutcome = self.order_outcome(&order).await?;
-            return Ok(Some(OrderAnswer::Settled(outcome)));
+            return Ok(Some(OrderAnswer::settled(outcome)));
         }
         // No request with this key runs here: a crash cut the saga short.
         self.resume_order(order).await.map(Some)

@@ -52,9 +52,15 @@ impl OrderOutcome {
 pub enum OrderAnswer {
     /// Settled by this request (or found settled and not answered yet): the
     /// server renders it and records it with `App::record_order_answer`.
-    Settled(OrderOutcome),
+    Settled(Box<OrderOutcome>),
     /// Answered before under the same key: send it again as it is.
     Recorded(RecordedAnswer),
+}
+
+impl OrderAnswer {
+    pub(crate) fn settled(outcome: OrderOutcome) -> Self {
+        OrderAnswer::Settled(Box::new(outcome))
+    }
 }
 
 impl App {

@@ -219,7 +219,7 @@ impl App {
                 let (settled, confirmed) =
                     self.charge_and_confirm(order, &token, Some(&hold)).await?;
                 if let Some(view) = confirmed {
-                    return Ok(OrderAnswer::Settled(OrderOutcome::of(view)));
+                    return Ok(OrderAnswer::settled(OrderOutcome::of(view)));
                 }
                 settled
             }
@@ -232,7 +232,7 @@ impl App {
             }
         };
         if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
-            return Ok(OrderAnswer::Settled(self.order_outcome(&settled).await?));
+            return Ok(OrderAnswer::settled(self.order_outcome(&settled).await?));
         }
         Err(in_progress(format!(
             "order {} for this Idempotency-Key is still being processed",
