@@ -568,11 +568,83 @@ async fn two_hundred_buyers_forty_seats(t: TestApp) {
     assert!(ledger.confirmed_orders > 0);
 }
 
+/// Sends an order and returns its status, content type and body exactly as sent.
+async fn order_bytes(
+    t: &TestApp,
+    token: &str,
+    key: &str,
+    hold_id: HoldId,
+    card_token: &str,
+) -> (StatusCode, String, Vec<u8>) {
+    let body = json!({ "hold_id": hold_id, "passengers": [{ "name": "A Passenger" }], "payment_token": card_token });
+    let resp = t
+        .client
+        .post(t.url("/v1/orders"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    (status, content_type, resp.bytes().await.unwrap().to_vec())
+}
+
+/// A repeat is sent the first answer byte for byte, even after the order moved
+/// on (cancelled), and a failed payment's problem likewise.
+async fn a_repeat_gets_the_first_answer_byte_for_byte(t: TestApp) {
+    let trip = tiny_trip(&t.app, 10).await;
+    let (_, token) = quick_user(&t.app, 1).await;
+    let held = t
+        .post_as(
+            "/v1/holds",
+            &token,
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+        )
+        .await;
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
+    let good = card(&t, &token, "4242424242424242").await;
+    let first = order_bytes(&t, &token, "bytes-key", hold_id, &good).await;
+    assert_eq!(first.0, StatusCode::CREATED);
+    assert_eq!(first.1, "application/json");
+    let placed: Value = serde_json::from_slice(&first.2).unwrap();
+    assert_eq!(placed["status"], "confirmed");
+    assert_eq!(placed["tickets"].as_array().map(Vec::len), Some(1));
+    let order_id = placed["order_id"].as_i64().unwrap();
+    let cancelled = t
+        .post_as(&format!("/v1/orders/{order_id}/cancel"), &token, json!({}))
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let again = order_bytes(&t, &token, "bytes-key", hold_id, &good).await;
+    assert_eq!(again, first, "the first answer, not the order as it is now");
+
+    let held = t
+        .post_as(
+            "/v1/holds",
+            &token,
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+        )
+        .await;
+    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
+    let declined = card(&t, &token, "4000000000000002").await;
+    let failed = order_bytes(&t, &token, "declined-key", hold_id, &declined).await;
+    assert_eq!(failed.0, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(failed.1, "application/problem+json");
+    let problem: Value = serde_json::from_slice(&failed.2).unwrap();
+    assert_eq!(problem["type"], "/problems/payment-failed");
+    assert_eq!(problem["order"]["status"], "failed");
+    assert_eq!(problem["detail"], problem["order"]["failure"]);
+    let again = order_bytes(&t, &token, "declined-key", hold_id, &declined).await;
+    assert_eq!(again, failed);
+}
+
 on_both_backends!(
     register_search_hold_pay_ticket_end_to_end,
     a_sold_half_journey_leaves_the_other_half_for_sale,
     best_fit_puts_a_half_journey_on_a_half_sold_seat,
     idempotent_retry_charges_once,
+    a_repeat_gets_the_first_answer_byte_for_byte,
     declined_and_timed_out_payments_release_the_seats,
     bad_booking_input_is_refused_and_changes_nothing,
     a_released_hold_frees_its_seat_and_cannot_be_released_twice,
