@@ -128,6 +128,8 @@ pub struct App {
     pub(crate) queue: Arc<queue::Queue>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
+    /// The name this app claims outbox events under (one per app, so per process).
+    pub(crate) outbox_owner: Arc<str>,
     pub(crate) orders_in_flight: Arc<order_keys::OrdersInFlight>,
 }
 
@@ -169,6 +171,7 @@ impl App {
             queue,
             live: Arc::default(),
             sweeps: Arc::default(),
+            outbox_owner: workers::outbox_owner().into(),
             orders_in_flight: Arc::default(),
         })
     }

@@ -14,6 +14,7 @@ mod booking;
 mod catalog;
 mod codec;
 mod counter;
+mod event_slots;
 mod holds;
 mod identity;
 mod invariant;
