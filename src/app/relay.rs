@@ -232,7 +232,8 @@ mod tests {
 
     #[test]
     fn the_envelope_carries_the_documented_fields() {
-        let payload = r#"{"failure":null,"from":"paid","order_id":7,"refunded":null,"to":"confirmed"}"#;
+        let payload =
+            r#"{"failure":null,"from":"paid","order_id":7,"refunded":null,"to":"confirmed"}"#;
         let event = OutboxEvent {
             id: EventId(42),
             event: crate::domain::Event::parse("order.confirmed", payload).unwrap(),

@@ -319,8 +319,11 @@ mod tests {
     /// Rows the Postgres functions wrote (spaced JSON, other key order) still parse.
     #[test]
     fn parses_payloads_spelled_another_way() {
-        let e = Event::parse("ticket.issued", r#"{"ticket_id" : 11, "order_id": 7, "pnr": "AB"}"#)
-            .unwrap();
+        let e = Event::parse(
+            "ticket.issued",
+            r#"{"ticket_id" : 11, "order_id": 7, "pnr": "AB"}"#,
+        )
+        .unwrap();
         assert_eq!(
             e,
             Event::TicketIssued {
@@ -342,7 +345,13 @@ mod tests {
             Err(EventError::BadPayload { .. })
         ));
         assert_eq!(
-            Event::order_moved(OrderId(1), OrderStatus::Pending, OrderStatus::Reserved, None, None),
+            Event::order_moved(
+                OrderId(1),
+                OrderStatus::Pending,
+                OrderStatus::Reserved,
+                None,
+                None
+            ),
             Err(EventError::NotATransition(OrderStatus::Reserved))
         );
     }

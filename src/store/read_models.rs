@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AuditEntryId, Charge, Event, EventId, HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, SeatId,
-    SegmentMask, ServiceDate, SubjectId, Train, TrainId, TripId, UserId,
+    AuditEntryId, Charge, Event, EventId, HoldId, HoldStatus, OrderId, OrderStatus, SeatClass,
+    SeatId, SegmentMask, ServiceDate, SubjectId, Train, TrainId, TripId, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq)]

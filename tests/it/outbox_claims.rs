@@ -44,7 +44,7 @@ async fn drain(app: &App) {
 /// Three apps on one Postgres database run their consumers together over many
 /// confirmed orders: one e-mail per ticket, and an audit chain with every event once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_apps_send_each_notification_once() {
+async fn three_apps_send_each_notification_once_postgres() {
     let Some(db) = crate::common::db::postgres().await else {
         return;
     };
@@ -87,7 +87,10 @@ async fn three_apps_send_each_notification_once() {
     }
     let mails = smtp.drain(Duration::from_secs(2)).await;
     let tickets = crate::common::db::scalar(&t.db, "SELECT COUNT(*) FROM tickets").await;
-    assert_eq!(tickets, ORDERS as i64, "every order confirmed with its ticket");
+    assert_eq!(
+        tickets, ORDERS as i64,
+        "every order confirmed with its ticket"
+    );
     assert_eq!(mails.len() as i64, tickets, "one e-mail per ticket issued");
     let pnrs: HashSet<String> = mails
         .iter()
@@ -155,7 +158,11 @@ async fn a_dead_claimants_events_are_taken_after_the_lease(db: TestDb) {
     let app = quiet_app_with_events(&db, 5).await;
     let taken = claim(&app, "dead-process", Consumer::Audit, 3).await;
     assert_eq!(taken.len(), 3);
-    assert_eq!(app.run_outbox_once(Consumer::Audit).await.unwrap(), 2, "the rest");
+    assert_eq!(
+        app.run_outbox_once(Consumer::Audit).await.unwrap(),
+        2,
+        "the rest"
+    );
     assert_eq!(
         app.run_outbox_once(Consumer::Audit).await.unwrap(),
         0,
@@ -194,7 +201,11 @@ async fn claims_arriving_together_share_nothing(db: TestDb) {
         }
     }
     assert_eq!(seen.len(), 24);
-    assert_eq!(pending(&app, Consumer::Notification).await.len(), 30, "claimed, not done");
+    assert_eq!(
+        pending(&app, Consumer::Notification).await.len(),
+        30,
+        "claimed, not done"
+    );
 }
 
 on_both_databases!(

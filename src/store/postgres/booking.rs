@@ -117,14 +117,8 @@ fn transition_event(
     to: OrderStatus,
     change: &OrderChange,
 ) -> StoreResult<Event> {
-    Event::order_moved(
-        id,
-        from,
-        to,
-        change.failure.clone(),
-        change.refunded_amount,
-    )
-    .map_err(|e| StoreError::Conflict(e.to_string()))
+    Event::order_moved(id, from, to, change.failure.clone(), change.refunded_amount)
+        .map_err(|e| StoreError::Conflict(e.to_string()))
 }
 
 pub(super) async fn transition_order(

@@ -24,17 +24,18 @@ pub(super) async fn issue_tickets(
         .iter()
         .map(|t| super::event_slots::ticket_issued(t.order_id, &t.pnr))
         .collect();
-    let issued: i64 = sqlx::query_scalar("SELECT ticketctl_issue_tickets($1, $2, $3, $4, $5, $6, $7)")
-        .bind(pnrs)
-        .bind(orders)
-        .bind(seqs)
-        .bind(seats)
-        .bind(payloads)
-        .bind(ts(now))
-        .bind(events)
-        .fetch_one(pool)
-        .await
-        .map_err(db)?;
+    let issued: i64 =
+        sqlx::query_scalar("SELECT ticketctl_issue_tickets($1, $2, $3, $4, $5, $6, $7)")
+            .bind(pnrs)
+            .bind(orders)
+            .bind(seqs)
+            .bind(seats)
+            .bind(payloads)
+            .bind(ts(now))
+            .bind(events)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
     Ok(issued as usize)
 }
 

@@ -155,14 +155,8 @@ pub(super) fn transition_order(
         )
         .map_err(db)?;
     }
-    let event = Event::order_moved(
-        id,
-        from,
-        to,
-        change.failure.clone(),
-        change.refunded_amount,
-    )
-    .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    let event = Event::order_moved(id, from, to, change.failure.clone(), change.refunded_amount)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
     outbox(conn, &event, now)?;
     Ok(true)
 }

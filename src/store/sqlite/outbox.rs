@@ -45,7 +45,11 @@ pub(super) fn outbox_pending(
 
 /// Whether `consumer` has anything to claim: read first, so an idle consumer
 /// costs the single writer nothing.
-fn outbox_claimable(conn: &Connection, consumer: Consumer, claim: &OutboxClaim) -> StoreResult<bool> {
+fn outbox_claimable(
+    conn: &Connection,
+    consumer: Consumer,
+    claim: &OutboxClaim,
+) -> StoreResult<bool> {
     let (by, until) = consumer.claim_columns();
     conn.prepare_cached(&format!(
         "SELECT EXISTS (SELECT 1 FROM outbox WHERE {} IS NULL AND ({until} IS NULL OR {until} <= ?1 OR {by} = ?2))",
