@@ -24,6 +24,7 @@ mod hardening_booking;
 mod hardening_edge;
 mod hardening_identity;
 mod invariant_checker;
+mod migration_events;
 mod outbox_claims;
 mod queue_concurrency;
 mod queue_redis;
