@@ -88,6 +88,7 @@ impl App {
             self.store.audit_append_all(&events).await?;
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
             self.store.outbox_mark(consumer, &ids, self.now()).await?;
+            self.events_delivered(consumer, &events);
             return Ok(ids.len());
         }
         let mut done = Vec::with_capacity(events.len());
@@ -114,6 +115,7 @@ impl App {
         }
         if !done.is_empty() {
             self.store.outbox_mark(consumer, &done, self.now()).await?;
+            self.events_delivered(consumer, &events[..done.len()]);
         }
         Ok(done.len())
     }

@@ -12,6 +12,7 @@ mod counter;
 mod identity;
 mod invariant;
 mod limits;
+mod monitor;
 mod outbox;
 mod payment;
 pub mod postgres;
@@ -27,6 +28,7 @@ pub use counter::{CounterSale, CounterStore, ShiftTotals};
 pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
 pub use invariant::InvariantStore;
 pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
+pub use monitor::{MonitorStore, OutboxBacklog, PoolUsage, WriterObserver};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
 pub use records::*;
@@ -95,6 +97,7 @@ pub trait Store:
     + CounterStore
     + LimitStore
     + SaleStore
+    + MonitorStore
     + Send
     + Sync
     + 'static
@@ -113,6 +116,7 @@ impl<T> Store for T where
         + CounterStore
         + LimitStore
         + SaleStore
+        + MonitorStore
         + Send
         + Sync
         + 'static
@@ -123,7 +127,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
+        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
     };
 }
 
