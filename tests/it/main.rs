@@ -24,6 +24,7 @@ mod hardening_booking;
 mod hardening_edge;
 mod hardening_identity;
 mod invariant_checker;
+mod metrics;
 mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;
