@@ -25,6 +25,7 @@ mod hardening_edge;
 mod hardening_identity;
 mod invariant_checker;
 mod metrics;
+mod metrics_names;
 mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;
