@@ -24,6 +24,7 @@ mod hardening_booking;
 mod hardening_edge;
 mod hardening_identity;
 mod invariant_checker;
+mod json_logs;
 mod metrics;
 mod metrics_names;
 mod queue_concurrency;
