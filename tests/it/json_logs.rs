@@ -16,8 +16,17 @@ async fn json_log_lines_of_a_request_carry_its_request_id() {
         .unwrap()
         .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
-        .args(["serve", "--log-format", "json", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", format!("sqlite://{}/t.db", dir.path().display()))
+        .args([
+            "serve",
+            "--log-format",
+            "json",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/t.db", dir.path().display()),
+        )
         .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)
         // Each answered request logs one debug line (server::metrics).
         .env("TICKETCTL_LOG", "ticketctl=debug")
@@ -47,7 +56,10 @@ async fn json_log_lines_of_a_request_carry_its_request_id() {
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-me-42");
     let generated = client.get(format!("{base}/v1/nope")).send().await.unwrap();
-    let generated = generated.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let generated = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
 
     // The line is written when the response is; give the writer a moment.
     let mut lines = vec![];
@@ -55,7 +67,11 @@ async fn json_log_lines_of_a_request_carry_its_request_id() {
     loop {
         let text = std::fs::read_to_string(&log_path).unwrap();
         lines = text.lines().map(str::to_owned).collect::<Vec<_>>();
-        let done = lines.iter().filter(|l| l.contains("trace-me-42") || l.contains(&generated)).count() >= 2;
+        let done = lines
+            .iter()
+            .filter(|l| l.contains("trace-me-42") || l.contains(&generated))
+            .count()
+            >= 2;
         if done || Instant::now() > deadline {
             break;
         }
@@ -77,7 +93,10 @@ async fn json_log_lines_of_a_request_carry_its_request_id() {
             .collect::<Vec<_>>()
     };
     let mine = of("trace-me-42");
-    assert!(!mine.is_empty(), "no line carries the request id: {lines:#?}");
+    assert!(
+        !mine.is_empty(),
+        "no line carries the request id: {lines:#?}"
+    );
     let answered = &mine[0];
     assert_eq!(answered["fields"]["status"], 200, "{answered}");
     assert_eq!(answered["fields"]["route"], "/v1/stations");

@@ -32,12 +32,25 @@ async fn a_known_sequence_moves_each_counter_by_what_it_did(t: TestApp) {
     let before = metrics_of(&t).await;
 
     // Two trip reads, one of an id that does not exist: one route, two statuses.
-    assert_eq!(t.get(&format!("/v1/trips/{trip}")).await.status, StatusCode::OK);
-    assert_eq!(t.get("/v1/trips/999999").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(t.get("/v1/no/such/path").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("/v1/trips/{trip}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        t.get("/v1/trips/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get("/v1/no/such/path").await.status,
+        StatusCode::NOT_FOUND
+    );
     // A confirmed booking of two seats, and one whose card is declined.
     let sold = book(&t, trip, 1, 2, GOOD_CARD).await;
-    assert_eq!(sold.reply.body["status"], "confirmed", "{}", sold.reply.body);
+    assert_eq!(
+        sold.reply.body["status"], "confirmed",
+        "{}",
+        sold.reply.body
+    );
     let declined = book(&t, trip, 2, 1, DECLINED_CARD).await;
     assert_ne!(declined.reply.status, StatusCode::CREATED);
     // A hold for more seats than a booking may have.
@@ -49,15 +62,32 @@ async fn a_known_sequence_moves_each_counter_by_what_it_did(t: TestApp) {
             json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 99 }),
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
 
     let after = metrics_of(&t).await;
     let m = |series: &str| moved(&before, &after, series);
     let trips = r#"route="/v1/trips/{id}",method="GET""#;
-    assert_eq!(m(&format!(r#"ticketctl_http_requests_total{{{trips},status="200"}}"#)), 1.0);
-    assert_eq!(m(&format!(r#"ticketctl_http_requests_total{{{trips},status="404"}}"#)), 1.0);
     assert_eq!(
-        m(&format!("ticketctl_http_request_duration_seconds_count{{{trips}}}")),
+        m(&format!(
+            r#"ticketctl_http_requests_total{{{trips},status="200"}}"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            r#"ticketctl_http_requests_total{{{trips},status="404"}}"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "ticketctl_http_request_duration_seconds_count{{{trips}}}"
+        )),
         2.0
     );
     assert_eq!(
@@ -65,12 +95,23 @@ async fn a_known_sequence_moves_each_counter_by_what_it_did(t: TestApp) {
         1.0
     );
     assert!(
-        !after.text.contains("/v1/trips/999999") && !after.text.contains(&format!("/v1/trips/{trip}\"")),
+        !after.text.contains("/v1/trips/999999")
+            && !after.text.contains(&format!("/v1/trips/{trip}\"")),
         "raw paths must never become labels"
     );
     let orders = r#"route="/v1/orders",method="POST""#;
-    assert_eq!(m(&format!(r#"ticketctl_http_requests_total{{{orders},status="201"}}"#)), 1.0);
-    assert_eq!(m(&format!("ticketctl_http_request_duration_seconds_count{{{orders}}}")), 2.0);
+    assert_eq!(
+        m(&format!(
+            r#"ticketctl_http_requests_total{{{orders},status="201"}}"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        m(&format!(
+            "ticketctl_http_request_duration_seconds_count{{{orders}}}"
+        )),
+        2.0
+    );
     assert_eq!(m("ticketctl_holds_created_total"), 2.0);
     assert_eq!(m(r#"ticketctl_holds_refused_total{reason="invalid"}"#), 1.0);
     assert_eq!(m(r#"ticketctl_orders_total{outcome="confirmed"}"#), 1.0);
@@ -85,7 +126,10 @@ async fn a_known_sequence_moves_each_counter_by_what_it_did(t: TestApp) {
         seats - 2.0,
         "two seats sold, the declined order's seat back on sale"
     );
-    assert_eq!(gauges.must(r#"ticketctl_invariant_violations{kind="double_taken"}"#), 0.0);
+    assert_eq!(
+        gauges.must(r#"ticketctl_invariant_violations{kind="double_taken"}"#),
+        0.0
+    );
     for consumer in ["fulfillment", "notification", "audit"] {
         let unhandled = format!(r#"ticketctl_outbox_unhandled_events{{consumer="{consumer}"}}"#);
         assert!(gauges.must(&unhandled) >= 0.0);
@@ -111,14 +155,22 @@ async fn a_known_sequence_moves_each_counter_by_what_it_did(t: TestApp) {
     let drained = metrics_of(&t).await;
     for consumer in ["fulfillment", "notification", "audit"] {
         let labels = format!(r#"{{consumer="{consumer}"}}"#);
-        assert_eq!(drained.must(&format!("ticketctl_outbox_unhandled_events{labels}")), 0.0);
         assert_eq!(
-            drained.must(&format!("ticketctl_outbox_oldest_unhandled_age_seconds{labels}")),
+            drained.must(&format!("ticketctl_outbox_unhandled_events{labels}")),
+            0.0
+        );
+        assert_eq!(
+            drained.must(&format!(
+                "ticketctl_outbox_oldest_unhandled_age_seconds{labels}"
+            )),
             0.0
         );
     }
     let delivered = r#"ticketctl_outbox_delivery_delay_seconds_count{consumer="notification"}"#;
-    assert!(drained.must(delivered) >= 1.0, "notifications were delivered and timed");
+    assert!(
+        drained.must(delivered) >= 1.0,
+        "notifications were delivered and timed"
+    );
 }
 
 async fn rate_limits_and_shedding_are_counted_as_clients_saw_them(db: TestDb) {
@@ -134,10 +186,17 @@ async fn rate_limits_and_shedding_are_counted_as_clients_saw_them(db: TestDb) {
             refused += 1;
         }
     }
-    assert!(refused >= 1, "a burst of 2 per second lets 8 at once through");
+    assert!(
+        refused >= 1,
+        "a burst of 2 per second lets 8 at once through"
+    );
     let after = metrics_of(&t).await;
     assert_eq!(
-        moved(&before, &after, r#"ticketctl_http_rate_limited_total{scope="address"}"#),
+        moved(
+            &before,
+            &after,
+            r#"ticketctl_http_rate_limited_total{scope="address"}"#
+        ),
         f64::from(refused),
         "the scrape itself is not rate limited"
     );
@@ -185,10 +244,17 @@ async fn shed_requests_are_counted(db: TestDb) {
     };
     let (order, shed) = tokio::join!(slow, others);
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.body);
-    assert!(shed >= 1, "requests during a 400 ms charge with one slot are shed");
+    assert!(
+        shed >= 1,
+        "requests during a 400 ms charge with one slot are shed"
+    );
     let after = metrics_of(&t).await;
     assert_eq!(
-        moved(&before, &after, r#"ticketctl_http_shed_total{reason="in_flight"}"#),
+        moved(
+            &before,
+            &after,
+            r#"ticketctl_http_shed_total{reason="in_flight"}"#
+        ),
         f64::from(shed)
     );
     t.shutdown().await;

@@ -17,9 +17,34 @@ use ticketctl::store::Backend;
 /// PromQL words that are not metric names: operators, modifiers, and the
 /// aggregations (which may be followed by `by (…)` rather than `(`).
 const KEYWORDS: &[&str] = &[
-    "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
-    "group_right", "inf", "nan", "atan2", "sum", "min", "max", "avg", "group", "stddev",
-    "stdvar", "count", "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "inf",
+    "nan",
+    "atan2",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
 ];
 /// Keywords followed by a parenthesised list of label names, not an expression.
 const LABEL_LISTS: &[&str] = &[
@@ -159,7 +184,10 @@ fn names_used() -> (Vec<(String, String)>, BTreeSet<String>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
     let mut used = vec![];
     let mut records = BTreeSet::new();
-    for file in ["prometheus/recording.rules.yml", "prometheus/alerts.rules.yml"] {
+    for file in [
+        "prometheus/recording.rules.yml",
+        "prometheus/alerts.rules.yml",
+    ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap();
         let (exprs, recorded) = rules_of(&text);
         assert!(!exprs.is_empty(), "{file} has rules");
@@ -209,7 +237,12 @@ async fn busy_scrape(db: TestDb) -> Scrape {
     s
 }
 
-fn check(scraped: &Scrape, backend: Backend, used: &[(String, String)], records: &BTreeSet<String>) {
+fn check(
+    scraped: &Scrape,
+    backend: Backend,
+    used: &[(String, String)],
+    records: &BTreeSet<String>,
+) {
     let present = scraped.names();
     let missing: Vec<String> = used
         .iter()
@@ -228,7 +261,12 @@ async fn every_metric_in_the_rules_and_dashboard_is_exposed_on_sqlite_and_postgr
     let (used, records) = names_used();
     let distinct: BTreeSet<&str> = used.iter().map(|(n, _)| n.as_str()).collect();
     assert!(distinct.len() >= 20, "{distinct:?}");
-    check(&busy_scrape(crate::common::db::sqlite()).await, Backend::Sqlite, &used, &records);
+    check(
+        &busy_scrape(crate::common::db::sqlite()).await,
+        Backend::Sqlite,
+        &used,
+        &records,
+    );
     if let Some(db) = crate::common::db::postgres().await {
         check(&busy_scrape(db).await, Backend::Postgres, &used, &records);
     }

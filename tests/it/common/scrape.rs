@@ -16,7 +16,9 @@ impl Scrape {
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .map(|l| {
-                let (series, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("sample line {l:?}"));
+                let (series, value) = l
+                    .rsplit_once(' ')
+                    .unwrap_or_else(|| panic!("sample line {l:?}"));
                 let value = match value {
                     "+Inf" => f64::INFINITY,
                     "-Inf" => f64::NEG_INFINITY,
@@ -70,6 +72,9 @@ pub async fn scrape(client: &reqwest::Client, base: &str) -> Scrape {
         .expect("the server answers /metrics");
     assert_eq!(r.status(), 200);
     let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     Scrape::parse(&r.text().await.unwrap())
 }
