@@ -27,6 +27,7 @@ mod invariant_checker;
 mod json_logs;
 mod metrics;
 mod metrics_names;
+mod metrics_room;
 mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;
