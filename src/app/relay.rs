@@ -134,6 +134,7 @@ impl App {
                 .outbox_mark(Consumer::Relay, &ids, self.now())
                 .await
                 .map_err(AppError::from)?;
+            self.events_delivered(Consumer::Relay, &events[..acknowledged]);
         }
         match published.failure {
             Some(e) => Err(e.into()),

@@ -101,6 +101,7 @@ impl App {
             self.store.audit_append_all(&events).await?;
             let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
             self.store.outbox_mark(consumer, &ids, self.now()).await?;
+            self.events_delivered(consumer, &events);
             return Ok(ids.len());
         }
         let mut done = Vec::with_capacity(events.len());
@@ -127,6 +128,7 @@ impl App {
         }
         if !done.is_empty() {
             self.store.outbox_mark(consumer, &done, self.now()).await?;
+            self.events_delivered(consumer, &events[..done.len()]);
         }
         Ok(done.len())
     }
