@@ -293,7 +293,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --help --version serve migrate seed station train trip user ticket audit events rehearse tui completions help"
+            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,6 +301,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -311,7 +315,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__audit)
-            opts="-h --database-url --help verify head help"
+            opts="-h --database-url --log-format --help verify head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +323,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -329,7 +337,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__audit__subcmd__head)
-            opts="-h --database-url --help"
+            opts="-h --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,6 +345,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -403,7 +415,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__audit__subcmd__verify)
-            opts="-h --anchor --database-url --help"
+            opts="-h --anchor --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -417,6 +429,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -425,7 +441,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__completions)
-            opts="-h --dir --database-url --help bash elvish fish powershell zsh"
+            opts="-h --dir --database-url --log-format --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,6 +455,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -447,7 +467,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__events)
-            opts="-h --database-url --help tail help"
+            opts="-h --database-url --log-format --help tail help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -455,6 +475,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -507,7 +531,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__events__subcmd__tail)
-            opts="-h --subject --nats-url --stream --from-start --limit --database-url --help"
+            opts="-h --subject --nats-url --stream --from-start --limit --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +555,10 @@ _ticketctl() {
                     ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -975,7 +1003,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__migrate)
-            opts="-h --database-url --help"
+            opts="-h --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -983,6 +1011,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -993,7 +1025,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__rehearse)
-            opts="-h --server --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --arrival-secs --no-queue --admit-rate --max-active --poll-ms --baseline --baseline-bookings --chart --json --database-url --help"
+            opts="-h --server --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --arrival-secs --no-queue --admit-rate --max-active --poll-ms --baseline --baseline-bookings --chart --metrics-out --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1047,8 +1079,16 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1059,7 +1099,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__seed)
-            opts="-h --days --json --sale-days-ahead --sale-open-hour --database-url --help"
+            opts="-h --days --json --sale-days-ahead --sale-open-hour --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1081,6 +1121,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1089,7 +1133,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --database-url --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1235,8 +1279,20 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-refresh-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --invariant-check-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1247,7 +1303,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__station)
-            opts="-h --database-url --help list show add help"
+            opts="-h --database-url --log-format --help list show add help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1255,6 +1311,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1265,7 +1325,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__station__subcmd__add)
-            opts="-h --code --name --name-bn --alias --database-url --help"
+            opts="-h --code --name --name-bn --alias --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1289,6 +1349,10 @@ _ticketctl() {
                     ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1369,7 +1433,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__station__subcmd__list)
-            opts="-h --json --database-url --help"
+            opts="-h --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1377,6 +1441,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1387,7 +1455,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__station__subcmd__show)
-            opts="-h --json --database-url --help"
+            opts="-h --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1395,6 +1463,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1405,7 +1477,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__ticket)
-            opts="-h --database-url --help verify public-key help"
+            opts="-h --database-url --log-format --help verify public-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1413,6 +1485,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1479,7 +1555,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__ticket__subcmd__public__subcmd__key)
-            opts="-h --database-url --help"
+            opts="-h --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1487,6 +1563,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1497,7 +1577,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__ticket__subcmd__verify)
-            opts="-h --public-key --json --database-url --help"
+            opts="-h --public-key --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1511,6 +1591,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1519,7 +1603,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__train)
-            opts="-h --database-url --help list show help"
+            opts="-h --database-url --log-format --help list show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1527,6 +1611,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1593,7 +1681,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__train__subcmd__list)
-            opts="-h --json --database-url --help"
+            opts="-h --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1601,6 +1689,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1611,7 +1703,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__train__subcmd__show)
-            opts="-h --json --database-url --help"
+            opts="-h --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1619,6 +1711,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1629,7 +1725,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip)
-            opts="-h --database-url --help list search add help"
+            opts="-h --database-url --log-format --help list search add help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1637,6 +1733,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1647,7 +1747,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip__subcmd__add)
-            opts="-h --train --date --database-url --help"
+            opts="-h --train --date --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1663,6 +1763,10 @@ _ticketctl() {
                     ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1743,7 +1847,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip__subcmd__list)
-            opts="-h --date --days --json --database-url --help"
+            opts="-h --date --days --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1761,6 +1865,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1769,7 +1877,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip__subcmd__search)
-            opts="-h --from --to --date --json --database-url --help"
+            opts="-h --from --to --date --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1791,6 +1899,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1799,7 +1911,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__tui)
-            opts="-h --server --login --print-dir --database-url --help"
+            opts="-h --server --login --print-dir --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1821,6 +1933,10 @@ _ticketctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1829,7 +1945,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user)
-            opts="-h --database-url --help add list set-role help"
+            opts="-h --database-url --log-format --help add list set-role help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1837,6 +1953,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1847,7 +1967,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user__subcmd__add)
-            opts="-h --name --phone --email --role --password --password-stdin --database-url --help"
+            opts="-h --name --phone --email --role --password --password-stdin --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1875,6 +1995,10 @@ _ticketctl() {
                     ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1955,7 +2079,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user__subcmd__list)
-            opts="-h --json --database-url --help"
+            opts="-h --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1963,6 +2087,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1973,7 +2101,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user__subcmd__set__subcmd__role)
-            opts="-h --database-url --help"
+            opts="-h --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1981,6 +2109,10 @@ _ticketctl() {
             case "${prev}" in
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

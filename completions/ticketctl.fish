@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ticketctl_global_optspecs
-    string join \n database-url= h/help V/version
+    string join \n database-url= log-format= h/help V/version
 end
 
 function __fish_ticketctl_needs_command
@@ -25,6 +25,8 @@ function __fish_ticketctl_using_subcommand
 end
 
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -s V -l version -d 'Print version'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "serve" -d 'Run the booking server (HTTP API)'
@@ -76,27 +78,41 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-connec
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-streams -d 'Live seat-map streams open at once, in all' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l max-streams-per-ip -d 'Live streams one client address may hold (signed-in staff are exempt)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l public-streams-percent -d 'Percent of --max-streams open to anonymous clients and passengers; the rest is kept for clerks and admins' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l metrics-refresh-secs -d 'How often the /metrics gauges that need a query (outbox backlog, free seats of the hottest trips, waiting rooms, pool) are refreshed, in seconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l invariant-check-secs -d 'How often the invariants (no seat-segment sold twice, tickets, money) are checked for /metrics, in seconds (0: never). Each check reads every live seat claim' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l demo -d 'Demo mode: seed the network and trips if the database is empty, and create demo users'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l days -d 'Create trips for today and this many following days' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l sale-days-ahead -d 'Days before the service date that a trip\'s sale opens' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l sale-open-hour -d 'Hour of the day (Dhaka time) at which the sale opens' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -l json -d 'Print the report as JSON'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand seed" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "list" -d 'List all stations'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "add" -d 'Add a station, or update its names'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and not __fish_seen_subcommand_from list show add help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l code -d 'Short code, 2–5 letters (e.g. DHK)' -r
@@ -104,26 +120,36 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l name-bn -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l alias -d 'Another name people type (repeatable)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all stations'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a station, or update its names'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand station; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -f -a "list" -d 'List all trains'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -f -a "show" -d 'Show one train\'s timetable and coaches'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and not __fish_seen_subcommand_from list show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "list" -d 'List all trains'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one train\'s timetable and coaches'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand train; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -f -a "list" -d 'List trips from a date (default today) for some days'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish_seen_subcommand_from list search add help" -f -a "search" -d 'Search trips between two stations on a date, with fares and free seats'
@@ -132,23 +158,31 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and not __fish
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l date -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l days -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l from -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l to -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l date -d 'Travel date, YYYY-MM-DD (default today)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from search" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l train -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l date -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "list" -d 'List trips from a date (default today) for some days'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "search" -d 'Search trips between two stations on a date, with fares and free seats'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "add" -d 'Schedule a trip of a train on a date (creates its seat inventory)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "list" -d 'List users'
@@ -160,45 +194,65 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l role -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l password -d 'The password; prefer --password-stdin or TICKETCTL_PASSWORD so it stays out of shell history' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l password-stdin -d 'Read the password from the first line of standard input'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List users'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Change a user\'s role'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l public-key -d 'Check offline with this public key (hex) instead of the database\'s key and records' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from public-key" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from public-key" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from public-key" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and not __fish_seen_subcommand_from verify head help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l anchor -d 'ENTRIES:HEAD from an earlier `audit head`, kept outside the database: also finds a log rewritten and re-hashed, or cut off at the end' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from head" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and not __fish_seen_subcommand_from tail help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and not __fish_seen_subcommand_from tail help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and not __fish_seen_subcommand_from tail help" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and not __fish_seen_subcommand_from tail help" -f -a "tail" -d 'Print events as they arrive, one JSON line each (the envelope of docs/events.md), until interrupted'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and not __fish_seen_subcommand_from tail help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -207,6 +261,8 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_s
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l stream -d 'The JetStream stream the relay publishes to' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l limit -d 'Stop after this many events' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -l from-start -d 'Replay the stream from its first event, then go on with new ones'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Print events as they arrive, one JSON line each (the envelope of docs/events.md), until interrupted'
@@ -223,7 +279,10 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l max-act
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l poll-ms -d 'The shortest time between a waiting passenger\'s polls, in milliseconds (the room tells those far back to ask less often)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline-bookings -d 'Bookings the baseline writes' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l chart -d 'Where to write the throughput/latency chart (SVG)' -r -F
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l metrics-out -d 'Write the server\'s /metrics (Prometheus text) at the end of the sale to this file' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l use-database -d 'Use --database-url for the embedded server (and for the invariant check with --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l no-queue -d 'Let passengers in directly instead of through the waiting room. (Against a --server the waiting room is not used: creating a queued sale needs an admin.)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline -d 'Also measure the raw-storage baseline (bookings written straight to the store)'
@@ -233,9 +292,13 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l server -d 'T
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l login -d 'The clerk\'s phone or e-mail (the sign-in box is filled in)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l print-dir -d 'Where `p` on a ticket writes its printable text (ticket-order-N.txt)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l dir -d 'Write into this directory instead of standard output' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "serve" -d 'Run the booking server (HTTP API)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "migrate" -d 'Create or update the database schema'

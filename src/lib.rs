@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod app;
 pub mod commands;
 pub mod domain;
+pub mod observe;
 pub mod rehearse;
 pub mod server;
 pub mod store;

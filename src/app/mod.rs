@@ -10,6 +10,7 @@ pub mod clock;
 pub mod counter;
 pub mod error;
 pub mod fixtures;
+pub mod gauges;
 pub mod identity;
 pub mod invariants;
 pub mod live;
@@ -80,6 +81,8 @@ pub struct AppConfig {
     pub redis_prefix: String,
     /// Where every time rule reads "now": the system clock, or a manual one in tests.
     pub clock: Clock,
+    /// How often the metrics' queried gauges are refreshed.
+    pub gauges: gauges::GaugeSettings,
 }
 
 impl Default for AppConfig {
@@ -105,6 +108,7 @@ impl Default for AppConfig {
             redis_url: None,
             redis_prefix: "ticketctl:".into(),
             clock: Clock::System,
+            gauges: gauges::GaugeSettings::default(),
         }
     }
 }
@@ -128,7 +132,12 @@ pub struct App {
     pub(crate) queue: Arc<queue::Queue>,
     pub(crate) live: Arc<live::LiveTrips>,
     pub(crate) sweeps: Arc<workers::SweepRequests>,
+    /// The name this app claims outbox events under (one per app, so per process).
+    pub(crate) outbox_owner: Arc<str>,
     pub(crate) orders_in_flight: Arc<order_keys::OrdersInFlight>,
+    /// This server's metrics (`observe`), rendered at `GET /metrics`.
+    pub(crate) metrics: crate::observe::Metrics,
+    pub(crate) gauges: Arc<gauges::GaugeState>,
 }
 
 impl App {
@@ -151,6 +160,8 @@ impl App {
             queue_key.into_bytes(),
             &config,
         )?);
+        let metrics = crate::observe::Metrics::new(config.gauges.ttl());
+        store.observe_writer(gauges::writer_observer(&metrics));
         let passwords = Arc::new(passwords::Passwords::new(
             config.max_password_hashes,
             config.password_hash_wait,
@@ -169,7 +180,10 @@ impl App {
             queue,
             live: Arc::default(),
             sweeps: Arc::default(),
+            outbox_owner: workers::outbox_owner().into(),
             orders_in_flight: Arc::default(),
+            metrics,
+            gauges: Arc::default(),
         })
     }
 

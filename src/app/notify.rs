@@ -12,7 +12,13 @@ use std::path::Path;
 use crate::store::OutboxEvent;
 
 use super::{App, AppError, AppResult};
-use crate::domain::UserId;
+use crate::domain::{Event, UserId};
+
+/// A message's text, or the refund notice that reads its amount from the order.
+enum Message {
+    Text(String),
+    Refund,
+}
 
 /// One plain-text e-mail to one passenger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,24 +62,13 @@ impl From<MailError> for AppError {
 impl App {
     /// The text of the message an event deserves, and whose it is; `None` for quiet events.
     async fn message_for(&self, event: &OutboxEvent) -> AppResult<Option<(UserId, String)>> {
-        let order_id = match event.kind.as_str() {
-            "ticket.issued" => match self.store.ticket(event.subject_id.ticket()).await? {
-                Some(t) => t.order_id,
-                None => return Ok(None),
-            },
-            "order.failed" | "order.refunded" | "order.cancelled" => event.subject_id.order(),
-            _ => return Ok(None),
-        };
-        let Some(order) = self.store.order(order_id).await? else {
-            return Ok(None);
-        };
-        let text = match event.kind.as_str() {
-            "ticket.issued" => {
-                let Some(ticket) = self.store.ticket(event.subject_id.ticket()).await? else {
+        let (order_id, text) = match &event.event {
+            Event::TicketIssued { ticket_id, .. } => {
+                let Some(ticket) = self.store.ticket(*ticket_id).await? else {
                     return Ok(None);
                 };
                 let c = self.ticket_view(&ticket)?.claims;
-                format!(
+                let text = format!(
                     "Your ticket {} is confirmed: train {} {} on {}, {} → {}, departs {}, seat {} ({}), passenger {}.",
                     c.pnr,
                     c.train,
@@ -85,12 +80,30 @@ impl App {
                     c.seat,
                     c.class,
                     c.passenger
-                )
+                );
+                (ticket.order_id, Message::Text(text))
             }
-            "order.failed" => format!(
-                "Your order {order_id} could not be completed; no money was kept and the seats were released."
+            Event::OrderFailed(m) => (
+                m.order_id,
+                Message::Text(format!(
+                    "Your order {} could not be completed; no money was kept and the seats were released.",
+                    m.order_id
+                )),
             ),
-            _ => format!(
+            Event::OrderRefunded(m) | Event::OrderCancelled(m) => (m.order_id, Message::Refund),
+            Event::OrderReserved { .. }
+            | Event::OrderPaid(_)
+            | Event::OrderConfirmed(_)
+            | Event::OrderExpired(_)
+            | Event::HoldExpired { .. } => return Ok(None),
+        };
+        let Some(order) = self.store.order(order_id).await? else {
+            return Ok(None);
+        };
+        let text = match text {
+            Message::Text(text) => text,
+            // The refund is read from the order: the amount settled, not the one first owed.
+            Message::Refund => format!(
                 "Your order {order_id} was cancelled; Tk {} will be refunded.",
                 order.refunded_amount
             ),
@@ -106,7 +119,7 @@ impl App {
             return Ok(());
         };
         tracing::debug!(event = %event.id, to = %user.phone, "notify: {message}");
-        let subject = format!("Bangladesh Railway: {}", event.kind.replace('.', " "));
+        let subject = format!("Bangladesh Railway: {}", event.kind().replace('.', " "));
         let email = format!("Dear {},\n\n{message}\n", user.name);
         if let Some(dir) = &self.config.notifications_dir {
             let file = format!("To: {}\nSubject: {subject}\n\n{email}", user.email);

@@ -55,7 +55,7 @@ impl EventEnvelope {
         EventEnvelope {
             version: ENVELOPE_VERSION,
             id: event.id,
-            kind: event.kind.clone(),
+            kind: event.kind().to_owned(),
             subject_id: event.subject_id,
             occurred_at: event.created_at,
             // Every store writes JSON; should one ever not, the text still travels.
@@ -121,11 +121,7 @@ impl App {
     /// acknowledged; returns how many. A failure still marks the acknowledged
     /// front of the batch, so the next round starts after it.
     pub async fn relay_once(&self, publisher: &dyn EventPublisher) -> Result<usize, RelayError> {
-        let events = self
-            .store
-            .outbox_pending(Consumer::Relay, BATCH)
-            .await
-            .map_err(AppError::from)?;
+        let events = self.claim_events(Consumer::Relay).await?;
         if events.is_empty() {
             return Ok(0);
         }
@@ -138,6 +134,7 @@ impl App {
                 .outbox_mark(Consumer::Relay, &ids, self.now())
                 .await
                 .map_err(AppError::from)?;
+            self.events_delivered(Consumer::Relay, &events[..acknowledged]);
         }
         match published.failure {
             Some(e) => Err(e.into()),
@@ -236,11 +233,13 @@ mod tests {
 
     #[test]
     fn the_envelope_carries_the_documented_fields() {
+        let payload =
+            r#"{"failure":null,"from":"paid","order_id":7,"refunded":null,"to":"confirmed"}"#;
         let event = OutboxEvent {
             id: EventId(42),
-            kind: "order.confirmed".into(),
+            event: crate::domain::Event::parse("order.confirmed", payload).unwrap(),
             subject_id: SubjectId(7),
-            payload: r#"{"order_id":7,"from":"paid","to":"confirmed"}"#.into(),
+            payload: payload.into(),
             created_at: DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
         };
         let json = serde_json::to_value(EventEnvelope::of(&event)).unwrap();
@@ -252,7 +251,7 @@ mod tests {
                 "kind": "order.confirmed",
                 "subject_id": 7,
                 "occurred_at": "2026-09-21T14:13:20Z",
-                "payload": { "order_id": 7, "from": "paid", "to": "confirmed" },
+                "payload": { "failure": null, "order_id": 7, "from": "paid", "refunded": null, "to": "confirmed" },
             })
         );
     }

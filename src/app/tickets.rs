@@ -107,7 +107,9 @@ impl App {
         if tickets.is_empty() {
             return Ok(0);
         }
-        Ok(self.store.issue_tickets(&tickets, now).await?)
+        let issued = self.store.issue_tickets(&tickets, now).await?;
+        self.metrics.tickets_issued(issued);
+        Ok(issued)
     }
 
     /// Signed tickets for the passengers of `order` who have none in `existing`.

@@ -2,22 +2,35 @@
 //! notification, audit, and the event relay when one is plugged in), the hold
 //! sweeper and saga recovery.
 //!
-//! Delivery is at-least-once: a consumer marks an event done only after
-//! handling it, so a crash means the event is handled again; every handler is
-//! idempotent (tickets by order and passenger, audit entries by event id,
-//! notification files by event id, refunds as a target total).
+//! Each consumer claims a batch before handling it (a lease of
+//! `OUTBOX_LEASE`), so with several processes on one database each event is
+//! handled by one of them. Delivery is still at-least-once: a consumer marks
+//! an event done only after handling it, so a crash means the event is
+//! handled again once the lease lapses; every handler is idempotent (tickets
+//! by order and passenger, audit entries by event id, notification files by
+//! event id, refunds as a target total).
 
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-use crate::domain::{ChargeStatus, EventId, OrderEvent, OrderStatus};
-use crate::store::{Consumer, OrderChange, OutboxEvent};
+use crate::domain::{ChargeStatus, Event, EventId, OrderEvent, OrderStatus};
+use crate::store::{Consumer, OrderChange, OutboxClaim, OutboxEvent};
 
 use super::booking::charge_key;
 use super::{App, AppError, AppResult};
 
 const BATCH: i64 = 200;
+
+/// How long a claimed batch is the claimant's alone. Long enough for a batch's
+/// notifications to go out; a process killed mid-batch delays its events by
+/// at most this much.
+pub const OUTBOX_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A name for this app's claims, unique per app (hence per process).
+pub(crate) fn outbox_owner() -> String {
+    format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RecoveryReport {
@@ -82,12 +95,13 @@ impl App {
                 None => Ok(0),
             };
         }
-        let events = self.store.outbox_pending(consumer, BATCH).await?;
+        let events = self.claim_events(consumer).await?;
         if consumer == Consumer::Audit && !events.is_empty() {
             // One transaction for the whole batch; a failure leaves it all for the next round.
             self.store.audit_append_all(&events).await?;
             let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
             self.store.outbox_mark(consumer, &ids, self.now()).await?;
+            self.events_delivered(consumer, &events);
             return Ok(ids.len());
         }
         let mut done = Vec::with_capacity(events.len());
@@ -102,33 +116,50 @@ impl App {
                 Ok(()) => done.push(event.id),
                 Err(e @ (AppError::Invalid(_) | AppError::NotFound(_))) => {
                     // Retrying cannot fix bad data; a poison event must not block the rest.
-                    tracing::error!(event = %event.id, kind = %event.kind, ?consumer, error = %e, "skipping an event that cannot be handled");
+                    tracing::error!(event = %event.id, kind = event.kind(), ?consumer, error = %e, "skipping an event that cannot be handled");
                     done.push(event.id);
                 }
                 Err(e) => {
                     // Stop here to keep order; the event comes round again.
-                    tracing::warn!(event = %event.id, kind = %event.kind, ?consumer, error = %e, "outbox handler failed; will retry");
+                    tracing::warn!(event = %event.id, kind = event.kind(), ?consumer, error = %e, "outbox handler failed; will retry");
                     break;
                 }
             }
         }
         if !done.is_empty() {
             self.store.outbox_mark(consumer, &done, self.now()).await?;
+            self.events_delivered(consumer, &events[..done.len()]);
         }
         Ok(done.len())
     }
 
+    /// Claims the next batch of `consumer`'s events for this app.
+    pub(crate) async fn claim_events(&self, consumer: Consumer) -> AppResult<Vec<OutboxEvent>> {
+        let claim = OutboxClaim {
+            owner: self.outbox_owner.to_string(),
+            now: self.now(),
+            lease: OUTBOX_LEASE,
+        };
+        Ok(self.store.outbox_claim(consumer, &claim, BATCH).await?)
+    }
+
     async fn fulfil(&self, event: &OutboxEvent) -> AppResult<()> {
-        match event.kind.as_str() {
-            "order.confirmed" => {
-                self.issue_tickets(event.subject_id.order()).await?;
+        match &event.event {
+            Event::OrderConfirmed(m) => {
+                self.issue_tickets(m.order_id).await?;
             }
-            "order.failed" | "order.expired" | "order.refunded" | "order.cancelled" => {
-                if let Some(order) = self.store.order(event.subject_id.order()).await? {
+            Event::OrderFailed(m)
+            | Event::OrderExpired(m)
+            | Event::OrderRefunded(m)
+            | Event::OrderCancelled(m) => {
+                if let Some(order) = self.store.order(m.order_id).await? {
                     self.settle_refund(&order).await?;
                 }
             }
-            _ => {}
+            Event::OrderReserved { .. }
+            | Event::OrderPaid(_)
+            | Event::HoldExpired { .. }
+            | Event::TicketIssued { .. } => {}
         }
         Ok(())
     }

@@ -5,13 +5,7 @@ use ticketctl::commands::{Cli, run};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TICKETCTL_LOG")
-                .unwrap_or_else(|_| "ticketctl=info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    ticketctl::observe::logging::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

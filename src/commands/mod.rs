@@ -38,6 +38,17 @@ pub struct Cli {
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
+    /// Log lines on stderr as text or as one JSON object per line (a request's
+    /// lines carry its request_id either way). Filter with TICKETCTL_LOG.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "TICKETCTL_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: crate::observe::logging::LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::adapters::nats::{self, JetStreamPublisher, NatsSettings};
 use crate::adapters::smtp::SmtpMailer;
+use crate::app::gauges::GaugeSettings;
 use crate::app::payments::GatewayConfig;
 use crate::store::redact_url;
 
@@ -149,6 +150,15 @@ pub struct Cmd {
     /// rest is kept for clerks and admins.
     #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub public_streams_percent: u8,
+    /// How often the /metrics gauges that need a query (outbox backlog, free
+    /// seats of the hottest trips, waiting rooms, pool) are refreshed, in seconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub metrics_refresh_secs: u64,
+    /// How often the invariants (no seat-segment sold twice, tickets, money)
+    /// are checked for /metrics, in seconds (0: never). Each check reads every
+    /// live seat claim.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub invariant_check_secs: u64,
 }
 
 /// A cap flag: 0 turns the cap off.
@@ -212,6 +222,11 @@ impl Cmd {
                 clock: crate::app::Clock::from_env()?,
                 max_holds_per_account: cap(self.max_holds_per_account),
                 max_holds_per_address: cap(self.max_holds_per_address),
+                gauges: GaugeSettings {
+                    refresh_every: Duration::from_secs(self.metrics_refresh_secs),
+                    invariants_every: (self.invariant_check_secs > 0)
+                        .then(|| Duration::from_secs(self.invariant_check_secs)),
+                },
                 ..AppConfig::default()
             },
             events: self

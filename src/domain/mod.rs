@@ -8,6 +8,7 @@ pub mod allocation;
 pub mod audit;
 pub mod card;
 pub mod charge;
+pub mod event;
 pub mod fare;
 pub mod hold;
 pub mod ids;
@@ -27,6 +28,7 @@ pub mod user;
 pub mod waiting_room;
 
 pub use charge::{Charge, ChargeStatus};
+pub use event::{Event, EventError, OrderMove};
 pub use fare::{Fare, FareRate, SeatClass, journey_fare};
 pub use hold::{Hold, HoldNotLive, HoldStatus};
 pub use ids::{

@@ -21,7 +21,7 @@ pub use super::client_addr::TrustedProxies;
 use super::error::ApiError;
 pub use super::listener::ConnLimits;
 pub use super::live::StreamLimits;
-use super::rate::{Bucket, Budget, Rate, Rates, Refused};
+use super::rate::{Budget, Rate, Rates, Refused};
 use super::rate_redis::RedisRates;
 
 /// Limits of one server process. `None` turns a rate limit off.
@@ -133,10 +133,7 @@ fn overloaded(detail: &str) -> Response {
 }
 
 fn too_many(refused: Refused) -> Response {
-    let who = match refused.bucket {
-        Bucket::Address(_) => "address",
-        Bucket::Account(_) => "account",
-    };
+    let who = refused.bucket.scope();
     let mut response = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate-limited",
@@ -154,6 +151,7 @@ fn too_many(refused: Refused) -> Response {
 pub async fn protect(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
     // Shed first: a busy server must answer "busy" without doing any more work.
     let Ok(_permit) = guard.in_flight.try_acquire() else {
+        guard.app.metrics().shed("in_flight");
         return overloaded("the server is at capacity; retry in a moment");
     };
     let client = req.extensions().get::<ClientIp>().map(|ClientIp(ip)| *ip);
@@ -164,12 +162,18 @@ pub async fn protect(State(guard): State<Arc<Guard>>, req: Request, next: Next) 
     };
     let budget = match guard.rates.check(client, user).await {
         Ok(budget) => budget,
-        Err(refused) => return too_many(refused),
+        Err(refused) => {
+            guard.app.metrics().rate_limited(refused.bucket.scope());
+            return too_many(refused);
+        }
     };
     let mut response = if req.method() == Method::GET {
         match tokio::time::timeout(guard.read_timeout, next.run(req)).await {
             Ok(r) => r,
-            Err(_) => return overloaded("the request took too long; retry in a moment"),
+            Err(_) => {
+                guard.app.metrics().shed("read_timeout");
+                return overloaded("the request took too long; retry in a moment");
+            }
         }
     } else {
         next.run(req).await

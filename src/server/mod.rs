@@ -14,10 +14,12 @@ mod identity;
 pub mod limits;
 mod listener;
 mod live;
+mod metrics;
 mod panic;
 mod queue;
 mod rate;
 mod rate_redis;
+mod request_id;
 mod text_rule;
 
 use axum::Router;
@@ -37,13 +39,17 @@ pub use limits::Limits;
 /// Largest request body accepted; every API body is a small JSON object.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP surface. Health probes sit outside the rate limits and load
-/// shedding, so an overloaded server still answers them.
+/// The whole HTTP surface. Health probes and `/metrics` sit outside the rate
+/// limits and load shedding, so an overloaded server still answers them.
+/// Every answer is counted and timed by route (`metrics`) and carries an
+/// `x-request-id` that its log lines carry too (`request_id`).
 pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Router {
     let health = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::scrape))
         .with_state(app.clone());
+    let tracked = axum::middleware::from_fn_with_state(app.clone(), metrics::track);
     // Long-lived streams stay clear of the read deadline and in-flight bound;
     // the app caps how many are open.
     let streams = Router::new()
@@ -113,7 +119,10 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .merge(streams)
         .merge(api)
         .layer(panic::layer())
+        // Outside the panic layer, so a panic's 500 is counted too.
+        .layer(tracked)
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(request_id::tag))
 }
 
 /// A bound listener, so callers (tests, `rehearse`) learn the port before serving.
@@ -150,6 +159,7 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let refresher = self.app.spawn_gauge_refresher(stopped.clone());
         let mut workers = self.app.spawn_workers(stopped);
         let guard = self.guard;
         let janitor = tokio::spawn({
@@ -180,6 +190,7 @@ impl Server {
         .await;
         janitor.abort();
         let _ = stop.send(true);
+        let _ = refresher.await;
         while workers.join_next().await.is_some() {}
         served
     }

@@ -43,6 +43,16 @@ pub enum Bucket {
     Account(i64),
 }
 
+impl Bucket {
+    /// "address" or "account": the rate-limit metrics' `scope` label.
+    pub fn scope(&self) -> &'static str {
+        match self {
+            Bucket::Address(_) => "address",
+            Bucket::Account(_) => "account",
+        }
+    }
+}
+
 /// An admitted request: the size of the last bucket checked and what is left of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {

@@ -13,6 +13,7 @@ mod identity;
 mod inputs;
 mod invariant;
 mod limits;
+mod monitor;
 mod outbox;
 mod payment;
 pub mod postgres;
@@ -29,6 +30,7 @@ pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
 pub use inputs::*;
 pub use invariant::InvariantStore;
 pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
+pub use monitor::{MonitorStore, OutboxBacklog, PoolUsage, WriterObserver};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
 pub use read_models::*;
@@ -106,6 +108,7 @@ pub trait Store:
     + CounterStore
     + LimitStore
     + SaleStore
+    + MonitorStore
     + Send
     + Sync
     + 'static
@@ -124,6 +127,7 @@ impl<T> Store for T where
         + CounterStore
         + LimitStore
         + SaleStore
+        + MonitorStore
         + Send
         + Sync
         + 'static
@@ -134,7 +138,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
+        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
     };
 }
 

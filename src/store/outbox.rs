@@ -4,13 +4,27 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{AuditRecord, Consumer, OutboxEvent, StoreResult};
+use super::{AuditRecord, Consumer, OutboxClaim, OutboxEvent, StoreResult};
 use crate::domain::EventId;
 
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
+    /// Events `consumer` has not handled, in id order, whether claimed or not
+    /// (a look, not a claim: handlers take theirs through `outbox_claim`).
     async fn outbox_pending(&self, consumer: Consumer, limit: i64)
     -> StoreResult<Vec<OutboxEvent>>;
+
+    /// Claims up to `limit` events `consumer` has not handled and nobody holds
+    /// a live claim on, in id order, for `claim.owner` until `claim.until()`.
+    /// Claims arriving together never share an event (Postgres: SKIP LOCKED).
+    /// The owner's own claims count as free to it, so a batch it failed part of
+    /// comes round again at once rather than after the lease.
+    async fn outbox_claim(
+        &self,
+        consumer: Consumer,
+        claim: &OutboxClaim,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>>;
 
     async fn outbox_mark(
         &self,

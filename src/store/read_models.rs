@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    AuditEntryId, Charge, EventId, HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, SeatId,
-    SegmentMask, ServiceDate, SubjectId, Train, TrainId, TripId, UserId,
+    AuditEntryId, Charge, Event, EventId, HoldId, HoldStatus, OrderId, OrderStatus, SeatClass,
+    SeatId, SegmentMask, ServiceDate, SubjectId, Train, TrainId, TripId, UserId,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,10 +88,35 @@ pub struct PaymentToken {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEvent {
     pub id: EventId,
-    pub kind: String,
+    pub event: Event,
     pub subject_id: SubjectId,
+    /// The payload as stored: the audit chain hashes this text, which rows
+    /// written by older versions may spell differently from `Event::payload`.
     pub payload: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl OutboxEvent {
+    pub fn kind(&self) -> &'static str {
+        self.event.kind()
+    }
+}
+
+/// A consumer's claim on a batch of events: until `now + lease` no other
+/// claimant (another process's consumer of the same kind) is given them. A
+/// claimant that dies without marking them loses them when the lease lapses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxClaim {
+    /// Who claims: one name per process (its consumers differ by column).
+    pub owner: String,
+    pub now: DateTime<Utc>,
+    pub lease: chrono::Duration,
+}
+
+impl OutboxClaim {
+    pub fn until(&self) -> DateTime<Utc> {
+        self.now + self.lease
+    }
 }
 
 /// The in-process consumers of the outbox; each tracks its own progress.
@@ -112,6 +137,16 @@ impl Consumer {
             Consumer::Notification => "notified_at",
             Consumer::Audit => "audited_at",
             Consumer::Relay => "relayed_at",
+        }
+    }
+
+    /// The outbox columns of this consumer's current claim: who holds it, and until when.
+    pub fn claim_columns(self) -> (&'static str, &'static str) {
+        match self {
+            Consumer::Fulfillment => ("fulfil_claimed_by", "fulfil_claimed_until"),
+            Consumer::Notification => ("notify_claimed_by", "notify_claimed_until"),
+            Consumer::Audit => ("audit_claimed_by", "audit_claimed_until"),
+            Consumer::Relay => ("relay_claimed_by", "relay_claimed_until"),
         }
     }
 }

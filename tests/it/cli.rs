@@ -182,9 +182,12 @@ fn a_bad_database_url_is_a_clear_error() {
 fn a_small_rehearsal_keeps_the_invariants() {
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("chart.svg");
+    let metrics = dir.path().join("metrics.prom");
     let out = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
+        .arg("rehearse")
+        .arg("--metrics-out")
+        .arg(&metrics)
         .args([
-            "rehearse",
             "--passengers",
             "150",
             "--concurrency",
@@ -237,6 +240,26 @@ fn a_small_rehearsal_keeps_the_invariants() {
     assert_eq!(step("join")["requests"], 150);
     assert_eq!(step("join")["errors"], 0);
     assert!(report["room_requests_per_s"].as_f64().unwrap() > 0.0);
+    // The server's own counters agree with what the passengers saw.
+    let scraped = crate::common::scrape::Scrape::parse(&std::fs::read_to_string(&metrics).unwrap());
+    assert_eq!(
+        scraped.must(r#"ticketctl_orders_total{outcome="confirmed"}"#),
+        report["bookings"].as_f64().unwrap(),
+        "{}",
+        scraped.text
+    );
+    assert!(scraped.must("ticketctl_tickets_issued_total") >= report["bookings"].as_f64().unwrap());
+    let admitted: f64 = scraped
+        .samples
+        .iter()
+        .filter(|(k, _)| k.starts_with("ticketctl_waiting_room_admissions_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(admitted, 150.0, "every passenger was admitted once");
+    assert_eq!(
+        scraped.must(r#"ticketctl_invariant_violations{kind="double_taken"}"#),
+        0.0
+    );
     assert!(report["peak_rss_mb"].as_u64().unwrap() > 0);
 }
 

@@ -811,7 +811,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
     store.expire_holds(Utc::now(), 10).await.unwrap();
     let pending = store.outbox_pending(Consumer::Audit, 10).await.unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].kind, "hold.expired");
+    assert_eq!(pending[0].kind(), "hold.expired");
     store.audit_append(&pending[0]).await.unwrap();
     store.audit_append(&pending[0]).await.unwrap();
     store
@@ -1383,7 +1383,7 @@ async fn events_of(store: &Arc<dyn Store>, order: OrderId) -> Vec<String> {
         .unwrap()
         .into_iter()
         .filter(|e| e.subject_id.order() == order)
-        .map(|e| e.kind)
+        .map(|e| e.kind().to_owned())
         .collect()
 }
 
@@ -1498,7 +1498,7 @@ fn assert_chained(log: &[AuditRecord], events: &[OutboxEvent]) {
         let hash = ticketctl::domain::audit::chain_hash(
             &prev,
             event.created_at.timestamp(),
-            &event.kind,
+            event.kind(),
             event.subject_id,
             &event.payload,
         );

@@ -27,6 +27,19 @@ fn sold_out(detail: String, seats: Vec<String>) -> AppError {
     AppError::SeatsUnavailable { detail, seats }
 }
 
+/// The metrics' `reason` label for a refused hold (`observe::HOLD_REFUSALS`).
+fn refusal_reason(e: &AppError) -> &'static str {
+    match e {
+        AppError::SeatsUnavailable { .. } => "sold_out",
+        AppError::Overloaded(_) | AppError::Store(_) | AppError::Internal(_) => "busy",
+        // Not on sale yet, departed, or the passenger's seat limit.
+        AppError::Conflict(_) => "conflict",
+        AppError::HoldCap { .. } => "limit",
+        AppError::Forbidden(_) | AppError::Unavailable { .. } => "queue",
+        _ => "invalid",
+    }
+}
+
 impl App {
     /// Holds seats for a journey until the TTL passes.
     /// `admission` is the waiting-room token, needed when the trip is in a queued sale.
@@ -55,6 +68,21 @@ impl App {
     /// room and the per-passenger limit here; a counter clerk sells to many
     /// passengers, whose limit is checked by phone when the order is placed.
     pub(crate) async fn hold_seats_via(
+        &self,
+        user_id: UserId,
+        req: HoldRequest,
+        channel: Channel<'_>,
+    ) -> AppResult<HoldView> {
+        self.metrics.hold_tried(req.trip_id);
+        let held = self.choose_and_hold(user_id, req, channel).await;
+        match &held {
+            Ok(_) => self.metrics.hold_created(),
+            Err(e) => self.metrics.hold_refused(refusal_reason(e)),
+        }
+        held
+    }
+
+    async fn choose_and_hold(
         &self,
         user_id: UserId,
         req: HoldRequest,

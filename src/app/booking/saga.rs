@@ -54,6 +54,9 @@ impl App {
         if order.status.holds_seats() && !to.holds_seats() {
             self.seats_freed(order.hold_id).await;
         }
+        if let Some(outcome) = outcome_of(to) {
+            self.metrics.order_ended(outcome, 1);
+        }
         Ok(Some(self.reload(order.id).await?))
     }
 
@@ -172,6 +175,8 @@ impl App {
             );
             return Ok(None);
         };
+        self.metrics.order_ended("confirmed", 1);
+        self.metrics.tickets_issued(issued.len());
         let view = order_view_of(&confirmed, hold, &trip, &train, &issued);
         Ok(Some((confirmed, view)))
     }
@@ -238,6 +243,16 @@ impl App {
             "order {} for this Idempotency-Key is still being processed",
             settled.id
         )))
+    }
+}
+
+/// The `outcome` label of an order that has just reached `status`, if final.
+fn outcome_of(status: OrderStatus) -> Option<&'static str> {
+    match status {
+        OrderStatus::Confirmed => Some("confirmed"),
+        OrderStatus::Failed | OrderStatus::Expired => Some("failed"),
+        OrderStatus::Cancelled | OrderStatus::Refunded => Some("cancelled"),
+        OrderStatus::Pending | OrderStatus::Reserved | OrderStatus::Paid => None,
     }
 }
 

@@ -94,6 +94,14 @@ impl SaleDirectory {
         self.sale(&id).await.map(Some)
     }
 
+    /// Ids of the sales this process has seen (at most `limit`, by id).
+    pub(super) fn known_ids(&self, limit: usize) -> Vec<String> {
+        let mut ids: Vec<String> = self.sales.read().keys().cloned().collect();
+        ids.sort();
+        ids.truncate(limit);
+        ids
+    }
+
     fn remember(&self, sale: QueuedSale) -> Arc<QueuedSale> {
         let sale = Arc::new(sale);
         self.sales

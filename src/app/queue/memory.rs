@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
-use super::room::WaitingRoom;
+use super::room::{Census, WaitingRoom};
 use crate::app::AppResult;
 use crate::domain::UserId;
 use crate::domain::waiting_room::{Place, QueuedSale, Refusal, Sale, SaleControl};
@@ -92,5 +92,19 @@ impl WaitingRoom for MemoryRoom {
 
     async fn admission_order(&self, sale: &QueuedSale) -> AppResult<Vec<UserId>> {
         Ok(self.with(sale, |s| s.admission_order()))
+    }
+
+    async fn census(&self, sale: &QueuedSale) -> AppResult<Census> {
+        // A sale nobody has reached in this process has no room here yet.
+        let sales = self.sales.lock();
+        let Some(state) = sales.get(&sale.settings.id) else {
+            return Ok(Census::default());
+        };
+        let (waiting, admitted, admissions) = state.census();
+        Ok(Census {
+            waiting: waiting as u64,
+            admitted: admitted as u64,
+            admissions,
+        })
     }
 }

@@ -39,7 +39,10 @@ pub use crate::domain::waiting_room::SaleSettings;
 use crate::wire::queue::QueueStatus;
 pub use memory::MemoryRoom;
 pub use redis::RedisRoom;
-pub use room::WaitingRoom;
+pub use room::{Census, WaitingRoom};
+
+/// Sales whose rooms are reported in the metrics at most.
+const MONITORED_SALES: usize = 20;
 
 /// What the gate let a request through on: the queued sale whose admission
 /// it checked, or nothing (a trip of no queued sale, or a counter sale).
@@ -175,6 +178,28 @@ impl Queue {
             let sale = &sale.settings.id;
             tracing::warn!(%sale, %user, error = %e, "could not end an admission after checkout");
         }
+    }
+
+    /// Each sale this process has seen with its room's census (at most
+    /// `MONITORED_SALES`, so the metrics stay bounded), for the gauges.
+    pub async fn census(&self) -> AppResult<Vec<crate::observe::RoomReading>> {
+        let mut readings = vec![];
+        for id in self.directory.known_ids(MONITORED_SALES) {
+            let sale = self.directory.sale(&id).await?;
+            let census = self.room.census(&sale).await?;
+            readings.push(crate::observe::RoomReading {
+                sale: id,
+                waiting: census.waiting,
+                admitted: census.admitted,
+                admissions: census.admissions,
+                rate_per_sec: if sale.paused {
+                    0.0
+                } else {
+                    sale.settings.rate_per_sec
+                },
+            });
+        }
+        Ok(readings)
     }
 
     /// The users admitted now, in admission order (tests and operators).

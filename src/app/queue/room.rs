@@ -16,6 +16,17 @@ use crate::app::AppResult;
 use crate::domain::UserId;
 use crate::domain::waiting_room::{Place, QueuedSale, Refusal};
 
+/// A sale's room at one moment, for monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Census {
+    /// In the pre-queue or the queue.
+    pub waiting: u64,
+    /// Admitted and shopping now.
+    pub admitted: u64,
+    /// Admissions made since the sale started.
+    pub admissions: u64,
+}
+
 #[async_trait]
 pub trait WaitingRoom: Send + Sync {
     /// Where the room is kept ("memory" or "redis"), for logs.
@@ -61,4 +72,8 @@ pub trait WaitingRoom: Send + Sync {
     /// The users admitted now, in the order they were admitted (tests and
     /// operators; it reads every admission, so it is not for request paths).
     async fn admission_order(&self, sale: &QueuedSale) -> AppResult<Vec<UserId>>;
+
+    /// How many wait and are admitted, as the room last stood: it reads, it
+    /// does not admit anyone (monitoring, on a timer).
+    async fn census(&self, sale: &QueuedSale) -> AppResult<Census>;
 }

@@ -63,6 +63,8 @@ pub(super) struct RehearsalConfig {
     pub(super) baseline_bookings: Option<usize>,
     pub(super) chart: PathBuf,
     pub(super) json: bool,
+    /// Where the server's /metrics at the end of the sale is written.
+    pub(super) metrics_out: Option<PathBuf>,
 }
 
 fn share(name: &str, value: f64) -> anyhow::Result<f64> {
@@ -126,6 +128,7 @@ impl Cmd {
             baseline_bookings: self.baseline.then_some(self.baseline_bookings),
             chart: self.chart.clone(),
             json: self.json,
+            metrics_out: self.metrics_out.clone(),
         })
     }
 }

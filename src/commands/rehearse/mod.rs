@@ -4,6 +4,7 @@
 mod baseline;
 mod config;
 mod report;
+mod scrape;
 mod setup;
 
 use anyhow::Context;
@@ -71,6 +72,9 @@ pub struct Cmd {
     /// Where to write the throughput/latency chart (SVG).
     #[arg(long, default_value = "rehearsal.svg")]
     pub chart: PathBuf,
+    /// Write the server's /metrics (Prometheus text) at the end of the sale to this file.
+    #[arg(long)]
+    pub metrics_out: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -150,7 +154,7 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     let ticker = bar.clone();
     let result: Run = run(
         &Target {
-            base_url: base,
+            base_url: base.clone(),
             tokens,
         },
         &scenario,
@@ -158,6 +162,9 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     )
     .await;
     bar.finish();
+    if let Some(out) = &cfg.metrics_out {
+        scrape::write_metrics(app.as_ref(), &base, out).await?;
+    }
 
     let backend = match &app {
         Some(a) => format!("{:?}", a.raw_store().backend()),

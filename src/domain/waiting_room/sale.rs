@@ -192,6 +192,12 @@ impl Sale {
         self.end(user, now);
     }
 
+    /// Users waiting (pre-queue and queue), users admitted now, and
+    /// admissions made since the sale started, as last ticked (monitoring).
+    pub fn census(&self) -> (usize, usize, u64) {
+        (self.waiting.len(), self.admitted.len(), self.admissions)
+    }
+
     /// The users admitted now, in the order they were admitted (tests and operators).
     pub fn admission_order(&self) -> Vec<UserId> {
         let mut seen: Vec<(u64, UserId)> = self.admitted.iter().map(|(u, a)| (a.seq, *u)).collect();

@@ -7,7 +7,7 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::{Hold, HoldId, Nid, Order, OrderId, OrderStatus, Ticket, UserId};
+use crate::domain::{Event, Hold, HoldId, Nid, Order, OrderId, OrderStatus, Ticket, UserId};
 use crate::store::prelude::*;
 use crate::store::{
     Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer, StoreError,
@@ -23,7 +23,7 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
         .iter()
         .map(|p| p.nid.as_ref().map(Nid::as_str))
         .collect();
-    let r = sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8)")
+    let r = sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(o.user_id)
         .bind(o.hold_id)
         .bind(names)
@@ -32,6 +32,7 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
         .bind(&o.idempotency_key)
         .bind(&o.request_hash)
         .bind(ts(o.now))
+        .bind(super::event_slots::order_reserved())
         .fetch_one(pool)
         .await
         .map_err(order_error)?;
@@ -110,15 +111,15 @@ pub(super) async fn orders_stuck(
     with_passengers(conn, orders).await
 }
 
-/// The outbox payload of a transition, exactly as the SQLite store writes it.
-fn transition_payload(
+/// The event of a transition.
+fn transition_event(
     id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     change: &OrderChange,
-) -> String {
-    serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount })
-        .to_string()
+) -> StoreResult<Event> {
+    Event::order_moved(id, from, to, change.failure.clone(), change.refunded_amount)
+        .map_err(|e| StoreError::Conflict(e.to_string()))
 }
 
 pub(super) async fn transition_order(
@@ -131,6 +132,7 @@ pub(super) async fn transition_order(
 ) -> StoreResult<bool> {
     // One call (ticketctl_transition_order): the conditional update, freeing the
     // seats and cancelling tickets when the order stops holding seats, and the event.
+    let event = transition_event(id, from, to, change)?;
     let hold_id: Option<HoldId> = sqlx::query_scalar(
         "SELECT ticketctl_transition_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -142,8 +144,8 @@ pub(super) async fn transition_order(
     .bind(&change.failure)
     .bind(change.refunded_amount)
     .bind(from.holds_seats() && !to.holds_seats())
-    .bind(format!("order.{to}"))
-    .bind(transition_payload(id, from, to, change))
+    .bind(event.kind())
+    .bind(event.payload())
     .fetch_one(pool)
     .await
     .map_err(db)?;
@@ -165,19 +167,25 @@ pub(super) async fn confirm_order(
         ..Default::default()
     };
     let paid_payload =
-        transition_payload(c.order_id, OrderStatus::Reserved, OrderStatus::Paid, &paid);
-    let confirmed_payload = transition_payload(
+        transition_event(c.order_id, OrderStatus::Reserved, OrderStatus::Paid, &paid)?.payload();
+    let confirmed_payload = transition_event(
         c.order_id,
         OrderStatus::Paid,
         OrderStatus::Confirmed,
         &OrderChange::default(),
-    );
+    )?
+    .payload();
     let pnrs: Vec<&str> = c.tickets.iter().map(|t| t.pnr.as_str()).collect();
     let seqs: Vec<i64> = c.tickets.iter().map(|t| t.passenger_seq as i64).collect();
     let seats: Vec<crate::domain::SeatId> = c.tickets.iter().map(|t| t.seat_id).collect();
     let payloads: Vec<&str> = c.tickets.iter().map(|t| t.payload.as_str()).collect();
+    let events: Vec<String> = c
+        .tickets
+        .iter()
+        .map(|t| super::event_slots::ticket_issued(t.order_id, &t.pnr))
+        .collect();
     let confirm = sqlx::query(
-        "SELECT * FROM ticketctl_confirm_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "SELECT * FROM ticketctl_confirm_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(c.order_id)
     .bind(c.from.as_str())
@@ -188,7 +196,8 @@ pub(super) async fn confirm_order(
     .bind(pnrs)
     .bind(seqs)
     .bind(seats)
-    .bind(payloads);
+    .bind(payloads)
+    .bind(events);
     // The call alone is the transaction (one round trip).
     let rows = confirm.fetch_all(pool).await.map_err(db)?;
     if rows.first().map(|r| get::<bool>(r, "moved")).transpose()? == Some(true) {

@@ -64,9 +64,10 @@ pub(super) async fn expire_holds(
     now: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<HoldId>> {
-    sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2)")
+    sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2, $3)")
         .bind(ts(now))
         .bind(limit)
+        .bind(super::event_slots::hold_expired())
         .fetch_all(pool)
         .await
         .map_err(db)

@@ -58,7 +58,7 @@ impl LimitStore for PgStore {
             .map(|p| p.nid.as_ref().map(Nid::as_str))
             .collect();
         let r = sqlx::query(
-            "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(o.user_id)
         .bind(o.hold_id)
@@ -70,6 +70,7 @@ impl LimitStore for PgStore {
         .bind(ts(o.now))
         .bind(&buyer.phone)
         .bind(seat_cap_max(Some(buyer.seat_cap)))
+        .bind(super::event_slots::order_reserved())
         .fetch_one(&self.pool)
         .await
         .map_err(order_error)?;

@@ -9,7 +9,7 @@ use super::{PgStore, db};
 use crate::domain::EventId;
 use crate::domain::audit::{GENESIS, chain_hash};
 use crate::store::prelude::*;
-use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
+use crate::store::{AuditRecord, Consumer, OutboxClaim, OutboxEvent, StoreResult, ts};
 
 /// Serialises appends to the audit chain across processes.
 pub(super) const AUDIT_LOCK: i64 = 0x7469_636b_6574; // "ticket"
@@ -31,6 +31,40 @@ pub(super) async fn outbox_pending(
     rows.iter().map(outbox_event_row).collect()
 }
 
+pub(super) async fn outbox_claim(
+    pool: &PgPool,
+    consumer: Consumer,
+    claim: &OutboxClaim,
+    limit: i64,
+) -> StoreResult<Vec<OutboxEvent>> {
+    let (by, until) = consumer.claim_columns();
+    // SKIP LOCKED: a claim arriving together with another passes over the rows
+    // the other is taking instead of waiting for them and then taking them too.
+    let sql = format!(
+        "UPDATE outbox SET {by} = $1, {until} = $2
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE {} IS NULL AND ({until} IS NULL OR {until} <= $3 OR {by} = $1)
+                      ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, kind, subject_id, payload, created_at",
+        consumer.column()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&claim.owner)
+        .bind(ts(claim.until()))
+        .bind(ts(claim.now))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    let mut events = rows
+        .iter()
+        .map(outbox_event_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING promises no order.
+    events.sort_by_key(|e| e.id);
+    Ok(events)
+}
+
 pub(super) async fn audit_append(conn: &mut PgConnection, e: &OutboxEvent) -> StoreResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(AUDIT_LOCK)
@@ -43,14 +77,14 @@ pub(super) async fn audit_append(conn: &mut PgConnection, e: &OutboxEvent) -> St
         .map_err(db)?
         .unwrap_or_else(|| GENESIS.to_owned());
     let at = ts(e.created_at);
-    let hash = chain_hash(&prev, at, &e.kind, e.subject_id, &e.payload);
+    let hash = chain_hash(&prev, at, e.kind(), e.subject_id, &e.payload);
     sqlx::query(
         "INSERT INTO audit_log (event_id, at, kind, subject_id, detail, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(e.id)
     .bind(at)
-    .bind(&e.kind)
+    .bind(e.kind())
     .bind(e.subject_id)
     .bind(&e.payload)
     .bind(prev)
@@ -106,7 +140,7 @@ pub(super) async fn audit_append_all(
         Vec::with_capacity(fresh.len()),
     );
     for e in &fresh {
-        let hash = chain_hash(&prev, ts(e.created_at), &e.kind, e.subject_id, &e.payload);
+        let hash = chain_hash(&prev, ts(e.created_at), e.kind(), e.subject_id, &e.payload);
         prevs.push(std::mem::replace(&mut prev, hash.clone()));
         hashes.push(hash);
     }
@@ -118,7 +152,7 @@ pub(super) async fn audit_append_all(
     )
     .bind(fresh.iter().map(|e| e.id).collect::<Vec<_>>())
     .bind(fresh.iter().map(|e| ts(e.created_at)).collect::<Vec<_>>())
-    .bind(fresh.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|e| e.kind()).collect::<Vec<_>>())
     .bind(fresh.iter().map(|e| e.subject_id).collect::<Vec<_>>())
     .bind(fresh.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>())
     .bind(prevs)
@@ -158,6 +192,15 @@ impl OutboxStore for PgStore {
         limit: i64,
     ) -> StoreResult<Vec<OutboxEvent>> {
         outbox_pending(&self.pool, consumer, limit).await
+    }
+
+    async fn outbox_claim(
+        &self,
+        consumer: Consumer,
+        claim: &OutboxClaim,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        outbox_claim(&self.pool, consumer, claim, limit).await
     }
 
     async fn outbox_mark(

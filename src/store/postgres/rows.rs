@@ -287,11 +287,15 @@ pub(super) fn passenger_row(r: &PgRow) -> StoreResult<Passenger> {
 }
 
 pub(super) fn outbox_event_row(r: &PgRow) -> StoreResult<OutboxEvent> {
+    let kind: String = get(r, "kind")?;
+    let payload: String = get(r, "payload")?;
+    let event = crate::domain::Event::parse(&kind, &payload)
+        .map_err(|e| StoreError::Backend(format!("outbox event {kind}: {e}")))?;
     Ok(OutboxEvent {
         id: get(r, "id")?,
-        kind: get(r, "kind")?,
+        event,
         subject_id: get(r, "subject_id")?,
-        payload: get(r, "payload")?,
+        payload,
         created_at: from_ts(get(r, "created_at")?),
     })
 }

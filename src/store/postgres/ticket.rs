@@ -20,16 +20,22 @@ pub(super) async fn issue_tickets(
     let seqs: Vec<i64> = tickets.iter().map(|t| t.passenger_seq as i64).collect();
     let seats: Vec<SeatId> = tickets.iter().map(|t| t.seat_id).collect();
     let payloads: Vec<&str> = tickets.iter().map(|t| t.payload.as_str()).collect();
-    let issued: i64 = sqlx::query_scalar("SELECT ticketctl_issue_tickets($1, $2, $3, $4, $5, $6)")
-        .bind(pnrs)
-        .bind(orders)
-        .bind(seqs)
-        .bind(seats)
-        .bind(payloads)
-        .bind(ts(now))
-        .fetch_one(pool)
-        .await
-        .map_err(db)?;
+    let events: Vec<String> = tickets
+        .iter()
+        .map(|t| super::event_slots::ticket_issued(t.order_id, &t.pnr))
+        .collect();
+    let issued: i64 =
+        sqlx::query_scalar("SELECT ticketctl_issue_tickets($1, $2, $3, $4, $5, $6, $7)")
+            .bind(pnrs)
+            .bind(orders)
+            .bind(seqs)
+            .bind(seats)
+            .bind(payloads)
+            .bind(ts(now))
+            .bind(events)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
     Ok(issued as usize)
 }
 

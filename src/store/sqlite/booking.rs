@@ -14,7 +14,7 @@ use super::ticket::issue_tickets;
 use super::ticket::tickets_where;
 use super::{SqliteStore, db};
 use crate::domain::{
-    Hold, HoldId, HoldNotLive, Order, OrderId, OrderStatus, SubjectId, Ticket, UserId,
+    Event, Hold, HoldId, HoldNotLive, Order, OrderId, OrderStatus, Ticket, UserId,
 };
 use crate::store::prelude::*;
 use crate::store::{
@@ -69,13 +69,7 @@ pub(super) fn create_order(conn: &Connection, o: &NewOrder) -> StoreResult<Order
         StoreError::Conflict(_) => StoreError::IdempotencyKeyUsed,
         other => other,
     })?;
-    outbox(
-        conn,
-        "order.reserved",
-        SubjectId(order_id.get()),
-        &serde_json::json!({ "order_id": order_id, "amount": amount }),
-        o.now,
-    )?;
+    outbox(conn, &Event::OrderReserved { order_id, amount }, o.now)?;
     load_order(conn, order_id)?.ok_or_else(|| StoreError::Backend("new order vanished".into()))
 }
 
@@ -162,14 +156,9 @@ pub(super) fn transition_order(
         )
         .map_err(db)?;
     }
-    let payload = serde_json::json!({ "order_id": id, "from": from, "to": to, "failure": change.failure, "refunded": change.refunded_amount });
-    outbox(
-        conn,
-        &format!("order.{to}"),
-        SubjectId(id.get()),
-        &payload,
-        now,
-    )?;
+    let event = Event::order_moved(id, from, to, change.failure.clone(), change.refunded_amount)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    outbox(conn, &event, now)?;
     Ok(true)
 }
 

@@ -8,15 +8,22 @@
 //! that fails rolls back alone and does not poison the batch; callers are
 //! answered only after the batch's COMMIT, so a success is always durable.
 //! Reads never wait for the writer: WAL readers see the last commit.
+//!
+//! The writer tells an optional `WriterObserver` (the app's metrics) each
+//! batch's size and how long its commands waited in the queue.
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::store::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult, WriterObserver};
+
+/// Where the writer reports its batches, if anywhere; set after opening.
+type ObserverSlot = Arc<RwLock<Option<Arc<dyn WriterObserver>>>>;
 
 /// Most commands committed together; bounds the latency one batch adds.
 const MAX_BATCH: usize = 64;
@@ -37,12 +44,15 @@ trait Command: Send {
     fn apply(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the batch's commit is known.
     fn deliver(self: Box<Self>, commit: Result<(), String>);
+    /// When the caller queued it.
+    fn queued_at(&self) -> Instant;
 }
 
 struct Pending<T, F> {
     work: Option<F>,
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
+    queued_at: Instant,
 }
 
 impl<T, F> Command for Pending<T, F>
@@ -67,11 +77,16 @@ where
         // The caller may have given up (timeout, disconnect); that is fine.
         let _ = self.reply.send(result);
     }
+
+    fn queued_at(&self) -> Instant {
+        self.queued_at
+    }
 }
 
 pub(crate) struct Engine {
     writer: mpsc::Sender<Msg>,
     readers: Arc<ReaderPool>,
+    observer: ObserverSlot,
 }
 
 struct ReaderPool {
@@ -110,9 +125,11 @@ impl Engine {
         }
 
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let observer = ObserverSlot::default();
+        let writer_observer = observer.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(writer, rx, writer_observer))
             .map_err(|e| open_err(path, e))?;
 
         Ok(Engine {
@@ -121,7 +138,13 @@ impl Engine {
                 idle: Mutex::new(idle),
                 permits: Semaphore::new(READERS),
             }),
+            observer,
         })
+    }
+
+    /// Reports every batch from now on to `observer` (replacing any before).
+    pub(crate) fn observe(&self, observer: Arc<dyn WriterObserver>) {
+        *self.observer.write() = Some(observer);
     }
 
     /// Runs `work` on the writer inside a group-committed transaction.
@@ -135,6 +158,7 @@ impl Engine {
             work: Some(work),
             result: None,
             reply,
+            queued_at: Instant::now(),
         };
         self.writer
             .send(Msg::Batched(Box::new(cmd)))
@@ -194,7 +218,7 @@ impl Engine {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Msg>, observer: ObserverSlot) {
     let mut batch: Vec<Box<dyn Command>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         let mut next = Some(first);
@@ -202,7 +226,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
             match msg {
                 Msg::Exclusive(job) => {
                     // Keep order: commit what was queued before it, then run it alone.
-                    commit_batch(&conn, &mut batch);
+                    commit_batch(&conn, &mut batch, &observer);
                     job(&mut conn);
                 }
                 Msg::Batched(cmd) => batch.push(cmd),
@@ -211,13 +235,21 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Msg>) {
                 next = rx.try_recv().ok();
             }
         }
-        commit_batch(&conn, &mut batch);
+        commit_batch(&conn, &mut batch, &observer);
     }
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Command>>) {
+fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Command>>, observer: &ObserverSlot) {
     if batch.is_empty() {
         return;
+    }
+    let observer = observer.read().clone();
+    if let Some(observer) = &observer {
+        let started = Instant::now();
+        for cmd in batch.iter() {
+            observer.command_waited(started.saturating_duration_since(cmd.queued_at()));
+        }
+        observer.batch_done(batch.len());
     }
     let outcome = run_batch(conn, batch);
     if outcome.is_err() {

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db;
 use super::outbox::outbox;
 use super::rows::*;
-use crate::domain::{Hold, HoldId, SubjectId, TripId, UserId};
+use crate::domain::{Event, Hold, HoldId, TripId, UserId};
 use crate::store::{NewHold, StoreError, StoreResult, ts};
 
 pub(super) fn seats_taken_by_user(
@@ -139,13 +139,7 @@ pub(super) fn expire_holds(
             .execute([id])
             .map_err(db)?;
         free_hold_seats(conn, *id)?;
-        outbox(
-            conn,
-            "hold.expired",
-            SubjectId(id.get()),
-            &serde_json::json!({ "hold_id": id }),
-            now,
-        )?;
+        outbox(conn, &Event::HoldExpired { hold_id: *id }, now)?;
     }
     Ok(ids)
 }

@@ -9,6 +9,7 @@ mod holds;
 mod identity;
 mod invariant;
 mod limits;
+mod monitor;
 mod outbox;
 mod payment;
 mod rows;

@@ -7,23 +7,22 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::rows::*;
 use super::{SqliteStore, db};
 use crate::domain::audit::{GENESIS, chain_hash};
-use crate::domain::{EventId, SubjectId};
+use crate::domain::{Event, EventId};
 use crate::store::prelude::*;
-use crate::store::{AuditRecord, Consumer, OutboxEvent, StoreResult, ts};
+use crate::store::{AuditRecord, Consumer, OutboxClaim, OutboxEvent, StoreResult, ts};
 
 /// Writes an event to the outbox in the caller's transaction.
-pub(super) fn outbox(
-    conn: &Connection,
-    kind: &str,
-    subject_id: SubjectId,
-    payload: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(super) fn outbox(conn: &Connection, event: &Event, now: DateTime<Utc>) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO outbox (kind, subject_id, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
     )
     .map_err(db)?
-    .execute(params![kind, subject_id, payload.to_string(), ts(now)])
+    .execute(params![
+        event.kind(),
+        event.subject(),
+        event.payload(),
+        ts(now)
+    ])
     .map_err(db)?;
     Ok(())
 }
@@ -42,6 +41,52 @@ pub(super) fn outbox_pending(
     .map_err(db)?
     .collect::<Result<_, _>>()
     .map_err(db)
+}
+
+/// Whether `consumer` has anything to claim: read first, so an idle consumer
+/// costs the single writer nothing.
+fn outbox_claimable(
+    conn: &Connection,
+    consumer: Consumer,
+    claim: &OutboxClaim,
+) -> StoreResult<bool> {
+    let (by, until) = consumer.claim_columns();
+    conn.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE {} IS NULL AND ({until} IS NULL OR {until} <= ?1 OR {by} = ?2))",
+        consumer.column()
+    ))
+    .map_err(db)?
+    .query_row(params![ts(claim.now), claim.owner], |r| r.get(0))
+    .map_err(db)
+}
+
+pub(super) fn outbox_claim(
+    conn: &Connection,
+    consumer: Consumer,
+    claim: &OutboxClaim,
+    limit: i64,
+) -> StoreResult<Vec<OutboxEvent>> {
+    let (by, until) = consumer.claim_columns();
+    let mut events: Vec<OutboxEvent> = conn
+        .prepare_cached(&format!(
+            "UPDATE outbox SET {by} = ?1, {until} = ?2
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE {} IS NULL AND ({until} IS NULL OR {until} <= ?3 OR {by} = ?1)
+                          ORDER BY id LIMIT ?4)
+             RETURNING id, kind, subject_id, payload, created_at",
+            consumer.column()
+        ))
+        .map_err(db)?
+        .query_map(
+            params![claim.owner, ts(claim.until()), ts(claim.now), limit],
+            outbox_event_row,
+        )
+        .map_err(db)?
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    // RETURNING promises no order.
+    events.sort_by_key(|e| e.id);
+    Ok(events)
 }
 
 pub(super) fn outbox_mark(
@@ -73,7 +118,7 @@ pub(super) fn audit_append(conn: &Connection, e: &OutboxEvent) -> StoreResult<()
         .map_err(db)?
         .unwrap_or_else(|| GENESIS.to_owned());
     let at = ts(e.created_at);
-    let hash = chain_hash(&prev, at, &e.kind, e.subject_id, &e.payload);
+    let hash = chain_hash(&prev, at, e.kind(), e.subject_id, &e.payload);
     conn.prepare_cached(
         "INSERT INTO audit_log (event_id, at, kind, subject_id, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_id) DO NOTHING",
@@ -82,7 +127,7 @@ pub(super) fn audit_append(conn: &Connection, e: &OutboxEvent) -> StoreResult<()
     .execute(params![
         e.id,
         at,
-        e.kind,
+        e.kind(),
         e.subject_id,
         e.payload,
         prev,
@@ -121,6 +166,26 @@ impl OutboxStore for SqliteStore {
     ) -> StoreResult<Vec<OutboxEvent>> {
         self.engine
             .read(move |c| outbox_pending(c, consumer, limit))
+            .await
+    }
+
+    async fn outbox_claim(
+        &self,
+        consumer: Consumer,
+        claim: &OutboxClaim,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        let look = claim.clone();
+        if !self
+            .engine
+            .read(move |c| outbox_claimable(c, consumer, &look))
+            .await?
+        {
+            return Ok(Vec::new());
+        }
+        let claim = claim.clone();
+        self.engine
+            .write(move |c| outbox_claim(c, consumer, &claim, limit))
             .await
     }
 

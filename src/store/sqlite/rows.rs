@@ -173,11 +173,16 @@ pub(super) fn passenger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Passenger
 
 /// Columns: id, kind, subject_id, payload, created_at.
 pub(super) fn outbox_event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEvent> {
+    let kind: String = r.get(1)?;
+    let payload: String = r.get(3)?;
+    let event = crate::domain::Event::parse(&kind, &payload).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+    })?;
     Ok(OutboxEvent {
         id: r.get(0)?,
-        kind: r.get(1)?,
+        event,
         subject_id: r.get(2)?,
-        payload: r.get(3)?,
+        payload,
         created_at: from_ts(r.get(4)?),
     })
 }

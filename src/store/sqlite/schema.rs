@@ -26,6 +26,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0008_outbox_relay.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0009_events_and_claims.sql"
+    )),
 ];
 
 #[async_trait]

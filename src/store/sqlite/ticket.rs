@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 use super::outbox::outbox;
 use super::rows::*;
 use super::{SqliteStore, db};
-use crate::domain::{OrderId, SubjectId, Ticket, TicketId};
+use crate::domain::{Event, OrderId, Ticket, TicketId};
 use crate::store::prelude::*;
 use crate::store::{NewTicket, StoreResult, ts};
 
@@ -37,14 +37,12 @@ pub(super) fn issue_tickets(
             == 1
         {
             issued += 1;
-            let id = conn.last_insert_rowid();
-            outbox(
-                conn,
-                "ticket.issued",
-                SubjectId(id),
-                &serde_json::json!({ "ticket_id": id, "pnr": t.pnr, "order_id": t.order_id }),
-                now,
-            )?;
+            let event = Event::TicketIssued {
+                ticket_id: TicketId(conn.last_insert_rowid()),
+                order_id: t.order_id,
+                pnr: t.pnr.clone(),
+            };
+            outbox(conn, &event, now)?;
         }
     }
     Ok(issued)

@@ -7,6 +7,7 @@ pub mod db;
 pub mod nats;
 pub mod process;
 pub mod redis;
+pub mod scrape;
 pub mod server;
 pub mod services;
 pub mod smtp;

@@ -51,6 +51,17 @@ impl SmtpSink {
     }
 }
 
+impl SmtpSink {
+    /// Every message that arrives until none has for `quiet`.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Mail> {
+        let mut all = Vec::new();
+        while let Ok(Some(m)) = tokio::time::timeout(quiet, self.mail.recv()).await {
+            all.push(m);
+        }
+        all
+    }
+}
+
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.task.abort();

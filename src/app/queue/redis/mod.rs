@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use redis::{AsyncCommands, Script};
 use std::collections::HashMap;
 
-use super::room::WaitingRoom;
+use super::room::{Census, WaitingRoom};
 use crate::app::{AppError, AppResult};
 use crate::domain::UserId;
 use crate::domain::waiting_room::{PACE_WINDOW_SECS, Place, QueuedSale, Refusal, TOKEN_MAX_LIFE};
@@ -213,5 +213,25 @@ impl WaitingRoom for RedisRoom {
         }
         order.sort();
         Ok(order.into_iter().map(|(_, u)| u).collect())
+    }
+
+    async fn census(&self, sale: &QueuedSale) -> AppResult<Census> {
+        let keys = &self.keys(sale);
+        let (admissions, waiting, admitted): (Option<u64>, u64, u64) = self
+            .link
+            .call(move |mut conn| async move {
+                redis::pipe()
+                    .hget(&keys[0], "admissions")
+                    .zcard(&keys[1])
+                    .hlen(&keys[3])
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(Census {
+            waiting,
+            admitted,
+            admissions: admissions.unwrap_or(0),
+        })
     }
 }
