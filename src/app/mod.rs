@@ -134,6 +134,8 @@ pub struct App {
     pub(crate) sweeps: Arc<workers::SweepRequests>,
     /// The name this app claims outbox events under (one per app, so per process).
     pub(crate) outbox_owner: Arc<str>,
+    /// One batch at a time per outbox consumer in this app (see `OutboxTurns`).
+    pub(crate) outbox_turns: Arc<workers::OutboxTurns>,
     pub(crate) orders_in_flight: Arc<order_keys::OrdersInFlight>,
     /// This server's metrics (`observe`), rendered at `GET /metrics`.
     pub(crate) metrics: crate::observe::Metrics,
@@ -181,6 +183,7 @@ impl App {
             live: Arc::default(),
             sweeps: Arc::default(),
             outbox_owner: workers::outbox_owner().into(),
+            outbox_turns: Arc::default(),
             orders_in_flight: Arc::default(),
             metrics,
             gauges: Arc::default(),

@@ -121,6 +121,7 @@ impl App {
     /// acknowledged; returns how many. A failure still marks the acknowledged
     /// front of the batch, so the next round starts after it.
     pub async fn relay_once(&self, publisher: &dyn EventPublisher) -> Result<usize, RelayError> {
+        let _turn = self.outbox_turns.of(Consumer::Relay).lock().await;
         let events = self.claim_events(Consumer::Relay).await?;
         if events.is_empty() {
             return Ok(0);

@@ -32,6 +32,30 @@ pub(crate) fn outbox_owner() -> String {
     format!("{}-{:016x}", std::process::id(), rand::random::<u64>())
 }
 
+/// One batch at a time per consumer within an app. An app may re-claim its
+/// own live claims (so a batch that failed part-way is retried next round, not
+/// after the lease), so two batches of one consumer running at once in one app
+/// (its worker loop and a `settle` call, say) would both take the same events
+/// and send a notification twice.
+#[derive(Default)]
+pub(crate) struct OutboxTurns {
+    fulfillment: tokio::sync::Mutex<()>,
+    notification: tokio::sync::Mutex<()>,
+    audit: tokio::sync::Mutex<()>,
+    relay: tokio::sync::Mutex<()>,
+}
+
+impl OutboxTurns {
+    pub(crate) fn of(&self, consumer: Consumer) -> &tokio::sync::Mutex<()> {
+        match consumer {
+            Consumer::Fulfillment => &self.fulfillment,
+            Consumer::Notification => &self.notification,
+            Consumer::Audit => &self.audit,
+            Consumer::Relay => &self.relay,
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RecoveryReport {
     pub holds_expired: usize,
@@ -95,6 +119,7 @@ impl App {
                 None => Ok(0),
             };
         }
+        let _turn = self.outbox_turns.of(consumer).lock().await;
         let events = self.claim_events(consumer).await?;
         if consumer == Consumer::Audit && !events.is_empty() {
             // One transaction for the whole batch; a failure leaves it all for the next round.
