@@ -1569,30 +1569,7 @@ async fn the_relay_tracks_its_own_progress(store: Arc<dyn Store>) {
     );
 }
 
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = crate::common::db::sqlite();
-                    super::$case(crate::common::db::open_store(&db).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::common::db::postgres().await else { return };
-                    super::$case(crate::common::db::open_store(&db).await).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+on_both_stores!(
     migrations_are_idempotent,
     stations_upsert_and_round_trip,
     trains_round_trip_exactly,

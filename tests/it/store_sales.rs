@@ -132,30 +132,7 @@ async fn a_control_changes_only_what_it_names(store: Arc<dyn Store>) {
     );
 }
 
-macro_rules! sales_conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = crate::common::db::sqlite();
-                    super::$case(crate::common::db::open_store(&db).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) = crate::common::db::postgres().await else { return };
-                    super::$case(crate::common::db::open_store(&db).await).await;
-                }
-            )*
-        }
-    };
-}
-
-sales_conformance!(
+on_both_stores!(
     a_sale_round_trips_and_gates_its_trips,
     a_taken_id_or_trip_refuses_the_whole_sale,
     two_sales_claiming_one_trip_at_once_one_wins,

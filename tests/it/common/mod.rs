@@ -12,6 +12,32 @@ pub mod server;
 pub mod services;
 pub mod smtp;
 
+/// Runs each named `async fn(Arc<dyn Store>)` on a fresh SQLite store and a
+/// fresh Postgres store: the storage conformance cases, the same on both.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = $crate::common::db::sqlite();
+                    super::$case($crate::common::db::open_store(&db).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = $crate::common::db::postgres().await else { return };
+                    super::$case($crate::common::db::open_store(&db).await).await;
+                }
+            )*
+        }
+    };
+}
+
 /// Runs each named `async fn(TestApp)` against a real server on SQLite and on
 /// Postgres (skipped visibly when Postgres is absent, fatal with CI=true or CI=1).
 #[macro_export]
