@@ -272,14 +272,7 @@ async fn best_fit_puts_a_half_journey_on_a_half_sold_seat(t: TestApp) {
 async fn idempotent_retry_charges_once(t: TestApp) {
     let trip = tiny_trip(&t.app, 10).await;
     let (_, token) = quick_user(&t.app, 1).await;
-    let held = t
-        .post_as(
-            "/v1/holds",
-            &token,
-            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
-        )
-        .await;
-    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
+    let hold_id = hold_one_seat(&t, &token, trip).await;
     let card = card(&t, &token, "4242424242424242").await;
     let first = order(&t, &token, "retry-key", hold_id, &["A Passenger"], &card).await;
     let second = order(&t, &token, "retry-key", hold_id, &["A Passenger"], &card).await;
@@ -591,19 +584,24 @@ async fn order_bytes(
     (status, content_type, resp.bytes().await.unwrap().to_vec())
 }
 
+/// Holds one seat Dhaka → Chattogram on `trip` for `token`'s user.
+async fn hold_one_seat(t: &TestApp, token: &str, trip: TripId) -> HoldId {
+    let held = t
+        .post_as(
+            "/v1/holds",
+            token,
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+        )
+        .await;
+    HoldId(held.body["hold_id"].as_i64().unwrap())
+}
+
 /// A repeat is sent the first answer byte for byte, even after the order moved
 /// on (cancelled), and a failed payment's problem likewise.
 async fn a_repeat_gets_the_first_answer_byte_for_byte(t: TestApp) {
     let trip = tiny_trip(&t.app, 10).await;
     let (_, token) = quick_user(&t.app, 1).await;
-    let held = t
-        .post_as(
-            "/v1/holds",
-            &token,
-            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
-        )
-        .await;
-    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
+    let hold_id = hold_one_seat(&t, &token, trip).await;
     let good = card(&t, &token, "4242424242424242").await;
     let first = order_bytes(&t, &token, "bytes-key", hold_id, &good).await;
     assert_eq!(first.0, StatusCode::CREATED);
@@ -619,14 +617,7 @@ async fn a_repeat_gets_the_first_answer_byte_for_byte(t: TestApp) {
     let again = order_bytes(&t, &token, "bytes-key", hold_id, &good).await;
     assert_eq!(again, first, "the first answer, not the order as it is now");
 
-    let held = t
-        .post_as(
-            "/v1/holds",
-            &token,
-            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
-        )
-        .await;
-    let hold_id = HoldId(held.body["hold_id"].as_i64().unwrap());
+    let hold_id = hold_one_seat(&t, &token, trip).await;
     let declined = card(&t, &token, "4000000000000002").await;
     let failed = order_bytes(&t, &token, "declined-key", hold_id, &declined).await;
     assert_eq!(failed.0, StatusCode::PAYMENT_REQUIRED);
