@@ -53,14 +53,34 @@ impl PgStore {
     }
 }
 
-/// Maps driver errors: unique violations are the caller's conflict, the rest are ours.
+/// Maps driver errors: unique violations are the caller's conflict, a lost or
+/// refused connection is "unavailable" (the request may be tried again), the
+/// rest are ours.
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
-    // Unique (23505) and foreign-key (23503) violations are the caller's
-    // conflict, as they are on SQLite.
-    if let sqlx::Error::Database(d) = &e
-        && matches!(d.code().as_deref(), Some("23505" | "23503"))
-    {
-        return StoreError::Conflict(d.message().to_owned());
+    if let sqlx::Error::Database(d) = &e {
+        match d.code().as_deref() {
+            // Unique (23505) and foreign-key (23503) violations are the caller's
+            // conflict, as they are on SQLite.
+            Some("23505" | "23503") => return StoreError::Conflict(d.message().to_owned()),
+            Some(code) if unavailable_code(code) => return StoreError::Unavailable(e.to_string()),
+            _ => {}
+        }
     }
-    StoreError::Backend(e.to_string())
+    match e {
+        // No connection within the pool's acquire timeout (Postgres down or
+        // restarting, or every connection slot taken), or the one in use broke.
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        e => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// SQLSTATEs that say the server cannot serve now rather than that the query
+/// is wrong: connection exceptions (08…), too many connections (53300), and
+/// an administrator or crash shutdown, or a server still starting (57P01–57P03).
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
 }
