@@ -22,6 +22,7 @@ mod drill_gateway;
 mod drill_kill9;
 mod drill_nats;
 mod drill_postgres;
+mod drill_redis;
 mod drill_sqlite_disk_full;
 mod events_nats;
 mod fuzz_requests;

@@ -212,6 +212,18 @@ const JOURNEYS: [(&str, &str); 4] = [
 impl Crowd {
     /// Starts `BUYERS` buyers against the server at `base`, sharing out `tokens`.
     pub fn start(base: &str, trip: TripId, tokens: &[String], cards: Cards) -> Crowd {
+        Self::start_queued(base, trip, tokens, cards, None)
+    }
+
+    /// As `start`, for a trip in the queued sale `sale`: each purchase first
+    /// joins the waiting room and shops with the admission token it gets.
+    pub fn start_queued(
+        base: &str,
+        trip: TripId,
+        tokens: &[String],
+        cards: Cards,
+        sale: Option<&str>,
+    ) -> Crowd {
         let stop = Arc::new(AtomicBool::new(false));
         let cards = Arc::new(std::sync::Mutex::new(cards));
         let started = Instant::now();
@@ -226,6 +238,8 @@ impl Crowd {
                     base: base.to_owned(),
                     tokens: tokens.iter().skip(n).step_by(BUYERS).cloned().collect(),
                     token: String::new(),
+                    sale: sale.map(str::to_owned),
+                    admission: None,
                     trip,
                     n,
                     cards: cards.clone(),
@@ -275,6 +289,9 @@ struct Buyer {
     /// This buyer's accounts, used in turn, one per purchase.
     tokens: Vec<String>,
     token: String,
+    /// The queued sale the trip is in, if any, and this purchase's admission.
+    sale: Option<String>,
+    admission: Option<String>,
     trip: TripId,
     n: usize,
     cards: Arc<std::sync::Mutex<Cards>>,
@@ -296,6 +313,22 @@ impl Buyer {
 
     /// One purchase; returns how long to wait before the next.
     async fn buy(&mut self, visit: usize) -> Duration {
+        self.admission = None;
+        if let Some(sale) = self.sale.clone() {
+            let (s, status) = self
+                .send(
+                    "join",
+                    "POST",
+                    &format!("/v1/queue/{sale}/join"),
+                    Some(json!({})),
+                    None,
+                )
+                .await;
+            match status["token"].as_str() {
+                Some(admission) if s == 200 => self.admission = Some(admission.to_owned()),
+                _ => return back_off(self.seen.requests.last()),
+            }
+        }
         let (from, to) = JOURNEYS[(self.n + visit) % JOURNEYS.len()];
         let hold_body =
             json!({ "trip_id": self.trip, "from": from, "to": to, "class": "S_CHAIR", "count": 1 });
@@ -393,6 +426,9 @@ impl Buyer {
         }
         if let Some(k) = key {
             req = req.header("idempotency-key", k);
+        }
+        if let Some(a) = &self.admission {
+            req = req.header("admission-token", a);
         }
         let sent = Instant::now();
         let at = sent.duration_since(self.started);
