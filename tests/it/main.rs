@@ -18,6 +18,7 @@ mod cli;
 mod client_address;
 mod concurrent_operations;
 mod crash_recovery;
+mod drill_backup;
 mod drill_gateway;
 mod drill_kill9;
 mod drill_nats;
