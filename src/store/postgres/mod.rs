@@ -79,8 +79,35 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
 }
 
 /// SQLSTATEs that say the server cannot serve now rather than that the query
-/// is wrong: connection exceptions (08…), too many connections (53300), and
-/// an administrator or crash shutdown, or a server still starting (57P01–57P03).
+/// is wrong: connection exceptions (08…), insufficient resources (53…: disk
+/// full, out of memory, too many connections), and an administrator or crash
+/// shutdown, or a server still starting (57P01–57P03).
 fn unavailable_code(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_or_refused_connection_is_unavailable_not_ours() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            assert!(matches!(db(e), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(
+            db(sqlx::Error::RowNotFound),
+            StoreError::Backend(_)
+        ));
+        for code in ["08006", "08001", "53100", "53300", "57P01", "57P03"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "57014"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
 }

@@ -60,3 +60,28 @@ pub(super) fn is_transient(e: &rusqlite::Error) -> bool {
         Some(C::DiskFull | C::DatabaseBusy | C::DatabaseLocked)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_or_a_busy_lock_is_unavailable_a_constraint_a_conflict() {
+        use rusqlite::ffi;
+        for code in [ffi::SQLITE_FULL, ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED] {
+            assert!(matches!(db(failure(code)), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(
+            db(failure(ffi::SQLITE_CONSTRAINT)),
+            StoreError::Conflict(_)
+        ));
+        assert!(matches!(
+            db(failure(ffi::SQLITE_CORRUPT)),
+            StoreError::Backend(_)
+        ));
+    }
+}
