@@ -41,6 +41,7 @@ mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;
 mod recovery;
+mod runbook;
 mod store_conformance;
 mod store_sales;
 mod tickets_audit_notify;
