@@ -94,6 +94,17 @@ impl From<StoreError> for AppError {
                 max,
                 already,
             },
+            StoreError::Unavailable(cause) => {
+                // The cause is for the log; the client learns only to come back.
+                tracing::warn!(error = %cause, "database unavailable");
+                AppError::Unavailable {
+                    detail: "the booking database is unavailable for a moment; please try \
+                             again (an order sent again with the same Idempotency-Key is \
+                             never placed or charged twice)"
+                        .into(),
+                    retry_after_secs: 2,
+                }
+            }
             other => AppError::Store(other),
         }
     }

@@ -56,6 +56,12 @@ pub enum StoreError {
     Open(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// The database cannot do the work right now but may soon: it is
+    /// unreachable or restarting, its connections are used up, or (SQLite)
+    /// its disk is full. The caller may try again; a write whose answer was
+    /// lost with its connection may or may not have been done.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
     #[error("seats already taken: {0:?}")]
     SeatsTaken(Vec<crate::domain::SeatId>),

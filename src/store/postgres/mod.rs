@@ -53,14 +53,61 @@ impl PgStore {
     }
 }
 
-/// Maps driver errors: unique violations are the caller's conflict, the rest are ours.
+/// Maps driver errors: unique violations are the caller's conflict, a lost or
+/// refused connection is "unavailable" (the request may be tried again), the
+/// rest are ours.
 pub(crate) fn db(e: sqlx::Error) -> StoreError {
-    // Unique (23505) and foreign-key (23503) violations are the caller's
-    // conflict, as they are on SQLite.
-    if let sqlx::Error::Database(d) = &e
-        && matches!(d.code().as_deref(), Some("23505" | "23503"))
-    {
-        return StoreError::Conflict(d.message().to_owned());
+    if let sqlx::Error::Database(d) = &e {
+        match d.code().as_deref() {
+            // Unique (23505) and foreign-key (23503) violations are the caller's
+            // conflict, as they are on SQLite.
+            Some("23505" | "23503") => return StoreError::Conflict(d.message().to_owned()),
+            Some(code) if unavailable_code(code) => return StoreError::Unavailable(e.to_string()),
+            _ => {}
+        }
     }
-    StoreError::Backend(e.to_string())
+    match e {
+        // No connection within the pool's acquire timeout (Postgres down or
+        // restarting, or every connection slot taken), or the one in use broke.
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        e => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// SQLSTATEs that say the server cannot serve now rather than that the query
+/// is wrong: connection exceptions (08…), insufficient resources (53…: disk
+/// full, out of memory, too many connections), and an administrator or crash
+/// shutdown, or a server still starting (57P01–57P03).
+fn unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_or_refused_connection_is_unavailable_not_ours() {
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            assert!(matches!(db(e), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(
+            db(sqlx::Error::RowNotFound),
+            StoreError::Backend(_)
+        ));
+        for code in ["08006", "08001", "53100", "53300", "57P01", "57P03"] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "57014"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+    }
 }

@@ -43,7 +43,7 @@ trait Command: Send {
     /// Runs inside the batch transaction; false means it failed and its savepoint is rolled back.
     fn apply(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the batch's commit is known.
-    fn deliver(self: Box<Self>, commit: Result<(), String>);
+    fn deliver(self: Box<Self>, commit: Result<(), BatchFailure>);
     /// When the caller queued it.
     fn queued_at(&self) -> Instant;
 }
@@ -69,10 +69,14 @@ where
         ok
     }
 
-    fn deliver(self: Box<Self>, commit: Result<(), String>) {
+    fn deliver(self: Box<Self>, commit: Result<(), BatchFailure>) {
         let result = match commit {
             Ok(()) => self.result.expect("applied before delivery"),
-            Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            Err(e) if e.transient => Err(StoreError::Unavailable(format!(
+                "commit failed: {}",
+                e.message
+            ))),
+            Err(e) => Err(StoreError::Backend(format!("commit failed: {}", e.message))),
         };
         // The caller may have given up (timeout, disconnect); that is fine.
         let _ = self.reply.send(result);
@@ -260,12 +264,38 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Command>>, observer: 
     }
 }
 
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn Command>]) -> Result<(), String> {
-    let sql = |s: &str| conn.execute_batch(s).map_err(|e| e.to_string());
+/// Why a batch was not committed; every command in it gets this answer.
+#[derive(Debug, Clone)]
+struct BatchFailure {
+    message: String,
+    /// The disk is full or the lock is busy: the caller may try again.
+    transient: bool,
+}
+
+impl From<rusqlite::Error> for BatchFailure {
+    fn from(e: rusqlite::Error) -> Self {
+        BatchFailure {
+            transient: super::is_transient(&e),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Command>]) -> Result<(), BatchFailure> {
+    let sql = |s: &str| conn.execute_batch(s).map_err(BatchFailure::from);
     sql("BEGIN IMMEDIATE")?;
     for cmd in batch.iter_mut() {
         sql("SAVEPOINT cmd")?;
         if !cmd.apply(conn) {
+            if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back by itself, which it
+                // does only when it cannot go on (disk full, I/O error, out of
+                // memory): the commands before this one are undone too.
+                return Err(BatchFailure {
+                    message: "the database rolled the batch back (disk full?)".into(),
+                    transient: true,
+                });
+            }
             sql("ROLLBACK TO cmd")?;
         }
         sql("RELEASE cmd")?;

@@ -35,7 +35,9 @@ impl SqliteStore {
     }
 }
 
-/// Maps driver errors: constraint violations are the caller's conflict, the rest are ours.
+/// Maps driver errors: constraint violations are the caller's conflict, a
+/// full disk or a lock held too long is "unavailable" (the write was rolled
+/// back and may be tried again), the rest are ours.
 pub(super) fn db(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, msg)
@@ -43,6 +45,43 @@ pub(super) fn db(e: rusqlite::Error) -> StoreError {
         {
             StoreError::Conflict(msg.clone().unwrap_or_else(|| e.to_string()))
         }
+        _ if is_transient(&e) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// Whether an error says "not now" rather than "wrong": the disk (or the
+/// database's size limit) is full, or another connection held the lock past
+/// the busy timeout.
+pub(super) fn is_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(C::DiskFull | C::DatabaseBusy | C::DatabaseLocked)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: i32) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_full_disk_or_a_busy_lock_is_unavailable_a_constraint_a_conflict() {
+        use rusqlite::ffi;
+        for code in [ffi::SQLITE_FULL, ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED] {
+            assert!(matches!(db(failure(code)), StoreError::Unavailable(_)));
+        }
+        assert!(matches!(
+            db(failure(ffi::SQLITE_CONSTRAINT)),
+            StoreError::Conflict(_)
+        ));
+        assert!(matches!(
+            db(failure(ffi::SQLITE_CORRUPT)),
+            StoreError::Backend(_)
+        ));
     }
 }

@@ -43,6 +43,17 @@ impl TestDb {
     }
 }
 
+/// A handle on an existing Postgres database that dropping leaves alone (one
+/// in a test's private cluster, which goes with the cluster).
+pub fn postgres_unowned(url: &str) -> TestDb {
+    TestDb::Postgres(PgGuard {
+        admin_url: String::new(),
+        name: String::new(),
+        url: url.to_owned(),
+        owner: false,
+    })
+}
+
 pub fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/test.db", dir.path().display());

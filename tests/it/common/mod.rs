@@ -4,7 +4,9 @@
 pub mod booking_flow;
 pub mod bursts;
 pub mod db;
+pub mod drill;
 pub mod nats;
+pub mod private_pg;
 pub mod process;
 pub mod redis;
 pub mod scrape;

@@ -159,41 +159,64 @@ pub fn free_port() -> u16 {
 }
 
 /// A private `nats-server -js` on `port`, with its storage in a temp dir;
-/// killed on drop.
+/// killed on drop. It can be killed and started again on the same port and
+/// storage, as a supervisor restarts a crashed server.
 pub struct NatsServer {
-    child: Child,
-    _storage: tempfile::TempDir,
+    child: Option<Child>,
+    binary: PathBuf,
+    port: u16,
+    storage: tempfile::TempDir,
     pub url: String,
 }
 
 impl NatsServer {
     pub async fn start(binary: &std::path::Path, port: u16) -> NatsServer {
-        let storage = tempfile::tempdir().unwrap();
-        let child = Command::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(storage.path())
+        let mut server = NatsServer {
+            child: None,
+            binary: binary.to_owned(),
+            port,
+            storage: tempfile::tempdir().unwrap(),
+            url: format!("nats://127.0.0.1:{port}"),
+        };
+        server.start_again().await;
+        server
+    }
+
+    /// Starts it (again) on its port and storage, and waits until it answers.
+    pub async fn start_again(&mut self) {
+        let child = Command::new(&self.binary)
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(self.storage.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start nats-server");
-        let url = format!("nats://127.0.0.1:{port}");
-        let server = NatsServer {
-            child,
-            _storage: storage,
-            url,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while async_nats::connect(&server.url).await.is_err() {
+        while async_nats::connect(&self.url).await.is_err() {
             assert!(Instant::now() < deadline, "nats-server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        server
+    }
+
+    /// SIGKILL: the server is gone at once (its stream stays on disk).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }

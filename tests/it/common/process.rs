@@ -10,6 +10,7 @@ use super::server::TEST_JWT_SECRET;
 pub struct ServedBinary {
     child: Child,
     pub base: String,
+    pub port: u16,
 }
 
 impl ServedBinary {
@@ -21,6 +22,11 @@ impl ServedBinary {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(port, db_url, flags).await
+    }
+
+    /// As `start`, on `port` (a restarted server where its clients expect it).
+    pub async fn start_on(port: u16, db_url: &str, flags: &[&str]) -> ServedBinary {
         let child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(flags)
@@ -49,13 +55,38 @@ impl ServedBinary {
             assert!(Instant::now() < deadline, "server did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        ServedBinary { child, base }
+        ServedBinary { child, base, port }
     }
 
     /// SIGKILL: no shutdown hooks, no flushing, like a power cut of the process.
     pub fn kill_9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the process to finish its shutdown (up to 20 s,
+    /// then SIGKILL): the way an operator stops a server.
+    pub fn stop(mut self) {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Sends `signal` (`TERM`, `STOP`, `CONT`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let done = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(done.success(), "kill -{signal} {}", self.child.id());
     }
 
     /// POSTs `body` as `token` (with an Idempotency-Key if given); status 0 when

@@ -1,0 +1,107 @@
+//! The runbook's backups, taken while a sale runs (runbook: "Backups and
+//! restore"): SQLite with `VACUUM INTO`, Postgres with `pg_dump -Fc` restored
+//! by `pg_restore` into a new database. The copy is a consistent snapshot: its
+//! integrity check passes, the invariants hold on it once settled, and its
+//! audit chain verifies.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::common::db::{TestDb, open_store};
+use crate::common::drill::{Cards, Crowd, SERVE_FLAGS, stage};
+use crate::common::process::ServedBinary;
+use crate::common::server::{TEST_JWT_SECRET, suite_clock};
+use ticketctl::app::{App, AppConfig};
+use ticketctl::domain::TripId;
+
+/// The restored copy holds: invariants (after settling) and the audit chain.
+async fn assert_copy_sound(copy: &TestDb, trip: TripId) {
+    let config = AppConfig {
+        jwt_secret: Some(TEST_JWT_SECRET.into()),
+        clock: suite_clock(),
+        ..AppConfig::default()
+    };
+    let app = App::new(open_store(copy).await, config).await.unwrap();
+    app.settle().await.unwrap();
+    let report = app.check_invariants(Some(trip)).await.unwrap();
+    assert!(report.ok(), "{report:#?}");
+    assert!(
+        report.ledger.confirmed_passengers > 0,
+        "the copy holds sales"
+    );
+    assert!(app.verify_audit().await.unwrap().intact());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_backup_while_selling() {
+    let db = crate::common::db::sqlite();
+    let stage = stage(&db, 200).await;
+    let server = ServedBinary::start(db.url(), &SERVE_FLAGS).await;
+    let crowd = Crowd::start(&server.base, stage.trip, &stage.tokens, Cards::Mostly);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup.db");
+    let live = db.url().trim_start_matches("sqlite://").to_owned();
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])
+        .expect("VACUUM INTO while the server writes");
+    drop(conn);
+    let seen = crowd.finish().await;
+    server.stop();
+    seen.assert_no_500s();
+
+    let check: String = rusqlite::Connection::open(&backup)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let copy = TestDb::Sqlite {
+        _dir: dir,
+        url: format!("sqlite://{}", backup.display()),
+    };
+    assert_copy_sound(&copy, stage.trip).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backup_while_selling() {
+    let Some(db) = crate::common::db::postgres().await else {
+        return;
+    };
+    let Some(copy) = crate::common::db::postgres().await else {
+        return;
+    };
+    let stage = stage(&db, 200).await;
+    let server = ServedBinary::start(db.url(), &SERVE_FLAGS).await;
+    let crowd = Crowd::start(&server.base, stage.trip, &stage.tokens, Cards::Mostly);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("ticketctl.dump");
+    let out = Command::new("pg_dump")
+        .args(["-Fc", "-d", db.url(), "-f"])
+        .arg(&dump)
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = crowd.finish().await;
+    server.stop();
+    seen.assert_no_500s();
+
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "-d", copy.url()])
+        .arg(&dump)
+        .output()
+        .expect("run pg_restore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_copy_sound(&copy, stage.trip).await;
+}
