@@ -20,6 +20,7 @@ pub mod postgres;
 mod read_models;
 mod sales;
 mod schema;
+mod seat_feed;
 pub mod sqlite;
 mod ticket;
 
@@ -36,6 +37,7 @@ pub use payment::PaymentStore;
 pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
+pub use seat_feed::{SeatChange, SeatFeedStore};
 pub use ticket::TicketStore;
 
 use std::sync::Arc;
@@ -109,6 +111,7 @@ pub trait Store:
     + LimitStore
     + SaleStore
     + MonitorStore
+    + SeatFeedStore
     + Send
     + Sync
     + 'static
@@ -128,6 +131,7 @@ impl<T> Store for T where
         + LimitStore
         + SaleStore
         + MonitorStore
+        + SeatFeedStore
         + Send
         + Sync
         + 'static
@@ -138,7 +142,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
+        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore, Store,
+        TicketStore,
     };
 }
 

@@ -33,6 +33,7 @@ mod outbox_claims;
 mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;
+mod seat_feed_postgres;
 mod recovery;
 mod store_conformance;
 mod store_sales;
