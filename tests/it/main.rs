@@ -35,6 +35,7 @@ mod queue_redis;
 mod rate_limits_redis;
 mod seat_feed_postgres;
 mod recovery;
+mod scale_out;
 mod store_conformance;
 mod store_sales;
 mod tickets_audit_notify;
