@@ -12,11 +12,11 @@
 //! picks again) or show a seat as taken a little longer than it is. To keep the
 //! latter short, writes made through this process update the snapshot at once
 //! (holds set their bits, releases and failed or cancelled orders clear exactly
-//! theirs). Writes of other processes on the same database arrive through the
-//! store's seat feed (Postgres LISTEN/NOTIFY, `app::seat_feed`): each names a
-//! seat and its mask as committed, and is applied as it comes. Without a feed
-//! a snapshot is reloaded after `MAX_AGE`; with one, after `FOLLOWED_MAX_AGE`,
-//! a slow safety net only.
+//! theirs). With a seat feed (Postgres, `app::seat_feed`) these changes are
+//! also announced to the other processes on the database, and theirs arrive
+//! here as committed masks, applied as they come. Without a feed a snapshot
+//! is reloaded after `MAX_AGE`, so other writers show up; with one, after
+//! `FOLLOWED_MAX_AGE`, a slow safety net only.
 
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::domain::{Seat, SeatClass, SeatId, SegmentMask, TripId};
-use crate::store::StoreResult;
 use crate::store::prelude::*;
+use crate::store::{SeatChange, StoreResult};
 
 /// How long a snapshot is trusted before it is read again from the store.
 const MAX_AGE: Duration = Duration::from_secs(2);
@@ -149,6 +149,8 @@ pub struct Availability {
     slots: Mutex<HashMap<TripId, Arc<Slot>>>,
     /// Whether the seat feed is followed (see `follow`).
     followed: AtomicBool,
+    /// Where this process's own changes go to be announced, while followed.
+    announcements: Mutex<Option<tokio::sync::mpsc::UnboundedSender<SeatChange>>>,
 }
 
 impl Availability {
@@ -173,6 +175,17 @@ impl Availability {
 
     pub fn followed(&self) -> bool {
         self.followed.load(Ordering::Acquire)
+    }
+
+    /// Announce this process's changes through `tx` from now on (`None`: stop).
+    pub fn announce_to(&self, tx: Option<tokio::sync::mpsc::UnboundedSender<SeatChange>>) {
+        *self.announcements.lock() = tx;
+    }
+
+    fn announce(&self, change: SeatChange) {
+        if let Some(tx) = self.announcements.lock().as_ref() {
+            let _ = tx.send(change);
+        }
     }
 
     /// The seat feed is followed (or no longer is): snapshots may live longer.
@@ -232,6 +245,10 @@ impl Availability {
                 t.fetch_or(mask.bits(), Ordering::Relaxed);
             });
         }
+        self.announce(SeatChange::Seats {
+            trip_id,
+            seat_ids: seat_ids.to_vec(),
+        });
     }
 
     /// A hold's `mask` on these seats was given back (released, failed, cancelled).
@@ -244,6 +261,10 @@ impl Availability {
                 t.fetch_and(!mask.bits(), Ordering::Relaxed);
             });
         }
+        self.announce(SeatChange::Seats {
+            trip_id,
+            seat_ids: seat_ids.to_vec(),
+        });
     }
 
     /// The trip's snapshot is wrong in a way we cannot patch (a lost seat race): read it again.
@@ -255,7 +276,14 @@ impl Availability {
         }
     }
 
-    /// Seats were freed somewhere we cannot name (expired holds): read every trip again.
+    /// This process freed seats it cannot name (expired holds): every
+    /// process reads every trip again.
+    pub fn freed_somewhere(&self) {
+        self.invalidate_all();
+        self.announce(SeatChange::Gap);
+    }
+
+    /// Seats were freed somewhere we cannot name: read every trip again here.
     pub fn invalidate_all(&self) {
         let slots: Vec<TripId> = self.slots.lock().keys().copied().collect();
         for trip_id in slots {

@@ -2,9 +2,9 @@
 //!
 //! Counter clerks keep a trip's seat map open while they sell; it must show
 //! within a second what other clerks and online passengers take. A watched
-//! trip's version is bumped by the store's seat feed (`app::seat_feed`:
-//! Postgres NOTIFY from whichever process committed the change) as soon as a
-//! change commits. One poller per watched trip (not per watcher) also reads
+//! trip's version is bumped by the seat feed (`app::seat_feed`: seats taken
+//! or given back, announced by whichever process changed them) as soon as
+//! the change is heard. One poller per watched trip (not per watcher) also reads
 //! the trip's seat masks and live holds and bumps the version when they
 //! changed: every `POLL_EVERY` where there is no feed (SQLite, one process),
 //! every `SAFETY_POLL_EVERY` as a net where there is one. The poller stops
@@ -23,8 +23,9 @@ use crate::domain::TripId;
 
 /// How often a watched trip is re-read without a seat feed.
 const POLL_EVERY: Duration = Duration::from_millis(400);
-/// How often with one: only for a change the feed could not tell.
-const SAFETY_POLL_EVERY: Duration = Duration::from_secs(5);
+/// How often with one: for what the feed does not tell (a held seat becoming
+/// sold in another process) and any change it lost.
+const SAFETY_POLL_EVERY: Duration = Duration::from_secs(1);
 /// Watchers (open streams) one server keeps at most; more are refused.
 const MAX_WATCHERS: usize = 1024;
 

@@ -197,7 +197,7 @@ impl App {
             let expired = self.store.expire_holds(now, 500).await?;
             if !expired.is_empty() {
                 // Their seats are free again on trips we do not know: read them all again.
-                self.availability.invalidate_all();
+                self.availability.freed_somewhere();
             }
             report.holds_expired += expired.len();
             if expired.len() < 500 {

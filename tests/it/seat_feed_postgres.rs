@@ -1,8 +1,9 @@
 //! Seat changes of one process reach another's live stream and seat map:
 //! two servers on one Postgres database, a hold through A, and how long until
-//! B shows it. With the seat feed (LISTEN/NOTIFY) the bound is far under the
-//! polling it replaced (a live poll every 400 ms, snapshots trusted for 2 s);
-//! the polling figures are measured too and printed next to them.
+//! B shows it. With the seat feed (A announces the seats it took, B hears it
+//! through LISTEN and reads their masks) the delay is far under the polling it
+//! replaced (a live poll every 400 ms, snapshots trusted for 2 s); the polling
+//! figures are measured too and printed next to them.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -126,14 +127,15 @@ async fn another_process_sees_a_hold_at_once_postgres() {
         "hold through A visible in B (median): live stream {:?} polled, {:?} pushed; seat map {:?} polled, {:?} pushed",
         polled.live, pushed.live, polled.seat_map, pushed.seat_map
     );
-    // The old poll interval was 400 ms (live) and 2 s (snapshot age).
+    // Polling took up to 400 ms (live) and 2 s (snapshot age); alone here the
+    // feed takes about 20 ms for both. The bounds leave room for a loaded machine.
     assert!(
-        pushed.live < Duration::from_millis(100),
+        pushed.live < Duration::from_millis(200),
         "{:?}",
         pushed.live
     );
     assert!(
-        pushed.seat_map < Duration::from_millis(100),
+        pushed.seat_map < Duration::from_millis(400),
         "{:?}",
         pushed.seat_map
     );

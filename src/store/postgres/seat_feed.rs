@@ -1,6 +1,6 @@
-//! Postgres: the seat feed is LISTEN on `ticketctl_seats`, whose
-//! notifications the triggers of migration 0010 send in the same transaction
-//! as each seat change.
+//! Postgres: the seat feed is LISTEN on `ticketctl_seats`; announcements are
+//! NOTIFYs sent in a statement of their own after the seat change committed
+//! (see `store::seat_feed` for why not in the writing transaction).
 //!
 //! The listener has a connection of its own, outside the booking pool (a
 //! pooled connection held by LISTEN for the life of the process would leave
@@ -14,9 +14,10 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::{PgStore, db};
+use crate::domain::{SeatId, SegmentMask};
 use crate::store::{SeatChange, SeatFeedStore, StoreResult};
 
-/// The channel the triggers notify (migration 0010).
+/// The channel announcements go to.
 const CHANNEL: &str = "ticketctl_seats";
 /// Wait before listening again after the connection failed.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
@@ -33,6 +34,35 @@ impl SeatFeedStore for PgStore {
         let (tx, rx) = unbounded_channel();
         tokio::spawn(forward(listener, tx));
         Ok(Some(rx))
+    }
+
+    async fn announce(&self, changes: &[SeatChange]) -> StoreResult<()> {
+        let payloads: Vec<String> = changes.iter().flat_map(SeatChange::payloads).collect();
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        // One round trip, no transaction id: nothing to flush at commit.
+        sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind(CHANNEL)
+            .bind(payloads)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn seat_masks(&self, seat_ids: &[SeatId]) -> StoreResult<Vec<(SeatId, SegmentMask)>> {
+        let ids: Vec<i64> = seat_ids.iter().map(|s| s.get()).collect();
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, taken FROM seats WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, taken)| (SeatId(id), SegmentMask::from_db(taken)))
+            .collect())
     }
 }
 
