@@ -57,6 +57,7 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-pref
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nats-url -d 'NATS server for the event relay (e.g. nats://127.0.0.1:4222): every outbox event is published to a JetStream stream. Without it no relay runs and events stay in the database' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nats-stream -d 'The JetStream stream events are published to (created if missing)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nats-subject-prefix -d 'First part of every event subject: events go to `<prefix>.<kind>`' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l outbox-lease-secs -d 'Outbox events a process claims stay its own this many seconds; events of a process killed mid-batch are taken over by another after it' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l mail-from -d 'Sender address of passenger e-mail' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l ticket-key -d 'Ed25519 seed (64 hex digits) for signing tickets; by default one is generated and kept in the database' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l rate-per-ip -d 'Requests per second per client address, bursts of twice that (0: no limit)' -r
@@ -84,6 +85,7 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l database-u
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l demo -d 'Demo mode: seed the network and trips if the database is empty, and create demo users'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l no-seat-feed -d 'Do not LISTEN for other processes\' seat changes (Postgres); see them by polling instead. For a connection pooler in transaction mode, which cannot LISTEN'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand migrate" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
@@ -267,7 +269,10 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_s
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Print events as they arrive, one JSON line each (the envelope of docs/events.md), until interrupted'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand events; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l server -d 'Rehearse against this running server (e.g. http://127.0.0.1:8080) instead of starting one on a fresh embedded database' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l server -d 'Rehearse against this running server (e.g. http://127.0.0.1:8080) instead of starting one on a fresh embedded database. Repeat it for several `serve` processes on one database: passengers are spread over them in turn' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l admin-email -d 'An admin\'s e-mail on the running servers: with it the rehearsal creates the queued sale for tomorrow\'s trips through the API, and the crowd goes through the waiting room (unless --no-queue)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l admin-password -d 'That admin\'s password' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l jwt-secret -d 'The servers\' --jwt-secret, if they were given one: with --server and --use-database the passengers\' tokens are signed here (by default with the secret the servers keep in the database)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l passengers -d 'Simulated passengers (each searches, views seats, holds, pays, fetches the ticket)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l concurrency -d 'Passengers active at once (open connections)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l decline-share -d 'Share of declined cards' -r
@@ -284,7 +289,7 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l databas
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l use-database -d 'Use --database-url for the embedded server (and for the invariant check with --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l no-queue -d 'Let passengers in directly instead of through the waiting room. (Against a --server the waiting room is not used: creating a queued sale needs an admin.)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l no-queue -d 'Let passengers in directly instead of through the waiting room. (Against --server the waiting room is used only with --admin-email: creating a queued sale needs an admin.)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l baseline -d 'Also measure the raw-storage baseline (bookings written straight to the store)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -l json
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand rehearse" -s h -l help -d 'Print help'

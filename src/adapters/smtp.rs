@@ -41,7 +41,9 @@ impl Mailer for SmtpMailer {
             .to_address
             .parse()
             .map_err(|e: lettre::address::AddressError| MailError::BadRecipient(e.to_string()))?;
+        let message_id = format!("<{}@{}>", email.key, self.from.email.domain());
         let message = Message::builder()
+            .message_id(Some(message_id))
             .from(self.from.clone())
             .to(Mailbox::new(Some(email.to_name), address))
             .subject(email.subject)

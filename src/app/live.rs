@@ -1,25 +1,31 @@
 //! Live inventory: who is watching which trip, and when its seats change.
 //!
 //! Counter clerks keep a trip's seat map open while they sell; it must show
-//! within a second what other clerks and online passengers take. One poller
-//! per watched trip (not per watcher) reads the trip's seat masks and live
-//! holds twice a second and bumps a version when they change. It reads the
-//! database rather than listening in-process, so it also sees sales made by
-//! other `serve` processes sharing a Postgres. The poller stops when the last
-//! watcher leaves.
+//! within a second what other clerks and online passengers take. A watched
+//! trip's version is bumped by the seat feed (`app::seat_feed`: seats taken
+//! or given back, announced by whichever process changed them) as soon as
+//! the change is heard. One poller per watched trip (not per watcher) also reads
+//! the trip's seat masks and live holds and bumps the version when they
+//! changed: every `POLL_EVERY` where there is no feed (SQLite, one process),
+//! every `SAFETY_POLL_EVERY` as a net where there is one. The poller stops
+//! when the last watcher leaves.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::{App, AppError, AppResult};
 use crate::domain::TripId;
 
-/// How often a watched trip is re-read.
+/// How often a watched trip is re-read without a seat feed.
 const POLL_EVERY: Duration = Duration::from_millis(400);
+/// How often with one: for what the feed does not tell (a held seat becoming
+/// sold in another process) and any change it lost.
+const SAFETY_POLL_EVERY: Duration = Duration::from_secs(1);
 /// Watchers (open streams) one server keeps at most; more are refused.
 const MAX_WATCHERS: usize = 1024;
 
@@ -30,6 +36,8 @@ pub struct LiveTrips {
     capacity: Mutex<usize>,
     /// Set when the server stops: open streams end, so shutdown never waits on them.
     closing: watch::Sender<bool>,
+    /// Whether the seat feed is followed (pollers then only keep a slow net).
+    followed: AtomicBool,
 }
 
 impl Default for LiveTrips {
@@ -39,6 +47,7 @@ impl Default for LiveTrips {
             slots: Arc::new(Semaphore::new(MAX_WATCHERS)),
             capacity: Mutex::new(MAX_WATCHERS),
             closing: watch::Sender::new(false),
+            followed: AtomicBool::new(false),
         }
     }
 }
@@ -51,6 +60,33 @@ impl LiveTrips {
         if total > *capacity {
             self.slots.add_permits(total - *capacity);
             *capacity = total;
+        }
+    }
+
+    /// The seat feed is followed (or no longer is).
+    pub fn follow(&self, followed: bool) {
+        self.followed.store(followed, Ordering::Release);
+    }
+
+    fn poll_every(&self) -> Duration {
+        if self.followed.load(Ordering::Acquire) {
+            SAFETY_POLL_EVERY
+        } else {
+            POLL_EVERY
+        }
+    }
+
+    /// The trip's seats changed (the seat feed said so): its watchers refresh.
+    pub fn changed(&self, trip_id: TripId) {
+        if let Some(tx) = self.watched.lock().get(&trip_id) {
+            tx.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Changes may have been missed anywhere: every watcher refreshes.
+    pub fn changed_all(&self) {
+        for tx in self.watched.lock().values() {
+            tx.send_modify(|v| *v += 1);
         }
     }
 
@@ -124,7 +160,7 @@ impl App {
     async fn poll_trip(self, trip_id: TripId, tx: watch::Sender<u64>, baseline: u64) {
         let mut last = baseline;
         loop {
-            tokio::time::sleep(POLL_EVERY).await;
+            tokio::time::sleep(self.live.poll_every()).await;
             {
                 // Decided under the lock, so a new watcher either finds this
                 // poller running or starts a fresh one.

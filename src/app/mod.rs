@@ -19,6 +19,7 @@ mod passwords;
 pub mod payments;
 pub mod queue;
 pub mod relay;
+pub mod seat_feed;
 pub mod seed;
 mod sessions;
 pub mod tickets;
@@ -83,6 +84,13 @@ pub struct AppConfig {
     pub clock: Clock,
     /// How often the metrics' queried gauges are refreshed.
     pub gauges: gauges::GaugeSettings,
+    /// Follow seat changes committed by other processes through the store's
+    /// seat feed (Postgres LISTEN/NOTIFY). Off, they are seen by polling only
+    /// (needed behind a connection pooler in transaction mode, which cannot LISTEN).
+    pub follow_seat_changes: bool,
+    /// How long a claimed outbox batch is the claimant's alone: a process
+    /// killed mid-batch delays its events by at most this much.
+    pub outbox_lease: chrono::Duration,
 }
 
 impl Default for AppConfig {
@@ -109,6 +117,8 @@ impl Default for AppConfig {
             redis_prefix: "ticketctl:".into(),
             clock: Clock::System,
             gauges: gauges::GaugeSettings::default(),
+            follow_seat_changes: true,
+            outbox_lease: workers::OUTBOX_LEASE,
         }
     }
 }

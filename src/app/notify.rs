@@ -23,6 +23,11 @@ enum Message {
 /// One plain-text e-mail to one passenger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
+    /// The same for every delivery of one event (`event-<id>`): delivery is
+    /// at-least-once (a process killed after sending, before marking the
+    /// event done, sends it again), so a second copy is recognisably the same
+    /// message (its Message-ID), which mail clients show once.
+    pub key: String,
     pub to_name: String,
     pub to_address: String,
     pub subject: String,
@@ -134,6 +139,7 @@ impl App {
         if let Some(mailer) = &self.mailer {
             mailer
                 .send(Email {
+                    key: format!("event-{}", event.id),
                     to_name: user.name.clone(),
                     to_address: user.email.clone(),
                     subject,

@@ -22,9 +22,9 @@ use super::{App, AppError, AppResult};
 
 const BATCH: i64 = 200;
 
-/// How long a claimed batch is the claimant's alone. Long enough for a batch's
-/// notifications to go out; a process killed mid-batch delays its events by
-/// at most this much.
+/// How long a claimed batch is the claimant's alone, unless configured
+/// (`AppConfig::outbox_lease`). Long enough for a batch's notifications to go
+/// out; a process killed mid-batch delays its events by at most this much.
 pub const OUTBOX_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A name for this app's claims, unique per app (hence per process).
@@ -163,7 +163,7 @@ impl App {
         let claim = OutboxClaim {
             owner: self.outbox_owner.to_string(),
             now: self.now(),
-            lease: OUTBOX_LEASE,
+            lease: self.config.outbox_lease,
         };
         Ok(self.store.outbox_claim(consumer, &claim, BATCH).await?)
     }
@@ -197,7 +197,7 @@ impl App {
             let expired = self.store.expire_holds(now, 500).await?;
             if !expired.is_empty() {
                 // Their seats are free again on trips we do not know: read them all again.
-                self.availability.invalidate_all();
+                self.availability.freed_somewhere();
             }
             report.holds_expired += expired.len();
             if expired.len() < 500 {
@@ -322,6 +322,9 @@ impl App {
                 publisher.clone(),
                 shutdown.clone(),
             ));
+        }
+        if self.config.follow_seat_changes {
+            set.spawn(super::seat_feed::follow(self.clone(), shutdown.clone()));
         }
         let app = self.clone();
         let requests = self.sweeps.waiting_receiver().take();

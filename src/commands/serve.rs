@@ -73,6 +73,15 @@ pub struct Cmd {
     /// First part of every event subject: events go to `<prefix>.<kind>`.
     #[arg(long, env = "TICKETCTL_NATS_SUBJECT_PREFIX", default_value = nats::DEFAULT_SUBJECT_PREFIX)]
     pub nats_subject_prefix: String,
+    /// Outbox events a process claims stay its own this many seconds; events of
+    /// a process killed mid-batch are taken over by another after it.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub outbox_lease_secs: u64,
+    /// Do not LISTEN for other processes' seat changes (Postgres); see them by
+    /// polling instead. For a connection pooler in transaction mode, which
+    /// cannot LISTEN.
+    #[arg(long)]
+    pub no_seat_feed: bool,
     /// Sender address of passenger e-mail.
     #[arg(
         long,
@@ -227,6 +236,8 @@ impl Cmd {
                     invariants_every: (self.invariant_check_secs > 0)
                         .then(|| Duration::from_secs(self.invariant_check_secs)),
                 },
+                follow_seat_changes: !self.no_seat_feed,
+                outbox_lease: chrono::Duration::seconds(self.outbox_lease_secs as i64),
                 ..AppConfig::default()
             },
             events: self

@@ -50,8 +50,22 @@ pub struct Scenario {
 
 /// Where the passengers go, and who they are.
 pub struct Target {
-    pub base_url: String,
+    /// One server, or several `serve` processes on one database: passenger
+    /// `n` uses `base_urls[n % len]` for the whole visit, as a load balancer
+    /// with sticky sessions would send them.
+    pub base_urls: Vec<String>,
     pub tokens: Vec<String>,
+}
+
+/// What one server of the target saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServerTally {
+    pub base_url: String,
+    pub passengers: u64,
+    pub requests: u64,
+    pub bookings: u64,
+    /// Answers a healthy server does not give (5xx, or no answer).
+    pub unexpected: u64,
 }
 
 /// What the run measured.
@@ -63,6 +77,8 @@ pub struct Run {
     pub seats_booked: u64,
     /// How long each admitted passenger waited in the queue.
     pub queue_waits_ms: Vec<u64>,
+    /// Per server, in the order of `Target::base_urls`.
+    pub per_server: Vec<ServerTally>,
 }
 
 struct Passenger<'a> {
@@ -321,6 +337,7 @@ struct Collected {
     booked_at_ms: Vec<u64>,
     seats_booked: u64,
     queue_waits_ms: Vec<u64>,
+    per_server: Vec<ServerTally>,
 }
 
 /// Runs the scenario against the target; `progress` is told of every finished passenger.
@@ -348,9 +365,19 @@ pub async fn run(
     } else {
         scenario.concurrency.max(1)
     }));
-    let results = Arc::new(Mutex::new(Collected::default()));
+    let results = Arc::new(Mutex::new(Collected {
+        per_server: target
+            .base_urls
+            .iter()
+            .map(|b| ServerTally {
+                base_url: b.clone(),
+                ..ServerTally::default()
+            })
+            .collect(),
+        ..Collected::default()
+    }));
     let progress = Arc::new(progress);
-    let base: Arc<str> = target.base_url.clone().into();
+    let bases: Arc<[String]> = target.base_urls.clone().into();
     let tokens: Arc<[String]> = target.tokens.clone().into();
     let scenario = Arc::new(scenario.clone());
     let start = Instant::now();
@@ -359,22 +386,23 @@ pub async fn run(
         let arrives = scenario
             .arrival
             .mul_f64(n as f64 / scenario.passengers as f64);
-        let (client, permits, shoppers, results, progress, base, tokens, scenario) = (
+        let (client, permits, shoppers, results, progress, bases, tokens, scenario) = (
             client.clone(),
             permits.clone(),
             shoppers.clone(),
             results.clone(),
             progress.clone(),
-            base.clone(),
+            bases.clone(),
             tokens.clone(),
             scenario.clone(),
         );
         tasks.spawn(async move {
             tokio::time::sleep_until((start + arrives).into()).await;
             let _shopping = shoppers.acquire().await.expect("never closed");
+            let server = n % bases.len();
             let mut p = Passenger {
                 client: &client,
-                base: &base,
+                base: &bases[server],
                 token: &tokens[n % tokens.len()],
                 start,
                 samples: Vec::new(),
@@ -384,6 +412,15 @@ pub async fn run(
             let (outcome, seats, wait) = visit(&mut p, &scenario, n).await;
             let finished = start.elapsed().as_millis() as u64;
             let mut r = results.lock();
+            let tally = &mut r.per_server[server];
+            tally.passengers += 1;
+            tally.requests += p.samples.len() as u64;
+            tally.bookings += u64::from(outcome == Outcome::Booked);
+            tally.unexpected += p
+                .samples
+                .iter()
+                .filter(|s| s.status == 0 || s.status >= 500)
+                .count() as u64;
             r.samples.append(&mut p.samples);
             r.outcomes.push(outcome);
             if outcome == Outcome::Booked {
@@ -407,6 +444,7 @@ pub async fn run(
         booked_at_ms: c.booked_at_ms,
         seats_booked: c.seats_booked,
         queue_waits_ms: c.queue_waits_ms,
+        per_server: c.per_server,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod postgres;
 mod read_models;
 mod sales;
 mod schema;
+mod seat_feed;
 pub mod sqlite;
 mod ticket;
 
@@ -36,6 +37,7 @@ pub use payment::PaymentStore;
 pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
+pub use seat_feed::{SeatChange, SeatFeedStore};
 pub use ticket::TicketStore;
 
 use std::sync::Arc;
@@ -115,6 +117,7 @@ pub trait Store:
     + LimitStore
     + SaleStore
     + MonitorStore
+    + SeatFeedStore
     + Send
     + Sync
     + 'static
@@ -134,6 +137,7 @@ impl<T> Store for T where
         + LimitStore
         + SaleStore
         + MonitorStore
+        + SeatFeedStore
         + Send
         + Sync
         + 'static
@@ -144,7 +148,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, Store, TicketStore,
+        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore, Store,
+        TicketStore,
     };
 }
 

@@ -333,6 +333,28 @@ fn rehearse_refuses_flags_out_of_range() {
             &["--server", "ftp://example"][..],
             "--server must be an http://",
         ),
+        (
+            &[
+                "--server",
+                "http://127.0.0.1:8080",
+                "--server",
+                "ftp://example",
+            ][..],
+            "--server must be an http://",
+        ),
+        (
+            &["--admin-email", "admin@example.org"][..],
+            "--admin-email is for running servers",
+        ),
+        (
+            &[
+                "--server",
+                "http://127.0.0.1:1",
+                "--admin-email",
+                "a@example.org",
+            ][..],
+            "--admin-email needs --admin-password",
+        ),
     ] {
         let mut full = vec!["rehearse"];
         full.extend_from_slice(args);

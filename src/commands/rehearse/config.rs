@@ -13,11 +13,21 @@ pub(super) enum ServerAt {
     /// Started in this process on a fresh temporary SQLite file, or on
     /// `--database-url` with `--use-database`.
     Embedded { use_database: bool },
-    /// A running server; its database is checked afterwards only with `--use-database`.
+    /// Running servers (one or several processes on one database); passengers
+    /// are spread over them in turn. Their database is checked afterwards
+    /// only with `--use-database`.
     Remote {
-        base_url: String,
+        base_urls: Vec<String>,
         use_database: bool,
+        /// An admin's login, to create the queued sale through the API.
+        admin: Option<AdminLogin>,
     },
+}
+
+/// An admin account on the servers under test.
+pub(super) struct AdminLogin {
+    pub(super) email: String,
+    pub(super) password: String,
 }
 
 impl ServerAt {
@@ -42,8 +52,8 @@ impl ServerAt {
     }
 }
 
-/// The waiting room the crowd goes through (embedded server only: creating a
-/// queued sale needs an admin).
+/// The waiting room the crowd goes through: made in the embedded server's
+/// database, or through the API of running servers with an admin's login.
 pub(super) struct RoomPlan {
     pub(super) admit_rate: f64,
     pub(super) max_active: usize,
@@ -65,6 +75,8 @@ pub(super) struct RehearsalConfig {
     pub(super) json: bool,
     /// Where the server's /metrics at the end of the sale is written.
     pub(super) metrics_out: Option<PathBuf>,
+    /// Signs the passengers' tokens when they are made in the servers' database.
+    pub(super) jwt_secret: Option<String>,
 }
 
 fn share(name: &str, value: f64) -> anyhow::Result<f64> {
@@ -74,7 +86,28 @@ fn share(name: &str, value: f64) -> anyhow::Result<f64> {
     Ok(value)
 }
 
+fn base_url(url: &str) -> anyhow::Result<String> {
+    let base = url.trim_end_matches('/').to_owned();
+    if !base.starts_with("http://") && !base.starts_with("https://") {
+        bail!("--server must be an http:// or https:// URL, not {url:?}");
+    }
+    Ok(base)
+}
+
 impl Cmd {
+    fn admin_login(&self) -> anyhow::Result<Option<AdminLogin>> {
+        match (&self.admin_email, &self.admin_password) {
+            (None, _) => Ok(None),
+            (Some(_), None) => {
+                bail!("--admin-email needs --admin-password (or TICKETCTL_ADMIN_PASSWORD)")
+            }
+            (Some(email), Some(password)) => Ok(Some(AdminLogin {
+                email: email.clone(),
+                password: password.clone(),
+            })),
+        }
+    }
+
     pub(super) fn resolve(&self) -> anyhow::Result<RehearsalConfig> {
         if !(1..=1_000_000).contains(&self.passengers) {
             bail!("--passengers must be between 1 and 1000000");
@@ -96,22 +129,31 @@ impl Cmd {
         if decline + timeout > 1.0 {
             bail!("--decline-share and --timeout-share add up to more than 1");
         }
-        let server = match &self.server {
-            None => ServerAt::Embedded {
+        let server = if self.servers.is_empty() {
+            if self.admin_email.is_some() {
+                bail!(
+                    "--admin-email is for running servers (--server); the embedded one needs none"
+                );
+            }
+            ServerAt::Embedded {
                 use_database: self.use_database,
-            },
-            Some(url) => {
-                let base_url = url.trim_end_matches('/').to_owned();
-                if !base_url.starts_with("http://") && !base_url.starts_with("https://") {
-                    bail!("--server must be an http:// or https:// URL, not {url:?}");
-                }
-                ServerAt::Remote {
-                    base_url,
-                    use_database: self.use_database,
-                }
+            }
+        } else {
+            ServerAt::Remote {
+                base_urls: self
+                    .servers
+                    .iter()
+                    .map(|url| base_url(url))
+                    .collect::<anyhow::Result<_>>()?,
+                use_database: self.use_database,
+                admin: self.admin_login()?,
             }
         };
-        let room = (server.is_embedded() && !self.no_queue).then(|| RoomPlan {
+        let queued = match &server {
+            ServerAt::Embedded { .. } => true,
+            ServerAt::Remote { admin, .. } => admin.is_some(),
+        };
+        let room = (queued && !self.no_queue).then(|| RoomPlan {
             admit_rate: self.admit_rate,
             max_active: self.max_active.unwrap_or(self.concurrency).max(1),
             poll: Duration::from_millis(self.poll_ms.max(10)),
@@ -129,6 +171,7 @@ impl Cmd {
             chart: self.chart.clone(),
             json: self.json,
             metrics_out: self.metrics_out.clone(),
+            jwt_secret: self.jwt_secret.clone(),
         })
     }
 }

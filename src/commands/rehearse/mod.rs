@@ -3,6 +3,7 @@
 
 mod baseline;
 mod config;
+mod remote_sale;
 mod report;
 mod scrape;
 mod setup;
@@ -24,9 +25,23 @@ use report::{Report, Verdict};
 #[derive(Debug, clap::Args)]
 pub struct Cmd {
     /// Rehearse against this running server (e.g. http://127.0.0.1:8080) instead of
-    /// starting one on a fresh embedded database.
-    #[arg(long)]
-    pub server: Option<String>,
+    /// starting one on a fresh embedded database. Repeat it for several `serve`
+    /// processes on one database: passengers are spread over them in turn.
+    #[arg(long = "server", value_name = "URL")]
+    pub servers: Vec<String>,
+    /// An admin's e-mail on the running servers: with it the rehearsal creates
+    /// the queued sale for tomorrow's trips through the API, and the crowd goes
+    /// through the waiting room (unless --no-queue).
+    #[arg(long, env = "TICKETCTL_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// That admin's password.
+    #[arg(long, env = "TICKETCTL_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// The servers' --jwt-secret, if they were given one: with --server and
+    /// --use-database the passengers' tokens are signed here (by default with
+    /// the secret the servers keep in the database).
+    #[arg(long, env = "TICKETCTL_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
     /// Use --database-url for the embedded server (and for the invariant check with
     /// --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow.
     #[arg(long)]
@@ -49,8 +64,9 @@ pub struct Cmd {
     /// Passengers arrive spread over this many seconds (a queued sale opens halfway).
     #[arg(long, default_value_t = 2.0)]
     pub arrival_secs: f64,
-    /// Let passengers in directly instead of through the waiting room. (Against a
-    /// --server the waiting room is not used: creating a queued sale needs an admin.)
+    /// Let passengers in directly instead of through the waiting room. (Against
+    /// --server the waiting room is used only with --admin-email: creating a
+    /// queued sale needs an admin.)
     #[arg(long)]
     pub no_queue: bool,
     /// Passengers the waiting room admits per second.
@@ -87,7 +103,14 @@ impl Cmd {
 
 async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()> {
     let app_and_dir = if cfg.server.opens_database() {
-        Some(setup::prepare_app(database_url, cfg.server.use_database()).await?)
+        Some(
+            setup::prepare_app(
+                database_url,
+                cfg.server.use_database(),
+                cfg.jwt_secret.clone(),
+            )
+            .await?,
+        )
     } else {
         None
     };
@@ -95,13 +118,22 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     let today = ServiceDate::today_at(chrono::Utc::now());
     let date = today.add_days(1);
 
-    let (base, tokens, server) = match (&cfg.server, &app) {
-        (ServerAt::Remote { base_url, .. }, _) => {
+    let (bases, tokens, server) = match (&cfg.server, &app) {
+        (ServerAt::Remote { base_urls, .. }, Some(app)) => {
+            // With the servers' database: one account per passenger, made
+            // straight in it, tokens signed with the key the servers keep there.
+            eprintln!("creating {} passengers in the database…", cfg.passengers);
+            let tokens = setup::passengers_tokens(app, cfg.passengers).await?;
+            (base_urls.clone(), tokens, None)
+        }
+        (ServerAt::Remote { base_urls, .. }, None) => {
             let users = cfg.passengers.min(200);
-            eprintln!("registering {users} passengers on {base_url}…");
+            // One database behind every process: the accounts are made once.
+            let first = &base_urls[0];
+            eprintln!("registering {users} passengers on {first} (passengers share them)…");
             (
-                base_url.clone(),
-                setup::remote_tokens(base_url, users).await?,
+                base_urls.clone(),
+                setup::remote_tokens(first, users).await?,
                 None,
             )
         }
@@ -122,15 +154,25 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
             tokio::spawn(server.run(async {
                 let _ = stopped.await;
             }));
-            (format!("http://{addr}"), tokens, Some(stop))
+            (vec![format!("http://{addr}")], tokens, Some(stop))
         }
         (ServerAt::Embedded { .. }, None) => {
             unreachable!("an embedded rehearsal always opens its database")
         }
     };
 
-    let queue = match (&app, &cfg.room) {
-        (Some(app), Some(room)) => {
+    let queue = match (&cfg.server, &app, &cfg.room) {
+        (_, _, None) => None,
+        (
+            ServerAt::Remote {
+                admin: Some(admin), ..
+            },
+            _,
+            Some(room),
+        ) => {
+            Some(remote_sale::queue_the_sale(&bases[0], admin, date, room, cfg.arrival / 2).await?)
+        }
+        (ServerAt::Embedded { .. }, Some(app), Some(room)) => {
             Some(setup::queue_the_sale(app, date, room, cfg.arrival / 2).await?)
         }
         _ => None,
@@ -154,7 +196,7 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     let ticker = bar.clone();
     let result: Run = run(
         &Target {
-            base_url: base.clone(),
+            base_urls: bases.clone(),
             tokens,
         },
         &scenario,
@@ -163,7 +205,7 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     .await;
     bar.finish();
     if let Some(out) = &cfg.metrics_out {
-        scrape::write_metrics(app.as_ref(), &base, out).await?;
+        scrape::write_metrics(app.as_ref(), &bases, out).await?;
     }
 
     let backend = match &app {

@@ -38,6 +38,8 @@ pub(super) struct Report {
     /// Join, status and leave requests, and their rate while anyone was in the room.
     pub(super) room_requests: Option<u64>,
     pub(super) room_requests_per_s: Option<f64>,
+    /// Passengers, requests and bookings per server (several with repeated --server).
+    pub(super) servers: Vec<crate::rehearse::ServerTally>,
     /// Peak resident memory of this process (the embedded server and the load generator).
     pub(super) peak_rss_mb: Option<u64>,
     pub(super) invariants: Option<Verdict>,
@@ -89,6 +91,7 @@ impl Report {
             queue_waits: stats::queue_waits(&result.queue_waits_ms),
             room_requests: stats::room_rate(&result.samples).map(|(n, _)| n),
             room_requests_per_s: stats::room_rate(&result.samples).map(|(_, r)| r.round()),
+            servers: result.per_server.clone(),
             peak_rss_mb: cfg.server.is_embedded().then(peak_rss_mb).flatten(),
             invariants: None,
             baseline_bookings_per_s: None,
@@ -142,6 +145,19 @@ pub(super) fn print_report(r: &Report, chart: &std::path::Path) {
         ]);
     }
     println!("{t}");
+    if r.servers.len() > 1 {
+        let mut per = table(["server", "passengers", "requests", "bookings", "5xx/failed"]);
+        for tally in &r.servers {
+            per.add_row(vec![
+                tally.base_url.clone(),
+                tally.passengers.to_string(),
+                tally.requests.to_string(),
+                tally.bookings.to_string(),
+                tally.unexpected.to_string(),
+            ]);
+        }
+        println!("{per}");
+    }
     let mut s = table(["figure", "value"]);
     let row = |s: &mut comfy_table::Table, k: &str, v: String| {
         s.add_row(vec![k.to_string(), v]);

@@ -35,6 +35,7 @@ pub(super) fn journeys() -> Vec<(String, String, u32)> {
 pub(super) async fn prepare_app(
     database_url: &str,
     use_database: bool,
+    jwt_secret: Option<String>,
 ) -> anyhow::Result<(App, Option<tempfile::TempDir>)> {
     let (url, dir) = if use_database {
         (database_url.to_owned(), None)
@@ -53,6 +54,7 @@ pub(super) async fn prepare_app(
             latency: std::time::Duration::ZERO,
             charge_timeout: std::time::Duration::from_secs(2),
         },
+        jwt_secret,
         ..AppConfig::default()
     };
     Ok((App::new(store, config).await?, dir))

@@ -25,6 +25,7 @@ mod payment;
 mod rows;
 mod sales;
 mod schema;
+mod seat_feed;
 mod ticket;
 mod trains;
 

@@ -15,6 +15,7 @@ mod payment;
 mod rows;
 mod sales;
 mod schema;
+mod seat_feed;
 mod ticket;
 mod trains;
 

@@ -1,5 +1,7 @@
 //! The built `ticketctl serve` as a child process on a random port, for tests
-//! where a crash must be a real `kill -9` and a restart a new process.
+//! where a crash must be a real `kill -9` and a restart a new process; and
+//! `ServeFlags`, the flags that put several of them on the same Redis, NATS
+//! stream and SMTP sink.
 
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
@@ -11,6 +13,53 @@ pub struct ServedBinary {
     child: Child,
     pub base: String,
     pub port: u16,
+    db_url: String,
+    flags: Vec<String>,
+}
+
+/// `serve` flags for one of several processes sharing services.
+#[derive(Debug, Clone, Default)]
+pub struct ServeFlags(Vec<String>);
+
+impl ServeFlags {
+    pub fn new() -> ServeFlags {
+        ServeFlags::default()
+    }
+
+    /// `--name value`.
+    pub fn with(mut self, name: &str, value: impl ToString) -> ServeFlags {
+        self.0.push(format!("--{name}"));
+        self.0.push(value.to_string());
+        self
+    }
+
+    /// The waiting room and rate limits in this Redis, under the test's prefix.
+    pub fn redis(self, redis: &super::redis::TestRedis) -> ServeFlags {
+        self.with("redis-url", &redis.url)
+            .with("redis-prefix", &redis.prefix)
+    }
+
+    /// Events relayed to the test's stream and subjects.
+    pub fn nats(self, stream: &super::nats::TestStream) -> ServeFlags {
+        self.with("nats-url", &stream.url)
+            .with("nats-stream", &stream.name)
+            .with("nats-subject-prefix", &stream.prefix)
+    }
+
+    /// Passenger e-mail through the sink.
+    pub fn smtp(self, sink: &super::smtp::SmtpSink) -> ServeFlags {
+        self.with("smtp-url", sink.url())
+    }
+
+    /// Requests per second per address and per user (0: no limit).
+    pub fn rates(self, per_ip: u32, per_user: u32) -> ServeFlags {
+        self.with("rate-per-ip", per_ip)
+            .with("rate-per-user", per_user)
+    }
+
+    pub fn args(&self) -> Vec<&str> {
+        self.0.iter().map(String::as_str).collect()
+    }
 }
 
 impl ServedBinary {
@@ -27,7 +76,29 @@ impl ServedBinary {
 
     /// As `start`, on `port` (a restarted server where its clients expect it).
     pub async fn start_on(port: u16, db_url: &str, flags: &[&str]) -> ServedBinary {
-        let child = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let child = Self::spawn(port, db_url, &flags);
+        let served = ServedBinary {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            db_url: db_url.to_owned(),
+            flags,
+        };
+        served.ready().await;
+        served
+    }
+
+    /// SIGKILL, then the same command on the same port, ready again.
+    pub async fn kill_9_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = Self::spawn(self.port, &self.db_url, &self.flags);
+        self.ready().await;
+    }
+
+    fn spawn(port: u16, db_url: &str, flags: &[String]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_ticketctl"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(flags)
             .env("DATABASE_URL", db_url)
@@ -45,17 +116,18 @@ impl ServedBinary {
                     .unwrap(),
             )
             .spawn()
-            .expect("start ticketctl serve");
-        let base = format!("http://127.0.0.1:{port}");
+            .expect("start ticketctl serve")
+    }
+
+    async fn ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !reqwest::get(format!("{base}/readyz"))
+        while !reqwest::get(format!("{}/readyz", self.base))
             .await
             .is_ok_and(|r| r.status().is_success())
         {
             assert!(Instant::now() < deadline, "server did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        ServedBinary { child, base, port }
     }
 
     /// SIGKILL: no shutdown hooks, no flushing, like a power cut of the process.
