@@ -31,6 +31,18 @@ impl AuditCheck {
     }
 }
 
+/// The check as the API answers it.
+impl From<AuditCheck> for crate::wire::admin::AuditReport {
+    fn from(c: AuditCheck) -> Self {
+        crate::wire::admin::AuditReport {
+            entries: c.entries,
+            first_broken: c.first_broken,
+            anchor_mismatch: c.anchor_mismatch,
+            detail: c.detail,
+        }
+    }
+}
+
 /// The log's length and head hash at one moment, kept outside the database.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuditAnchor {

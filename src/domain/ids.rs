@@ -2,7 +2,8 @@
 //!
 //! Each id is the database's integer key, wrapped. They serialise as the bare
 //! number (`#[serde(transparent)]`), so the JSON API and the outbox payloads
-//! look exactly as they did when ids were plain `i64`s.
+//! look exactly as they did when ids were plain `i64`s, and the OpenAPI
+//! document names each one (`TripId`: an integer).
 
 use std::fmt;
 
@@ -11,9 +12,10 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            serde::Serialize, serde::Deserialize,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
         )]
         #[serde(transparent)]
+        #[schema(value_type = i64, format = Int64)]
         pub struct $name(pub i64);
 
         impl $name {

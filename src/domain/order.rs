@@ -15,7 +15,9 @@ use std::str::FromStr;
 
 use super::{HoldId, Nid, OrderId, ParseError, PassengerName, SeatId, TripId, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,

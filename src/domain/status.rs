@@ -1,7 +1,8 @@
 //! The shape every stored status takes: an enum whose variants are written as
 //! fixed lower-case words in the database and in JSON. `as_str` gives the
-//! word; `FromStr` reads it back and is meant for the backends' row mapping
-//! only (everything past the store edge holds the enum).
+//! word, and the OpenAPI schema lists the words; `FromStr` reads it back and
+//! is meant for the backends' row mapping only (everything past the store
+//! edge holds the enum).
 
 /// Declares a status enum with its words, `as_str`, `FromStr` and `Display`.
 macro_rules! status_enum {
@@ -27,6 +28,20 @@ macro_rules! status_enum {
                 }
             }
         }
+
+        // Written by hand: the derive does not see a `rename` whose word
+        // arrives through this macro, and would document the variant names.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!("The word for ", $what)))
+                    .enum_values(Some(Self::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl std::str::FromStr for $name {
             type Err = $crate::domain::ParseError;

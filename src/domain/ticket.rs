@@ -52,7 +52,7 @@ status_enum!(
 );
 
 /// Everything printed on a ticket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketClaims {
     pub pnr: String,
     pub train: u32,

@@ -48,7 +48,9 @@ pub fn check_schedulable(date: ServiceDate, today: ServiceDate) -> Result<(), su
 }
 
 /// Where a sale stands at an instant, for one boarding time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SaleState {
     NotYetOpen,

@@ -3,35 +3,45 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::app::{App, AppError};
 use crate::domain::{ParseError, Role, ServiceDate, StationCode, UserId};
 use crate::store::{NewStation, Upsert};
+use crate::wire::admin::{
+    RoleRequest, StationChange, StationRequest, StationSaved, TripRequest, TripScheduled, UserList,
+};
+use crate::wire::catalog::StationView;
 use crate::wire::identity::UserView;
+use crate::wire::problem::Problem;
 
 use super::auth::Caller;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath};
 
-pub async fn users(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every account", body = UserList),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn users(State(app): State<App>, caller: Caller) -> ApiResult<Json<UserList>> {
     caller.require(Role::Admin)?;
-    let users: Vec<UserView> = app.users().await?.iter().map(UserView::from).collect();
-    Ok(Json(json!({ "users": users })))
+    let users = app.users().await?.iter().map(UserView::from).collect();
+    Ok(Json(UserList { users }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleBody {
-    role: Role,
-}
-
+#[utoipa::path(put, path = "/v1/admin/users/{id}/role", tag = "admin", security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "The user")),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "The user with the new role", body = UserView),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn set_role(
     State(app): State<App>,
     caller: Caller,
     ApiPath(id): ApiPath<UserId>,
-    ApiJson(b): ApiJson<RoleBody>,
+    ApiJson(b): ApiJson<RoleRequest>,
 ) -> ApiResult<Json<UserView>> {
     caller.require(Role::Admin)?;
     app.set_role(id, b.role).await?;
@@ -41,21 +51,19 @@ pub async fn set_role(
 /// Aliases one station may carry (spellings people type: "Ctg", "Chittagong", …).
 const MAX_ALIASES: usize = 20;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StationBody {
-    code: String,
-    name: String,
-    name_bn: Option<String>,
-    #[serde(default)]
-    aliases: Vec<String>,
-}
-
+#[utoipa::path(post, path = "/v1/admin/stations", tag = "admin", security(("bearer" = [])),
+    request_body = StationRequest,
+    responses(
+        (status = 201, description = "Added", body = StationSaved),
+        (status = 200, description = "A station with this code existed: updated or unchanged", body = StationSaved),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: a name or alias belongs to another station", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn add_station(
     State(app): State<App>,
     caller: Caller,
-    ApiJson(b): ApiJson<StationBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+    ApiJson(b): ApiJson<StationRequest>,
+) -> ApiResult<(StatusCode, Json<StationSaved>)> {
     caller.require(Role::Admin)?;
     let code = StationCode::parse(&b.code).map_err(AppError::from)?;
     if b.aliases.len() > MAX_ALIASES {
@@ -73,37 +81,43 @@ pub async fn add_station(
             aliases: b.aliases,
         })
         .await?;
-    let status = if result == Upsert::Inserted {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let (status, result) = match result {
+        Upsert::Inserted => (StatusCode::CREATED, StationChange::Inserted),
+        Upsert::Updated => (StatusCode::OK, StationChange::Updated),
+        Upsert::Unchanged => (StatusCode::OK, StationChange::Unchanged),
     };
     let station = app.station(code.as_str()).await?;
     Ok((
         status,
-        Json(
-            json!({ "station": crate::wire::catalog::StationView::from(&station), "result": format!("{result:?}").to_lowercase() }),
-        ),
+        Json(StationSaved {
+            station: StationView::from(&station),
+            result,
+        }),
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TripBody {
-    train: u32,
-    date: String,
-}
-
+#[utoipa::path(post, path = "/v1/admin/trips", tag = "admin", security(("bearer" = [])),
+    request_body = TripRequest,
+    responses(
+        (status = 201, description = "The trip (scheduling one that exists returns it)", body = TripScheduled),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such train", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the train does not run that day", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn schedule_trip(
     State(app): State<App>,
     caller: Caller,
-    ApiJson(b): ApiJson<TripBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+    ApiJson(b): ApiJson<TripRequest>,
+) -> ApiResult<(StatusCode, Json<TripScheduled>)> {
     caller.require(Role::Admin)?;
     let date = ServiceDate::parse(&b.date).map_err(AppError::from)?;
-    let id = app.schedule_trip(b.train, date).await?;
+    let trip_id = app.schedule_trip(b.train, date).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "trip_id": id, "train": b.train, "date": date.to_string() })),
+        Json(TripScheduled {
+            trip_id,
+            train: b.train,
+            date: date.to_string(),
+        }),
     ))
 }

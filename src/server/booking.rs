@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 use crate::adapters::qr;
 use crate::app::booking::OrderAnswer;
@@ -13,10 +12,12 @@ use crate::app::payments::CardInput;
 use crate::app::{App, AppError};
 use crate::domain::{HoldId, OrderId, Role, TicketId, UserId};
 use crate::store::RecordedAnswer;
+use crate::wire::admin::AuditReport;
 use crate::wire::booking::{
     CardRequest, HoldRequest, HoldView, OrderList, OrderRequest, OrderView, TokenView,
 };
-use crate::wire::tickets::{TicketView, Verdict, VerifyRequest};
+use crate::wire::problem::Problem;
+use crate::wire::tickets::{TicketKey, TicketView, Verdict, VerifyRequest};
 
 use super::auth::Caller;
 use super::client_addr::ClientAddr;
@@ -32,6 +33,17 @@ fn admission(headers: &HeaderMap) -> Option<&str> {
     headers.get("admission-token").and_then(|v| v.to_str().ok())
 }
 
+#[utoipa::path(post, path = "/v1/holds", tag = "booking", security(("bearer" = [])),
+    params(("Admission-Token" = Option<String>, Header, description = "The waiting room's admission token (`GET /v1/queue/{sale}/status` once admitted); required for trips in a queued sale")),
+    request_body = HoldRequest,
+    responses(
+        (status = 201, description = "The seats are held until `expires_at`", body = HoldView),
+        (status = 403, description = "`forbidden`: the trip is in a queued sale and the admission token is missing or not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such trip", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`seats-unavailable` (with `seats`) or `conflict` (sale not open, departed)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-field`, `unknown-station` or `invalid-body`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`hold-limit` (unexpired holds per account or address) or `rate-limited`", body = Problem, content_type = "application/problem+json"),
+    ))]
 /// The client's address caps its unexpired holds (with the account's own cap).
 pub async fn create_hold(
     State(app): State<App>,
@@ -46,6 +58,12 @@ pub async fn create_hold(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+#[utoipa::path(get, path = "/v1/holds/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = HoldId, Path, description = "The hold")),
+    responses(
+        (status = 200, description = "The caller's hold", body = HoldView),
+        (status = 404, description = "`not-found` (also for another user's hold)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_hold(
     State(app): State<App>,
     caller: Caller,
@@ -54,6 +72,13 @@ pub async fn get_hold(
     Ok(Json(app.hold(caller.id(), id).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/holds/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = HoldId, Path, description = "The hold")),
+    responses(
+        (status = 204, description = "Released: its seats are free again"),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: already ordered, released or expired", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn release_hold(
     State(app): State<App>,
     caller: Caller,
@@ -63,6 +88,12 @@ pub async fn release_hold(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/payments/tokens", tag = "booking", security(("bearer" = [])),
+    request_body = CardRequest,
+    responses(
+        (status = 201, description = "A token to pay an order with", body = TokenView),
+        (status = 422, description = "`invalid-field`: card number, expiry or CVC", body = Problem, content_type = "application/problem+json"),
+    ))]
 /// The card number and CVC exist only in this request; they are never logged or stored.
 pub async fn tokenize(
     State(app): State<App>,
@@ -81,6 +112,18 @@ pub async fn tokenize(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/orders", tag = "booking", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Unique per order (a UUID); a retry with the same key and body gets the same answer and is charged once. At most 255 characters"), ("Admission-Token" = Option<String>, Header, description = "The waiting room's admission token (`GET /v1/queue/{sale}/status` once admitted); required for trips in a queued sale")),
+    request_body = OrderRequest,
+    responses(
+        (status = 201, description = "Paid and confirmed; tickets follow (`GET /v1/orders/{id}`)", body = OrderView),
+        (status = 400, description = "`idempotency-key-missing`, `malformed-json`, `invalid-query`", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "`payment-failed`: the card was declined; `order` is the failed order and its seats are free again", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admission token missing or not valid for a queued sale", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such hold (or not the caller's)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`order-in-progress` (a request with this key is still running, `Retry-After`), `conflict` (hold expired or already ordered)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency-key-reused` (same key, another body), `invalid-field`, `invalid-body`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn place_order(
     State(app): State<App>,
     caller: Caller,
@@ -142,7 +185,7 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<&str> {
 }
 
 /// Longest Idempotency-Key accepted (a UUID is 36; room for other schemes).
-const MAX_IDEMPOTENCY_KEY: usize = 255;
+pub(super) const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// A recorded answer as a response, its body sent as it was recorded: 201
 /// with the order (JSON), or a problem (402 payment-failed).
@@ -161,6 +204,12 @@ fn recorded_response(recorded: RecordedAnswer) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "booking", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order (the caller's own; staff see any)", body = OrderView),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_order(
     State(app): State<App>,
     caller: Caller,
@@ -170,11 +219,20 @@ pub async fn get_order(
     Ok(Json(app.order_view(&order).await?))
 }
 
+#[utoipa::path(get, path = "/v1/me/orders", tag = "booking", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's orders, newest first", body = OrderList)))]
 pub async fn my_orders(State(app): State<App>, caller: Caller) -> ApiResult<Json<OrderList>> {
     let orders = app.orders_of(caller.id()).await?;
     Ok(Json(OrderList { orders }))
 }
 
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "booking", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    responses(
+        (status = 200, description = "Cancelled, refunded by the cancellation table", body = OrderView),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: not confirmed, or departed", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn cancel_order(
     State(app): State<App>,
     caller: Caller,
@@ -185,6 +243,12 @@ pub async fn cancel_order(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])),
+    params(("id" = TicketId, Path, description = "The ticket")),
+    responses(
+        (status = 200, description = "The ticket with its signed payload", body = TicketView),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_ticket(
     State(app): State<App>,
     caller: Caller,
@@ -199,6 +263,12 @@ fn qr_failed(e: qr::QrError) -> ApiError {
     AppError::Internal(e.to_string()).into()
 }
 
+#[utoipa::path(get, path = "/v1/tickets/{id}/qr.png", tag = "tickets", security(("bearer" = [])),
+    params(("id" = TicketId, Path, description = "The ticket")),
+    responses(
+        (status = 200, description = "The ticket's QR code", content_type = "image/png", body = Vec<u8>),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn ticket_png(
     State(app): State<App>,
     caller: Caller,
@@ -212,6 +282,12 @@ pub async fn ticket_png(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/v1/tickets/{id}/qr.svg", tag = "tickets", security(("bearer" = [])),
+    params(("id" = TicketId, Path, description = "The ticket")),
+    responses(
+        (status = 200, description = "The ticket's QR code", content_type = "image/svg+xml", body = String),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn ticket_svg(
     State(app): State<App>,
     caller: Caller,
@@ -225,6 +301,8 @@ pub async fn ticket_svg(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/v1/tickets/verify", tag = "tickets", request_body = VerifyRequest,
+    responses((status = 200, description = "The verdict (a forged or malformed payload is a verdict, not an error)", body = Verdict)))]
 /// For inspectors: is this ticket genuine and still valid?
 pub async fn verify_ticket(
     State(app): State<App>,
@@ -233,14 +311,22 @@ pub async fn verify_ticket(
     Ok(Json(app.verify_ticket(&b.payload).await?))
 }
 
+#[utoipa::path(get, path = "/v1/tickets/public-key", tag = "tickets",
+    responses((status = 200, description = "The Ed25519 key tickets are signed with", body = TicketKey)))]
 /// The key inspectors' devices use to check tickets offline.
-pub async fn public_key(State(app): State<App>) -> Json<Value> {
-    Json(json!({ "algorithm": "Ed25519", "public_key": app.ticket_public_key() }))
+pub async fn public_key(State(app): State<App>) -> Json<TicketKey> {
+    Json(TicketKey {
+        algorithm: "Ed25519".to_owned(),
+        public_key: app.ticket_public_key(),
+    })
 }
 
-pub async fn audit_verify(State(app): State<App>, caller: Caller) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/admin/audit/verify", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Whether the audit log's hash chain holds", body = AuditReport),
+        (status = 403, description = "`forbidden`: admins only", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn audit_verify(State(app): State<App>, caller: Caller) -> ApiResult<Json<AuditReport>> {
     caller.require(Role::Admin)?;
-    Ok(Json(
-        serde_json::to_value(app.verify_audit().await?).expect("serialisable"),
-    ))
+    Ok(Json(AuditReport::from(app.verify_audit().await?)))
 }

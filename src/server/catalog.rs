@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::app::App;
 use crate::domain::{Role, ServiceDate, TripId};
@@ -10,11 +11,14 @@ use crate::store::TrainRecord;
 use crate::wire::catalog::{
     SearchResult, SeatMap, StationList, StationView, TrainList, TrainSummary, TripDetail,
 };
+use crate::wire::problem::Problem;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, ApiQuery};
 
+#[utoipa::path(get, path = "/v1/stations", tag = "catalog",
+    responses((status = 200, description = "Every station, by code", body = StationList)))]
 pub async fn stations(State(app): State<App>) -> ApiResult<Json<StationList>> {
     let stations = app
         .stations()
@@ -45,11 +49,19 @@ fn train_summary(r: &TrainRecord) -> TrainSummary {
     }
 }
 
+#[utoipa::path(get, path = "/v1/trains", tag = "catalog",
+    responses((status = 200, description = "Every train with its route and running days", body = TrainList)))]
 pub async fn trains(State(app): State<App>) -> ApiResult<Json<TrainList>> {
     let trains = app.trains().await?.iter().map(train_summary).collect();
     Ok(Json(TrainList { trains }))
 }
 
+#[utoipa::path(get, path = "/v1/trains/{number}", tag = "catalog",
+    params(("number" = u32, Path, description = "The train's number, e.g. 701")),
+    responses(
+        (status = 200, description = "The train", body = TrainSummary),
+        (status = 404, description = "`not-found`: no such train", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn train(
     State(app): State<App>,
     ApiPath(number): ApiPath<u32>,
@@ -57,13 +69,21 @@ pub async fn train(
     Ok(Json(train_summary(&app.train(number).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Station code or name (English or Bangla), e.g. `DHK` or `Dhaka`.
     from: String,
     to: String,
+    /// `YYYY-MM-DD`.
     date: String,
 }
 
+#[utoipa::path(get, path = "/v1/trips", tag = "catalog", params(SearchQuery),
+    responses(
+        (status = 200, description = "Trips on that date that stop at both stations in that order", body = SearchResult),
+        (status = 422, description = "`unknown-station` (with suggestions) or `invalid-field` (the date)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn search(
     State(app): State<App>,
     ApiQuery(q): ApiQuery<SearchQuery>,
@@ -72,6 +92,12 @@ pub async fn search(
     Ok(Json(app.search(&q.from, &q.to, date).await?))
 }
 
+#[utoipa::path(get, path = "/v1/trips/{id}", tag = "catalog",
+    params(("id" = TripId, Path, description = "The trip")),
+    responses(
+        (status = 200, description = "The trip's stops and coaches", body = TripDetail),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn trip(
     State(app): State<App>,
     ApiPath(id): ApiPath<TripId>,
@@ -79,8 +105,10 @@ pub async fn trip(
     Ok(Json(app.trip_detail(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JourneyQuery {
+    /// Where the journey starts (code or name).
     from: String,
     to: String,
     /// Say whether taken seats are held or sold.
@@ -91,6 +119,16 @@ pub struct JourneyQuery {
 /// The plain map (free or taken) is public. The detailed one (held vs sold)
 /// shows how a sale is going seat by seat, so it is for clerks and admins:
 /// without a token it answers 401, for a passenger 403.
+#[utoipa::path(get, path = "/v1/trips/{id}/seats", tag = "catalog",
+    params(("id" = TripId, Path, description = "The trip"), JourneyQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Every seat, free or taken for this journey", body = SeatMap),
+        (status = 401, description = "`unauthorized`: `detail=true` without a valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: `detail=true` needs a clerk or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown-station` or `invalid-field` (the stations are not on this trip in that order)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn seats(
     State(app): State<App>,
     caller: Result<Caller, ApiError>,

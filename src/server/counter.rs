@@ -8,13 +8,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::app::App;
 use crate::domain::{OrderId, Role, UserId};
-use crate::wire::booking::{HoldRequest, HoldView};
+use crate::wire::booking::{HoldRequest, HoldView, OrderView};
 use crate::wire::counter::{
     CounterCancelView, CounterLookup, CounterOrderRequest, CounterOrderView, ShiftView,
 };
+use crate::wire::problem::Problem;
 
 use super::auth::Caller;
 use super::booking::{answer_order, idempotency_key};
@@ -27,6 +29,15 @@ fn clerk(caller: &Caller) -> ApiResult<UserId> {
     Ok(caller.id())
 }
 
+#[utoipa::path(post, path = "/v1/counter/holds", tag = "counter", security(("bearer" = [])),
+    request_body = HoldRequest,
+    responses(
+        (status = 201, description = "The seats are held for the clerk's sale", body = HoldView),
+        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such trip", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`seats-unavailable` (with `seats`) or `conflict`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-field`, `unknown-station` or `invalid-body`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn hold(
     State(app): State<App>,
     caller: Caller,
@@ -39,6 +50,17 @@ pub async fn hold(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/counter/orders", tag = "counter", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Unique per sale; a retry with the same key and body gets the same answer")),
+    request_body = CounterOrderRequest,
+    responses(
+        (status = 201, description = "Sold for cash and confirmed", body = OrderView),
+        (status = 400, description = "`idempotency-key-missing` or `malformed-json`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such hold (or not the clerk's)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`order-in-progress` (`Retry-After`), `conflict` (hold expired or ordered)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency-key-reused`, `invalid-field` (phone, passengers), `invalid-body`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn sell(
     State(app): State<App>,
     caller: Caller,
@@ -51,6 +73,14 @@ pub async fn sell(
     answer_order(&app, clerk, key, answer).await
 }
 
+#[utoipa::path(post, path = "/v1/counter/orders/{id}/cancel", tag = "counter", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    responses(
+        (status = 200, description = "Cancelled: the cash to hand back, or the card refund", body = CounterCancelView),
+        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: not confirmed, or departed", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn cancel(
     State(app): State<App>,
     caller: Caller,
@@ -60,6 +90,13 @@ pub async fn cancel(
     Ok(Json(app.counter_cancel(clerk, id).await?))
 }
 
+#[utoipa::path(get, path = "/v1/counter/orders/{id}", tag = "counter", security(("bearer" = [])),
+    params(("id" = OrderId, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order with its buyer's phone and signed tickets", body = CounterOrderView),
+        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn order(
     State(app): State<App>,
     caller: Caller,
@@ -69,13 +106,23 @@ pub async fn order(
     Ok(Json(app.counter_order_detail(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
+    /// A ticket's PNR; or…
     pnr: Option<String>,
+    /// …the buyer's phone (exactly one of the two).
     phone: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/counter/lookup", tag = "counter", security(("bearer" = [])),
+    params(LookupQuery),
+    responses(
+        (status = 200, description = "Orders with that PNR or phone", body = CounterLookup),
+        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-field`: neither or both of `pnr` and `phone`, or a malformed one", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn lookup(
     State(app): State<App>,
     caller: Caller,
@@ -88,13 +135,20 @@ pub async fn lookup(
     Ok(Json(CounterLookup { orders }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShiftQuery {
     /// Start of the shift (RFC 3339); default midnight in Dhaka today.
     since: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(get, path = "/v1/counter/shift", tag = "counter", security(("bearer" = [])),
+    params(ShiftQuery),
+    responses(
+        (status = 200, description = "The clerk's cash since `since`", body = ShiftView),
+        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn shift(
     State(app): State<App>,
     caller: Caller,

@@ -3,14 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::app::identity::Registration;
 use crate::domain::Role;
 use crate::wire::identity::{
-    CodeRequest, LoginRequest, MfaEnrolment, RefreshRequest, RegisterRequest, TokenPair, UserView,
+    CodeRequest, LoginRequest, MfaEnrolment, MfaStatus, RefreshRequest, RegisterRequest,
+    Registered, TokenPair, UserView,
 };
+use crate::wire::problem::Problem;
 
 use super::auth::Caller;
 use super::error::ApiResult;
@@ -20,10 +21,15 @@ use super::extract::ApiJson;
 /// A valid registration answers 202 with the same body whether the phone and
 /// e-mail were free (the account now exists) or already in use (nothing changes),
 /// so registering cannot be used to learn who has an account.
+#[utoipa::path(post, path = "/v1/auth/register", tag = "identity", request_body = RegisterRequest,
+    responses(
+        (status = 202, description = "Accepted: the same answer whether or not the phone and e-mail were taken", body = Registered),
+        (status = 503, description = "`overloaded`: no password-hashing turn in time (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn register(
     State(app): State<App>,
     ApiJson(b): ApiJson<RegisterRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Registered>)> {
     app.sign_up(Registration {
         name: b.name,
         phone: b.phone,
@@ -34,13 +40,20 @@ pub async fn register(
     .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "status": "accepted",
-            "detail": "if this phone and e-mail were not registered yet, the account now exists: log in with them",
-        })),
+        Json(Registered {
+            status: "accepted".to_owned(),
+            detail: "if this phone and e-mail were not registered yet, the account now exists: log in with them".to_owned(),
+        }),
     ))
 }
 
+#[utoipa::path(post, path = "/v1/auth/login", tag = "identity", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a short-lived access token and a refresh token", body = TokenPair),
+        (status = 401, description = "`unauthorized` (wrong login or password) or `mfa-required` (send `totp`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`login-locked` after repeated failures, or `rate-limited` (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: no password-hashing turn in time (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn login(
     State(app): State<App>,
     ApiJson(b): ApiJson<LoginRequest>,
@@ -50,6 +63,11 @@ pub async fn login(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "identity", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the old refresh token stops working", body = TokenPair),
+        (status = 401, description = "`unauthorized`: unknown, used or ended refresh token", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn refresh(
     State(app): State<App>,
     ApiJson(b): ApiJson<RefreshRequest>,
@@ -59,6 +77,8 @@ pub async fn refresh(
 
 /// Ends the session of the refresh token: it, every token rotated from it, and
 /// the session's access tokens stop working. 204 whether or not it was still live.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "identity", request_body = RefreshRequest,
+    responses((status = 204, description = "The session is over (whether or not it was still live)")))]
 pub async fn logout(
     State(app): State<App>,
     ApiJson(b): ApiJson<RefreshRequest>,
@@ -67,19 +87,33 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/me", tag = "identity", security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = UserView)))]
 pub async fn me(State(app): State<App>, caller: Caller) -> ApiResult<Json<UserView>> {
     Ok(Json(UserView::from(&app.user(caller.id()).await?)))
 }
 
+#[utoipa::path(post, path = "/v1/auth/mfa/enroll", tag = "identity", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A new secret; two-factor is on once a code from it is verified", body = MfaEnrolment),
+        (status = 409, description = "`conflict`: two-factor is already on", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn mfa_enroll(State(app): State<App>, caller: Caller) -> ApiResult<Json<MfaEnrolment>> {
     Ok(Json(app.mfa_enroll(caller.id()).await?))
 }
 
+#[utoipa::path(post, path = "/v1/auth/mfa/verify", tag = "identity", security(("bearer" = [])),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, description = "Two-factor is on", body = MfaStatus),
+        (status = 401, description = "`unauthorized`: wrong code", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: nothing enrolled, or already on", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn mfa_verify(
     State(app): State<App>,
     caller: Caller,
     ApiJson(b): ApiJson<CodeRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MfaStatus>> {
     app.mfa_verify(caller.id(), &b.code).await?;
-    Ok(Json(json!({ "mfa_enabled": true })))
+    Ok(Json(MfaStatus { mfa_enabled: true }))
 }

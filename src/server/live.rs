@@ -23,6 +23,7 @@ use crate::domain::{Role, TripId};
 use super::client_addr::ClientAddr;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiPath;
+use crate::wire::problem::Problem;
 
 /// Bounds on open live streams.
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +164,17 @@ fn is_staff(app: &App, headers: &HeaderMap) -> bool {
         .is_some_and(|c| matches!(c.role, Role::Clerk | Role::Admin))
 }
 
+#[utoipa::path(get, path = "/v1/trips/{id}/live", tag = "catalog",
+    params(("id" = TripId, Path, description = "The trip")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events, one `seats` event per inventory change: `{\"trip_id\":7,\"version\":42}`; re-read the seat map on each. The first comes at once; the stream lasts until the server stops", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`invalid-path`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such trip", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-field`: the path breaks the text rule", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-streams`: this address holds its share of streams (`Retry-After`); staff are exempt", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: every stream open to this caller's kind is in use (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn trip_live(
     State(LiveState { app, gate }): State<LiveState>,
     ClientAddr(client): ClientAddr,

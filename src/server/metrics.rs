@@ -20,6 +20,8 @@ use crate::app::App;
 /// Content type of the Prometheus text exposition format.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+#[utoipa::path(get, path = "/metrics", tag = "probes",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)))]
 /// Renders this server's metrics. Gauges that need a query were set by the
 /// periodic refresh (`app::gauges`); a scrape reads no database.
 pub async fn scrape(State(app): State<App>) -> Response {

@@ -6,6 +6,7 @@ mod booking;
 mod catalog;
 mod client_addr;
 mod counter;
+mod docs;
 pub mod error;
 mod extract;
 mod forwarded;
@@ -15,6 +16,8 @@ pub mod limits;
 mod listener;
 mod live;
 mod metrics;
+pub mod openapi;
+mod openapi_input;
 mod panic;
 mod queue;
 mod rate;
@@ -39,8 +42,10 @@ pub use limits::Limits;
 /// Largest request body accepted; every API body is a small JSON object.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The whole HTTP surface. Health probes and `/metrics` sit outside the rate
-/// limits and load shedding, so an overloaded server still answers them.
+/// The whole HTTP surface. Health probes, `/metrics` and the API document
+/// (`/openapi.json`, `/docs`) sit outside the rate limits and load shedding, so
+/// an overloaded server still answers them. Every route here is in the
+/// document (`openapi`); a test fails when one is not.
 /// Every answer is counted and timed by route (`metrics`) and carries an
 /// `x-request-id` that its log lines carry too (`request_id`).
 pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Router {
@@ -48,6 +53,11 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::scrape))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/docs.js", get(docs::script))
+        .route("/docs/swagger-ui-bundle.js", get(docs::bundle))
+        .route("/docs/swagger-ui.css", get(docs::stylesheet))
         .with_state(app.clone());
     let tracked = axum::middleware::from_fn_with_state(app.clone(), metrics::track);
     // Long-lived streams stay clear of the read deadline and in-flight bound;

@@ -23,15 +23,16 @@ pub enum ClientError {
     /// The server could not be reached (or the connection dropped).
     #[error("cannot reach the server: {0}")]
     Network(String),
-    /// The server answered with a problem.
+    /// The server answered with a problem (boxed: a problem with all its
+    /// extras is large, and every result of the client carries this type).
     #[error("{}", .0.detail)]
-    Api(Problem),
+    Api(Box<Problem>),
 }
 
 impl ClientError {
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            ClientError::Api(p) => Some(p),
+            ClientError::Api(p) => Some(p.as_ref()),
             ClientError::Network(_) => None,
         }
     }
@@ -135,7 +136,7 @@ impl Client {
             if problem.detail.is_empty() {
                 problem.detail = format!("the server answered {status}");
             }
-            Err(ClientError::Api(problem))
+            Err(ClientError::Api(Box::new(problem)))
         }
     }
 

@@ -74,10 +74,10 @@ pub async fn perform(client: &Client, effect: Effect) -> Option<Reply> {
             Ok(()) => Reply::Printed(path.display().to_string()),
             Err(e) => Reply::Failed {
                 what: Call::Print,
-                error: ClientError::Api(super::wire::Problem {
+                error: ClientError::Api(Box::new(super::wire::Problem {
                     detail: format!("cannot write {}: {e}", path.display()),
                     ..Default::default()
-                }),
+                })),
             },
         },
         Effect::Watch { .. } | Effect::Unwatch | Effect::Quit => return None,

@@ -1,13 +1,14 @@
 //! Booking bodies: holding seats, card tokens, placing and viewing orders.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::{
     HoldId, HoldStatus, OrderId, OrderStatus, SeatClass, TicketId, TicketStatus, TripId,
 };
 
 /// `POST /v1/holds` (and `/v1/counter/holds`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRequest {
     pub trip_id: TripId,
@@ -22,7 +23,7 @@ pub struct HoldRequest {
     pub count: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HoldView {
     pub hold_id: HoldId,
     pub trip_id: TripId,
@@ -38,7 +39,7 @@ pub struct HoldView {
 }
 
 /// `POST /v1/payments/tokens`: the card exists only in this request.
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardRequest {
     pub number: String,
@@ -48,7 +49,7 @@ pub struct CardRequest {
 }
 
 /// A card token, to pay an order with.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenView {
     pub token: String,
     pub brand: String,
@@ -57,7 +58,7 @@ pub struct TokenView {
     pub exp_year: u32,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PassengerBody {
     pub name: String,
@@ -66,7 +67,7 @@ pub struct PassengerBody {
 }
 
 /// `POST /v1/orders`, under an Idempotency-Key.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRequest {
     pub hold_id: HoldId,
@@ -74,13 +75,13 @@ pub struct OrderRequest {
     pub payment_token: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderSeat {
     pub seat: String,
     pub passenger: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderTicket {
     pub ticket_id: TicketId,
     pub pnr: String,
@@ -90,7 +91,7 @@ pub struct OrderTicket {
 
 /// An order as the API shows it; also the body of a placed order (201) and
 /// the `order` of a failed payment's problem (402).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderView {
     pub order_id: OrderId,
     pub status: OrderStatus,
@@ -110,7 +111,7 @@ pub struct OrderView {
 }
 
 /// `GET /v1/orders`: the caller's orders.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderList {
     pub orders: Vec<OrderView>,
 }

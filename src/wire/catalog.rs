@@ -1,12 +1,13 @@
 //! Catalog bodies: stations, trains, trip search, trip detail and seat maps.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::trip::SaleState;
 use crate::domain::{SeatClass, TripId};
 
 /// A station as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StationView {
     pub code: String,
     pub name: String,
@@ -15,13 +16,13 @@ pub struct StationView {
 }
 
 /// `GET /v1/stations`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StationList {
     pub stations: Vec<StationView>,
 }
 
 /// A train as `GET /v1/trains` lists it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrainSummary {
     pub number: u32,
     pub name: String,
@@ -37,18 +38,18 @@ pub struct TrainSummary {
 }
 
 /// `GET /v1/trains`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrainList {
     pub trains: Vec<TrainSummary>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrainRef {
     pub number: u32,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClassOffer {
     pub class: SeatClass,
     pub fare: i64,
@@ -58,7 +59,7 @@ pub struct ClassOffer {
     pub seats_free: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TripOption {
     pub trip_id: TripId,
     pub train: TrainRef,
@@ -71,14 +72,14 @@ pub struct TripOption {
     pub classes: Vec<ClassOffer>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SaleView {
     pub state: SaleState,
     pub opens_at: String,
 }
 
 /// `GET /v1/trips?from&to&date`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SearchResult {
     pub from: StationView,
     pub to: StationView,
@@ -86,7 +87,7 @@ pub struct SearchResult {
     pub trips: Vec<TripOption>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StopView {
     pub station: StationView,
     pub arrives: Option<String>,
@@ -94,7 +95,7 @@ pub struct StopView {
     pub km: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CoachView {
     pub code: String,
     pub class: SeatClass,
@@ -103,7 +104,7 @@ pub struct CoachView {
 }
 
 /// `GET /v1/trips/{id}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TripDetail {
     pub trip_id: TripId,
     pub train: TrainRef,
@@ -113,7 +114,7 @@ pub struct TripDetail {
     pub coaches: Vec<CoachView>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SeatView {
     pub seat: String,
     pub number: u32,
@@ -136,7 +137,7 @@ impl SeatView {
 }
 
 /// A seat's state for one journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SeatState {
     Free,
@@ -145,7 +146,7 @@ pub enum SeatState {
     Sold,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CoachSeats {
     pub code: String,
     pub class: SeatClass,
@@ -155,7 +156,7 @@ pub struct CoachSeats {
 }
 
 /// `GET /v1/trips/{id}/seats?from&to`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SeatMap {
     pub trip_id: TripId,
     pub train: TrainRef,

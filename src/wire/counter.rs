@@ -2,6 +2,7 @@
 //! cancelling with a cash refund, and the shift's cash.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::{HoldId, UserId};
 
@@ -9,7 +10,7 @@ use super::booking::{OrderView, PassengerBody};
 use super::tickets::TicketView;
 
 /// `POST /v1/counter/orders`: the held seats, who travels, and the buyer's phone.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterOrderRequest {
     pub hold_id: HoldId,
@@ -19,7 +20,7 @@ pub struct CounterOrderRequest {
 
 /// An order as the counter sees it: with the buyer's phone and the signed
 /// tickets, so a clerk can reprint them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CounterOrderView {
     pub order: OrderView,
     /// Set for counter sales; online orders have the account's phone elsewhere.
@@ -31,13 +32,13 @@ pub struct CounterOrderView {
 }
 
 /// `GET /v1/counter/lookup?pnr|phone`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CounterLookup {
     pub orders: Vec<CounterOrderView>,
 }
 
 /// What a counter cancellation did with the money.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CounterCancelView {
     pub order: OrderView,
     /// Cash to hand back now (0 when the refund goes to the card, or nothing is due).
@@ -47,7 +48,7 @@ pub struct CounterCancelView {
 }
 
 /// `GET /v1/counter/shift`: one clerk's cash since a moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ShiftView {
     pub clerk_id: UserId,
     pub since: String,

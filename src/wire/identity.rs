@@ -1,11 +1,12 @@
 //! Identity bodies: registering, logging in, tokens, two-factor, the caller.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::{Role, UserId};
 
 /// `POST /v1/auth/register`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub name: String,
@@ -15,7 +16,7 @@ pub struct RegisterRequest {
 }
 
 /// `POST /v1/auth/login`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Phone number or e-mail.
@@ -26,21 +27,21 @@ pub struct LoginRequest {
 }
 
 /// `POST /v1/auth/refresh` and `/v1/auth/logout`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// `POST /v1/me/mfa/verify`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     pub code: String,
 }
 
 /// What logging in or refreshing answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub token_type: String,
@@ -49,7 +50,7 @@ pub struct TokenPair {
 }
 
 /// A user as the API shows them (`GET /v1/me`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
     pub id: UserId,
     pub name: String,
@@ -60,10 +61,25 @@ pub struct UserView {
 }
 
 /// `POST /v1/me/mfa/enroll`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MfaEnrolment {
     /// Base32 secret to type into an authenticator app.
     pub secret: String,
     /// `otpauth://` URL for a QR code.
     pub otpauth_url: String,
+}
+
+/// `POST /v1/auth/register` (202): the same answer whether or not the phone
+/// and e-mail were free, so registering reveals nothing about who has an account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Registered {
+    /// Always "accepted".
+    pub status: String,
+    pub detail: String,
+}
+
+/// `POST /v1/auth/mfa/verify`: two-factor sign-in is now on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaStatus {
+    pub mfa_enabled: bool,
 }

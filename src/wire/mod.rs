@@ -8,11 +8,15 @@
 //! ignore them when read, so a client keeps working while the server grows.
 //!
 //! By area: `catalog`, `identity`, `booking` (holds, cards, orders),
-//! `counter`, `queue`, `tickets`, and `problem` (what every error looks like).
+//! `counter`, `queue`, `tickets`, `admin`, `health` (the probes), and
+//! `problem` (what every error looks like). Every type derives `ToSchema`:
+//! the OpenAPI document (`server/openapi.rs`) is generated from them.
 
+pub mod admin;
 pub mod booking;
 pub mod catalog;
 pub mod counter;
+pub mod health;
 pub mod identity;
 pub mod problem;
 pub mod queue;

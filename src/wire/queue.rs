@@ -1,8 +1,9 @@
 //! Waiting-room bodies: what a user is told about their place in a queued sale.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum QueueStatus {
     /// Before opening: in the pre-queue, order decided by lot at opening.

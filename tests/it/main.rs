@@ -10,6 +10,7 @@ mod common;
 mod api_booking;
 mod api_catalog;
 mod api_counter;
+mod api_docs;
 mod api_identity;
 mod api_limits;
 mod api_queue;

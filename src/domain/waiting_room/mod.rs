@@ -29,7 +29,7 @@ pub use sale::{Place, Refusal, Sale};
 pub const TOKEN_MAX_LIFE: chrono::Duration = chrono::Duration::minutes(30);
 
 /// What an admin sets when queueing a sale (the body of `POST /v1/admin/queue`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaleSettings {
     pub id: String,
