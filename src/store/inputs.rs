@@ -123,8 +123,11 @@ pub struct Confirmation {
 pub struct AnswerToRecord {
     pub user_id: UserId,
     pub key: String,
-    pub answer: Box<dyn FnOnce(&[Ticket]) -> RecordedAnswer + Send>,
+    pub answer: MakeAnswer,
 }
+
+/// Makes the answer from the tickets a confirmation issued.
+pub type MakeAnswer = Box<dyn FnOnce(&[Ticket]) -> RecordedAnswer + Send>;
 
 /// What a confirmation wrote: the order's tickets, and the answer it
 /// recorded (`None` when it was given none, or one was recorded before).
