@@ -21,7 +21,7 @@ use crate::domain::{
 use crate::store::prelude::*;
 use crate::store::{CounterBuyer, PaymentToken, ShiftTotals};
 
-use super::booking::{Channel, OrderAnswer};
+use super::booking::{Channel, OrderAnswer, RenderAnswer};
 use super::payments::{CardInput, ChargeOutcome, PaymentGateway};
 use super::{App, AppError, AppResult, Clock};
 use crate::wire::booking::{HoldRequest, HoldView, OrderRequest};
@@ -124,11 +124,13 @@ impl App {
 
     /// Sells a counter hold for cash: tickets are issued before this returns.
     /// The same Idempotency-Key replays the first answer and takes no more cash.
+    /// `render` is the server's answer to an outcome (see `place_order`).
     pub async fn counter_order(
         &self,
         clerk_id: UserId,
         key: &str,
         req: CounterOrderRequest,
+        render: RenderAnswer,
     ) -> AppResult<OrderAnswer> {
         let phone = parse_phone(&req.phone)?;
         // Parsed here too, so a bad passenger is refused before any cash token is made.
@@ -164,7 +166,8 @@ impl App {
         let channel = Channel::Counter {
             buyer: Some(&buyer),
         };
-        self.place_order_via(clerk_id, key, order, channel).await
+        self.place_order_via(clerk_id, key, order, channel, render)
+            .await
     }
 
     /// Cancels an order at the counter. A cash sale's refund is handed back in

@@ -132,14 +132,21 @@ pub async fn place_order(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     let answer = app
-        .place_order(caller.id(), key, req, admission(&headers))
+        .place_order(
+            caller.id(),
+            key,
+            req,
+            admission(&headers),
+            render_order_outcome,
+        )
         .await?;
     answer_order(&app, caller.id(), key, answer).await
 }
 
 /// Answers an order request: a settled outcome is rendered here and recorded
-/// under its Idempotency-Key first, and what is recorded is what is sent, so
-/// every request with the key gets the same bytes (see `app::booking::outcome`).
+/// under its Idempotency-Key first (an order confirmed at once comes with its
+/// answer recorded already), and what is recorded is what is sent, so every
+/// request with the key gets the same bytes (see `app::booking::outcome`).
 pub(super) async fn answer_order(
     app: &App,
     user_id: UserId,

@@ -20,7 +20,7 @@ use crate::wire::problem::Problem;
 
 use super::auth::Caller;
 use super::booking::{answer_order, idempotency_key};
-use super::error::ApiResult;
+use super::error::{ApiResult, render_order_outcome};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// The caller's id, once they are known to be a clerk or an admin.
@@ -69,7 +69,9 @@ pub async fn sell(
 ) -> ApiResult<Response> {
     let clerk = clerk(&caller)?;
     let key = idempotency_key(&headers)?;
-    let answer = app.counter_order(clerk, key, req).await?;
+    let answer = app
+        .counter_order(clerk, key, req, render_order_outcome)
+        .await?;
     answer_order(&app, clerk, key, answer).await
 }
 

@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Hold, HoldId, Order, OrderId, Ticket, UserId};
+use crate::domain::{Hold, HoldId, Order, OrderId, UserId};
 
 use super::{
-    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer, StoreResult,
+    Confirmation, Confirmed, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer,
+    StoreResult,
 };
 
 #[async_trait]
@@ -53,10 +54,11 @@ pub trait BookingStore: Send + Sync {
     ) -> StoreResult<bool>;
 
     /// Confirms a charged order in one transaction (see `Confirmation`), each
-    /// transition with its event in the outbox, and returns the order's tickets.
+    /// transition with its event in the outbox, records the answer given with
+    /// it, and returns the order's tickets and that answer if it was recorded.
     /// `None` when the order was no longer in `from`: nothing was written.
-    /// One write instead of four: each was a separate commit on the saga's path.
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>>;
+    /// One write instead of five: each was a separate commit on the saga's path.
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Confirmed>>;
 
     async fn idempotency(
         &self,

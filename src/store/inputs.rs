@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Fare, HoldId, Nid, OrderId, OrderStatus, PassengerName, Role, SeatCap, SeatClass, SeatId,
-    SegmentMask, ServiceDate, StationCode, TrainId, TripId, UserId,
+    SegmentMask, ServiceDate, StationCode, Ticket, TrainId, TripId, UserId,
 };
+
+use super::RecordedAnswer;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewStation {
@@ -102,8 +104,8 @@ pub struct OrderChange {
 
 /// What `Store::confirm_order` writes in one transaction: the charge and
 /// `reserved → paid` (when `from` is `Reserved`), `paid → confirmed`, the
-/// tickets. It returns the tickets it issued; what the order request is
-/// answered is recorded after it, by the caller (see `app::booking::outcome`).
+/// tickets, and (when `answer` is given) the order request's answer under
+/// its Idempotency-Key (see `app::booking::outcome`).
 pub struct Confirmation {
     pub order_id: OrderId,
     /// `Reserved` (then `charge_id` is recorded) or `Paid`.
@@ -111,6 +113,28 @@ pub struct Confirmation {
     pub charge_id: Option<String>,
     pub tickets: Vec<NewTicket>,
     pub now: DateTime<Utc>,
+    pub answer: Option<AnswerToRecord>,
+}
+
+/// The answer to record under an Idempotency-Key with a confirmation, made
+/// from the tickets it issues (their ids exist only once it has run). The
+/// store calls `answer` once, records what it returns unless an answer is
+/// recorded already (the first stands), and knows nothing of its shape.
+pub struct AnswerToRecord {
+    pub user_id: UserId,
+    pub key: String,
+    pub answer: MakeAnswer,
+}
+
+/// Makes the answer from the tickets a confirmation issued.
+pub type MakeAnswer = Box<dyn FnOnce(&[Ticket]) -> RecordedAnswer + Send>;
+
+/// What a confirmation wrote: the order's tickets, and the answer it
+/// recorded (`None` when it was given none, or one was recorded before).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmed {
+    pub tickets: Vec<Ticket>,
+    pub answer: Option<RecordedAnswer>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

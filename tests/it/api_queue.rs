@@ -266,3 +266,45 @@ on_both_rooms!(
     admission_follows_the_rate_and_the_cap_and_admins_steer_it,
     only_a_live_admission_of_your_own_lets_you_buy,
 );
+
+/// A trip's "in no queued sale" is trusted for a second: a sale queued through
+/// this server gates its trip here at once, one queued through another server
+/// (here: on one Postgres) gates it within that second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_queued_through_another_server_gates_here_within_a_second_postgres() {
+    let Some(db) = crate::common::db::postgres().await else {
+        return;
+    };
+    let clock = ticketctl::app::Clock::manual(suite_second());
+    let config = || ticketctl::app::AppConfig {
+        clock: clock.clone(),
+        ..test_config()
+    };
+    let a = TestApp::start_with(db.shared(), config()).await;
+    let b = TestApp::start_with(db.shared(), config()).await;
+    let trip = tiny_trip(&a.app, 40).await;
+    let mut buyers = vec![];
+    for n in 0..4 {
+        buyers.push(quick_user(&a.app, n).await.1);
+    }
+    // B reads that the trip is in no queued sale.
+    assert_eq!(
+        hold_with(&b, trip, &buyers[0], None).await.status,
+        StatusCode::CREATED
+    );
+    create_sale(&a, trip, 0, 10.0, 10, 60).await;
+    hold_with(&a, trip, &buyers[1], None)
+        .await
+        .assert_problem(403, "forbidden");
+    assert_eq!(
+        hold_with(&b, trip, &buyers[2], None).await.status,
+        StatusCode::CREATED,
+        "B trusts its read for a second"
+    );
+    clock.as_manual().unwrap().advance(Duration::seconds(1));
+    hold_with(&b, trip, &buyers[3], None)
+        .await
+        .assert_problem(403, "forbidden");
+    drop((a, b));
+    drop(db);
+}

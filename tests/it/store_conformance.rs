@@ -1387,9 +1387,23 @@ async fn events_of(store: &Arc<dyn Store>, order: OrderId) -> Vec<String> {
         .collect()
 }
 
+/// An answer for a confirmation to record under `key`, made from the tickets
+/// it issues: 201 with their ids.
+fn answer_of_tickets(u: &User, key: &str) -> AnswerToRecord {
+    AnswerToRecord {
+        user_id: u.id,
+        key: key.into(),
+        answer: Box::new(|issued: &[Ticket]| RecordedAnswer {
+            status: 201,
+            body: format!("{:?}", issued.iter().map(|t| t.id).collect::<Vec<_>>()),
+        }),
+    }
+}
+
 /// `confirm_order` writes the charge, reserved → paid → confirmed with their
-/// events and the tickets (and their event) in one go, or nothing at all when
-/// the order has moved on. The key's answer is not its business: it stays open.
+/// events, the tickets (and their event) and the answer given with it, made
+/// from the issued tickets, in one go; or nothing at all when the order has
+/// moved on. An answer recorded before under the key stands.
 async fn confirm_order_writes_charge_tickets_and_events_once(store: Arc<dyn Store>) {
     line(&store).await;
     store.upsert_train(&train(742)).await.unwrap();
@@ -1402,12 +1416,14 @@ async fn confirm_order_writes_charge_tickets_and_events_once(store: Arc<dyn Stor
         charge_id: Some("ch_conf".into()),
         tickets: tickets_for(order, "CONF"),
         now: Utc::now(),
+        answer: Some(answer_of_tickets(&u, "key-c")),
     };
-    let tickets = store
+    let done = store
         .confirm_order(confirmation(&order))
         .await
         .unwrap()
         .expect("a reserved order is confirmed");
+    let tickets = done.tickets;
     assert_eq!(tickets.len(), 2);
     assert!(
         tickets
@@ -1418,8 +1434,13 @@ async fn confirm_order_writes_charge_tickets_and_events_once(store: Arc<dyn Stor
     assert_eq!(now.status, OrderStatus::Confirmed);
     assert_eq!(now.charge_id.as_deref(), Some("ch_conf"));
     assert_eq!(store.tickets_of_order(order.id).await.unwrap(), tickets);
+    let answer = RecordedAnswer {
+        status: 201,
+        body: format!("{:?}", tickets.iter().map(|t| t.id).collect::<Vec<_>>()),
+    };
+    assert_eq!(done.answer.as_ref(), Some(&answer), "made from the tickets");
     let rec = store.idempotency(u.id, "key-c").await.unwrap().unwrap();
-    assert_eq!(rec.answer(), None, "the answer is recorded by the caller");
+    assert_eq!(rec.answer(), Some(answer.clone()), "recorded with it");
     let mut expected = before.clone();
     expected.extend(["order.paid", "order.confirmed", "ticket.issued"].map(String::from));
     assert_eq!(events_of(&store, order.id).await, expected);
@@ -1431,9 +1452,22 @@ async fn confirm_order_writes_charge_tickets_and_events_once(store: Arc<dyn Stor
     );
     assert_eq!(store.tickets_of_order(order.id).await.unwrap().len(), 2);
     assert_eq!(events_of(&store, order.id).await, expected);
+    let rec = store.idempotency(u.id, "key-c").await.unwrap().unwrap();
+    assert_eq!(rec.answer(), Some(answer));
 
-    // From paid (the charge already recorded): no charge id, no reply.
+    // From paid (the charge already recorded): no charge id, and with a key
+    // answered before, that answer stands.
     let second = reserved_order(&store, &u, 1, "key-d").await;
+    let first = RecordedAnswer {
+        status: 409,
+        body: "answered before".into(),
+    };
+    assert!(
+        store
+            .finish_idempotency(u.id, "key-d", &first)
+            .await
+            .unwrap()
+    );
     let change = OrderChange {
         charge_id: Some("ch_paid".into()),
         ..Default::default()
@@ -1450,25 +1484,27 @@ async fn confirm_order_writes_charge_tickets_and_events_once(store: Arc<dyn Stor
             .await
             .unwrap()
     );
-    let tickets = store
+    let done = store
         .confirm_order(Confirmation {
             order_id: second.id,
             from: OrderStatus::Paid,
             charge_id: None,
             tickets: tickets_for(&second, "PAID"),
             now: Utc::now(),
+            answer: Some(answer_of_tickets(&u, "key-d")),
         })
         .await
         .unwrap()
         .expect("a paid order is confirmed");
-    assert_eq!(tickets.len(), 1);
+    assert_eq!(done.tickets.len(), 1);
+    assert_eq!(done.answer, None, "an answer was recorded before");
     let now = store.order(second.id).await.unwrap().unwrap();
     assert_eq!(
         (now.status, now.charge_id.as_deref()),
         (OrderStatus::Confirmed, Some("ch_paid"))
     );
     let rec = store.idempotency(u.id, "key-d").await.unwrap().unwrap();
-    assert_eq!(rec.response, None, "no answer is recorded with it");
+    assert_eq!(rec.answer(), Some(first), "the first answer stands");
 }
 
 /// Three audited events from expiring three holds.

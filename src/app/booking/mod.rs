@@ -33,5 +33,5 @@ mod view;
 
 pub(crate) use channel::Channel;
 pub(crate) use order::parse_passengers;
-pub use outcome::{OrderAnswer, OrderOutcome};
+pub use outcome::{OrderAnswer, OrderOutcome, RenderAnswer};
 pub(crate) use saga::charge_key;

@@ -11,24 +11,28 @@ use crate::domain::{Nid, OrderStatus, ParseError, PassengerName, SeatCap, UserId
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
-use super::outcome::{OrderAnswer, OrderOutcome};
+use super::outcome::{AnswerTo, OrderAnswer, RenderAnswer};
 use crate::wire::booking::{OrderRequest, PassengerBody};
 
 impl App {
     /// Places an order for a hold and runs the saga. A repeated Idempotency-Key
     /// gets the answer recorded for it; the key with a different body is refused.
+    /// `render` is how the server answers an outcome, so that an order confirmed
+    /// at once has its answer recorded with the confirmation.
     pub async fn place_order(
         &self,
         user_id: UserId,
         key: &str,
         req: OrderRequest,
         admission: Option<&str>,
+        render: RenderAnswer,
     ) -> AppResult<OrderAnswer> {
         let channel = Channel::Online {
             admission,
             client: None,
         };
-        self.place_order_via(user_id, key, req, channel).await
+        self.place_order_via(user_id, key, req, channel, render)
+            .await
     }
 
     pub(crate) async fn place_order_via(
@@ -37,7 +41,9 @@ impl App {
         key: &str,
         req: OrderRequest,
         channel: Channel<'_>,
+        render: RenderAnswer,
     ) -> AppResult<OrderAnswer> {
+        let to = AnswerTo { key, render };
         if key.is_empty() || key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
             return Err(ParseError::new(
                 "Idempotency-Key",
@@ -57,17 +63,17 @@ impl App {
                     .await;
             }
         };
-        if let Some(reply) = self.replay(user_id, key, &request_hash).await? {
+        if let Some(reply) = self.replay(user_id, to, &request_hash).await? {
             return Ok(reply);
         }
         match self
-            .new_order(user_id, key, &request_hash, req, channel)
+            .new_order(user_id, to, &request_hash, req, channel)
             .await
         {
             Err(e) if !matches!(e, AppError::Store(_) | AppError::Internal(_)) => {
                 // A twin in another server process may have placed the order
                 // meanwhile (its hold is then "ordered"): answer as it will.
-                match self.replay(user_id, key, &request_hash).await? {
+                match self.replay(user_id, to, &request_hash).await? {
                     Some(reply) => Ok(reply),
                     None => Err(e),
                 }
@@ -80,7 +86,7 @@ impl App {
     async fn new_order(
         &self,
         user_id: UserId,
-        key: &str,
+        to: AnswerTo<'_>,
         request_hash: &str,
         req: OrderRequest,
         channel: Channel<'_>,
@@ -103,7 +109,7 @@ impl App {
             hold_id: req.hold_id,
             passengers,
             payment_token: token.token.clone(),
-            idempotency_key: key.to_owned(),
+            idempotency_key: to.key.to_owned(),
             request_hash: request_hash.to_owned(),
             now: self.now(),
         };
@@ -118,7 +124,7 @@ impl App {
             Err(StoreError::IdempotencyKeyUsed) => {
                 // A twin in another server process got there first: answer as it will.
                 return self
-                    .replay(user_id, key, request_hash)
+                    .replay(user_id, to, request_hash)
                     .await?
                     .ok_or_else(|| {
                         super::order_keys::in_progress(
@@ -129,17 +135,18 @@ impl App {
             Err(e) => return Err(e.into()),
         };
 
-        let (order, confirmed) = self.charge_and_confirm(order, &token, Some(&hold)).await?;
+        let (order, answered) = self
+            .charge_and_confirm(order, &token, Some(&hold), Some(to))
+            .await?;
         if order.status == OrderStatus::Confirmed {
             // Checked out: the admission is spent and its slot goes to the next in line.
             self.queue.checked_out(&admission, user_id).await;
         }
-        let outcome = match confirmed {
-            // Shown with the tickets the confirmation just issued.
-            Some(view) => OrderOutcome::of(view),
-            None => self.order_outcome(&order).await?,
-        };
-        Ok(OrderAnswer::settled(outcome))
+        match answered {
+            // Recorded with the confirmation, or shown with the tickets it issued.
+            Some(answer) => Ok(answer),
+            None => Ok(OrderAnswer::settled(self.order_outcome(&order).await?)),
+        }
     }
 }
 

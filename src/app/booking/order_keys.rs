@@ -22,7 +22,7 @@ use crate::domain::{OrderStatus, UserId};
 
 use crate::app::{App, AppError, AppResult};
 
-use super::outcome::{OrderAnswer, OrderOutcome};
+use super::outcome::{AnswerTo, OrderAnswer, OrderOutcome};
 
 /// Seconds a client is asked to wait before repeating an order still in progress.
 pub const IN_PROGRESS_RETRY_SECS: u64 = 1;
@@ -91,10 +91,10 @@ impl App {
     pub(crate) async fn replay(
         &self,
         user_id: UserId,
-        key: &str,
+        to: AnswerTo<'_>,
         request_hash: &str,
     ) -> AppResult<Option<OrderAnswer>> {
-        let Some(rec) = self.store.idempotency(user_id, key).await? else {
+        let Some(rec) = self.store.idempotency(user_id, to.key).await? else {
             return Ok(None);
         };
         if rec.request_hash != request_hash {
@@ -120,7 +120,7 @@ impl App {
             return Ok(Some(OrderAnswer::settled(outcome)));
         }
         // No request with this key runs here: a crash cut the saga short.
-        self.resume_order(order).await.map(Some)
+        self.resume_order(order, to).await.map(Some)
     }
 
     /// What a duplicate is told while the first request with its key runs here:

@@ -19,7 +19,7 @@ pub(crate) fn order_view_of(
     train: &Train,
     tickets: &[Ticket],
 ) -> OrderView {
-    let labels: HashMap<SeatId, String> = hold.seats.iter().map(|s| (s.id, s.label())).collect();
+    let labels = seat_labels(hold);
     let from = &train.stops[hold.from_stop as usize];
     OrderView {
         order_id: order.id,
@@ -42,15 +42,28 @@ pub(crate) fn order_view_of(
         amount: order.amount,
         refunded: order.refunded_amount,
         failure: order.failure.clone(),
-        tickets: tickets
-            .iter()
-            .map(|t| OrderTicket {
-                ticket_id: t.id,
-                pnr: t.pnr.clone(),
-                seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
-                status: t.status,
-            })
-            .collect(),
+        tickets: order_tickets(&labels, tickets),
         created_at: to_local_rfc3339(order.created_at),
     }
+}
+
+/// The labels of a hold's seats, by seat.
+pub(crate) fn seat_labels(hold: &Hold) -> HashMap<SeatId, String> {
+    hold.seats.iter().map(|s| (s.id, s.label())).collect()
+}
+
+/// An order's tickets as the API shows them, labelled with `labels` (`seat_labels`).
+pub(crate) fn order_tickets(
+    labels: &HashMap<SeatId, String>,
+    tickets: &[Ticket],
+) -> Vec<OrderTicket> {
+    tickets
+        .iter()
+        .map(|t| OrderTicket {
+            ticket_id: t.id,
+            pnr: t.pnr.clone(),
+            seat: labels.get(&t.seat_id).cloned().unwrap_or_default(),
+            status: t.status,
+        })
+        .collect()
 }

@@ -2,22 +2,27 @@
 //! that answer is kept under its Idempotency-Key.
 //!
 //! Design: the app decides the outcome (`OrderOutcome`), the server alone
-//! renders it (status and body, in `server/error.rs`) and records the
-//! rendering through `App::record_order_answer` before sending it. The first
-//! recording stands (the store writes it only where none is yet), and every
-//! request with the key is sent what is recorded, so a repeat is answered byte
-//! for byte as the first request was, by whichever process answers it.
+//! renders it (status and body, in `server/error.rs`), and the rendering is
+//! recorded before it is sent. The first recording stands (the store writes
+//! it only where none is yet), and every request with the key is sent what is
+//! recorded, so a repeat is answered byte for byte as the first request was,
+//! by whichever process answers it.
 //!
 //! Why the rendering is kept rather than the outcome: an order moves on after
 //! it is answered (cancelled, refunded), and the answer must not move with it;
 //! keeping the bytes is the simplest faithful record, and it is what keys
 //! finished by earlier versions hold, so they replay unchanged.
 //!
-//! Why it is recorded after the confirming transaction, not in it: the ticket
-//! ids exist only once that transaction has run, and rendering inside a store
-//! transaction would tie the store to the reply's shape. If a crash falls
-//! between the two writes, nothing was sent yet; the retry finds the order
-//! settled and unanswered, and its answer (rendered then) is the first one.
+//! Where it is recorded: an order confirmed at once records its answer in the
+//! confirmation's own write. The server hands its rendering in (`AnswerTo`),
+//! and the store calls it with the tickets the write issues (their ids exist
+//! only then) without knowing the answer's shape. Recording it in a write of
+//! its own cost every order one more trip through SQLite's single writer, a
+//! commit wait of its own. Every other outcome (a failed payment, an order
+//! settled the long way or found settled) is recorded by the server through
+//! `App::record_order_answer`. If a crash falls between a settlement and its
+//! recording, nothing was sent yet; the retry finds the order settled and
+//! unanswered, and its answer (rendered then) is the first.
 //!
 //! May not render HTTP or know status codes: `RecordedAnswer` is opaque here.
 
@@ -53,8 +58,21 @@ pub enum OrderAnswer {
     /// Settled by this request (or found settled and not answered yet): the
     /// server renders it and records it with `App::record_order_answer`.
     Settled(Box<OrderOutcome>),
-    /// Answered before under the same key: send it again as it is.
+    /// Answered before under the same key, or recorded with the
+    /// confirmation: send it as it is.
     Recorded(RecordedAnswer),
+}
+
+/// The server's rendering of an outcome (status and body), handed to the app
+/// so a confirmation can record the answer in its own write.
+pub type RenderAnswer = fn(OrderOutcome) -> RecordedAnswer;
+
+/// Where a confirmation records the order request's answer: under `key`, as
+/// `render` makes it.
+#[derive(Clone, Copy)]
+pub(crate) struct AnswerTo<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) render: RenderAnswer,
 }
 
 impl OrderAnswer {

@@ -10,12 +10,11 @@
 use crate::app::payments::ChargeOutcome;
 use crate::app::{App, AppError, AppResult};
 use crate::domain::{Hold, Order, OrderEvent, OrderId, OrderStatus};
-use crate::store::{Confirmation, OrderChange};
-use crate::wire::booking::OrderView;
+use crate::store::{AnswerToRecord, Confirmation, OrderChange};
 
 use super::order_keys::in_progress;
-use super::order_view::order_view_of;
-use super::outcome::{OrderAnswer, OrderOutcome};
+use super::order_view::{order_tickets, order_view_of, seat_labels};
+use super::outcome::{AnswerTo, OrderAnswer, OrderOutcome};
 
 impl App {
     /// Moves an order along one legal transition, or explains why not.
@@ -69,13 +68,15 @@ impl App {
 
     /// reserved → charge → paid → confirmed (+ tickets), or → failed with the seats released.
     /// With the order's hold at hand a successful charge is confirmed and ticketed
-    /// in one write, and the confirmed order's view (with its tickets) is returned too.
+    /// in one write, which records the request's answer `to` when given, and
+    /// the request's answer is returned too.
     pub(crate) async fn charge_and_confirm(
         &self,
         order: Order,
         token: &crate::store::PaymentToken,
         hold: Option<&Hold>,
-    ) -> AppResult<(Order, Option<OrderView>)> {
+        to: Option<AnswerTo<'_>>,
+    ) -> AppResult<(Order, Option<OrderAnswer>)> {
         let key = charge_key(order.id);
         let order = match self
             .payment_method(token)
@@ -84,11 +85,11 @@ impl App {
         {
             ChargeOutcome::Succeeded { charge_id } => {
                 if let Some(hold) = hold
-                    && let Some((confirmed, view)) = self
-                        .confirm_at_once(&order, Some(charge_id.clone()), hold)
+                    && let Some((confirmed, answer)) = self
+                        .confirm_at_once(&order, Some(charge_id.clone()), hold, to)
                         .await?
                 {
-                    return Ok((confirmed, Some(view)));
+                    return Ok((confirmed, Some(answer)));
                 }
                 let paid = self
                     .transition(
@@ -135,14 +136,17 @@ impl App {
     }
 
     /// Confirms `order` (reserved with `charge_id`, or paid) with its tickets in one
-    /// write, and shows it with the tickets the write issued. `None` when the
-    /// order moved meanwhile (recovery settled it); the caller then takes the long way.
+    /// write, which records the request's answer `to` when given, and answers
+    /// with what it recorded or else the order with the tickets the write
+    /// issued. `None` when the order moved meanwhile (recovery settled it); the
+    /// caller then takes the long way.
     async fn confirm_at_once(
         &self,
         order: &Order,
         charge_id: Option<String>,
         hold: &Hold,
-    ) -> AppResult<Option<(Order, OrderView)>> {
+        to: Option<AnswerTo<'_>>,
+    ) -> AppResult<Option<(Order, OrderAnswer)>> {
         let mut status = order.status;
         if charge_id.is_some() {
             status = status
@@ -161,14 +165,29 @@ impl App {
             updated_at: now,
             ..order.clone()
         };
+        let answer = to.map(|to| {
+            // Everything but the tickets is known now; the closure only adds
+            // them and renders, on the writer's time.
+            let mut view = order_view_of(&confirmed, hold, &trip, &train, &[]);
+            let labels = seat_labels(hold);
+            AnswerToRecord {
+                user_id: order.user_id,
+                key: to.key.to_owned(),
+                answer: Box::new(move |issued| {
+                    view.tickets = order_tickets(&labels, issued);
+                    (to.render)(OrderOutcome::Confirmed(view))
+                }),
+            }
+        });
         let confirmation = Confirmation {
             order_id: order.id,
             from: order.status,
             charge_id,
             tickets,
             now,
+            answer,
         };
-        let Some(issued) = self.store.confirm_order(confirmation).await? else {
+        let Some(done) = self.store.confirm_order(confirmation).await? else {
             tracing::info!(
                 order = %order.id,
                 "order changed under us; taking the long way"
@@ -176,9 +195,18 @@ impl App {
             return Ok(None);
         };
         self.metrics.order_ended("confirmed", 1);
-        self.metrics.tickets_issued(issued.len());
-        let view = order_view_of(&confirmed, hold, &trip, &train, &issued);
-        Ok(Some((confirmed, view)))
+        self.metrics.tickets_issued(done.tickets.len());
+        let answer = match done.answer {
+            Some(recorded) => OrderAnswer::Recorded(recorded),
+            None => OrderAnswer::settled(OrderOutcome::Confirmed(order_view_of(
+                &confirmed,
+                hold,
+                &trip,
+                &train,
+                &done.tickets,
+            ))),
+        };
+        Ok(Some((confirmed, answer)))
     }
 
     pub(crate) async fn confirm(&self, paid: Order) -> AppResult<Order> {
@@ -192,7 +220,7 @@ impl App {
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
         // Tickets are issued in the same write; the fulfillment worker would also
         // issue them from the outbox, so the order always ends with its tickets.
-        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold).await? {
+        if let Some((confirmed, _)) = self.confirm_at_once(&paid, None, &hold, None).await? {
             return Ok(confirmed);
         }
         self.store
@@ -204,7 +232,11 @@ impl App {
     /// Carries on an order a crash left mid-saga: a reserved order whose hold
     /// is still valid is charged and confirmed; a paid one is confirmed. An
     /// order past its hold is left to recovery (which refunds any late charge).
-    pub(super) async fn resume_order(&self, order: Order) -> AppResult<OrderAnswer> {
+    pub(super) async fn resume_order(
+        &self,
+        order: Order,
+        to: AnswerTo<'_>,
+    ) -> AppResult<OrderAnswer> {
         let hold = self
             .store
             .hold(order.hold_id)
@@ -221,10 +253,11 @@ impl App {
                     order = %order.id,
                     "resuming an order cut short before its charge"
                 );
-                let (settled, confirmed) =
-                    self.charge_and_confirm(order, &token, Some(&hold)).await?;
-                if let Some(view) = confirmed {
-                    return Ok(OrderAnswer::settled(OrderOutcome::of(view)));
+                let (settled, answered) = self
+                    .charge_and_confirm(order, &token, Some(&hold), Some(to))
+                    .await?;
+                if let Some(answer) = answered {
+                    return Ok(answer);
                 }
                 settled
             }

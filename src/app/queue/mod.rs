@@ -73,7 +73,7 @@ impl Queue {
         tracing::info!(room = room.kind(), "waiting room");
         Ok(Queue {
             room,
-            directory: SaleDirectory::new(store),
+            directory: SaleDirectory::new(store, config.clock.clone()),
             key,
             clock: config.clock.clone(),
         })

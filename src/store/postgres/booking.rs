@@ -7,11 +7,11 @@ use sqlx::postgres::{PgConnection, PgPool};
 
 use super::rows::*;
 use super::{PgStore, db};
-use crate::domain::{Event, Hold, HoldId, Nid, Order, OrderId, OrderStatus, Ticket, UserId};
+use crate::domain::{Event, Hold, HoldId, Nid, Order, OrderId, OrderStatus, UserId};
 use crate::store::prelude::*;
 use crate::store::{
-    Confirmation, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer, StoreError,
-    StoreResult, ts,
+    Confirmation, Confirmed, IdempotencyRecord, NewHold, NewOrder, OrderChange, RecordedAnswer,
+    StoreError, StoreResult, ts,
 };
 
 pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Order> {
@@ -155,7 +155,7 @@ pub(super) async fn transition_order(
 pub(super) async fn confirm_order(
     pool: &PgPool,
     c: Confirmation,
-) -> StoreResult<Option<Vec<Ticket>>> {
+) -> StoreResult<Option<Confirmed>> {
     if !matches!(c.from, OrderStatus::Reserved | OrderStatus::Paid) {
         return Err(StoreError::Conflict(format!(
             "an order cannot be confirmed from {}",
@@ -207,7 +207,36 @@ pub(super) async fn confirm_order(
         .iter()
         .map(ticket_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Some(tickets))
+    // Right after the call rather than in a transaction with it, which would
+    // cost two more round trips with the seats locked. A crash in between
+    // leaves the key unanswered with nothing sent: a retry's answer is the first.
+    let answer = match c.answer {
+        Some(a) => {
+            let answer = (a.answer)(&tickets);
+            finish_idempotency(pool, a.user_id, &a.key, &answer)
+                .await?
+                .then_some(answer)
+        }
+        None => None,
+    };
+    Ok(Some(Confirmed { tickets, answer }))
+}
+
+async fn finish_idempotency(
+    pool: &PgPool,
+    user_id: UserId,
+    key: &str,
+    answer: &RecordedAnswer,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2 AND response IS NULL")
+        .bind(user_id)
+        .bind(key)
+        .bind(answer.status as i64)
+        .bind(&answer.body)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn idempotency(
@@ -285,7 +314,7 @@ impl BookingStore for PgStore {
         idempotency(&self.pool, user_id, key).await
     }
 
-    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Vec<Ticket>>> {
+    async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Confirmed>> {
         confirm_order(&self.pool, c).await
     }
 
@@ -295,14 +324,6 @@ impl BookingStore for PgStore {
         key: &str,
         answer: &RecordedAnswer,
     ) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2 AND response IS NULL")
-            .bind(user_id)
-            .bind(key)
-            .bind(answer.status as i64)
-            .bind(&answer.body)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        finish_idempotency(&self.pool, user_id, key, answer).await
     }
 }
