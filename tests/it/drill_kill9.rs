@@ -20,6 +20,7 @@ use crate::common::drill::{
     Cards, Crowd, SERVE_FLAGS, assert_invariants, assert_nothing_lost, stage, wait_settled,
 };
 use crate::common::process::ServedBinary;
+use crate::common::server::TEST_JWT_SECRET;
 
 async fn kill_9_during_a_sale(db: TestDb) {
     let stage = stage(&db, 200).await;
@@ -67,8 +68,9 @@ async fn kill_9_during_a_rehearsal(db: TestDb) {
     let server = ServedBinary::start(db.url(), &SERVE_FLAGS).await;
     let port = server.port;
     let chart = tempfile::tempdir().unwrap();
-    // 60 passengers register and log in over HTTP (two password hashes each),
-    // then arrive over 4 s, 8 at a time, on the trip staged for tomorrow.
+    // 60 passengers, each an account made in the database with a token signed
+    // with the server's secret, arrive over 4 s, 8 at a time, on the trip
+    // staged for tomorrow.
     let rehearsal = Command::new(env!("CARGO_BIN_EXE_ticketctl"))
         .args([
             "rehearse",
@@ -96,6 +98,7 @@ async fn kill_9_during_a_rehearsal(db: TestDb) {
         .arg("--chart")
         .arg(chart.path().join("rehearsal.svg"))
         .env("DATABASE_URL", db.url())
+        .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)
         .env("TICKETCTL_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
