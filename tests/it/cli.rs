@@ -203,14 +203,7 @@ fn a_small_rehearsal_keeps_the_invariants() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["invariants"]["ok"], true, "{report}");
+    let report = crate::common::process::rehearsal_report(&out);
     let outcomes: u64 = report["outcomes"]
         .as_object()
         .unwrap()

@@ -72,14 +72,7 @@ async fn rehearse_spreads_a_queued_sale_over_two_servers_postgres_redis() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["invariants"]["ok"], true, "{report}");
+    let report = crate::common::process::rehearsal_report(&out);
     let servers = report["servers"].as_array().unwrap();
     assert_eq!(servers.len(), 2, "{report}");
     for s in servers {

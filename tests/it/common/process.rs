@@ -190,3 +190,17 @@ impl Drop for ServedBinary {
         let _ = self.child.wait();
     }
 }
+
+/// The JSON report of a finished `ticketctl rehearse --json`, after checking
+/// that it exited successfully and that its invariants verdict is ok.
+pub fn rehearsal_report(out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["invariants"]["ok"], true, "{report}");
+    report
+}
