@@ -8,6 +8,7 @@ pub mod app;
 pub mod commands;
 pub mod domain;
 pub mod observe;
+pub mod outside;
 pub mod rehearse;
 pub mod server;
 pub mod store;
