@@ -31,6 +31,12 @@ _ticketctl() {
             ticketctl,migrate)
                 cmd="ticketctl__subcmd__migrate"
                 ;;
+            ticketctl,mock-nid)
+                cmd="ticketctl__subcmd__mock__subcmd__nid"
+                ;;
+            ticketctl,nid)
+                cmd="ticketctl__subcmd__nid"
+                ;;
             ticketctl,rehearse)
                 cmd="ticketctl__subcmd__rehearse"
                 ;;
@@ -103,6 +109,12 @@ _ticketctl() {
             ticketctl__subcmd__help,migrate)
                 cmd="ticketctl__subcmd__help__subcmd__migrate"
                 ;;
+            ticketctl__subcmd__help,mock-nid)
+                cmd="ticketctl__subcmd__help__subcmd__mock__subcmd__nid"
+                ;;
+            ticketctl__subcmd__help,nid)
+                cmd="ticketctl__subcmd__help__subcmd__nid"
+                ;;
             ticketctl__subcmd__help,rehearse)
                 cmd="ticketctl__subcmd__help__subcmd__rehearse"
                 ;;
@@ -138,6 +150,12 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help__subcmd__events,tail)
                 cmd="ticketctl__subcmd__help__subcmd__events__subcmd__tail"
+                ;;
+            ticketctl__subcmd__help__subcmd__nid,clear)
+                cmd="ticketctl__subcmd__help__subcmd__nid__subcmd__clear"
+                ;;
+            ticketctl__subcmd__help__subcmd__nid,list-flagged)
+                cmd="ticketctl__subcmd__help__subcmd__nid__subcmd__list__subcmd__flagged"
                 ;;
             ticketctl__subcmd__help__subcmd__station,add)
                 cmd="ticketctl__subcmd__help__subcmd__station__subcmd__add"
@@ -177,6 +195,24 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help__subcmd__user,set-role)
                 cmd="ticketctl__subcmd__help__subcmd__user__subcmd__set__subcmd__role"
+                ;;
+            ticketctl__subcmd__nid,clear)
+                cmd="ticketctl__subcmd__nid__subcmd__clear"
+                ;;
+            ticketctl__subcmd__nid,help)
+                cmd="ticketctl__subcmd__nid__subcmd__help"
+                ;;
+            ticketctl__subcmd__nid,list-flagged)
+                cmd="ticketctl__subcmd__nid__subcmd__list__subcmd__flagged"
+                ;;
+            ticketctl__subcmd__nid__subcmd__help,clear)
+                cmd="ticketctl__subcmd__nid__subcmd__help__subcmd__clear"
+                ;;
+            ticketctl__subcmd__nid__subcmd__help,help)
+                cmd="ticketctl__subcmd__nid__subcmd__help__subcmd__help"
+                ;;
+            ticketctl__subcmd__nid__subcmd__help,list-flagged)
+                cmd="ticketctl__subcmd__nid__subcmd__help__subcmd__list__subcmd__flagged"
                 ;;
             ticketctl__subcmd__station,add)
                 cmd="ticketctl__subcmd__station__subcmd__add"
@@ -293,7 +329,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui completions help"
+            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,7 +605,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit events rehearse tui completions help"
+            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -683,6 +719,62 @@ _ticketctl() {
         ticketctl__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__mock__subcmd__nid)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__nid)
+            opts="list-flagged clear"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__nid__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__nid__subcmd__list__subcmd__flagged)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1024,6 +1116,162 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__mock__subcmd__nid)
+            opts="-h --listen --api-key --slow-ms --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slow-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid)
+            opts="-h --database-url --log-format --help list-flagged clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid__subcmd__clear)
+            opts="-h --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid__subcmd__help)
+            opts="list-flagged clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid__subcmd__help__subcmd__list__subcmd__flagged)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__nid__subcmd__list__subcmd__flagged)
+            opts="-h --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__rehearse)
             opts="-h --server --admin-email --admin-password --jwt-secret --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --arrival-secs --no-queue --admit-rate --max-active --poll-ms --baseline --baseline-bookings --chart --metrics-out --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1145,7 +1393,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1184,6 +1432,22 @@ _ticketctl() {
                     return 0
                     ;;
                 --smtp-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nid-registry-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nid-registry-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seats-per-nid-per-day)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nid-flag-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1983,7 +2247,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user__subcmd__add)
-            opts="-h --name --phone --email --role --password --password-stdin --database-url --log-format --help"
+            opts="-h --name --phone --email --role --password --password-stdin --nid --date-of-birth --nid-registry-url --nid-registry-key --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2006,6 +2270,22 @@ _ticketctl() {
                     return 0
                     ;;
                 --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --date-of-birth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nid-registry-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nid-registry-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,8 @@ complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "audit" -d 'Chec
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "events" -d 'Watch the events `serve --nats-url` publishes to NATS JetStream'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "rehearse" -d 'Rehearse a peak sale against a real server and check the invariants afterwards'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "tui" -d 'The counter clerks\' terminal: seat map and cash sales through a running server'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "nid" -d 'List or clear NIDs flagged for abuse'
+complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "mock-nid" -d 'Run the mock NID registry (the verification service registration asks)'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "completions" -d 'Write shell completion scripts'
 complete -c ticketctl -n "__fish_ticketctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l listen -d 'Address to listen on' -r
@@ -52,6 +54,10 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l charge-tim
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l recovery-after-secs -d 'Settle orders left mid-saga (by a crash) after this many seconds' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l notifications-dir -d 'Directory where e-mail and SMS notifications are written (default: log only)' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l smtp-url -d 'SMTP relay for passenger e-mail: smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host (default: no e-mail is sent)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nid-registry-url -d 'The NID registry registration verifies NIDs at (e.g. http://127.0.0.1:7070, a `ticketctl mock-nid`). Without it the mock registry runs in this process, on a loopback port of its own' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nid-registry-key -d 'The registry\'s API key (sent as X-Api-Key)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l seats-per-nid-per-day -d 'Seats one NID may hold or own on all trains of one travel day, online and at counters together (0: no day cap). The cap per trip is 4' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nid-flag-after -d 'Sales refused by an NID\'s seat caps before the NID is flagged for an admin to review (it cannot buy until cleared)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-url -d 'Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/): the waiting room and rate limits are kept there. Without it they live in this process\'s memory, so only one process may serve a queued sale' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-prefix -d 'Prefix of every Redis key, so several deployments can share one Redis' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nats-url -d 'NATS server for the event relay (e.g. nats://127.0.0.1:4222): every outbox event is published to a JetStream stream. Without it no relay runs and events stay in the database' -r
@@ -195,6 +201,10 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l email -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l role -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l password -d 'The password; prefer --password-stdin or TICKETCTL_PASSWORD so it stays out of shell history' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l nid -d 'The national ID (10, 13 or 17 digits), verified at the NID registry; a passenger needs one to buy online. Staff may go without' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l date-of-birth -d 'Date of birth (YYYY-MM-DD) as the NID registry records it' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l nid-registry-url -d 'The NID registry (default: the mock, run in this process)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l nid-registry-key -d 'The registry\'s API key' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
@@ -300,25 +310,52 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l database-url
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand tui" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and not __fish_seen_subcommand_from list-flagged clear help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and not __fish_seen_subcommand_from list-flagged clear help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and not __fish_seen_subcommand_from list-flagged clear help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and not __fish_seen_subcommand_from list-flagged clear help" -f -a "list-flagged" -d 'List flagged NIDs, oldest flag first'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and not __fish_seen_subcommand_from list-flagged clear help" -f -a "clear" -d 'Clear a flagged NID: it may buy again'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and not __fish_seen_subcommand_from list-flagged clear help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from list-flagged" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from list-flagged" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from list-flagged" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from clear" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from clear" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from clear" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from help" -f -a "list-flagged" -d 'List flagged NIDs, oldest flag first'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from help" -f -a "clear" -d 'Clear a flagged NID: it may buy again'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand nid; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand mock-nid" -l listen -d 'Address to listen on' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand mock-nid" -l api-key -d 'The API key clients must send in `X-Api-Key` (give `serve` the same with --nid-registry-key)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand mock-nid" -l slow-ms -d 'How long NIDs starting with 222 take to answer, in milliseconds' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand mock-nid" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand mock-nid" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand mock-nid" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l dir -d 'Write into this directory instead of standard output' -r -F
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "serve" -d 'Run the booking server (HTTP API)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "migrate" -d 'Create or update the database schema'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "seed" -d 'Load the Bangladesh Railway network and create trips for the coming days'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "station" -d 'List or add stations'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "train" -d 'List or show trains'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "trip" -d 'List, search or schedule trips'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "user" -d 'Manage users and roles'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "audit" -d 'Check the tamper-evident audit log'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "events" -d 'Watch the events `serve --nats-url` publishes to NATS JetStream'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "rehearse" -d 'Rehearse a peak sale against a real server and check the invariants afterwards'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "tui" -d 'The counter clerks\' terminal: seat map and cash sales through a running server'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "completions" -d 'Write shell completion scripts'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "serve" -d 'Run the booking server (HTTP API)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "migrate" -d 'Create or update the database schema'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "seed" -d 'Load the Bangladesh Railway network and create trips for the coming days'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "station" -d 'List or add stations'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "train" -d 'List or show trains'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "trip" -d 'List, search or schedule trips'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "user" -d 'Manage users and roles'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "ticket" -d 'Verify tickets (signature and status) or print the public key'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "audit" -d 'Check the tamper-evident audit log'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "events" -d 'Watch the events `serve --nats-url` publishes to NATS JetStream'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "rehearse" -d 'Rehearse a peak sale against a real server and check the invariants afterwards'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "tui" -d 'The counter clerks\' terminal: seat map and cash sales through a running server'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "nid" -d 'List or clear NIDs flagged for abuse'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "mock-nid" -d 'Run the mock NID registry (the verification service registration asks)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "completions" -d 'Write shell completion scripts'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and not __fish_seen_subcommand_from serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "list" -d 'List all stations'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "show" -d 'Find one station by code or name (English or Bangla)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from station" -f -a "add" -d 'Add a station, or update its names'
@@ -335,3 +372,5 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "head" -d 'Print the log\'s anchor (ENTRIES:HEAD) to keep outside the database'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from events" -f -a "tail" -d 'Print events as they arrive, one JSON line each (the envelope of docs/events.md), until interrupted'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from nid" -f -a "list-flagged" -d 'List flagged NIDs, oldest flag first'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from nid" -f -a "clear" -d 'Clear a flagged NID: it may buy again'

@@ -7,5 +7,6 @@
 //! picture of a payload is presentation, not a use case.
 
 pub mod nats;
+pub mod nid_http;
 pub mod qr;
 pub mod smtp;

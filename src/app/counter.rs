@@ -1,8 +1,9 @@
 //! Station counter sales, for the clerks' terminal (`ticketctl tui`).
 //!
 //! A counter sale is the online saga with two differences: the clerk holds and
-//! orders under their own account for a passenger known by name and phone
-//! (so the 4-seat rule is per passenger phone, not per clerk), and the money is
+//! orders under their own account for a buyer known by NID and phone (so the
+//! 4-seat rule is per buyer NID, counted with their online seats, not per
+//! clerk), and the money is
 //! cash, taken through the cash drawer: a payment method that writes the same
 //! ledger as the card gateway, so "money kept = confirmed orders − refunds"
 //! holds for cash as for cards. Each clerk's cash is reconciled per shift.
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{
-    Charge, ChargeStatus, OrderId, OrderStatus, ParseError, Phone, SeatCap, ServiceDate, TripTime,
+    Charge, ChargeStatus, Nid, OrderId, OrderStatus, ParseError, Phone, ServiceDate, TripTime,
     UserId,
 };
 use crate::store::prelude::*;
@@ -133,6 +134,7 @@ impl App {
         render: RenderAnswer,
     ) -> AppResult<OrderAnswer> {
         let phone = parse_phone(&req.phone)?;
+        let nid = Nid::parse_field(&req.nid, "nid")?;
         // Parsed here too, so a bad passenger is refused before any cash token is made.
         super::booking::parse_passengers(&req.passengers)?;
         let token = cash_token(clerk_id, key);
@@ -141,12 +143,14 @@ impl App {
             passengers: req.passengers,
             payment_token: token.clone(),
         };
-        // The phone's seat cap is checked when the order is written, in the same
-        // transaction (two sales to one phone at once cannot both pass it).
+        // The NID's caps are checked when the order is written, in the same
+        // transaction (a sale online and one at a counter for one NID cannot
+        // both pass them).
         let buyer = CounterBuyer {
             clerk_id,
             phone: phone.as_str().to_owned(),
-            seat_cap: SeatCap::PER_PASSENGER,
+            nid,
+            caps: self.nid_caps(),
         };
         let now = self.now();
         if self.store.payment_token(&token).await?.is_none() {

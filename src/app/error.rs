@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::nid::NidRefusal;
 use crate::domain::ParseError;
 use crate::store::StoreError;
 
@@ -65,6 +66,9 @@ pub enum AppError {
         max: i64,
         already: i64,
     },
+    /// Refused over an NID (taken, missing, flagged, over a cap, not verified).
+    #[error(transparent)]
+    Nid(#[from] super::nid::NidRefusal),
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -89,6 +93,10 @@ impl From<StoreError> for AppError {
                 AppError::Conflict("this Idempotency-Key was already used".into())
             }
             StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::NidTaken => NidRefusal::Taken.into(),
+            StoreError::NidRequired => NidRefusal::Required.into(),
+            StoreError::NidFlagged => NidRefusal::Flagged.into(),
+            StoreError::NidCapReached(r) => NidRefusal::Limit(r).into(),
             StoreError::HoldCapReached { cap, max, already } => AppError::HoldCap {
                 limit: cap.name(),
                 max,

@@ -79,17 +79,40 @@ impl From<&User> for UserView {
             email: u.email.clone(),
             role: u.role,
             mfa_enabled: u.mfa_enabled,
+            nid: u.nid.as_ref().map(|n| n.as_str().to_owned()),
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Registration {
     pub name: String,
     pub phone: String,
     pub email: String,
     pub password: String,
     pub role: Role,
+    /// The national ID and date of birth, verified at the NID registry before
+    /// the account is made. Optional here (staff, the CLI); self-registration
+    /// over the API always sends one.
+    pub nid: Option<NidInput>,
+}
+
+/// An NID and date of birth as typed, parsed and verified by `register`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NidInput {
+    pub nid: String,
+    pub date_of_birth: String,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("name", &self.name)
+            .field("phone", &self.phone)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn random_token(bytes: usize) -> String {
@@ -118,7 +141,9 @@ enum Refusal {
 
 impl App {
     /// Creates an account (any role: the CLI and demo set-up make clerks and admins).
-    /// A phone or e-mail already in use is a `Conflict`.
+    /// A phone or e-mail already in use is a `Conflict`; an NID bound to
+    /// another account is `NidRefusal::Taken`. An NID is verified at the
+    /// registry first: refused, or the registry down, nothing is created.
     pub async fn register(&self, r: Registration) -> AppResult<User> {
         let name = r.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -127,6 +152,13 @@ impl App {
         let phone = Phone::parse(&r.phone)?;
         let email = Email::parse(&r.email)?;
         check_password(&r.password)?;
+        let nid = match &r.nid {
+            Some(given) => Some(
+                self.verify_nid(&given.nid, &given.date_of_birth, Some(name))
+                    .await?,
+            ),
+            None => None,
+        };
         // Hashed before the insert, so a taken phone or e-mail costs the same time as a new one.
         let password_hash = self.passwords.turn().await?.hash(r.password).await?;
         Ok(self
@@ -138,13 +170,16 @@ impl App {
                 password_hash,
                 role: r.role,
                 created_at: self.now(),
+                nid,
             })
             .await?)
     }
 
     /// Self-registration over the API: like `register`, but a phone or e-mail
     /// already in use answers exactly as a new account does (and creates
-    /// nothing), so the answer does not tell whether an account exists.
+    /// nothing), so the answer does not tell whether an account exists. An
+    /// NID already bound is told (409 `nid-taken`): a person has one account,
+    /// and only someone who knows the NID's date of birth gets that far.
     pub async fn sign_up(&self, r: Registration) -> AppResult<()> {
         match self.register(r).await {
             Ok(_) | Err(AppError::Conflict(_)) => Ok(()),

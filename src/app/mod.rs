@@ -14,6 +14,7 @@ pub mod gauges;
 pub mod identity;
 pub mod invariants;
 pub mod live;
+pub mod nid;
 pub mod notify;
 mod passwords;
 pub mod payments;
@@ -91,6 +92,11 @@ pub struct AppConfig {
     /// How long a claimed outbox batch is the claimant's alone: a process
     /// killed mid-batch delays its events by at most this much.
     pub outbox_lease: chrono::Duration,
+    /// Seats one NID may hold or own on all trains of one travel day
+    /// (`None`: no day cap); the per-trip cap is the rule's four.
+    pub seats_per_nid_per_day: Option<u32>,
+    /// Sales refused by an NID's caps before the NID is flagged for review.
+    pub nid_flag_after: i64,
 }
 
 impl Default for AppConfig {
@@ -119,6 +125,8 @@ impl Default for AppConfig {
             gauges: gauges::GaugeSettings::default(),
             follow_seat_changes: true,
             outbox_lease: workers::OUTBOX_LEASE,
+            seats_per_nid_per_day: Some(crate::domain::SEATS_PER_NID_PER_DAY),
+            nid_flag_after: 3,
         }
     }
 }
@@ -133,6 +141,8 @@ pub struct App {
     pub(crate) passwords: Arc<passwords::Passwords>,
     pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
     pub gateway: Arc<dyn PaymentGateway>,
+    /// Where NIDs are verified (`with_nid_registry`); none until one is plugged in.
+    pub(crate) nid_registry: Arc<dyn nid::NidRegistry>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) availability: Arc<availability::Availability>,
     /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
@@ -185,6 +195,7 @@ impl App {
             passwords,
             ticket_key: Arc::new(ticket_key),
             gateway,
+            nid_registry: Arc::new(nid::NoRegistry),
             catalog: Arc::default(),
             availability: Arc::default(),
             mailer: None,
@@ -198,6 +209,12 @@ impl App {
             metrics,
             gauges: Arc::default(),
         })
+    }
+
+    /// Verifies NIDs at `registry` (e.g. the HTTP adapter).
+    pub fn with_nid_registry(mut self, registry: Arc<dyn nid::NidRegistry>) -> App {
+        self.nid_registry = registry;
+        self
     }
 
     /// Sends passenger e-mail through `mailer` (e.g. the SMTP adapter).

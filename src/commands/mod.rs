@@ -6,6 +6,8 @@ mod audit;
 mod completions;
 mod events;
 mod migrate;
+mod mock_nid;
+mod nid;
 mod output;
 mod rehearse;
 mod seed;
@@ -88,6 +90,11 @@ pub enum Command {
     Rehearse(rehearse::Cmd),
     /// The counter clerks' terminal: seat map and cash sales through a running server.
     Tui(tui::Cmd),
+    /// List or clear NIDs flagged for abuse.
+    #[command(subcommand)]
+    Nid(nid::Cmd),
+    /// Run the mock NID registry (the verification service registration asks).
+    MockNid(mock_nid::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
 }
@@ -117,6 +124,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events(cmd) => cmd.run().await,
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
+        Command::Nid(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::MockNid(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
     }
 }

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::adapters::nats::{self, JetStreamPublisher, NatsSettings};
+use crate::adapters::nid_http::{self, HttpNidRegistry};
 use crate::adapters::smtp::SmtpMailer;
 use crate::app::gauges::GaugeSettings;
 use crate::app::payments::GatewayConfig;
 use crate::store::redact_url;
 
-use crate::app::identity::Registration;
+use crate::app::identity::{NidInput, Registration};
+use crate::app::nid::NidRefusal;
 use crate::app::{App, AppConfig, AppError};
 use crate::domain::{RefundRule, Role};
 use crate::server::limits::{ConnLimits, StreamLimits, TrustedProxies};
@@ -54,6 +56,26 @@ pub struct Cmd {
     /// or smtps://host (default: no e-mail is sent).
     #[arg(long, env = "TICKETCTL_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// The NID registry registration verifies NIDs at (e.g. http://127.0.0.1:7070,
+    /// a `ticketctl mock-nid`). Without it the mock registry runs in this
+    /// process, on a loopback port of its own.
+    #[arg(
+        long,
+        env = "TICKETCTL_NID_REGISTRY_URL",
+        requires = "nid_registry_key"
+    )]
+    pub nid_registry_url: Option<String>,
+    /// The registry's API key (sent as X-Api-Key).
+    #[arg(long, env = "TICKETCTL_NID_REGISTRY_KEY", hide_env_values = true)]
+    pub nid_registry_key: Option<String>,
+    /// Seats one NID may hold or own on all trains of one travel day, online
+    /// and at counters together (0: no day cap). The cap per trip is 4.
+    #[arg(long, default_value_t = crate::domain::SEATS_PER_NID_PER_DAY, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub seats_per_nid_per_day: u32,
+    /// Sales refused by an NID's seat caps before the NID is flagged for an
+    /// admin to review (it cannot buy until cleared).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    pub nid_flag_after: i64,
     /// Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/):
     /// the waiting room and rate limits are kept there. Without it they live in
     /// this process's memory, so only one process may serve a queued sale.
@@ -187,6 +209,23 @@ pub struct ServeConfig {
     pub smtp: Option<SmtpSettings>,
     /// Where outbox events are relayed; `None` = they stay in the database.
     pub events: Option<NatsSettings>,
+    /// The NID registry; `None` = the mock, embedded.
+    pub nid_registry: Option<NidRegistrySettings>,
+}
+
+/// Where NIDs are verified, and the key to show.
+#[derive(Clone)]
+pub struct NidRegistrySettings {
+    pub url: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for NidRegistrySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NidRegistrySettings")
+            .field("url", &redact_url(&self.url))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where passenger e-mail is relayed, and from whom it comes.
@@ -238,7 +277,17 @@ impl Cmd {
                 },
                 follow_seat_changes: !self.no_seat_feed,
                 outbox_lease: chrono::Duration::seconds(self.outbox_lease_secs as i64),
+                seats_per_nid_per_day: (self.seats_per_nid_per_day > 0)
+                    .then_some(self.seats_per_nid_per_day),
+                nid_flag_after: self.nid_flag_after,
                 ..AppConfig::default()
+            },
+            nid_registry: match (&self.nid_registry_url, &self.nid_registry_key) {
+                (Some(url), Some(key)) => Some(NidRegistrySettings {
+                    url: url.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
             },
             events: self
                 .nats_url
@@ -276,6 +325,11 @@ impl Cmd {
 
 pub const DEMO_PASSWORD: &str = "demo-password";
 
+/// The demo passenger's NID: any NID the mock registry makes up is born on
+/// its default date (a real registry would refuse it; the demo then goes on
+/// without it).
+const DEMO_NID: &str = "5500000000001";
+
 /// Demo users, one per role, all with `DEMO_PASSWORD`.
 const DEMO_USERS: [(&str, &str, &str, Role); 3] = [
     (
@@ -311,9 +365,21 @@ async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
             email: email.into(),
             password: DEMO_PASSWORD.into(),
             role,
+            // Staff need no NID; the passenger does, to buy online.
+            nid: (role == Role::Passenger).then(|| NidInput {
+                nid: DEMO_NID.into(),
+                date_of_birth: crate::outside::nid::DEFAULT_DOB.into(),
+            }),
         };
-        match app.register(reg).await {
-            Ok(_) | Err(AppError::Conflict(_)) => {}
+        match app.register(reg.clone()).await {
+            Ok(_) | Err(AppError::Conflict(_)) | Err(AppError::Nid(NidRefusal::Taken)) => {}
+            Err(AppError::Nid(_) | AppError::Unavailable { .. }) => {
+                eprintln!("demo: the NID registry did not verify the demo NID; {phone} has none");
+                match app.register(Registration { nid: None, ..reg }).await {
+                    Ok(_) | Err(AppError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -323,7 +389,7 @@ async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     raise_open_file_limit();
     let store = super::open_store(&config.database_url).await?;
-    let app = plug_adapters(App::new(store, config.app.clone()).await?, &config)?;
+    let app = plug_adapters(App::new(store, config.app.clone()).await?, &config).await?;
     if let Some(days) = config.demo {
         prepare_demo(&app, days).await?;
     }
@@ -387,7 +453,15 @@ fn log_client_rules(config: &ServeConfig) {
 }
 
 /// Connects the use cases to the outside technologies the settings name.
-fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
+async fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
+    let registry = match &config.nid_registry {
+        Some(r) => HttpNidRegistry::new(&r.url, &r.key, nid_http::DEFAULT_TIMEOUT)
+            .with_context(|| format!("setting up the NID registry at {}", redact_url(&r.url)))?,
+        None => HttpNidRegistry::embedded(nid_http::DEFAULT_TIMEOUT)
+            .await
+            .context("starting the embedded mock NID registry")?,
+    };
+    app = app.with_nid_registry(Arc::new(registry));
     if let Some(smtp) = &config.smtp {
         let mailer = SmtpMailer::new(&smtp.url, &smtp.from)
             .with_context(|| format!("setting up e-mail through {}", redact_url(&smtp.url)))?;

@@ -2,9 +2,12 @@
 
 use anyhow::Context;
 use std::io::BufRead;
+use std::sync::Arc;
 
+use crate::adapters::nid_http::{self, HttpNidRegistry};
 use crate::app::App;
-use crate::app::identity::Registration;
+use crate::app::identity::{NidInput, Registration};
+use crate::app::nid::NidRegistry;
 use crate::domain::{Role, UserId};
 use crate::wire::identity::UserView;
 
@@ -34,6 +37,15 @@ pub enum Cmd {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// The national ID (10, 13 or 17 digits), verified at the NID registry;
+        /// a passenger needs one to buy online. Staff may go without.
+        #[arg(long, requires = "date_of_birth")]
+        nid: Option<String>,
+        /// Date of birth (YYYY-MM-DD) as the NID registry records it.
+        #[arg(long, requires = "nid")]
+        date_of_birth: Option<String>,
+        #[command(flatten)]
+        registry: RegistryArgs,
     },
     /// List users.
     List {
@@ -42,6 +54,34 @@ pub enum Cmd {
     },
     /// Change a user's role.
     SetRole { id: UserId, role: Role },
+}
+
+/// Where `user add --nid` verifies the NID: as `serve`, the registry at a URL,
+/// or the mock run in this process.
+#[derive(Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// The NID registry (default: the mock, run in this process).
+    #[arg(
+        long,
+        env = "TICKETCTL_NID_REGISTRY_URL",
+        requires = "nid_registry_key"
+    )]
+    nid_registry_url: Option<String>,
+    /// The registry's API key.
+    #[arg(long, env = "TICKETCTL_NID_REGISTRY_KEY", hide_env_values = true)]
+    nid_registry_key: Option<String>,
+}
+
+impl RegistryArgs {
+    async fn connect(self) -> anyhow::Result<Arc<dyn NidRegistry>> {
+        let timeout = nid_http::DEFAULT_TIMEOUT;
+        Ok(Arc::new(
+            match (self.nid_registry_url, self.nid_registry_key) {
+                (Some(url), Some(key)) => HttpNidRegistry::new(&url, &key, timeout)?,
+                _ => HttpNidRegistry::embedded(timeout).await?,
+            },
+        ))
+    }
 }
 
 impl Cmd {
@@ -54,6 +94,9 @@ impl Cmd {
                 role,
                 password,
                 password_stdin,
+                nid,
+                date_of_birth,
+                registry,
             } => {
                 let password = match (password, password_stdin) {
                     (_, true) => {
@@ -69,6 +112,15 @@ impl Cmd {
                         anyhow::bail!("give a password with --password-stdin or TICKETCTL_PASSWORD")
                     }
                 };
+                let nid = match (nid, date_of_birth) {
+                    (Some(nid), Some(date_of_birth)) => Some(NidInput { nid, date_of_birth }),
+                    _ => None,
+                };
+                // Only a registration with an NID needs the registry.
+                let app = match nid {
+                    Some(_) => app.clone().with_nid_registry(registry.connect().await?),
+                    None => app.clone(),
+                };
                 let user = app
                     .register(Registration {
                         name,
@@ -76,6 +128,7 @@ impl Cmd {
                         email,
                         password,
                         role,
+                        nid,
                     })
                     .await?;
                 println!(

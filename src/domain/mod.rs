@@ -36,9 +36,12 @@ pub use ids::{
     TrainId, TripId, UserId,
 };
 pub use order::{Order, OrderEvent, OrderStatus, Passenger, RefundRule};
-pub use passenger::{Nid, PassengerName};
+pub use passenger::{BirthDate, Nid, PassengerName};
 pub use seat::Seat;
-pub use seat_cap::{SEATS_PER_PASSENGER, SeatCap, SeatCapReached};
+pub use seat_cap::{
+    CapScope, NidCapReached, NidCaps, SEATS_PER_NID_PER_DAY, SEATS_PER_PASSENGER, SeatCap,
+    SeatCapReached,
+};
 pub use segment::{Journey, MAX_SEGMENTS, SegmentMask};
 pub use station::{Station, StationCode};
 pub use ticket::{Ticket, TicketStatus, TicketVerdict};

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use chrono::Datelike;
+
 use super::ParseError;
 
 /// The longest passenger name, in characters.
@@ -46,16 +48,23 @@ impl fmt::Display for PassengerName {
 
 /// A Bangladeshi national ID number: 10, 13 or 17 digits (the old and the
 /// new smart-card formats), exactly as given.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows only its length: an NID is personal data and a `{:?}` ends
+/// up in logs. `Display` (and `as_str`) give the number, for the places that
+/// must show or store it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Nid(String);
 
 impl Nid {
+    /// Parses an NID given for a passenger of an order.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        Self::parse_field(raw, "passengers")
+    }
+
+    /// Parses an NID given in `field` (the name a refusal reports).
+    pub fn parse_field(raw: &str, field: &'static str) -> Result<Self, ParseError> {
         if !matches!(raw.len(), 10 | 13 | 17) || !raw.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ParseError::new(
-                "passengers",
-                "an NID has 10, 13 or 17 digits",
-            ));
+            return Err(ParseError::new(field, "an NID has 10, 13 or 17 digits"));
         }
         Ok(Nid(raw.to_owned()))
     }
@@ -70,6 +79,48 @@ impl std::str::FromStr for Nid {
 
     fn from_str(s: &str) -> Result<Self, ParseError> {
         Nid::parse(s)
+    }
+}
+
+impl fmt::Debug for Nid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Nid(<{} digits>)", self.0.len())
+    }
+}
+
+/// A date of birth as an NID registry records it: a calendar date from 1900
+/// up to today (no one registers before they are born).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BirthDate(chrono::NaiveDate);
+
+impl BirthDate {
+    /// Parses `YYYY-MM-DD`, judged against `today` (the app's clock, in Dhaka).
+    pub fn parse(raw: &str, today: chrono::NaiveDate) -> Result<Self, ParseError> {
+        let field = "date_of_birth";
+        let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .filter(|_| raw.len() == 10)
+            .ok_or_else(|| ParseError::new(field, "give a date as YYYY-MM-DD"))?;
+        if date.year() < 1900 {
+            return Err(ParseError::new(field, "a date of birth is 1900 or later"));
+        }
+        if date > today {
+            return Err(ParseError::new(
+                field,
+                "a date of birth cannot be in the future",
+            ));
+        }
+        Ok(BirthDate(date))
+    }
+
+    pub fn date(self) -> chrono::NaiveDate {
+        self.0
+    }
+}
+
+impl fmt::Display for BirthDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
     }
 }
 
@@ -107,6 +158,37 @@ mod tests {
                     "each passenger needs a name of 1–100 characters"
                 )
             );
+        }
+    }
+
+    #[test]
+    fn an_nid_never_shows_in_debug() {
+        let nid = Nid::parse("1234567890123").unwrap();
+        assert_eq!(format!("{nid:?}"), "Nid(<13 digits>)");
+        assert_eq!(nid.to_string(), "1234567890123");
+        assert_eq!(Nid::parse_field("12ab", "nid").unwrap_err().field, "nid");
+    }
+
+    #[test]
+    fn a_birth_date_is_a_real_past_date_from_1900() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        assert_eq!(
+            BirthDate::parse("1990-01-31", today).unwrap().to_string(),
+            "1990-01-31"
+        );
+        assert!(BirthDate::parse("2026-12-02", today).is_ok());
+        for bad in [
+            "1800-01-01",
+            "2026-12-03",
+            "2999-01-01",
+            "1990-02-30",
+            "1990-1-1",
+            "31/01/1990",
+            "",
+            "1990-01-01\n",
+        ] {
+            let e = BirthDate::parse(bad, today).unwrap_err();
+            assert_eq!(e.field, "date_of_birth", "{bad:?}");
         }
     }
 

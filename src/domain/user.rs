@@ -23,6 +23,9 @@ pub struct User {
     pub failed_logins: i64,
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The national ID verified for this account; `None` for older accounts
+    /// and staff, who cannot buy online until they add one.
+    pub nid: Option<super::Nid>,
 }
 
 #[derive(

@@ -38,9 +38,9 @@ fn admission(headers: &HeaderMap) -> Option<&str> {
     request_body = HoldRequest,
     responses(
         (status = 201, description = "The seats are held until `expires_at`", body = HoldView),
-        (status = 403, description = "`forbidden`: the trip is in a queued sale and the admission token is missing or not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the trip is in a queued sale and the admission token is missing or not valid; `nid-required`: the account has no NID; `nid-flagged`: its NID is flagged", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not-found`: no such trip", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`seats-unavailable` (with `seats`) or `conflict` (sale not open, departed)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`seats-unavailable` (with `seats`), `nid-limit` (seats per NID per trip or per day: `limit`, `max`, `already`) or `conflict` (sale not open, departed)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid-field`, `unknown-station` or `invalid-body`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`hold-limit` (unexpired holds per account or address) or `rate-limited`", body = Problem, content_type = "application/problem+json"),
     ))]

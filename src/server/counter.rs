@@ -56,10 +56,10 @@ pub async fn hold(
     responses(
         (status = 201, description = "Sold for cash and confirmed", body = OrderView),
         (status = 400, description = "`idempotency-key-missing` or `malformed-json`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: clerks and admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: clerks and admins only; `nid-flagged`: the buyer's NID is flagged", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not-found`: no such hold (or not the clerk's)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`order-in-progress` (`Retry-After`), `conflict` (hold expired or ordered)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`idempotency-key-reused`, `invalid-field` (phone, passengers), `invalid-body`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`order-in-progress` (`Retry-After`), `nid-limit` (the buyer's NID has its seats, online and at counters together), `conflict` (hold expired or ordered)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency-key-reused`, `invalid-field` (phone, nid, passengers), `invalid-body`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn sell(
     State(app): State<App>,

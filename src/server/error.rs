@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppError;
 use crate::app::booking::OrderOutcome;
+use crate::app::nid::NidRefusal;
 use crate::store::RecordedAnswer;
 
 #[derive(Debug)]
@@ -121,6 +122,7 @@ impl From<AppError> for ApiError {
                 ApiError::new(S::TOO_MANY_REQUESTS, "hold-limit", "Too many holds", detail)
                     .with(json!({ "limit": limit, "max": max }))
             }
+            AppError::Nid(refusal) => nid_problem(refusal, detail),
             AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
             AppError::Overloaded(_) => {
                 ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)
@@ -157,6 +159,33 @@ impl From<AppError> for ApiError {
                 )
             }
         }
+    }
+}
+
+/// Each NID refusal is its own problem type, so clients (and the counter
+/// terminal) can tell "add an NID" from "this person has enough seats".
+fn nid_problem(refusal: NidRefusal, detail: String) -> ApiError {
+    use StatusCode as S;
+    match refusal {
+        NidRefusal::Taken => {
+            ApiError::new(S::CONFLICT, "nid-taken", "NID already registered", detail)
+        }
+        NidRefusal::Required => ApiError::new(S::FORBIDDEN, "nid-required", "NID required", detail),
+        NidRefusal::Flagged => ApiError::new(S::FORBIDDEN, "nid-flagged", "NID flagged", detail),
+        NidRefusal::Limit(r) => ApiError::new(
+            S::CONFLICT,
+            "nid-limit",
+            "Seat limit per NID reached",
+            detail,
+        )
+        .with(json!({ "limit": r.scope.name(), "max": r.max, "already": r.already })),
+        NidRefusal::NotVerified(verdict) => ApiError::new(
+            S::UNPROCESSABLE_ENTITY,
+            "nid-not-verified",
+            "NID not verified",
+            detail,
+        )
+        .with(json!({ "field": "nid", "reason": verdict.reason() })),
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::app::App;
-use crate::app::identity::Registration;
+use crate::app::identity::{NidInput, Registration};
 use crate::domain::Role;
 use crate::wire::identity::{
     CodeRequest, LoginRequest, MfaEnrolment, MfaStatus, RefreshRequest, RegisterRequest,
@@ -24,7 +24,9 @@ use super::extract::ApiJson;
 #[utoipa::path(post, path = "/v1/auth/register", tag = "identity", request_body = RegisterRequest,
     responses(
         (status = 202, description = "Accepted: the same answer whether or not the phone and e-mail were taken", body = Registered),
-        (status = 503, description = "`overloaded`: no password-hashing turn in time (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`nid-taken`: this NID is bound to another account", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid-field` (e.g. `nid`, `date_of_birth`) or `nid-not-verified` (the registry said no: `reason`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: no password-hashing turn in time, or `unavailable`: the NID registry cannot be reached (`Retry-After`); nothing was created", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     State(app): State<App>,
@@ -36,6 +38,10 @@ pub async fn register(
         email: b.email,
         password: b.password,
         role: Role::Passenger,
+        nid: Some(NidInput {
+            nid: b.nid,
+            date_of_birth: b.date_of_birth,
+        }),
     })
     .await?;
     Ok((

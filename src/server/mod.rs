@@ -16,6 +16,7 @@ pub mod limits;
 mod listener;
 mod live;
 mod metrics;
+mod nid;
 pub mod openapi;
 mod openapi_input;
 mod panic;
@@ -113,6 +114,10 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .route("/v1/counter/orders/{id}/cancel", post(counter::cancel))
         .route("/v1/counter/lookup", get(counter::lookup))
         .route("/v1/counter/shift", get(counter::shift))
+        .route("/v1/counter/nids/report", post(nid::report))
+        .route("/v1/me/nid", post(nid::add_nid))
+        .route("/v1/admin/nids/flagged", get(nid::flagged))
+        .route("/v1/admin/nids/clear", post(nid::clear))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

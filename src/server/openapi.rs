@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{admin, booking, catalog, counter, health, identity, live, metrics, queue};
+use super::{admin, booking, catalog, counter, health, identity, live, metrics, nid, queue};
 use crate::wire::problem::Problem;
 
 /// Every problem `type` slug the server answers with (`/problems/{slug}`).
@@ -35,6 +35,11 @@ pub const PROBLEM_TYPES: &[&str] = &[
     "malformed-json",
     "method-not-allowed",
     "mfa-required",
+    "nid-flagged",
+    "nid-limit",
+    "nid-not-verified",
+    "nid-required",
+    "nid-taken",
     "not-found",
     "order-in-progress",
     "overloaded",
@@ -109,6 +114,10 @@ pub const PROBLEM_TYPES: &[&str] = &[
         counter::cancel,
         counter::lookup,
         counter::shift,
+        nid::add_nid,
+        nid::report,
+        nid::flagged,
+        nid::clear,
     ),
     components(schemas(Problem)),
     tags(

@@ -56,6 +56,8 @@ pub struct NewUser {
     pub role: Role,
     /// When the account was made (the app's clock).
     pub created_at: DateTime<Utc>,
+    /// The NID verified at the registry, if one was given; one account per NID.
+    pub nid: Option<Nid>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! Limits that must be checked and recorded in one step: a hold that counts
-//! the caller's other holds, a counter sale that counts the seats a phone
-//! already has on the trip. Each method checks and writes in one transaction
+//! the caller's other holds and the seats of the account's NID, a counter sale
+//! that counts the seats the buyer's NID already has (online and at counters). Each method checks and writes in one transaction
 //! (SQLite: one writer command; Postgres: one function call that locks the
 //! limit's key first), so requests arriving together cannot all pass a check
 //! that only one of them should.
@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use super::{NewHold, NewOrder, StoreResult};
-use crate::domain::{Hold, Order, SeatCap, UserId};
+use crate::domain::{Hold, Nid, NidCaps, Order, UserId};
 
 /// Which cap refused a hold (also the name clients see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,16 +43,21 @@ pub struct HoldCaps {
     pub per_account: Option<i64>,
     /// Unexpired holds one client address may have at once (needs `client_addr`).
     pub per_address: Option<i64>,
+    /// Count the hold against the account's NID with these caps: refused with
+    /// `NidRequired` when the account has no NID, `NidFlagged`, or
+    /// `NidCapReached`; the hold records the NID. `None`: no NID rule.
+    pub nid: Option<NidCaps>,
 }
 
-/// Who buys a counter sale, and their seat cap on the trip.
+/// Who buys a counter sale, and the caps on their NID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterBuyer {
     pub clerk_id: UserId,
     /// The passenger's phone, normalised (`+8801…`).
     pub phone: String,
-    /// The cap on the seats one phone may own on one trip.
-    pub seat_cap: SeatCap,
+    /// The buyer's NID: their seats online and at counters count together.
+    pub nid: Nid,
+    pub caps: NidCaps,
 }
 
 #[async_trait]
@@ -61,9 +66,10 @@ pub trait LimitStore: Send + Sync {
     /// when the account or the address already has its cap of unexpired holds.
     async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<Hold>;
 
-    /// `create_order` for a counter sale: refused (`Conflict`, nothing written)
-    /// when the buyer's phone would own more than its `seat_cap` on the trip;
-    /// otherwise the order and the sale's buyer are recorded together.
+    /// `create_order` for a counter sale: refused (`NidFlagged` or
+    /// `NidCapReached`, nothing written) when the buyer's NID is flagged or
+    /// would own more than its caps allow; otherwise the order, the sale's
+    /// buyer (phone and NID) and the hold's NID are recorded together.
     async fn create_counter_order(
         &self,
         order: &NewOrder,

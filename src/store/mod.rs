@@ -14,6 +14,7 @@ mod inputs;
 mod invariant;
 mod limits;
 mod monitor;
+mod nid;
 mod outbox;
 mod payment;
 pub mod postgres;
@@ -32,6 +33,7 @@ pub use inputs::*;
 pub use invariant::InvariantStore;
 pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use monitor::{MonitorStore, OutboxBacklog, PoolUsage, WriterObserver};
+pub use nid::{FlaggedNid, NidStore};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
 pub use read_models::*;
@@ -67,6 +69,18 @@ pub enum StoreError {
     /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
     #[error("seats already taken: {0:?}")]
     SeatsTaken(Vec<crate::domain::SeatId>),
+    /// The NID is already bound to another account.
+    #[error("conflict: this NID belongs to another account")]
+    NidTaken,
+    /// An online hold for an account that has no NID.
+    #[error("this account has no NID")]
+    NidRequired,
+    /// The buyer's NID is flagged: no sale until an admin clears it.
+    #[error("this NID is flagged")]
+    NidFlagged,
+    /// The buyer's NID would own more seats than a cap allows.
+    #[error("{0}")]
+    NidCapReached(crate::domain::NidCapReached),
     /// The account or client address already has `max` unexpired holds.
     #[error("at most {max} active holds ({}); {already} already", cap.name())]
     HoldCapReached {
@@ -115,6 +129,7 @@ pub trait Store:
     + InvariantStore
     + CounterStore
     + LimitStore
+    + NidStore
     + SaleStore
     + MonitorStore
     + SeatFeedStore
@@ -135,6 +150,7 @@ impl<T> Store for T where
         + InvariantStore
         + CounterStore
         + LimitStore
+        + NidStore
         + SaleStore
         + MonitorStore
         + SeatFeedStore
@@ -148,8 +164,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore, Store,
-        TicketStore,
+        MonitorStore, NidStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore,
+        Store, TicketStore,
     };
 }
 

@@ -236,6 +236,7 @@ impl Client {
         hold: HoldId,
         passengers: &[(String, Option<String>)],
         phone: &str,
+        buyer_nid: &str,
         key: &str,
     ) -> ClientResult<CounterOrder> {
         let body = body_of(&CounterOrderRequest {
@@ -248,6 +249,7 @@ impl Client {
                 })
                 .collect(),
             phone: phone.to_owned(),
+            nid: buyer_nid.to_owned(),
         });
         let order: Order = self
             .call(

@@ -59,10 +59,13 @@ pub async fn perform(client: &Client, effect: Effect) -> Option<Reply> {
             hold,
             passengers,
             phone,
+            buyer_nid,
             key,
         } => done(
             Call::Sell,
-            client.sell(hold, &passengers, &phone, &key).await,
+            client
+                .sell(hold, &passengers, &phone, &buyer_nid, &key)
+                .await,
             Reply::Sold,
         ),
         Effect::Lookup { query } => done(Call::Lookup, client.lookup(&query).await, Reply::Found),

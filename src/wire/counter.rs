@@ -9,13 +9,28 @@ use crate::domain::{HoldId, UserId};
 use super::booking::{OrderView, PassengerBody};
 use super::tickets::TicketView;
 
-/// `POST /v1/counter/orders`: the held seats, who travels, and the buyer's phone.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+/// `POST /v1/counter/orders`: the held seats, who travels, and the buyer's
+/// phone and NID (the seat caps are per NID, online and at counters together).
+#[derive(Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterOrderRequest {
     pub hold_id: HoldId,
     pub passengers: Vec<PassengerBody>,
     pub phone: String,
+    /// The buyer's national ID: 10, 13 or 17 digits.
+    pub nid: String,
+}
+
+/// Without the buyer's NID: request bodies end up in logs.
+impl std::fmt::Debug for CounterOrderRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterOrderRequest")
+            .field("hold_id", &self.hold_id)
+            .field("passengers", &self.passengers.len())
+            .field("phone", &self.phone)
+            .field("nid", &"<redacted>")
+            .finish()
+    }
 }
 
 /// An order as the counter sees it: with the buyer's phone and the signed

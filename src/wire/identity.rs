@@ -5,14 +5,30 @@ use utoipa::ToSchema;
 
 use crate::domain::{Role, UserId};
 
-/// `POST /v1/auth/register`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `POST /v1/auth/register`: the NID and date of birth are checked at the
+/// NID registry before the account is made; one account per NID.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub name: String,
     pub phone: String,
     pub email: String,
     pub password: String,
+    /// The national ID: 10, 13 or 17 digits.
+    pub nid: String,
+    /// `YYYY-MM-DD`, as the NID registry records it.
+    pub date_of_birth: String,
+}
+
+/// Shows neither the password nor the NID.
+impl std::fmt::Debug for RegisterRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterRequest")
+            .field("name", &self.name)
+            .field("phone", &self.phone)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `POST /v1/auth/login`.
@@ -58,6 +74,10 @@ pub struct UserView {
     pub email: String,
     pub role: Role,
     pub mfa_enabled: bool,
+    /// The account's verified national ID; absent until one is added (an
+    /// account without one cannot buy online).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nid: Option<String>,
 }
 
 /// `POST /v1/me/mfa/enroll`.

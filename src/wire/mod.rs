@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod counter;
 pub mod health;
 pub mod identity;
+pub mod nid;
 pub mod problem;
 pub mod queue;
 pub mod tickets;

@@ -24,6 +24,7 @@ async fn admin(t: &TestApp) -> String {
         email: "admin@test.ticketctl".into(),
         password: crate::common::server::PASSWORD.into(),
         role: ticketctl::domain::Role::Admin,
+        nid: None,
     };
     let _ = t.app.register(admin).await;
     t.login("01799000000").await

@@ -826,6 +826,7 @@ async fn a_login_flood_beyond_the_hash_bound_is_shed_and_memory_stays_bounded(t:
             email: "flood0@test.ticketctl".into(),
             password: PASSWORD.into(),
             role: Role::Passenger,
+            nid: None,
         })
         .await
         .unwrap();
@@ -839,6 +840,7 @@ async fn a_login_flood_beyond_the_hash_bound_is_shed_and_memory_stays_bounded(t:
                 password_hash: first.password_hash.clone(),
                 role: Role::Passenger,
                 created_at: t.app.now(),
+                nid: None,
             })
             .await
             .unwrap();

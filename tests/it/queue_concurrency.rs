@@ -53,6 +53,7 @@ async fn many_joins_at_once_keep_positions_unique_and_dense(db: TestDb, room: Te
             email: "admin@test.ticketctl".into(),
             password: PASSWORD.into(),
             role: ticketctl::domain::Role::Admin,
+            nid: None,
         })
         .await;
     let admin = t.login("01799000000").await;

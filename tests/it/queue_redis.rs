@@ -27,6 +27,7 @@ async fn admin(t: &TestApp) -> String {
             email: "admin@test.ticketctl".into(),
             password: PASSWORD.into(),
             role: Role::Admin,
+            nid: None,
         })
         .await;
     t.login("01799000000").await

@@ -35,6 +35,7 @@ async fn rehearse_spreads_a_queued_sale_over_two_servers_postgres_redis() {
         email: "admin@test.ticketctl".into(),
         password: PASSWORD.into(),
         role: Role::Admin,
+        nid: None,
     })
     .await
     .unwrap();

@@ -297,6 +297,7 @@ async fn admin_token(app: &App) -> String {
             password_hash: "unusable".into(),
             role: Role::Admin,
             created_at: app.now(),
+            nid: None,
         })
         .await
         .unwrap();

@@ -108,6 +108,7 @@ async fn user(store: &Arc<dyn Store>, n: u32) -> User {
             password_hash: "h".into(),
             role: Role::Passenger,
             created_at: chrono::Utc::now(),
+            nid: None,
         })
         .await
         .unwrap()
@@ -320,6 +321,7 @@ async fn users_logins_lockout_and_tokens(store: Arc<dyn Store>) {
         password_hash: "h".into(),
         role: Role::Passenger,
         created_at: chrono::Utc::now(),
+        nid: None,
     };
     assert!(matches!(
         store.create_user(&dup_phone).await,
@@ -1279,12 +1281,17 @@ async fn the_seat_cap_decides_holds_and_counter_orders_at_its_boundary(store: Ar
         SegmentMask::EMPTY
     );
 
-    // At a counter the cap is per buyer's phone: the clerk's holds are not capped.
+    // At a counter the cap is per buyer's NID: the clerk's holds are not capped.
     let phone = "+8801711111111";
+    let caps = NidCaps {
+        per_trip: SeatCap::of(1),
+        per_day: None,
+    };
     let buyer = CounterBuyer {
         clerk_id: clerk.id,
         phone: phone.into(),
-        seat_cap: SeatCap::of(1),
+        nid: Nid::parse("5511711111111").unwrap(),
+        caps,
     };
     let counter_order = |journey: (usize, usize), key: &str| {
         let store = store.clone();
@@ -1312,13 +1319,14 @@ async fn the_seat_cap_decides_holds_and_counter_orders_at_its_boundary(store: Ar
     };
     counter_order((0, 1), "first").await.unwrap();
     let refused = counter_order((1, 2), "second").await;
-    let words = SeatCap::of(1).admit(1, 1).unwrap_err().for_phone(phone);
+    let expected = caps.admit(1, 1, 1).unwrap_err();
     assert_eq!(
-        words,
-        "+8801711111111 already has 1 seat(s) on this trip; at most 1 per passenger"
+        expected.to_string(),
+        "at most 1 seats per NID per trip, online and at counters together; \
+         this NID already has 1 on this trip"
     );
     assert!(
-        matches!(&refused, Err(StoreError::Conflict(m)) if *m == words),
+        matches!(&refused, Err(StoreError::NidCapReached(r)) if *r == expected),
         "{refused:?}"
     );
     assert_eq!(store.counter_seats_on_trip(phone, trip).await.unwrap(), 1);

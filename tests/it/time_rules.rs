@@ -345,6 +345,7 @@ async fn admin(t: &TestApp) -> String {
             email: "admin@example.com".into(),
             password: PASSWORD.into(),
             role: Role::Admin,
+            nid: None,
         })
         .await
         .expect("register the admin");

@@ -9,20 +9,21 @@ use std::net::IpAddr;
 
 use crate::app::queue::GatePass;
 use crate::app::{App, AppConfig, AppResult};
-use crate::domain::{SeatCap, TripId, UserId};
+use crate::domain::{NidCaps, SeatCap, TripId, UserId};
 use crate::store::{CounterBuyer, HoldCaps};
 
 /// Where a sale comes from, and so which gates it passes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Channel<'a> {
-    /// A passenger online: the waiting room (for queued sales), the per-passenger
-    /// seat limit and the caps on unexpired holds per account and per address.
+    /// A passenger online: the waiting room (for queued sales), the seat caps
+    /// of the account's NID (an account without one cannot buy online), and
+    /// the caps on unexpired holds per account and per address.
     Online {
         admission: Option<&'a str>,
         client: Option<IpAddr>,
     },
     /// A clerk at a station counter: no waiting room and no hold caps; the seat
-    /// limit is per passenger phone (`buyer`), checked when the order is placed.
+    /// caps are the buyer's NID's (`buyer`), checked when the order is placed.
     Counter { buyer: Option<&'a CounterBuyer> },
 }
 
@@ -55,6 +56,9 @@ impl Channel<'_> {
                 client_addr: client.map(|a| a.to_string()),
                 per_account: config.max_holds_per_account,
                 per_address: config.max_holds_per_address,
+                // Online, the account's NID is the passenger: its seats online
+                // and at counters count together.
+                nid: Some(NidCaps::with_day_cap(config.seats_per_nid_per_day)),
             },
             Channel::Counter { .. } => HoldCaps::default(),
         }

@@ -212,6 +212,9 @@ impl App {
                         labels,
                     ));
                 }
+                Err(e @ (StoreError::NidCapReached(_) | StoreError::NidFlagged)) => {
+                    return Err(self.nid_refused(e, None, user_id).await);
+                }
                 Err(e) => return Err(e.into()),
             }
         }

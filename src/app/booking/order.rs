@@ -132,6 +132,13 @@ impl App {
                         )
                     });
             }
+            Err(e @ (StoreError::NidCapReached(_) | StoreError::NidFlagged)) => {
+                let buyer = match channel {
+                    Channel::Counter { buyer: Some(b) } => Some(&b.nid),
+                    _ => None,
+                };
+                return Err(self.nid_refused(e, buyer, user_id).await);
+            }
             Err(e) => return Err(e.into()),
         };
 

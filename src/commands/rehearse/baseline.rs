@@ -116,6 +116,8 @@ pub async fn run(
                 password_hash: "unusable".into(),
                 role: crate::domain::Role::Passenger,
                 created_at: chrono::Utc::now(),
+                // Straight to the store: the baseline measures raw bookings, past every rule.
+                nid: None,
             })
             .await?;
         users.push(u.id);

@@ -80,6 +80,8 @@ pub(super) async fn passengers_tokens(app: &App, n: usize) -> anyhow::Result<Vec
                                 password_hash: "unusable".into(),
                                 role: crate::domain::Role::Passenger,
                                 created_at: chrono::Utc::now(),
+                                // One NID per passenger (the seat caps are per NID).
+                                nid: Some(crate::domain::Nid::parse(&format!("57{i:011}"))?),
                             })
                             .await?
                     }
@@ -106,6 +108,9 @@ pub(super) async fn remote_tokens(base: &str, n: usize) -> anyhow::Result<Vec<St
             phone: phone.clone(),
             email: format!("r{i}@rehearsal.invalid"),
             password: "rehearsal-password".into(),
+            // An NID the mock registry knows (a rehearsal runs against it).
+            nid: format!("58{i:011}"),
+            date_of_birth: crate::outside::nid::DEFAULT_DOB.into(),
         };
         client
             .post(format!("{base}/v1/auth/register"))

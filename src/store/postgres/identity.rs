@@ -44,8 +44,8 @@ pub(super) async fn user_where<'e, E: Executor<'e, Database = sqlx::Postgres>>(
 impl IdentityStore for PgStore {
     async fn create_user(&self, u: &NewUser) -> StoreResult<User> {
         let row = sqlx::query(
-            "INSERT INTO users (name, phone, email, password_hash, role, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO users (name, phone, email, password_hash, role, created_at, nid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&u.name)
         .bind(&u.phone)
@@ -53,9 +53,11 @@ impl IdentityStore for PgStore {
         .bind(&u.password_hash)
         .bind(u.role.as_str())
         .bind(ts(u.created_at))
+        .bind(u.nid.as_ref().map(|n| n.as_str()))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match db(e) {
+            StoreError::Conflict(m) if m.contains("users_nid_key") => StoreError::NidTaken,
             StoreError::Conflict(_) => {
                 StoreError::Conflict("a user with this phone or e-mail already exists".into())
             }

@@ -7,8 +7,8 @@ use super::PgStore;
 use super::booking::order_error;
 use super::db;
 use super::rows::get;
-use super::rows::{created_order, hold_from_rows, seat_cap_max, seat_cap_refusal};
-use crate::domain::{Hold, Nid, Order};
+use super::rows::{created_order, hold_from_rows, seat_cap_max};
+use crate::domain::{CapScope, Hold, Nid, NidCapReached, NidCaps, Order};
 use crate::store::{
     CounterBuyer, HoldCap, HoldCaps, LimitStore, NewHold, NewOrder, StoreError, StoreResult, ts,
 };
@@ -17,7 +17,7 @@ use crate::store::{
 impl LimitStore for PgStore {
     async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
         let rows = sqlx::query(
-            "SELECT * FROM ticketctl_create_hold_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            "SELECT * FROM ticketctl_create_hold_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(h.trip_id)
         .bind(h.user_id)
@@ -33,12 +33,19 @@ impl LimitStore for PgStore {
         .bind(&caps.client_addr)
         .bind(caps.per_account)
         .bind(caps.per_address)
+        .bind(caps.nid.map(|c| i64::from(c.per_trip.max())))
+        .bind(caps.nid.and_then(|c| c.per_day).map(|c| i64::from(c.max())))
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
         if let Some(first) = rows.first()
             && let Some(name) = get::<Option<String>>(first, "cap")?
         {
+            if let Some(caps) = caps.nid
+                && let Some(refusal) = nid_refusal(&name, caps, first, h.seat_ids.len())?
+            {
+                return Err(refusal);
+            }
             let cap = HoldCap::parse(&name)
                 .ok_or_else(|| StoreError::Backend(format!("unknown hold cap {name}")))?;
             return Err(StoreError::HoldCapReached {
@@ -58,7 +65,7 @@ impl LimitStore for PgStore {
             .map(|p| p.nid.as_ref().map(Nid::as_str))
             .collect();
         let r = sqlx::query(
-            "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(o.user_id)
         .bind(o.hold_id)
@@ -69,18 +76,49 @@ impl LimitStore for PgStore {
         .bind(&o.request_hash)
         .bind(ts(o.now))
         .bind(&buyer.phone)
-        .bind(seat_cap_max(Some(buyer.seat_cap)))
+        .bind(buyer.nid.as_str())
+        .bind(i64::from(buyer.caps.per_trip.max()))
+        .bind(buyer.caps.per_day.map(|c| i64::from(c.max())))
         .bind(super::event_slots::order_reserved())
         .fetch_one(&self.pool)
         .await
         .map_err(order_error)?;
-        if get::<String>(&r, "outcome")? == "limit" {
-            let already: i64 = get(&r, "already")?;
-            return Err(match buyer.seat_cap.admit(already, o.passengers.len()) {
-                Err(refusal) => StoreError::Conflict(refusal.for_phone(&buyer.phone)),
-                Ok(()) => seat_cap_refusal(None, already, o.passengers.len()),
-            });
+        if matches!(get::<String>(&r, "outcome")?.as_str(), "limit" | "flagged") {
+            let name: String = get(&r, "cap")?;
+            return Err(nid_refusal(&name, buyer.caps, &r, o.passengers.len())?
+                .unwrap_or_else(|| StoreError::Backend(format!("unknown NID refusal {name}"))));
         }
         created_order(&r, o)
     }
+}
+
+/// The refusal a function reported by the name of the NID rule that refused
+/// (`None`: not an NID rule). A cap's refusal is decided again by the cap
+/// itself, so its words are the domain's (a disagreement is a bug).
+fn nid_refusal(
+    name: &str,
+    caps: NidCaps,
+    row: &sqlx::postgres::PgRow,
+    wanted: usize,
+) -> StoreResult<Option<StoreError>> {
+    let scope = match name {
+        "nid_required" => return Ok(Some(StoreError::NidRequired)),
+        "nid_flagged" => return Ok(Some(StoreError::NidFlagged)),
+        "seats_per_nid_per_trip" => CapScope::Trip,
+        "seats_per_nid_per_day" => CapScope::Day,
+        _ => return Ok(None),
+    };
+    let already: i64 = get(row, "already")?;
+    let (on_trip, on_day) = match scope {
+        CapScope::Trip => (already, 0),
+        CapScope::Day => (0, already),
+    };
+    Ok(Some(match caps.admit(on_trip, on_day, wanted) {
+        Err(refusal @ NidCapReached { .. }) if refusal.scope == scope => {
+            StoreError::NidCapReached(refusal)
+        }
+        _ => StoreError::Backend(format!(
+            "the NID cap {name} refused {wanted} seat(s) beside {already}, which {caps:?} admits"
+        )),
+    }))
 }

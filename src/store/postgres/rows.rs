@@ -29,7 +29,7 @@ pub(crate) fn class(s: &str) -> StoreResult<SeatClass> {
 
 pub(super) const USER_COLUMNS: &str =
     "SELECT id, name, phone, email, password_hash, role, totp_secret,
-     mfa_enabled, failed_logins, locked_until, created_at FROM users";
+     mfa_enabled, failed_logins, locked_until, created_at, nid FROM users";
 
 pub(super) fn user_row(r: &PgRow) -> StoreResult<User> {
     Ok(User {
@@ -46,6 +46,10 @@ pub(super) fn user_row(r: &PgRow) -> StoreResult<User> {
         failed_logins: get(r, "failed_logins")?,
         locked_until: get::<Option<i64>>(r, "locked_until")?.map(from_ts),
         created_at: from_ts(get(r, "created_at")?),
+        nid: get::<Option<String>>(r, "nid")?
+            .map(|n| crate::domain::Nid::parse(&n))
+            .transpose()
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
     })
 }
 

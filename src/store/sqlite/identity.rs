@@ -136,18 +136,21 @@ impl IdentityStore for SqliteStore {
         self.engine
             .write(move |conn| {
                 conn.execute(
-                    "INSERT INTO users (name, phone, email, password_hash, role, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO users (name, phone, email, password_hash, role, created_at, nid)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         u.name,
                         u.phone,
                         u.email,
                         u.password_hash,
                         u.role.as_str(),
-                        ts(u.created_at)
+                        ts(u.created_at),
+                        u.nid.as_ref().map(|n| n.as_str())
                     ],
                 )
                 .map_err(|e| match db(e) {
+                    // "UNIQUE constraint failed: users.nid"
+                    StoreError::Conflict(m) if m.contains("users.nid") => StoreError::NidTaken,
                     StoreError::Conflict(_) => StoreError::Conflict(
                         "a user with this phone or e-mail already exists".into(),
                     ),

@@ -10,6 +10,7 @@ mod identity;
 mod invariant;
 mod limits;
 mod monitor;
+mod nid;
 mod outbox;
 mod payment;
 mod rows;

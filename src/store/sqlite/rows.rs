@@ -33,7 +33,7 @@ pub(super) fn trip_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TripRecord> {
 
 pub(super) const USER_COLUMNS: &str =
     "SELECT id, name, phone, email, password_hash, role, totp_secret,
-     mfa_enabled, failed_logins, locked_until, created_at FROM users";
+     mfa_enabled, failed_logins, locked_until, created_at, nid FROM users";
 
 pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(5)?;
@@ -51,6 +51,17 @@ pub(super) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         failed_logins: r.get(8)?,
         locked_until: r.get::<_, Option<i64>>(9)?.map(from_ts),
         created_at: from_ts(r.get(10)?),
+        nid: r
+            .get::<_, Option<String>>(11)?
+            .map(|n| crate::domain::Nid::parse(&n))
+            .transpose()
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    11,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
     })
 }
 

@@ -77,6 +77,8 @@ pub enum Effect {
         /// Name and NID (if given) per seat.
         passengers: Vec<(String, Option<String>)>,
         phone: String,
+        /// The buyer's NID: their seats are capped per NID across channels.
+        buyer_nid: String,
         key: String,
     },
     Lookup {
@@ -201,7 +203,10 @@ pub struct PassengerForm {
     /// One per held seat, in seat order.
     pub travellers: Vec<Traveller>,
     pub phone: Input,
-    /// Fields in order: name and NID of each traveller, then the phone.
+    /// The buyer's NID (required: the seat caps are per NID).
+    pub buyer_nid: Input,
+    /// Fields in order: name and NID of each traveller, then the phone and
+    /// the buyer's NID.
     pub focus: usize,
     /// One key per hold: a retried sale (after a lost answer) is never sold twice.
     pub key: String,
@@ -210,14 +215,15 @@ pub struct PassengerForm {
 
 impl PassengerForm {
     pub fn field_count(&self) -> usize {
-        2 * self.travellers.len() + 1
+        2 * self.travellers.len() + 2
     }
 
     pub fn field_mut(&mut self, i: usize) -> &mut Input {
         match self.travellers.get_mut(i / 2) {
             Some(t) if i % 2 == 0 => &mut t.name,
             Some(t) => &mut t.nid,
-            None => &mut self.phone,
+            None if i % 2 == 0 => &mut self.phone,
+            None => &mut self.buyer_nid,
         }
     }
 }

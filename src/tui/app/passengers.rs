@@ -63,10 +63,18 @@ impl Counter {
             return vec![];
         }
         if form.phone.value().trim().is_empty() {
-            form.focus = form.field_count() - 1;
+            form.focus = form.field_count() - 2;
             self.say(
                 Level::Warn,
                 "Type the passenger's mobile number (01XXXXXXXXX)",
+            );
+            return vec![];
+        }
+        if form.buyer_nid.value().trim().is_empty() {
+            form.focus = form.field_count() - 1;
+            self.say(
+                Level::Warn,
+                "Type the buyer's NID (10, 13 or 17 digits): the seat limit is per NID",
             );
             return vec![];
         }
@@ -85,6 +93,7 @@ impl Counter {
                 })
                 .collect(),
             phone: form.phone.value().trim().to_owned(),
+            buyer_nid: form.buyer_nid.value().trim().to_owned(),
             key: form.key.clone(),
         };
         self.say(Level::Info, "Selling…");

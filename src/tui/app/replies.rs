@@ -73,6 +73,7 @@ impl Counter {
                     hold,
                     travellers,
                     phone: Input::default(),
+                    buyer_nid: Input::default(),
                     focus: 0,
                     selling: false,
                 });

@@ -1,5 +1,5 @@
 //! Passenger names (and NIDs, if given) for the held seats, and the buyer's
-//! mobile number.
+//! mobile number and NID (the seat caps are per buyer NID).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -40,6 +40,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     lines.push(field_line(
         "Mobile",
         form.phone.value().to_owned(),
+        form.focus == form.field_count() - 2,
+        theme,
+    ));
+    lines.push(field_line(
+        "Buyer NID",
+        form.buyer_nid.value().to_owned(),
         form.focus == form.field_count() - 1,
         theme,
     ));
@@ -47,7 +53,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &Counter, theme: Theme) {
     lines.push(Line::raw(if form.selling {
         " Selling…"
     } else {
-        " NID is optional (10, 13 or 17 digits). Take the cash, then Enter on Mobile sells."
+        " Passenger NIDs are optional; the buyer's is required (10, 13 or 17 digits). \
+         Take the cash, then Enter on Buyer NID sells."
     }));
     frame.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" Passengers ")),

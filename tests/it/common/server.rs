@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ticketctl::app::identity::Registration;
+use ticketctl::adapters::nid_http::HttpNidRegistry;
+use ticketctl::app::identity::{NidInput, Registration};
 use ticketctl::app::{App, AppConfig, Clock};
 use ticketctl::domain::{Role, ServiceDate, TripId, TripTime, UserId};
 use ticketctl::server::Server;
@@ -65,7 +66,16 @@ impl TestApp {
             jwt_secret: Some(TEST_JWT_SECRET.into()),
             ..config
         };
-        let app = plug(App::new(store, config).await.expect("app starts"));
+        // The mock NID registry, embedded as `serve` runs it without a URL.
+        let registry = HttpNidRegistry::embedded(std::time::Duration::from_secs(3))
+            .await
+            .expect("the mock NID registry starts");
+        let app = plug(
+            App::new(store, config)
+                .await
+                .expect("app starts")
+                .with_nid_registry(Arc::new(registry)),
+        );
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), app.clone(), limits)
             .await
             .expect("bind a random port");
@@ -153,7 +163,8 @@ impl TestApp {
         Reply::from(req.send().await.expect("request reaches the server")).await
     }
 
-    /// Creates a user directly (any role) and logs in over HTTP; returns the access token.
+    /// Creates a user directly (any role, with the NID `nid_for_phone(phone)`)
+    /// and logs in over HTTP; returns the access token.
     pub async fn user_token(&self, phone: &str, role: Role) -> String {
         self.app
             .register(Registration {
@@ -162,6 +173,10 @@ impl TestApp {
                 email: format!("{}@test.ticketctl", phone.trim_start_matches('+')),
                 password: PASSWORD.into(),
                 role,
+                nid: Some(NidInput {
+                    nid: nid_for_phone(phone),
+                    date_of_birth: TEST_DOB.into(),
+                }),
             })
             .await
             .expect("register");
@@ -312,8 +327,24 @@ pub async fn tiny_trip(app: &App, seats: u32) -> TripId {
     app.schedule_trip(9001, tomorrow).await.unwrap()
 }
 
+/// The date of birth the mock NID registry records for every NID it makes up.
+pub const TEST_DOB: &str = ticketctl::outside::nid::DEFAULT_DOB;
+
+/// A valid NID of its own for each phone number (13 digits: "551" and the
+/// number's last ten), known to the mock registry with `TEST_DOB`.
+pub fn nid_for_phone(phone: &str) -> String {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let last10 = &digits[digits.len().saturating_sub(10)..];
+    format!("551{last10:0>10}")
+}
+
+/// The NID of `quick_user(_, n)` (13 digits: "56" and `n`).
+pub fn quick_nid(n: u32) -> String {
+    format!("56{n:011}")
+}
+
 /// A user created straight in the store (no argon2 per user) with a minted token:
-/// fast enough to make hundreds for concurrency tests.
+/// fast enough to make hundreds for concurrency tests. It has the NID `quick_nid(n)`.
 pub async fn quick_user(app: &App, n: u32) -> (UserId, String) {
     let user = app
         .raw_store()
@@ -324,6 +355,7 @@ pub async fn quick_user(app: &App, n: u32) -> (UserId, String) {
             password_hash: "unusable".into(),
             role: Role::Passenger,
             created_at: app.now(),
+            nid: Some(ticketctl::domain::Nid::parse(&quick_nid(n)).unwrap()),
         })
         .await
         .unwrap();
