@@ -14,6 +14,7 @@ use crate::domain::{Email, ParseError, Phone, Role, SessionId, User, UserId};
 use crate::store::prelude::*;
 use crate::store::{Attempt, NewUser};
 
+use super::nid::NidRefusal;
 use super::passwords::Turn;
 use super::{App, AppError, AppResult};
 
@@ -181,10 +182,25 @@ impl App {
     /// NID already bound is told (409 `nid-taken`): a person has one account,
     /// and only someone who knows the NID's date of birth gets that far.
     pub async fn sign_up(&self, r: Registration) -> AppResult<()> {
+        let (phone, nid) = (r.phone.clone(), r.nid.as_ref().map(|n| n.nid.clone()));
         match self.register(r).await {
             Ok(_) | Err(AppError::Conflict(_)) => Ok(()),
+            // The same registration again (a retry, a double click): the NID is
+            // this phone's own, so it answers as the first one did.
+            Err(AppError::Nid(NidRefusal::Taken)) if self.owns_nid(&phone, nid).await? => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the account with `phone` is the one bound to `nid`.
+    async fn owns_nid(&self, phone: &str, nid: Option<String>) -> AppResult<bool> {
+        let Some(login) = normalise_login(phone) else {
+            return Ok(false);
+        };
+        let user = self.store.user_by_login(&login).await?;
+        Ok(user
+            .and_then(|u| u.nid)
+            .is_some_and(|n| Some(n.as_str()) == nid.as_deref()))
     }
 
     /// Checks the password (and code) and starts a session.

@@ -126,7 +126,7 @@ impl Default for AppConfig {
             follow_seat_changes: true,
             outbox_lease: workers::OUTBOX_LEASE,
             seats_per_nid_per_day: Some(crate::domain::SEATS_PER_NID_PER_DAY),
-            nid_flag_after: 3,
+            nid_flag_after: 5,
         }
     }
 }

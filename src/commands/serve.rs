@@ -74,7 +74,7 @@ pub struct Cmd {
     pub seats_per_nid_per_day: u32,
     /// Sales refused by an NID's seat caps before the NID is flagged for an
     /// admin to review (it cannot buy until cleared).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=1000))]
     pub nid_flag_after: i64,
     /// Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/):
     /// the waiting room and rate limits are kept there. Without it they live in

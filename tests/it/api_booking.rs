@@ -2,6 +2,7 @@
 //! idempotency, payment outcomes, tickets and QR codes, cancellation, expiry,
 //! and 200 concurrent buyers on 40 seats.
 
+use crate::common::server::{TEST_DOB, fresh_nid};
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -68,7 +69,7 @@ async fn invariants_hold(t: &TestApp, trip: TripId) {
 
 async fn register_search_hold_pay_ticket_end_to_end(t: TestApp) {
     let trip = tiny_trip(&t.app, 40).await;
-    let r = t.post("/v1/auth/register", json!({ "name": "Karim Uddin", "phone": "01711000000", "email": "karim@example.com", "password": "correct horse battery" })).await;
+    let r = t.post("/v1/auth/register", json!({ "name": "Karim Uddin", "phone": "01711000000", "email": "karim@example.com", "password": "correct horse battery", "nid": fresh_nid(), "date_of_birth": TEST_DOB })).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     let token = t.login("01711000000").await;
     let date = ticketctl::domain::ServiceDate::today_at(t.app.now()).add_days(1);
@@ -395,7 +396,7 @@ async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
     let r = t
         .post_as("/v1/holds", &token, with("count", json!(2)))
         .await;
-    r.assert_problem(409, "conflict");
+    r.assert_problem(409, "nid-limit");
     // Someone else's hold cannot be ordered or released.
     let (_, other) = quick_user(&t.app, 2).await;
     let held = t

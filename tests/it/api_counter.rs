@@ -3,6 +3,7 @@
 //! a cash refund, look-ups, the shift's cash, held-vs-sold seat maps, the live
 //! stream, and bad input refused without changing anything.
 
+use crate::common::server::nid_for_phone;
 use crate::common::server::{Reply, TestApp, quick_user, tiny_trip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -39,7 +40,7 @@ async fn sell(
         .post(t.url("/v1/counter/orders"))
         .bearer_auth(clerk)
         .header("idempotency-key", key)
-        .json(&json!({ "hold_id": hold, "passengers": passengers, "phone": phone }));
+        .json(&json!({ "hold_id": hold, "passengers": passengers, "phone": phone, "nid": nid_for_phone(phone) }));
     Reply::from_response(req.send().await.unwrap()).await
 }
 
@@ -154,7 +155,7 @@ async fn four_seats_per_passenger_phone_not_per_clerk(t: TestApp) {
         "+880 1711-111111",
     )
     .await;
-    r.assert_problem(409, "conflict");
+    r.assert_problem(409, "nid-limit");
     assert!(
         r.body["detail"].as_str().unwrap().contains("at most 4"),
         "{}",
@@ -381,7 +382,7 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
         .post_as(
             "/v1/counter/orders",
             &clerk,
-            json!({ "hold_id": hold, "passengers": [{ "name": "A" }], "phone": "01711111111" }),
+            json!({ "hold_id": hold, "passengers": [{ "name": "A" }], "phone": "01711111111", "nid": nid_for_phone("01711111111") }),
         )
         .await;
     r.assert_problem(400, "idempotency-key-missing");
@@ -406,7 +407,7 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
         .post(t.url("/v1/counter/orders"))
         .bearer_auth(&clerk)
         .header("idempotency-key", "k3")
-        .json(&json!({ "hold_id": "one", "passengers": [], "phone": 1 }));
+        .json(&json!({ "hold_id": "one", "passengers": [], "phone": 1, "nid": "5511711111111" }));
     Reply::from_response(req.send().await.unwrap())
         .await
         .assert_problem(422, "invalid-body");

@@ -2,13 +2,14 @@
 //! lockout, roles, and bad input that must change nothing.
 
 use crate::common::server::{PASSWORD, TEST_JWT_SECRET, TestApp};
+use crate::common::server::{TEST_DOB, fresh_nid};
 use reqwest::StatusCode;
 use serde_json::json;
 use ticketctl::app::identity::Claims;
 use ticketctl::domain::Role;
 
 fn registration(phone: &str, email: &str) -> serde_json::Value {
-    json!({ "name": "Rahima Akter", "phone": phone, "email": email, "password": PASSWORD })
+    json!({ "name": "Rahima Akter", "phone": phone, "email": email, "password": PASSWORD, "nid": fresh_nid(), "date_of_birth": TEST_DOB })
 }
 
 async fn register_log_in_by_phone_or_email_and_rotate_refresh_tokens(t: TestApp) {
@@ -277,17 +278,17 @@ async fn bad_registrations_are_refused_and_change_nothing(t: TestApp) {
             "invalid-field",
         ),
         (
-            json!({ "name": "X", "phone": "01712345673", "email": "x@example.com", "password": "short" }),
+            json!({ "name": "X", "phone": "01712345673", "email": "x@example.com", "password": "short", "nid": fresh_nid(), "date_of_birth": TEST_DOB }),
             422,
             "invalid-field",
         ),
         (
-            json!({ "name": "", "phone": "01712345674", "email": "y@example.com", "password": PASSWORD }),
+            json!({ "name": "", "phone": "01712345674", "email": "y@example.com", "password": PASSWORD, "nid": fresh_nid(), "date_of_birth": TEST_DOB }),
             422,
             "invalid-field",
         ),
         (
-            json!({ "name": "X", "phone": 1712345675, "email": "z@example.com", "password": PASSWORD }),
+            json!({ "name": "X", "phone": 1712345675, "email": "z@example.com", "password": PASSWORD, "nid": fresh_nid(), "date_of_birth": TEST_DOB }),
             422,
             "invalid-body",
         ),
@@ -297,7 +298,7 @@ async fn bad_registrations_are_refused_and_change_nothing(t: TestApp) {
             "invalid-body",
         ),
         (
-            json!({ "name": "X", "phone": "01712345677", "email": "w@example.com", "password": PASSWORD, "role": "admin" }),
+            json!({ "name": "X", "phone": "01712345677", "email": "w@example.com", "password": PASSWORD, "role": "admin", "nid": fresh_nid(), "date_of_birth": TEST_DOB }),
             422,
             "invalid-body",
         ),

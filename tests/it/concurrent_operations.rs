@@ -3,6 +3,7 @@
 //! on both backends: the database afterwards shows the operation done once,
 //! and the system still serves the next customer.
 
+use crate::common::server::TEST_DOB;
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
@@ -156,7 +157,7 @@ async fn a_cash_refund_asked_twenty_times_at_once_is_handed_back_once(t: TestApp
             .post(t.url("/v1/counter/orders"))
             .bearer_auth(&clerk)
             .header("idempotency-key", "cash-1")
-            .json(&json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "Rahima" }], "phone": "01711111111" }))
+            .json(&json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "Rahima" }], "phone": "01711111111", "nid": "5511711111111" }))
             .send()
             .await
             .unwrap(),
@@ -199,7 +200,7 @@ async fn a_cash_refund_asked_twenty_times_at_once_is_handed_back_once(t: TestApp
 }
 
 async fn registering_one_account_twenty_times_at_once_creates_it_once(t: TestApp) {
-    let body = json!({ "name": "Karim Uddin", "phone": "01711000000", "email": "karim@example.com", "password": "correct horse battery" });
+    let body = json!({ "name": "Karim Uddin", "phone": "01711000000", "email": "karim@example.com", "password": "correct horse battery", "nid": "5511711000000", "date_of_birth": TEST_DOB });
     let url = t.url("/v1/auth/register");
     let requests = (0..AT_ONCE)
         .map(|_| t.client.post(&url).json(&body))

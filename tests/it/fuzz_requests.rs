@@ -386,7 +386,7 @@ fn routes(trip: TripId, hold: i64) -> Vec<Route> {
             M::POST,
             "/v1/auth/register",
             Some(
-                json!({ "name": "Fuzz", "phone": "017SALT8", "email": "fSALT8@x.bd", "password": "long enough password" }),
+                json!({ "name": "Fuzz", "phone": "017SALT8", "email": "fSALT8@x.bd", "password": "long enough password", "nid": "55100SALT8", "date_of_birth": "1990-01-01" }),
             ),
             vec![],
         ),
@@ -483,7 +483,9 @@ fn routes(trip: TripId, hold: i64) -> Vec<Route> {
         r(
             M::POST,
             "/v1/counter/orders",
-            Some(json!({ "hold_id": hold, "passengers": passengers, "phone": "01712345678" })),
+            Some(
+                json!({ "hold_id": hold, "passengers": passengers, "phone": "01712345678", "nid": "5511712345678" }),
+            ),
             vec![],
         ),
         r(M::GET, "/v1/counter/orders/{}", None, vec![]),

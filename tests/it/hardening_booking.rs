@@ -117,7 +117,7 @@ fn assert_cap_of_four(replies: &[Reply], what: &str) {
         .count();
     assert_eq!(created, 4, "{what}: {:?}", statuses(replies));
     for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
-        r.assert_problem(409, "conflict");
+        r.assert_problem(409, "nid-limit");
         assert!(
             r.body["detail"].as_str().unwrap().contains("at most 4"),
             "{}",
@@ -159,7 +159,7 @@ async fn counter_sales_to_one_phone_at_once_sell_at_most_four_seats(t: TestApp) 
                 "/v1/counter/orders",
                 &clerk,
                 &format!("phone-{i}"),
-                json!({ "hold_id": hold, "passengers": [{ "name": format!("Rahim {i}") }], "phone": phone }),
+                json!({ "hold_id": hold, "passengers": [{ "name": format!("Rahim {i}") }], "phone": phone, "nid": "5511711111111" }),
             )
             .await
         }
@@ -186,7 +186,7 @@ async fn counter_sales_to_one_phone_at_once_sell_at_most_four_seats(t: TestApp) 
         "/v1/counter/orders",
         &clerk,
         "other-phone",
-        json!({ "hold_id": r.body["hold_id"], "passengers": [{ "name": "Karim" }], "phone": "01722222222" }),
+        json!({ "hold_id": r.body["hold_id"], "passengers": [{ "name": "Karim" }], "phone": "01722222222", "nid": "5511722222222" }),
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -219,7 +219,7 @@ async fn counter_two_seat_sales_at_once_stop_at_the_phone_cap(t: TestApp) {
                 "/v1/counter/orders",
                 &clerk,
                 &format!("pair-{i}"),
-                json!({ "hold_id": hold, "passengers": [{ "name": format!("A{i}") }, { "name": format!("B{i}") }], "phone": "01733333333" }),
+                json!({ "hold_id": hold, "passengers": [{ "name": format!("A{i}") }, { "name": format!("B{i}") }], "phone": "01733333333", "nid": "5511733333333" }),
             )
             .await
         }

@@ -4,6 +4,7 @@
 //! detailed seat map kept for staff. Each test drives a class (a table of
 //! endpoints × fields, every bound ± 1), on both backends.
 
+use crate::common::server::TEST_DOB;
 use chrono::{Datelike, Duration as Days};
 use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
@@ -194,13 +195,13 @@ fn field(
 fn text_fields() -> Vec<Field> {
     use Method as M;
     use Place::{Body, Query};
-    let register = json!({ "name": "Rahim", "phone": "01712345678", "email": "r@x.bd", "password": "long enough password" });
+    let register = json!({ "name": "Rahim", "phone": "01712345678", "email": "r@x.bd", "password": "long enough password", "nid": "5511712345678", "date_of_birth": TEST_DOB });
     let login =
         json!({ "login": "01712345678", "password": "long enough password", "totp": "123456" });
     let hold =
         json!({ "trip_id": 1, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "seats": ["KA-1"] });
     let order = json!({ "hold_id": 1, "passengers": [{ "name": "Rahim", "nid": "1234567890" }], "payment_token": "tok_x" });
-    let counter_order = json!({ "hold_id": 1, "passengers": [{ "name": "Rahim", "nid": "1234567890" }], "phone": "01712345678" });
+    let counter_order = json!({ "hold_id": 1, "passengers": [{ "name": "Rahim", "nid": "1234567890" }], "phone": "01712345678", "nid": "5511712345678" });
     let station = json!({ "code": "XYZ", "name": "Xyz", "name_bn": "এক্স", "aliases": ["Xy"] });
     let card =
         json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" });
@@ -491,7 +492,7 @@ async fn text_rule_holds_for_every_text_field_of_every_endpoint(t: TestApp) {
     let r = t
         .post(
             "/v1/auth/register",
-            json!({ "name": "  রহিম উদ্দিন ", "phone": "01712345678", "email": "rahim@x.bd", "password": " long enough password " }),
+            json!({ "name": "  রহিম উদ্দিন ", "phone": "01712345678", "email": "rahim@x.bd", "password": " long enough password ", "nid": "5511712345678", "date_of_birth": TEST_DOB }),
         )
         .await;
     // 201 with the account, or 202 where registration does not reveal
@@ -605,8 +606,7 @@ async fn an_oversized_idempotency_key_is_refused(t: TestApp) {
     let clerk = t.user_token("01711000002", Role::Clerk).await;
     let order =
         json!({ "hold_id": 999, "passengers": [{ "name": "Rahim" }], "payment_token": "tok_x" });
-    let counter =
-        json!({ "hold_id": 999, "passengers": [{ "name": "Rahim" }], "phone": "01712345678" });
+    let counter = json!({ "hold_id": 999, "passengers": [{ "name": "Rahim" }], "phone": "01712345678", "nid": "5511712345678" });
     for (path, token, body) in [
         ("/v1/orders", &passenger, &order),
         ("/v1/counter/orders", &clerk, &counter),

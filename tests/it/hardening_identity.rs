@@ -4,6 +4,7 @@
 //! password hashes in flight. Bursts start together behind a barrier; the
 //! DATABASE is checked afterwards, and the server must still answer.
 
+use crate::common::server::{TEST_DOB, fresh_nid};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -508,7 +509,7 @@ async fn a_demoted_clerk_is_refused_at_once_with_the_old_token(t: TestApp) {
 /// A taken phone, a taken e-mail or both answer exactly as a new registration
 /// does, create nothing, and leave the existing account's password alone.
 async fn registering_a_taken_phone_or_email_answers_like_a_new_account(t: TestApp) {
-    let register = |phone: &str, email: &str, password: &str| json!({ "name": "Nasrin Sultana", "phone": phone, "email": email, "password": password });
+    let register = |phone: &str, email: &str, password: &str| json!({ "name": "Nasrin Sultana", "phone": phone, "email": email, "password": password, "nid": fresh_nid(), "date_of_birth": TEST_DOB });
     let fresh = t
         .post(
             "/v1/auth/register",

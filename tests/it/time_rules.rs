@@ -3,6 +3,7 @@
 //! login lockout and waiting-room admission. Exact values, fixed dates, no
 //! sleeps: the clock is set to the instant under test, never waited for.
 
+use crate::common::server::{TEST_DOB, fresh_nid};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -294,7 +295,7 @@ async fn login(t: &TestApp, password: &str) -> Reply {
 async fn a_lockout_ends_exactly_when_it_says(db: TestDb) {
     let t0 = dhaka_instant(trip_date(), "09:00");
     let t = start_at(db, t0, test_config()).await;
-    let r = t.post("/v1/auth/register", json!({ "name": "Karim Uddin", "phone": "01712000000", "email": "karim@example.com", "password": PASSWORD })).await;
+    let r = t.post("/v1/auth/register", json!({ "name": "Karim Uddin", "phone": "01712000000", "email": "karim@example.com", "password": PASSWORD, "nid": fresh_nid(), "date_of_birth": TEST_DOB })).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     for _ in 1..=4 {
         login(&t, "wrong password")

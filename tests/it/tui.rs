@@ -108,7 +108,7 @@ async fn sell_over_http(t: &TestApp, clerk: &str, trip: TripId, from: &str, to: 
         .post(t.url("/v1/counter/orders"))
         .bearer_auth(clerk)
         .header("idempotency-key", format!("http-{seat}-{from}"))
-        .json(&json!({ "hold_id": h.body["hold_id"], "passengers": [{ "name": "Other" }], "phone": "01722222222" }));
+        .json(&json!({ "hold_id": h.body["hold_id"], "passengers": [{ "name": "Other" }], "phone": "01722222222", "nid": "5511722222222" }));
     assert_eq!(req.send().await.unwrap().status(), StatusCode::CREATED);
 }
 
@@ -214,7 +214,8 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     press(&mut app, &client, KeyCode::Char(' ')).await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Passengers, "{:?}", app.status);
-    // Name and NID of each passenger, then the buyer's mobile; the NID is mistyped.
+    // Name and NID of each passenger, then the buyer's mobile and NID; the
+    // first passenger's NID is mistyped.
     type_text(&mut app, &client, "Rahima Akter").await;
     press(&mut app, &client, KeyCode::Tab).await;
     type_text(&mut app, &client, "12345").await;
@@ -223,6 +224,18 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     press(&mut app, &client, KeyCode::Tab).await;
     press(&mut app, &client, KeyCode::Tab).await;
     type_text(&mut app, &client, "01711111111").await;
+    // Enter on the mobile moves on to the buyer's NID: a sale needs it.
+    press(&mut app, &client, KeyCode::Enter).await;
+    assert_eq!(app.screen, Screen::Passengers);
+    press(&mut app, &client, KeyCode::Enter).await;
+    assert_eq!(
+        app.screen,
+        Screen::Passengers,
+        "no sale without the buyer's NID"
+    );
+    let said = app.status.clone().unwrap().1;
+    assert!(said.contains("buyer's NID"), "{said}");
+    type_text(&mut app, &client, "5511711111111").await;
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Passengers, "a bad NID stops the sale");
     let said = app.status.clone().unwrap().1;
@@ -231,9 +244,9 @@ async fn search_select_and_sell_with_keys(t: TestApp) {
     press(&mut app, &client, KeyCode::Tab).await;
     press(&mut app, &client, KeyCode::Tab).await; // NID of the first passenger
     type_text(&mut app, &client, "67890").await;
-    press(&mut app, &client, KeyCode::Tab).await;
-    press(&mut app, &client, KeyCode::Tab).await;
-    press(&mut app, &client, KeyCode::Tab).await;
+    for _ in 0..4 {
+        press(&mut app, &client, KeyCode::Tab).await;
+    }
     press(&mut app, &client, KeyCode::Enter).await;
     assert_eq!(app.screen, Screen::Ticket, "{:?}", app.status);
     let order = app.ticket.clone().unwrap();

@@ -243,6 +243,8 @@ async fn a_clerk_sells_two_adjacent_seats_in_a_real_terminal() {
     tui.text("Karim Uddin");
     tui.keys(&["Tab", "Tab"]);
     tui.text("01711223344");
+    tui.keys(&["Tab"]);
+    tui.text("5511711223344"); // the buyer's NID
     tui.keys(&["Enter"]);
     let ticket = tui.wait_for("Sold: order", 10);
     assert!(ticket.contains("Passenger  Rahima Akter"), "{ticket}");

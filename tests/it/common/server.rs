@@ -207,6 +207,9 @@ pub fn test_config() -> AppConfig {
         },
         recovery_after: chrono::Duration::seconds(1),
         clock: suite_clock(),
+        // Storms of refused sales (the cap tests) would flag their NIDs; the
+        // flagging tests (nid_limits.rs) set their own threshold.
+        nid_flag_after: 1_000_000,
         ..AppConfig::default()
     }
 }
@@ -336,6 +339,14 @@ pub fn nid_for_phone(phone: &str) -> String {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     let last10 = &digits[digits.len().saturating_sub(10)..];
     format!("551{last10:0>10}")
+}
+
+/// A valid NID never handed out before in this test process (13 digits,
+/// "59" and a counter), known to the mock registry with `TEST_DOB`.
+pub fn fresh_nid() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("59{n:011}")
 }
 
 /// The NID of `quick_user(_, n)` (13 digits: "56" and `n`).
