@@ -37,6 +37,8 @@ mod metrics;
 mod metrics_names;
 mod metrics_room;
 mod migration_events;
+mod nid_limits;
+mod nid_registration;
 mod outbox_claims;
 mod queue_concurrency;
 mod queue_redis;
