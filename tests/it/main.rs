@@ -38,6 +38,7 @@ mod metrics_names;
 mod metrics_room;
 mod migration_events;
 mod nid_limits;
+mod nid_process;
 mod nid_registration;
 mod outbox_claims;
 mod queue_concurrency;
