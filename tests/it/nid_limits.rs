@@ -229,6 +229,105 @@ async fn online_and_counter_sales_for_one_nid_at_once_never_pass_the_cap(t: Test
     invariants_hold(&t, trip).await;
 }
 
+/// The same race straight at the store, without HTTP spreading the requests
+/// out: 24 counter orders and 24 online holds for one NID at once.
+async fn the_store_lets_exactly_the_cap_through_when_both_channels_race(t: TestApp) {
+    use ticketctl::domain::{Nid, NidCaps};
+    use ticketctl::store::{CounterBuyer, HoldCaps, NewHold, NewOrder, PassengerInput};
+    const EACH: usize = 24;
+    let trip = tiny_trip(&t.app, 60).await;
+    t.user_token(PASSENGER, Role::Passenger).await;
+    t.user_token(CLERK, Role::Clerk).await;
+    let store = t.app.raw_store().clone();
+    let passenger = store
+        .user_by_login("+8801711000001")
+        .await
+        .unwrap()
+        .unwrap();
+    let clerk = store
+        .user_by_login("+8801799000001")
+        .await
+        .unwrap()
+        .unwrap();
+    let seats = store.seats(trip).await.unwrap();
+    let now = t.app.now();
+    let hold_of = |user, seat| NewHold {
+        trip_id: trip,
+        user_id: user,
+        from_stop: 0,
+        to_stop: 3,
+        mask: ticketctl::domain::Journey::new(0, 3, 4).unwrap().mask(),
+        class: ticketctl::domain::SeatClass::ShovanChair,
+        fare: 450,
+        seat_ids: vec![seat],
+        now,
+        expires_at: now + chrono::Duration::minutes(10),
+        seat_cap: None,
+    };
+    let mut counter_holds = Vec::new();
+    for seat in &seats[..EACH] {
+        counter_holds.push(
+            store
+                .create_hold(&hold_of(clerk.id, seat.id))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let caps = NidCaps::with_day_cap(None);
+    let nid = Nid::parse(&nid_for_phone(PASSENGER)).unwrap();
+    let barrier = Arc::new(Barrier::new(2 * EACH));
+    let mut tasks = JoinSet::new();
+    for i in 0..EACH {
+        let (store, gate, nid) = (store.clone(), barrier.clone(), nid.clone());
+        let order = NewOrder {
+            user_id: clerk.id,
+            hold_id: counter_holds[i],
+            passengers: vec![PassengerInput {
+                name: "Rahim".parse().unwrap(),
+                nid: None,
+            }],
+            payment_token: "cash".into(),
+            idempotency_key: format!("race-{i}"),
+            request_hash: "h".into(),
+            now,
+        };
+        let buyer = CounterBuyer {
+            clerk_id: clerk.id,
+            phone: "+8801811000000".into(),
+            nid,
+            caps,
+        };
+        tasks.spawn(async move {
+            gate.wait().await;
+            store.create_counter_order(&order, &buyer).await.map(|_| ())
+        });
+        let (store, gate) = (t.app.raw_store().clone(), barrier.clone());
+        let online = hold_of(passenger.id, seats[EACH + i].id);
+        let hold_caps = HoldCaps {
+            nid: Some(caps),
+            ..HoldCaps::default()
+        };
+        tasks.spawn(async move {
+            gate.wait().await;
+            store
+                .create_hold_capped(&online, &hold_caps)
+                .await
+                .map(|_| ())
+        });
+    }
+    let mut passed = 0;
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            Ok(()) => passed += 1,
+            Err(ticketctl::store::StoreError::NidCapReached(_)) => {}
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+        }
+    }
+    assert_eq!(passed, 4, "exactly the cap passes");
+    assert_eq!(seats_of_nid(&t.db, nid.as_str()).await, 4);
+}
+
 fn day_capped() -> AppConfig {
     AppConfig {
         seats_per_nid_per_day: Some(5),
@@ -446,6 +545,7 @@ on_both_backends!(
     four_online_then_the_counter_refuses_the_same_nid,
     counter_first_then_online_gets_only_what_is_left,
     online_and_counter_sales_for_one_nid_at_once_never_pass_the_cap,
+    the_store_lets_exactly_the_cap_through_when_both_channels_race,
     an_account_without_an_nid_buys_online_once_it_adds_one,
 );
 
