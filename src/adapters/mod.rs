@@ -1,9 +1,9 @@
 //! Adapters: the outside technologies ticketctl talks to — QR images, SMTP
-//! e-mail, NATS JetStream — each behind a small port.
+//! e-mail, NATS JetStream, the NID registry — each behind a small port.
 //!
-//! `app` declares the ports it needs (`notify::Mailer`, `relay::EventPublisher`)
-//! and knows none of these crates; the composition roots (`commands`, tests)
-//! plug adapters in. `server` and `tui` draw QR codes with `qr` directly: a
+//! `app` declares the ports it needs (`notify::Mailer`, `relay::EventPublisher`,
+//! `nid::NidRegistry`) and knows none of these crates; the composition roots
+//! (`commands`, tests) plug adapters in. `server` and `tui` draw QR codes with `qr` directly: a
 //! picture of a payload is presentation, not a use case.
 
 pub mod nats;
