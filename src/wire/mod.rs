@@ -20,4 +20,5 @@ pub mod health;
 pub mod identity;
 pub mod problem;
 pub mod queue;
+pub mod sms_gateway;
 pub mod tickets;
