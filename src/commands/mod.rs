@@ -6,6 +6,7 @@ mod audit;
 mod completions;
 mod events;
 mod migrate;
+mod mock_sms;
 mod output;
 mod rehearse;
 mod seed;
@@ -90,6 +91,8 @@ pub enum Command {
     Tui(tui::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
+    /// Run the mock SMS gateway (a Bangladeshi bulk-SMS API) for development and tests.
+    MockSms(mock_sms::Cmd),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
+        Command::MockSms(cmd) => cmd.run().await,
     }
 }
 
