@@ -21,6 +21,7 @@ mod read_models;
 mod sales;
 mod schema;
 mod seat_feed;
+pub mod sms;
 pub mod sqlite;
 mod ticket;
 
@@ -38,6 +39,7 @@ pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
 pub use seat_feed::{SeatChange, SeatFeedStore};
+pub use sms::SmsStore;
 pub use ticket::TicketStore;
 
 use std::sync::Arc;
@@ -118,6 +120,7 @@ pub trait Store:
     + SaleStore
     + MonitorStore
     + SeatFeedStore
+    + SmsStore
     + Send
     + Sync
     + 'static
@@ -138,6 +141,7 @@ impl<T> Store for T where
         + SaleStore
         + MonitorStore
         + SeatFeedStore
+        + SmsStore
         + Send
         + Sync
         + 'static
@@ -148,8 +152,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore, Store,
-        TicketStore,
+        MonitorStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore, SmsStore,
+        Store, TicketStore,
     };
 }
 

@@ -29,6 +29,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0009_events_and_claims.sql"
     )),
+    M::up(include_str!("../../../migrations/sqlite/0011_sms.sql")),
 ];
 
 #[async_trait]
