@@ -1,5 +1,5 @@
 //! Adapters: the outside technologies ticketctl talks to — QR images, SMTP
-//! e-mail, NATS JetStream — each behind a small port.
+//! e-mail, an SMS gateway, NATS JetStream — each behind a small port.
 //!
 //! `app` declares the ports it needs (`notify::Mailer`, `relay::EventPublisher`)
 //! and knows none of these crates; the composition roots (`commands`, tests)
@@ -8,4 +8,5 @@
 
 pub mod nats;
 pub mod qr;
+pub mod sms_http;
 pub mod smtp;

@@ -91,6 +91,8 @@ pub struct AppConfig {
     /// How long a claimed outbox batch is the claimant's alone: a process
     /// killed mid-batch delays its events by at most this much.
     pub outbox_lease: chrono::Duration,
+    /// How traveller SMS are retried (when a sender is plugged in).
+    pub sms: notify::sms::SmsPolicy,
 }
 
 impl Default for AppConfig {
@@ -119,6 +121,7 @@ impl Default for AppConfig {
             gauges: gauges::GaugeSettings::default(),
             follow_seat_changes: true,
             outbox_lease: workers::OUTBOX_LEASE,
+            sms: notify::sms::SmsPolicy::default(),
         }
     }
 }
@@ -137,6 +140,8 @@ pub struct App {
     pub(crate) availability: Arc<availability::Availability>,
     /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
     pub(crate) mailer: Option<Arc<dyn notify::Mailer>>,
+    /// Where traveller SMS go (`with_sms_sender`); `None` = none is sent.
+    pub(crate) sms: Option<Arc<notify::sms::SmsOut>>,
     /// Where outbox events are relayed (`with_event_publisher`); `None` = they stay in the database.
     pub(crate) events: Option<Arc<dyn relay::EventPublisher>>,
     pub(crate) queue: Arc<queue::Queue>,
@@ -188,6 +193,7 @@ impl App {
             catalog: Arc::default(),
             availability: Arc::default(),
             mailer: None,
+            sms: None,
             events: None,
             queue,
             live: Arc::default(),

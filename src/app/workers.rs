@@ -287,6 +287,7 @@ impl App {
             ] {
                 n += self.run_outbox_once(c).await?;
             }
+            n += self.run_sms_once().await?;
             if n == 0 {
                 return Ok(());
             }
@@ -311,6 +312,21 @@ impl App {
                     async move {
                         if let Err(e) = app.run_outbox_once(consumer).await {
                             tracing::warn!(?consumer, error = %e, "outbox consumer failed");
+                        }
+                    }
+                },
+            ));
+        }
+        if self.sends_sms() {
+            let app = self.clone();
+            set.spawn(every(
+                Duration::from_millis(100),
+                shutdown.clone(),
+                move || {
+                    let app = app.clone();
+                    async move {
+                        if let Err(e) = app.run_sms_once().await {
+                            tracing::warn!(error = %e, "SMS sender failed");
                         }
                     }
                 },

@@ -1,23 +1,52 @@
-//! Notifications to passengers: an e-mail and an SMS per event worth telling.
+//! Notifications to travellers: an e-mail and an SMS per event worth telling.
+//!
+//! Who is told: an online order's account (e-mail, and SMS to its phone, in
+//! English: accounts keep no language preference yet); a counter sale's
+//! buyer, by SMS to the phone given at the counter, in Bangla; never the
+//! clerk the counter order is placed under. The SMS texts are in `texts`.
 //!
 //! Every message is logged. With a notification directory each is also written
 //! as a file (one per event and channel, so a redelivered event rewrites the
 //! same file); with a mailer plugged in (the SMTP adapter, `--smtp-url`) the
-//! e-mail is really sent.
+//! e-mail is really sent; with an SMS sender plugged in (`sms`) the SMS is
+//! queued once per event and sent with retries by the SMS worker.
 //! Delivery is at-least-once: a relay failure leaves the event for a retry.
+
+pub mod sms;
+pub mod texts;
 
 use async_trait::async_trait;
 use std::path::Path;
 
 use crate::store::OutboxEvent;
+use crate::store::sms::NewSms;
 
 use super::{App, AppError, AppResult};
-use crate::domain::{Event, UserId};
+use crate::domain::sms::Lang;
+use crate::domain::{Event, Order, Ticket, User};
+use texts::{SeatLine, TicketNotice};
 
-/// A message's text, or the refund notice that reads its amount from the order.
-enum Message {
-    Text(String),
+/// What an event tells its traveller: the e-mail's text and the SMS's.
+struct Notice {
+    order: Order,
+    email: String,
+    /// `None`: this event sends no SMS (a ticket after its order's first).
+    sms: Option<SmsText>,
+}
+
+/// An SMS, to be written in the reader's language.
+enum SmsText {
+    Tickets(Vec<Ticket>),
     Refund,
+    Failed,
+}
+
+/// Who hears of an order.
+struct Audience {
+    /// The account, e-mailed; `None` for a counter sale (the account is the clerk's).
+    account: Option<User>,
+    /// The phone SMS go to, and their language.
+    phone: Option<(String, Lang)>,
 }
 
 /// One plain-text e-mail to one passenger.
@@ -65,9 +94,9 @@ impl From<MailError> for AppError {
 }
 
 impl App {
-    /// The text of the message an event deserves, and whose it is; `None` for quiet events.
-    async fn message_for(&self, event: &OutboxEvent) -> AppResult<Option<(UserId, String)>> {
-        let (order_id, text) = match &event.event {
+    /// What an event tells, and about which order; `None` for quiet events.
+    async fn notice_for(&self, event: &OutboxEvent) -> AppResult<Option<Notice>> {
+        let (order_id, email, sms) = match &event.event {
             Event::TicketIssued { ticket_id, .. } => {
                 let Some(ticket) = self.store.ticket(*ticket_id).await? else {
                     return Ok(None);
@@ -86,16 +115,17 @@ impl App {
                     c.class,
                     c.passenger
                 );
-                (ticket.order_id, Message::Text(text))
+                // One SMS per order, on its first ticket's event, naming every
+                // seat (an order's tickets are issued in one transaction).
+                let tickets = self.store.tickets_of_order(ticket.order_id).await?;
+                let first = tickets.iter().map(|t| t.id).min() == Some(ticket.id);
+                let sms = first.then_some(SmsText::Tickets(tickets));
+                (ticket.order_id, Some(text), sms)
             }
-            Event::OrderFailed(m) => (
-                m.order_id,
-                Message::Text(format!(
-                    "Your order {} could not be completed; no money was kept and the seats were released.",
-                    m.order_id
-                )),
-            ),
-            Event::OrderRefunded(m) | Event::OrderCancelled(m) => (m.order_id, Message::Refund),
+            Event::OrderFailed(m) => (m.order_id, None, Some(SmsText::Failed)),
+            Event::OrderRefunded(m) | Event::OrderCancelled(m) => {
+                (m.order_id, None, Some(SmsText::Refund))
+            }
             Event::OrderReserved { .. }
             | Event::OrderPaid(_)
             | Event::OrderConfirmed(_)
@@ -105,47 +135,132 @@ impl App {
         let Some(order) = self.store.order(order_id).await? else {
             return Ok(None);
         };
-        let text = match text {
-            Message::Text(text) => text,
+        let email = match (email, &sms) {
+            (Some(text), _) => text,
+            (None, Some(SmsText::Failed)) => format!(
+                "Your order {order_id} could not be completed; no money was kept and the seats were released."
+            ),
             // The refund is read from the order: the amount settled, not the one first owed.
-            Message::Refund => format!(
+            _ => format!(
                 "Your order {order_id} was cancelled; Tk {} will be refunded.",
                 order.refunded_amount
             ),
         };
-        Ok(Some((order.user_id, text)))
+        Ok(Some(Notice { order, email, sms }))
+    }
+
+    /// A counter sale's buyer (by the phone given at the counter), else the account.
+    async fn audience(&self, order: &Order) -> AppResult<Audience> {
+        if let Some(sale) = self.store.counter_sale(order.id).await? {
+            return Ok(Audience {
+                account: None,
+                phone: Some((sale.phone, Lang::Bn)),
+            });
+        }
+        let account = self.store.user(order.user_id).await?;
+        Ok(Audience {
+            phone: account.as_ref().map(|u| (u.phone.clone(), Lang::En)),
+            account,
+        })
+    }
+
+    /// An SMS's text in `lang`.
+    async fn sms_text(&self, order: &Order, sms: &SmsText, lang: Lang) -> AppResult<String> {
+        Ok(match sms {
+            SmsText::Refund => texts::refund(lang, order.id, order.refunded_amount),
+            SmsText::Failed => texts::failed(lang, order.id),
+            SmsText::Tickets(tickets) => {
+                let mut seats = Vec::with_capacity(tickets.len());
+                let mut claims = None;
+                for t in tickets {
+                    let c = self.ticket_view(t)?.claims;
+                    seats.push(SeatLine {
+                        pnr: c.pnr.clone(),
+                        seat: c.seat.clone(),
+                    });
+                    claims.get_or_insert(c);
+                }
+                let Some(c) = claims else {
+                    return Err(AppError::Internal(format!(
+                        "order {} has no tickets",
+                        order.id
+                    )));
+                };
+                let departs = chrono::DateTime::parse_from_rfc3339(&c.departs)
+                    .map_err(|e| {
+                        AppError::Internal(format!("ticket departure {}: {e}", c.departs))
+                    })?
+                    .with_timezone(&crate::domain::time::dhaka());
+                let notice = TicketNotice {
+                    train: c.train,
+                    from: self.station_name(&c.from, lang).await,
+                    to: self.station_name(&c.to, lang).await,
+                    departs,
+                    seats,
+                };
+                texts::tickets(lang, &notice)
+            }
+        })
+    }
+
+    /// A station's name in `lang` (Bangla when the catalogue has it), else its code.
+    async fn station_name(&self, code: &str, lang: Lang) -> String {
+        match self.station(code).await {
+            Ok(s) => match (lang, s.name_bn) {
+                (Lang::Bn, Some(bn)) => bn,
+                _ => s.name_en,
+            },
+            Err(_) => code.to_owned(),
+        }
     }
 
     pub(crate) async fn notify(&self, event: &OutboxEvent) -> AppResult<()> {
-        let Some((user_id, message)) = self.message_for(event).await? else {
+        let Some(notice) = self.notice_for(event).await? else {
             return Ok(());
         };
-        let Some(user) = self.store.user(user_id).await? else {
-            return Ok(());
+        let audience = self.audience(&notice.order).await?;
+        let sms = match (&notice.sms, &audience.phone) {
+            (Some(sms), Some((phone, lang))) => Some((
+                phone.clone(),
+                self.sms_text(&notice.order, sms, *lang).await?,
+            )),
+            _ => None,
         };
-        tracing::debug!(event = %event.id, to = %user.phone, "notify: {message}");
         let subject = format!("Bangladesh Railway: {}", event.kind().replace('.', " "));
-        let email = format!("Dear {},\n\n{message}\n", user.name);
-        if let Some(dir) = &self.config.notifications_dir {
-            let file = format!("To: {}\nSubject: {subject}\n\n{email}", user.email);
-            write_once(dir, &format!("{:08}-email.txt", event.id), &file).await?;
-            write_once(
-                dir,
-                &format!("{:08}-sms.txt", event.id),
-                &format!("To: {}\n\n{message}\n", user.phone),
-            )
-            .await?;
+        if let Some(user) = &audience.account {
+            tracing::debug!(event = %event.id, to = %user.email, "notify: {}", notice.email);
+            let email = format!("Dear {},\n\n{}\n", user.name, notice.email);
+            if let Some(dir) = &self.config.notifications_dir {
+                let file = format!("To: {}\nSubject: {subject}\n\n{email}", user.email);
+                write_once(dir, &format!("{:08}-email.txt", event.id), &file).await?;
+            }
+            if let Some(mailer) = &self.mailer {
+                mailer
+                    .send(Email {
+                        key: format!("event-{}", event.id),
+                        to_name: user.name.clone(),
+                        to_address: user.email.clone(),
+                        subject,
+                        body: email,
+                    })
+                    .await?;
+            }
         }
-        if let Some(mailer) = &self.mailer {
-            mailer
-                .send(Email {
-                    key: format!("event-{}", event.id),
-                    to_name: user.name.clone(),
-                    to_address: user.email.clone(),
-                    subject,
-                    body: email,
-                })
-                .await?;
+        if let Some((phone, text)) = sms {
+            tracing::debug!(event = %event.id, to = %phone, "notify by SMS: {text}");
+            if let Some(dir) = &self.config.notifications_dir {
+                let file = format!("To: {phone}\n\n{text}\n");
+                write_once(dir, &format!("{:08}-sms.txt", event.id), &file).await?;
+            }
+            if self.sends_sms() {
+                let sms = NewSms {
+                    reference: format!("ev{}", event.id),
+                    event_id: event.id,
+                    phone,
+                    body: text,
+                };
+                self.store.sms_enqueue(&sms, self.now()).await?;
+            }
         }
         Ok(())
     }
