@@ -22,3 +22,11 @@ CREATE TABLE sms_messages (
 );
 CREATE INDEX sms_messages_due ON sms_messages (next_attempt_ms) WHERE status = 'pending';
 CREATE INDEX sms_messages_event ON sms_messages (event_id);
+
+-- The language a counter buyer's SMS are written in, when the clerk chose
+-- one (`lang` on the counter order); without a row they are in Bangla. Kept
+-- against the hold, like the buyer's phone, because it is known before the order.
+CREATE TABLE sms_languages (
+    hold_id INTEGER PRIMARY KEY REFERENCES holds(id),
+    lang    TEXT NOT NULL CHECK (lang IN ('bn', 'en'))
+);

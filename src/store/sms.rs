@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{OutboxClaim, StoreResult};
-use crate::domain::EventId;
+use crate::domain::sms::Lang;
+use crate::domain::{EventId, HoldId, OrderId};
 
 /// A message to send, written once per reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,4 +115,11 @@ pub trait SmsStore: Send + Sync {
 
     /// Every message queued for an event, in id order.
     async fn sms_of_event(&self, event_id: EventId) -> StoreResult<Vec<SmsRecord>>;
+
+    /// Records the language a counter buyer asked for, against the hold
+    /// before its order is placed (a retry replaces it: the last one wins).
+    async fn set_sms_language(&self, hold_id: HoldId, lang: Lang) -> StoreResult<()>;
+
+    /// The language recorded for the hold of an order, if any.
+    async fn sms_language(&self, order_id: OrderId) -> StoreResult<Option<Lang>>;
 }

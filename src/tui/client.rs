@@ -248,6 +248,7 @@ impl Client {
                 })
                 .collect(),
             phone: phone.to_owned(),
+            lang: None,
         });
         let order: Order = self
             .call(

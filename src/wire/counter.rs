@@ -16,6 +16,9 @@ pub struct CounterOrderRequest {
     pub hold_id: HoldId,
     pub passengers: Vec<PassengerBody>,
     pub phone: String,
+    /// The language of the buyer's SMS: `bn` (the default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<crate::domain::sms::Lang>,
 }
 
 /// An order as the counter sees it: with the buyer's phone and the signed

@@ -127,6 +127,27 @@ impl Rig {
 
     /// Sells `seats` for cash to `phone`; returns the order as the counter sees it.
     async fn counter_sale(&self, clerk: &str, trip: TripId, seats: &[&str], phone: &str) -> Value {
+        let r = self
+            .try_counter_sale(clerk, trip, seats, json!({ "phone": phone }))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let order = r.body["order_id"].as_i64().unwrap();
+        let detail = self
+            .t
+            .get_as(&format!("/v1/counter/orders/{order}"), clerk)
+            .await;
+        assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+        detail.body
+    }
+
+    /// Holds `seats` and posts the counter order with `fields` (phone, lang) added.
+    async fn try_counter_sale(
+        &self,
+        clerk: &str,
+        trip: TripId,
+        seats: &[&str],
+        fields: Value,
+    ) -> Reply {
         let t = &self.t;
         let h = t
             .post_as(
@@ -140,20 +161,17 @@ impl Rig {
         let passengers: Vec<Value> = (0..seats.len())
             .map(|i| json!({ "name": format!("Rahima {i}") }))
             .collect();
+        let mut body = json!({ "hold_id": hold, "passengers": passengers });
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
         let req = t
             .client
             .post(t.url("/v1/counter/orders"))
             .bearer_auth(clerk)
             .header("idempotency-key", format!("sale-{hold}"))
-            .json(&json!({ "hold_id": hold, "passengers": passengers, "phone": phone }));
-        let r = Reply::from_response(req.send().await.unwrap()).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let order = r.body["order_id"].as_i64().unwrap();
-        let detail = t
-            .get_as(&format!("/v1/counter/orders/{order}"), clerk)
-            .await;
-        assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
-        detail.body
+            .json(&body);
+        Reply::from_response(req.send().await.unwrap()).await
     }
 }
 
@@ -384,10 +402,57 @@ async fn a_redelivered_event_texts_nobody_twice(db: TestDb) {
     assert_eq!(settled, 1);
 }
 
+async fn a_counter_buyer_may_ask_for_english(db: TestDb) {
+    let rig = Rig::start(db).await;
+    let trip = rig.trip().await;
+    let clerk = rig.t.user_token("01799000001", Role::Clerk).await;
+    // A language we do not write in is refused before anything is sold.
+    let r = rig
+        .try_counter_sale(
+            &clerk,
+            trip,
+            &["KA-6"],
+            json!({ "phone": "01744444444", "lang": "fr" }),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.body);
+    assert!(
+        r.content_type.starts_with("application/problem+json"),
+        "{}",
+        r.content_type
+    );
+    let orders = crate::common::db::scalar(&rig.t.db, "SELECT COUNT(*) FROM orders").await;
+    assert_eq!(orders, 0);
+
+    let r = rig
+        .try_counter_sale(
+            &clerk,
+            trip,
+            &["KA-7"],
+            json!({ "phone": "01744444444", "lang": "en" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let got = wait_for_messages(&rig.base(), "8801744444444", 1).await;
+    let pnr = r.body["tickets"][0]["pnr"].as_str().unwrap();
+    assert!(
+        got.messages[0]
+            .message
+            .starts_with("Bangladesh Railway: train 9001 Dhaka-Chattogram ")
+            && got.messages[0]
+                .message
+                .ends_with(&format!(" 23:00. PNR {pnr} seat KA-7")),
+        "{}",
+        got.messages[0].message
+    );
+    assert_eq!(got.messages[0].kind, "text");
+}
+
 on_both_databases!(
     a_counter_sale_texts_the_buyer_in_bangla_and_never_the_clerk,
     an_online_order_sends_sms_and_email,
     a_failing_number_is_retried_with_backoff_and_texted_once,
     an_invalid_number_is_tried_once_and_given_up,
     a_redelivered_event_texts_nobody_twice,
+    a_counter_buyer_may_ask_for_english,
 );

@@ -122,15 +122,25 @@ async fn a_served_binary_texts_through_the_mock_sms_process(db: TestDb) {
     let sms = &got.messages[0];
     assert_eq!(sms.sender_id, "BRTEST");
     assert_eq!(sms.kind, "unicode");
-    assert!(sms.message.contains(&format!("PNR {pnr} আসন KA-1")), "{}", sms.message);
-    assert!(received_nothing(&mock.base, "8801799000009").await, "not the clerk");
+    assert!(
+        sms.message.contains(&format!("PNR {pnr} আসন KA-1")),
+        "{}",
+        sms.message
+    );
+    assert!(
+        received_nothing(&mock.base, "8801799000009").await,
+        "not the clerk"
+    );
 
     let lines = std::fs::read_to_string(&log).unwrap();
     let logged: Vec<Delivered> = lines
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(logged, got.messages, "the JSONL log holds what was accepted");
+    assert_eq!(
+        logged, got.messages,
+        "the JSONL log holds what was accepted"
+    );
     server.stop();
 }
 

@@ -152,9 +152,11 @@ impl App {
     /// A counter sale's buyer (by the phone given at the counter), else the account.
     async fn audience(&self, order: &Order) -> AppResult<Audience> {
         if let Some(sale) = self.store.counter_sale(order.id).await? {
+            // Bangla unless the clerk recorded another language for the buyer.
+            let lang = self.store.sms_language(order.id).await?.unwrap_or(Lang::Bn);
             return Ok(Audience {
                 account: None,
-                phone: Some((sale.phone, Lang::Bn)),
+                phone: Some((sale.phone, lang)),
             });
         }
         let account = self.store.user(order.user_id).await?;
@@ -201,6 +203,22 @@ impl App {
                 texts::tickets(lang, &notice)
             }
         })
+    }
+
+    /// Records the SMS language a counter buyer asked for, against the
+    /// clerk's own hold (another's hold is left alone: its order fails anyway).
+    pub(crate) async fn set_sms_language(
+        &self,
+        clerk_id: crate::domain::UserId,
+        hold_id: crate::domain::HoldId,
+        lang: Lang,
+    ) -> AppResult<()> {
+        if let Some(hold) = self.store.hold(hold_id).await?
+            && hold.user_id == clerk_id
+        {
+            self.store.set_sms_language(hold_id, lang).await?;
+        }
+        Ok(())
     }
 
     /// A station's name in `lang` (Bangla when the catalogue has it), else its code.

@@ -6,7 +6,8 @@ use sqlx::Row;
 
 use super::rows::get;
 use super::{PgStore, db};
-use crate::domain::EventId;
+use crate::domain::sms::Lang;
+use crate::domain::{EventId, HoldId, OrderId};
 use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsRecord, SmsStatus, SmsStore};
 use crate::store::{OutboxClaim, StoreError, StoreResult, ts};
 
@@ -138,5 +139,30 @@ impl SmsStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn set_sms_language(&self, hold_id: HoldId, lang: Lang) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sms_languages (hold_id, lang) VALUES ($1, $2)
+             ON CONFLICT (hold_id) DO UPDATE SET lang = excluded.lang",
+        )
+        .bind(hold_id.get())
+        .bind(lang.code())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn sms_language(&self, order_id: OrderId) -> StoreResult<Option<Lang>> {
+        let code: Option<String> = sqlx::query_scalar(
+            "SELECT l.lang FROM sms_languages l JOIN orders o ON o.hold_id = l.hold_id
+             WHERE o.id = $1",
+        )
+        .bind(order_id.get())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(code.as_deref().and_then(Lang::parse))
     }
 }

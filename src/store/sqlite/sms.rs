@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, db};
-use crate::domain::EventId;
+use crate::domain::sms::Lang;
+use crate::domain::{EventId, HoldId, OrderId};
 use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsRecord, SmsStatus, SmsStore};
 use crate::store::{OutboxClaim, StoreError, StoreResult, ts};
 
@@ -187,5 +188,37 @@ impl SmsStore for SqliteStore {
                     .collect()
             })
             .await
+    }
+
+    async fn set_sms_language(&self, hold_id: HoldId, lang: Lang) -> StoreResult<()> {
+        self.engine
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO sms_languages (hold_id, lang) VALUES (?1, ?2)
+                     ON CONFLICT (hold_id) DO UPDATE SET lang = excluded.lang",
+                )
+                .map_err(db)?
+                .execute(params![hold_id.get(), lang.code()])
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn sms_language(&self, order_id: OrderId) -> StoreResult<Option<Lang>> {
+        let code: Option<String> = self
+            .engine
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT l.lang FROM sms_languages l JOIN orders o ON o.hold_id = l.hold_id
+                     WHERE o.id = ?1",
+                )
+                .map_err(db)?
+                .query_row([order_id.get()], |r| r.get(0))
+                .optional()
+                .map_err(db)
+            })
+            .await?;
+        Ok(code.as_deref().and_then(Lang::parse))
     }
 }
