@@ -287,7 +287,7 @@ impl App {
             ] {
                 n += self.run_outbox_once(c).await?;
             }
-            n += self.run_sms_once().await?;
+            n += self.drain_sms_once().await?;
             if n == 0 {
                 return Ok(());
             }
@@ -318,19 +318,10 @@ impl App {
             ));
         }
         if self.sends_sms() {
-            let app = self.clone();
-            set.spawn(every(
-                Duration::from_millis(100),
-                shutdown.clone(),
-                move || {
-                    let app = app.clone();
-                    async move {
-                        if let Err(e) = app.run_sms_once().await {
-                            tracing::warn!(error = %e, "SMS sender failed");
-                        }
-                    }
-                },
-            ));
+            set.spawn(
+                self.clone()
+                    .sms_loop(Duration::from_millis(100), shutdown.clone()),
+            );
         }
         if let Some(publisher) = &self.events {
             set.spawn(super::relay::relay_loop(

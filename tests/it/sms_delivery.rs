@@ -448,6 +448,97 @@ async fn a_counter_buyer_may_ask_for_english(db: TestDb) {
     assert_eq!(got.messages[0].kind, "text");
 }
 
+async fn a_slow_number_holds_up_only_its_own_message(db: TestDb) {
+    let rig = Rig::start(db).await;
+    let trip = rig.trip().await;
+    let clerk = rig.t.user_token("01799000001", Role::Clerk).await;
+    rig.counter_sale(&clerk, trip, &["KA-8"], &format!("+{}", TestNumber::SLOW))
+        .await;
+    rig.counter_sale(&clerk, trip, &["KA-9"], "01755555555")
+        .await;
+    let quick = wait_for_messages(&rig.base(), "8801755555555", 1).await;
+    let slow = wait_for_messages(&rig.base(), TestNumber::SLOW, 1).await;
+    // The slow number answers after 3 s; the other message did not wait for it.
+    assert!(
+        quick.messages[0].at_ms < slow.messages[0].at_ms,
+        "quick at {}, slow at {}",
+        quick.messages[0].at_ms,
+        slow.messages[0].at_ms
+    );
+    assert_eq!(
+        slow.attempts.len(),
+        1,
+        "a slow answer within the timeout is no failure"
+    );
+}
+
+/// Three apps (processes) on one Postgres database send the SMS of many
+/// orders together: each message reaches the gateway once, with no repeats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_apps_send_each_sms_once_postgres() {
+    let Some(db) = crate::common::db::postgres().await else {
+        return;
+    };
+    let rig = Rig::start(db).await;
+    let trip = tiny_trip(&rig.t.app, 40).await;
+    const ORDERS: u32 = 24;
+    for n in 0..ORDERS {
+        crate::common::booking_flow::book(&rig.t, trip, n + 1, 1, "4242424242424242").await;
+    }
+    let mut apps = vec![rig.t.app.clone()];
+    for _ in 0..2 {
+        let config = AppConfig {
+            jwt_secret: Some(crate::common::server::TEST_JWT_SECRET.into()),
+            ..test_config()
+        };
+        let sender = HttpSmsSender::new(&SmsGatewaySettings {
+            url: rig.base(),
+            api_key: API_KEY.into(),
+            sender_id: "BDRAILWAY".into(),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        let app = ticketctl::app::App::new(crate::common::db::open_store(&rig.t.db).await, config)
+            .await
+            .unwrap();
+        apps.push(app.with_sms_sender(Arc::new(sender)));
+    }
+    let started = Instant::now();
+    let runs: Vec<_> = apps
+        .iter()
+        .map(|a| {
+            let a = a.clone();
+            tokio::spawn(async move { a.settle().await.unwrap() })
+        })
+        .collect();
+    for r in runs {
+        r.await.unwrap();
+    }
+    for a in &apps {
+        a.settle().await.unwrap();
+    }
+    let all: Received = reqwest::get(format!("{}/messages", rig.base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    println!(
+        "{} SMS from 3 apps in {:?}",
+        all.messages.len(),
+        started.elapsed()
+    );
+    assert_eq!(all.messages.len(), ORDERS as usize, "one SMS per order");
+    assert_eq!(
+        all.attempts.len(),
+        ORDERS as usize,
+        "and no message sent twice"
+    );
+    let numbers: std::collections::HashSet<&str> =
+        all.messages.iter().map(|m| m.number.as_str()).collect();
+    assert_eq!(numbers.len(), ORDERS as usize);
+}
+
 on_both_databases!(
     a_counter_sale_texts_the_buyer_in_bangla_and_never_the_clerk,
     an_online_order_sends_sms_and_email,
@@ -455,4 +546,5 @@ on_both_databases!(
     an_invalid_number_is_tried_once_and_given_up,
     a_redelivered_event_texts_nobody_twice,
     a_counter_buyer_may_ask_for_english,
+    a_slow_number_holds_up_only_its_own_message,
 );

@@ -7,11 +7,16 @@
 //! after an exponential backoff; or refused for good (an invalid number),
 //! logged, counted and never tried again. A message out of attempts is
 //! treated as refused for good.
+//!
+//! Each batch claims its messages under a name of its own, and several
+//! batches may run at once, so a number the gateway is slow to answer holds
+//! up only the batch it is in, never the messages queued after it.
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 use crate::domain::sms::SmsEncoding;
 use crate::store::OutboxClaim;
@@ -93,23 +98,26 @@ impl SmsPolicy {
     }
 }
 
-/// The SMS side of an app: the sender and the turn its batches take.
+/// The SMS side of an app.
 pub(crate) struct SmsOut {
     pub(crate) sender: Arc<dyn SmsSender>,
-    /// One batch at a time in an app: its own claims are free to it, so two
-    /// batches at once (the worker and a `settle`) would send a message twice.
-    turn: tokio::sync::Mutex<()>,
+    /// A permit per batch running in the background (`BATCHES` in all).
+    running: Arc<tokio::sync::Semaphore>,
 }
 
-/// Messages one batch claims.
-const BATCH: i64 = 100;
+/// Messages one batch claims: few enough that a batch of messages that all
+/// time out (8 at a time, 10 s each) ends well within its claim's lease.
+const BATCH: i64 = 32;
+/// Batches one process runs at once: a batch held open by a slow number
+/// does not stop the next one from starting.
+const BATCHES: usize = 4;
 
 impl App {
     /// Sends traveller SMS through `sender` (e.g. the HTTP gateway client).
     pub fn with_sms_sender(mut self, sender: Arc<dyn SmsSender>) -> App {
         self.sms = Some(Arc::new(SmsOut {
             sender,
-            turn: tokio::sync::Mutex::new(()),
+            running: Arc::new(tokio::sync::Semaphore::new(BATCHES)),
         }));
         self
     }
@@ -124,9 +132,11 @@ impl App {
         let Some(out) = self.sms.clone() else {
             return Ok(0);
         };
-        let _turn = out.turn.lock().await;
+        // A claimant name per batch, not per app: the messages a batch still
+        // has in flight are not free to the app's next batch (it would send
+        // them again), only to anyone once the lease lapses.
         let claim = OutboxClaim {
-            owner: self.outbox_owner.to_string(),
+            owner: format!("{}-sms-{:08x}", self.outbox_owner, rand::random::<u32>()),
             now: self.now(),
             lease: self.config.outbox_lease,
         };
@@ -142,6 +152,49 @@ impl App {
             .await;
         results.into_iter().collect::<AppResult<()>>()?;
         Ok(n)
+    }
+
+    /// Sends what is due once the background batches have finished, none
+    /// starting meanwhile: for `settle`, which must see every attempt recorded.
+    pub(crate) async fn drain_sms_once(&self) -> AppResult<usize> {
+        let Some(out) = self.sms.clone() else {
+            return Ok(0);
+        };
+        let _all = out
+            .running
+            .acquire_many(BATCHES as u32)
+            .await
+            .map_err(|_| super::super::AppError::Internal("the SMS sender stopped".into()))?;
+        self.run_sms_once().await
+    }
+
+    /// Starts a batch every `every` while fewer than `BATCHES` are running,
+    /// until shutdown.
+    pub(crate) async fn sms_loop(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
+        let Some(running) = self.sms.as_ref().map(|o| o.running.clone()) else {
+            return;
+        };
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+            let Ok(turn) = running.clone().try_acquire_owned() else {
+                continue;
+            };
+            let app = self.clone();
+            tokio::spawn(async move {
+                let _turn = turn;
+                if let Err(e) = app.run_sms_once().await {
+                    tracing::warn!(error = %e, "SMS sender failed");
+                }
+            });
+        }
     }
 
     /// One attempt at one message, recorded.
