@@ -27,7 +27,7 @@ pub enum SmsSetupError {
 }
 
 /// Where and as whom messages are sent.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmsGatewaySettings {
     /// The gateway's base URL, e.g. `https://bulksmsbd.net` (without `/api/smsapi`).
     pub url: String,
@@ -36,6 +36,18 @@ pub struct SmsGatewaySettings {
     pub sender_id: String,
     /// How long one request may take before it counts as refused for now.
     pub timeout: Duration,
+}
+
+/// Shows everything but the API key, so settings can be logged.
+impl std::fmt::Debug for SmsGatewaySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsGatewaySettings")
+            .field("url", &crate::store::redact_url(&self.url))
+            .field("api_key", &"***")
+            .field("sender_id", &self.sender_id)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// A client for one gateway account.
@@ -158,6 +170,13 @@ mod tests {
         ));
         let ok = HttpSmsSender::new(&settings("http://127.0.0.1:9/", "BDRAILWAY")).unwrap();
         assert_eq!(ok.endpoint, "http://127.0.0.1:9/api/smsapi");
+    }
+
+    #[test]
+    fn the_api_key_is_never_shown() {
+        let shown = format!("{:?}", settings("http://u:pw@gw", "BR"));
+        assert!(!shown.contains("\"k\"") && !shown.contains("pw"), "{shown}");
+        assert!(shown.contains("***"));
     }
 
     #[test]
