@@ -105,11 +105,12 @@ pub trait SmsStore: Send + Sync {
     /// never share a message (Postgres: SKIP LOCKED).
     async fn sms_claim(&self, claim: &OutboxClaim, limit: i64) -> StoreResult<Vec<SmsMessage>>;
 
-    /// Records an attempt on a claimed message and releases the claim.
-    async fn sms_settle(
+    /// Records one attempt on each of a batch's claimed messages (by id) and
+    /// releases their claims, all in one transaction: one commit per batch
+    /// rather than per message keeps the SQLite writer free for sales.
+    async fn sms_settle_all(
         &self,
-        id: i64,
-        outcome: &SmsOutcome,
+        outcomes: &[(i64, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 

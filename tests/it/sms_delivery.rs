@@ -539,6 +539,54 @@ async fn three_apps_send_each_sms_once_postgres() {
     assert_eq!(numbers.len(), ORDERS as usize);
 }
 
+/// A thousand messages queued and sent through the gateway client and the
+/// mock over HTTP by one app: all sent once; prints the rate.
+async fn a_thousand_queued_messages_are_each_sent_once(db: TestDb) {
+    let rig = Rig::start(db).await;
+    let store = rig.t.app.raw_store();
+    const N: i64 = 1000;
+    // Queued 64 at a time (so the SQLite writer groups them), while the
+    // app's own sender already takes them.
+    use futures_util::StreamExt;
+    let started = Instant::now();
+    let inserted: Vec<bool> = futures_util::stream::iter(0..N)
+        .map(|i| {
+            let sms = ticketctl::store::sms::NewSms {
+                reference: format!("load-{i}"),
+                event_id: ticketctl::domain::EventId(i + 1),
+                phone: format!("+88017{:08}", 10_000 + i),
+                body: format!("Bangladesh Railway: test message {i}"),
+            };
+            let now = rig.t.app.now();
+            async move { store.sms_enqueue(&sms, now).await.unwrap() }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    assert!(inserted.iter().all(|i| *i));
+    let queued = started.elapsed();
+    rig.t.app.settle().await.unwrap();
+    let took = started.elapsed();
+    let all: Received = reqwest::get(format!("{}/messages", rig.base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    println!(
+        "{N} SMS queued in {queued:?} and all sent {took:?} after the first: {:.0}/s",
+        N as f64 / took.as_secs_f64()
+    );
+    assert_eq!(all.messages.len(), N as usize);
+    assert_eq!(all.attempts.len(), N as usize, "none sent twice");
+    let sent = crate::common::db::scalar(
+        &rig.t.db,
+        "SELECT COUNT(*) FROM sms_messages WHERE status = 'sent'",
+    )
+    .await;
+    assert_eq!(sent, N);
+}
+
 on_both_databases!(
     a_counter_sale_texts_the_buyer_in_bangla_and_never_the_clerk,
     an_online_order_sends_sms_and_email,
@@ -547,4 +595,5 @@ on_both_databases!(
     a_redelivered_event_texts_nobody_twice,
     a_counter_buyer_may_ask_for_english,
     a_slow_number_holds_up_only_its_own_message,
+    a_thousand_queued_messages_are_each_sent_once,
 );

@@ -142,15 +142,20 @@ impl App {
         };
         let due = self.store.sms_claim(&claim, BATCH).await?;
         let n = due.len();
-        let results: Vec<AppResult<()>> = futures_util::stream::iter(due)
+        let outcomes: Vec<(i64, SmsOutcome)> = futures_util::stream::iter(due)
             .map(|message| {
                 let out = out.clone();
-                async move { self.attempt(out.sender.as_ref(), message).await }
+                async move {
+                    let outcome = self.attempt(out.sender.as_ref(), &message).await;
+                    (message.id, outcome)
+                }
             })
             .buffer_unordered(self.config.sms.concurrency.max(1))
             .collect()
             .await;
-        results.into_iter().collect::<AppResult<()>>()?;
+        // Recorded together: a crash before this sends the batch again, and the
+        // gateway keeps each reference once.
+        self.store.sms_settle_all(&outcomes, self.now()).await?;
         Ok(n)
     }
 
@@ -197,8 +202,8 @@ impl App {
         }
     }
 
-    /// One attempt at one message, recorded.
-    async fn attempt(&self, sender: &dyn SmsSender, message: SmsMessage) -> AppResult<()> {
+    /// One attempt at one message, and what is to be recorded of it.
+    async fn attempt(&self, sender: &dyn SmsSender, message: &SmsMessage) -> SmsOutcome {
         let sms = Sms {
             reference: message.reference.clone(),
             to: message.phone.clone(),
@@ -208,7 +213,7 @@ impl App {
             .unwrap_or(u32::MAX)
             .saturating_add(1);
         let policy = self.config.sms;
-        let outcome = match sender.send(&sms).await {
+        match sender.send(&sms).await {
             Ok(receipt) => {
                 tracing::info!(reference = %sms.reference, to = %sms.to, encoding = %receipt.encoding, segments = receipt.segments, "SMS sent");
                 self.metrics.sms_sent(receipt.encoding, receipt.segments);
@@ -236,11 +241,7 @@ impl App {
                     error: why,
                 }
             }
-        };
-        self.store
-            .sms_settle(message.id, &outcome, self.now())
-            .await?;
-        Ok(())
+        }
     }
 }
 

@@ -11,6 +11,56 @@ use crate::domain::{EventId, HoldId, OrderId};
 use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsRecord, SmsStatus, SmsStore};
 use crate::store::{OutboxClaim, StoreError, StoreResult, ts};
 
+/// Records one attempt on a claimed message and releases its claim.
+async fn settle(
+    conn: &mut sqlx::PgConnection,
+    id: i64,
+    outcome: &SmsOutcome,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (status, next_ms, error, provider_id, done) = match outcome {
+        SmsOutcome::Sent { provider_id } => (
+            SmsStatus::Sent,
+            None,
+            None,
+            Some(provider_id.as_str()),
+            Some(ts(now)),
+        ),
+        SmsOutcome::Retry { at, error } => (
+            SmsStatus::Pending,
+            Some(at.timestamp_millis()),
+            Some(error.as_str()),
+            None,
+            None,
+        ),
+        SmsOutcome::Failed { error } => (
+            SmsStatus::Failed,
+            None,
+            Some(error.as_str()),
+            None,
+            Some(ts(now)),
+        ),
+    };
+    sqlx::query(
+        "UPDATE sms_messages
+             SET status = $2, attempts = attempts + 1,
+                 next_attempt_ms = COALESCE($3, next_attempt_ms),
+                 last_error = COALESCE($4, last_error), provider_id = $5, done_at = $6,
+                 claimed_by = NULL, claimed_until = NULL
+             WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(next_ms)
+    .bind(error)
+    .bind(provider_id)
+    .bind(done)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
 #[async_trait]
 impl SmsStore for PgStore {
     async fn sms_enqueue(&self, sms: &NewSms, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -65,52 +115,16 @@ impl SmsStore for PgStore {
         Ok(due)
     }
 
-    async fn sms_settle(
+    async fn sms_settle_all(
         &self,
-        id: i64,
-        outcome: &SmsOutcome,
+        outcomes: &[(i64, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (status, next_ms, error, provider_id, done) = match outcome {
-            SmsOutcome::Sent { provider_id } => (
-                SmsStatus::Sent,
-                None,
-                None,
-                Some(provider_id.as_str()),
-                Some(ts(now)),
-            ),
-            SmsOutcome::Retry { at, error } => (
-                SmsStatus::Pending,
-                Some(at.timestamp_millis()),
-                Some(error.as_str()),
-                None,
-                None,
-            ),
-            SmsOutcome::Failed { error } => (
-                SmsStatus::Failed,
-                None,
-                Some(error.as_str()),
-                None,
-                Some(ts(now)),
-            ),
-        };
-        sqlx::query(
-            "UPDATE sms_messages
-             SET status = $2, attempts = attempts + 1,
-                 next_attempt_ms = COALESCE($3, next_attempt_ms),
-                 last_error = COALESCE($4, last_error), provider_id = $5, done_at = $6,
-                 claimed_by = NULL, claimed_until = NULL
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(status.as_str())
-        .bind(next_ms)
-        .bind(error)
-        .bind(provider_id)
-        .bind(done)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for (id, outcome) in outcomes {
+            settle(&mut tx, *id, outcome, now).await?;
+        }
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 

@@ -153,15 +153,18 @@ impl SmsStore for SqliteStore {
         self.engine.write(move |conn| claim(conn, &c, limit)).await
     }
 
-    async fn sms_settle(
+    async fn sms_settle_all(
         &self,
-        id: i64,
-        outcome: &SmsOutcome,
+        outcomes: &[(i64, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let outcome = outcome.clone();
+        let outcomes = outcomes.to_vec();
         self.engine
-            .write(move |c| settle(c, id, &outcome, now))
+            .write(move |c| {
+                outcomes
+                    .iter()
+                    .try_for_each(|(id, outcome)| settle(c, *id, outcome, now))
+            })
             .await
     }
 
