@@ -34,6 +34,9 @@ _ticketctl() {
             ticketctl,mock-nid)
                 cmd="ticketctl__subcmd__mock__subcmd__nid"
                 ;;
+            ticketctl,mock-sms)
+                cmd="ticketctl__subcmd__mock__subcmd__sms"
+                ;;
             ticketctl,nid)
                 cmd="ticketctl__subcmd__nid"
                 ;;
@@ -111,6 +114,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help,mock-nid)
                 cmd="ticketctl__subcmd__help__subcmd__mock__subcmd__nid"
+                ;;
+            ticketctl__subcmd__help,mock-sms)
+                cmd="ticketctl__subcmd__help__subcmd__mock__subcmd__sms"
                 ;;
             ticketctl__subcmd__help,nid)
                 cmd="ticketctl__subcmd__help__subcmd__nid"
@@ -329,7 +335,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help"
+            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,7 +611,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions help"
+            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +737,20 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__mock__subcmd__nid)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__mock__subcmd__sms)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1150,6 +1170,44 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__mock__subcmd__sms)
+            opts="-h --listen --api-key --slow-ms --log-file --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slow-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__nid)
             opts="-h --database-url --log-format --help list-flagged clear help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1393,7 +1451,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1472,6 +1530,18 @@ _ticketctl() {
                     return 0
                     ;;
                 --outbox-lease-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sms-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sms-api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sms-sender-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

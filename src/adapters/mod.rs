@@ -1,5 +1,5 @@
 //! Adapters: the outside technologies ticketctl talks to — QR images, SMTP
-//! e-mail, NATS JetStream, the NID registry — each behind a small port.
+//! e-mail, an SMS gateway, NATS JetStream, the NID registry — each behind a small port.
 //!
 //! `app` declares the ports it needs (`notify::Mailer`, `relay::EventPublisher`,
 //! `nid::NidRegistry`) and knows none of these crates; the composition roots
@@ -9,4 +9,5 @@
 pub mod nats;
 pub mod nid_http;
 pub mod qr;
+pub mod sms_http;
 pub mod smtp;

@@ -137,6 +137,9 @@ impl App {
         let nid = Nid::parse_field(&req.nid, "nid")?;
         // Parsed here too, so a bad passenger is refused before any cash token is made.
         super::booking::parse_passengers(&req.passengers)?;
+        if let Some(lang) = req.lang {
+            self.set_sms_language(clerk_id, req.hold_id, lang).await?;
+        }
         let token = cash_token(clerk_id, key);
         let order = OrderRequest {
             hold_id: req.hold_id,

@@ -97,6 +97,8 @@ pub struct AppConfig {
     pub seats_per_nid_per_day: Option<u32>,
     /// Sales refused by an NID's caps before the NID is flagged for review.
     pub nid_flag_after: i64,
+    /// How traveller SMS are retried (when a sender is plugged in).
+    pub sms: notify::sms::SmsPolicy,
 }
 
 impl Default for AppConfig {
@@ -127,6 +129,7 @@ impl Default for AppConfig {
             outbox_lease: workers::OUTBOX_LEASE,
             seats_per_nid_per_day: Some(crate::domain::SEATS_PER_NID_PER_DAY),
             nid_flag_after: 5,
+            sms: notify::sms::SmsPolicy::default(),
         }
     }
 }
@@ -147,6 +150,8 @@ pub struct App {
     pub(crate) availability: Arc<availability::Availability>,
     /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
     pub(crate) mailer: Option<Arc<dyn notify::Mailer>>,
+    /// Where traveller SMS go (`with_sms_sender`); `None` = none is sent.
+    pub(crate) sms: Option<Arc<notify::sms::SmsOut>>,
     /// Where outbox events are relayed (`with_event_publisher`); `None` = they stay in the database.
     pub(crate) events: Option<Arc<dyn relay::EventPublisher>>,
     pub(crate) queue: Arc<queue::Queue>,
@@ -199,6 +204,7 @@ impl App {
             catalog: Arc::default(),
             availability: Arc::default(),
             mailer: None,
+            sms: None,
             events: None,
             queue,
             live: Arc::default(),

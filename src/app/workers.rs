@@ -287,6 +287,7 @@ impl App {
             ] {
                 n += self.run_outbox_once(c).await?;
             }
+            n += self.drain_sms_once().await?;
             if n == 0 {
                 return Ok(());
             }
@@ -315,6 +316,12 @@ impl App {
                     }
                 },
             ));
+        }
+        if self.sends_sms() {
+            set.spawn(
+                self.clone()
+                    .sms_loop(Duration::from_millis(100), shutdown.clone()),
+            );
         }
         if let Some(publisher) = &self.events {
             set.spawn(super::relay::relay_loop(

@@ -7,6 +7,7 @@ mod completions;
 mod events;
 mod migrate;
 mod mock_nid;
+mod mock_sms;
 mod nid;
 mod output;
 mod rehearse;
@@ -97,6 +98,8 @@ pub enum Command {
     MockNid(mock_nid::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
+    /// Run the mock SMS gateway (a Bangladeshi bulk-SMS API) for development and tests.
+    MockSms(mock_sms::Cmd),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -127,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nid(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::MockNid(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
+        Command::MockSms(cmd) => cmd.run().await,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::adapters::nats::{self, JetStreamPublisher, NatsSettings};
 use crate::adapters::nid_http::{self, HttpNidRegistry};
+use crate::adapters::sms_http::{HttpSmsSender, SmsGatewaySettings};
 use crate::adapters::smtp::SmtpMailer;
 use crate::app::gauges::GaugeSettings;
 use crate::app::payments::GatewayConfig;
@@ -104,6 +105,22 @@ pub struct Cmd {
     /// cannot LISTEN.
     #[arg(long)]
     pub no_seat_feed: bool,
+    /// SMS gateway for traveller SMS, a Bangladeshi bulk-SMS API (e.g.
+    /// https://bulksmsbd.net, or `ticketctl mock-sms`). Without it a mock
+    /// gateway runs inside this process on a loopback port of its own.
+    #[arg(long, env = "TICKETCTL_SMS_URL")]
+    pub sms_url: Option<String>,
+    /// API key of the SMS gateway account.
+    #[arg(
+        long,
+        env = "TICKETCTL_SMS_API_KEY",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub sms_api_key: String,
+    /// Sender id (masking) travellers see on SMS.
+    #[arg(long, env = "TICKETCTL_SMS_SENDER_ID", default_value = "BDRAILWAY")]
+    pub sms_sender_id: String,
     /// Sender address of passenger e-mail.
     #[arg(
         long,
@@ -211,6 +228,8 @@ pub struct ServeConfig {
     pub events: Option<NatsSettings>,
     /// The NID registry; `None` = the mock, embedded.
     pub nid_registry: Option<NidRegistrySettings>,
+    /// Where traveller SMS go.
+    pub sms: SmsPlan,
 }
 
 /// Where NIDs are verified, and the key to show.
@@ -226,6 +245,15 @@ impl std::fmt::Debug for NidRegistrySettings {
             .field("url", &redact_url(&self.url))
             .finish_non_exhaustive()
     }
+}
+
+/// The SMS gateway `serve` talks to.
+#[derive(Debug, Clone)]
+pub enum SmsPlan {
+    /// A gateway at a URL (`--sms-url`).
+    Gateway(SmsGatewaySettings),
+    /// A mock gateway this process starts, reached over loopback HTTP all the same.
+    Embedded { sender_id: String },
 }
 
 /// Where passenger e-mail is relayed, and from whom it comes.
@@ -294,6 +322,17 @@ impl Cmd {
                 .as_deref()
                 .map(|url| NatsSettings::new(url, &self.nats_stream, &self.nats_subject_prefix))
                 .transpose()?,
+            sms: match &self.sms_url {
+                Some(url) => SmsPlan::Gateway(SmsGatewaySettings {
+                    url: url.clone(),
+                    api_key: self.sms_api_key.clone(),
+                    sender_id: self.sms_sender_id.clone(),
+                    timeout: SMS_TIMEOUT,
+                }),
+                None => SmsPlan::Embedded {
+                    sender_id: self.sms_sender_id.clone(),
+                },
+            },
             smtp: self.smtp_url.as_ref().map(|url| SmtpSettings {
                 url: url.clone(),
                 from: self.mail_from.clone(),
@@ -322,6 +361,10 @@ impl Cmd {
         serve(self.resolve(database_url)?).await
     }
 }
+
+/// How long one SMS gateway request may take: gateways answer in well under a
+/// second; a slower answer is retried later rather than held up.
+const SMS_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub const DEMO_PASSWORD: &str = "demo-password";
 
@@ -390,6 +433,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     raise_open_file_limit();
     let store = super::open_store(&config.database_url).await?;
     let app = plug_adapters(App::new(store, config.app.clone()).await?, &config).await?;
+    let (app, _mock_sms) = plug_sms(app, &config).await?;
     if let Some(days) = config.demo {
         prepare_demo(&app, days).await?;
     }
@@ -472,6 +516,37 @@ async fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App
         app = app.with_event_publisher(Arc::new(JetStreamPublisher::new(events.clone())));
     }
     Ok(app)
+}
+
+/// Plugs in the SMS gateway client: to `--sms-url`, or to a mock gateway
+/// started here on a loopback port (kept alive by the returned handle).
+async fn plug_sms(
+    app: App,
+    config: &ServeConfig,
+) -> anyhow::Result<(App, Option<crate::outside::Embedded>)> {
+    let (settings, embedded) = match &config.sms {
+        SmsPlan::Gateway(settings) => (settings.clone(), None),
+        SmsPlan::Embedded { sender_id } => {
+            let mock = crate::outside::sms::MockSms::new(Default::default());
+            let embedded = crate::outside::serve_embedded(mock.router())
+                .await
+                .context("starting the embedded mock SMS gateway")?;
+            println!(
+                "SMS: mock gateway at {} (see GET /messages?to=NUMBER); --sms-url sends for real",
+                embedded.url()
+            );
+            let settings = SmsGatewaySettings {
+                url: embedded.url(),
+                api_key: String::new(),
+                sender_id: sender_id.clone(),
+                timeout: SMS_TIMEOUT,
+            };
+            (settings, Some(embedded))
+        }
+    };
+    let sender = HttpSmsSender::new(&settings)
+        .with_context(|| format!("setting up SMS through {}", redact_url(&settings.url)))?;
+    Ok((app.with_sms_sender(Arc::new(sender)), embedded))
 }
 
 /// Every connection is a file descriptor: a soft limit of 1,024 (a common

@@ -17,6 +17,7 @@ pub mod passenger;
 pub mod seat;
 pub mod seat_cap;
 pub mod segment;
+pub mod sms;
 pub mod station;
 mod status;
 pub mod text;

@@ -63,6 +63,10 @@ pub const POOL_CONNECTIONS: &str = "ticketctl_db_pool_connections";
 pub const POOL_MAX: &str = "ticketctl_db_pool_max_connections";
 pub const INVARIANT_VIOLATIONS: &str = "ticketctl_invariant_violations";
 pub const INVARIANT_CHECKED_AT: &str = "ticketctl_invariant_last_check_timestamp_seconds";
+pub const SMS_SENT: &str = "ticketctl_sms_sent_total";
+pub const SMS_SEGMENTS: &str = "ticketctl_sms_segments_total";
+pub const SMS_RETRIES: &str = "ticketctl_sms_retries_total";
+pub const SMS_FAILED: &str = "ticketctl_sms_failed_total";
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 
 /// The whole catalogue.
@@ -176,6 +180,26 @@ pub const ALL: &[Def] = &[
         name: INVARIANT_CHECKED_AT,
         kind: Kind::Gauge,
         help: "When the invariants were last checked (Unix seconds)",
+    },
+    Def {
+        name: SMS_SENT,
+        kind: Kind::Counter,
+        help: "Traveller SMS the gateway accepted, by encoding (gsm7, ucs2)",
+    },
+    Def {
+        name: SMS_SEGMENTS,
+        kind: Kind::Counter,
+        help: "Segments (billed SMS) of the accepted traveller SMS, by encoding",
+    },
+    Def {
+        name: SMS_RETRIES,
+        kind: Kind::Counter,
+        help: "SMS attempts the gateway did not take for now, each retried after a backoff",
+    },
+    Def {
+        name: SMS_FAILED,
+        kind: Kind::Counter,
+        help: "SMS given up, by reason: rejected (refused for good, e.g. an invalid number) or attempts (out of retries)",
     },
     Def {
         name: RESIDENT_MEMORY,

@@ -15,6 +15,11 @@ pub const ORDER_OUTCOMES: [&str; 3] = ["confirmed", "failed", "cancelled"];
 /// Outbox consumers (the `consumer` label).
 pub const CONSUMERS: [&str; 4] = ["fulfillment", "notification", "audit", "relay"];
 
+/// Why an SMS was given up (the `reason` label).
+pub const SMS_FAILURES: [&str; 2] = ["rejected", "attempts"];
+/// SMS encodings (the `encoding` label).
+pub const SMS_ENCODINGS: [&str; 2] = ["gsm7", "ucs2"];
+
 /// One backlog reading of an outbox consumer.
 #[derive(Debug, Clone, Copy)]
 pub struct Backlog {
@@ -87,6 +92,26 @@ impl Metrics {
     pub fn tickets_issued(&self, count: usize) {
         self.counter(names::TICKETS_ISSUED, &[])
             .increment(count as u64);
+    }
+
+    /// An SMS the gateway accepted, in `segments` billed parts.
+    pub fn sms_sent(&self, encoding: crate::domain::sms::SmsEncoding, segments: u32) {
+        let encoding = encoding.to_string();
+        self.counter(names::SMS_SENT, &[("encoding", &encoding)])
+            .increment(1);
+        self.counter(names::SMS_SEGMENTS, &[("encoding", &encoding)])
+            .increment(u64::from(segments));
+    }
+
+    /// An SMS attempt to be retried after a backoff.
+    pub fn sms_retried(&self) {
+        self.counter(names::SMS_RETRIES, &[]).increment(1);
+    }
+
+    /// An SMS given up for `reason` (one of `SMS_FAILURES`).
+    pub fn sms_failed(&self, reason: &'static str) {
+        self.counter(names::SMS_FAILED, &[("reason", reason)])
+            .increment(1);
     }
 
     /// An outbox event handled by `consumer` this long after it was written.

@@ -90,6 +90,14 @@ impl Metrics {
         for reason in ["in_flight", "read_timeout"] {
             zero(names::HTTP_SHED, &[("reason", reason)]);
         }
+        for encoding in super::record::SMS_ENCODINGS {
+            zero(names::SMS_SENT, &[("encoding", encoding)]);
+            zero(names::SMS_SEGMENTS, &[("encoding", encoding)]);
+        }
+        zero(names::SMS_RETRIES, &[]);
+        for reason in super::record::SMS_FAILURES {
+            zero(names::SMS_FAILED, &[("reason", reason)]);
+        }
         for consumer in super::record::CONSUMERS {
             // Registering is enough: an empty histogram renders with zero buckets.
             let _ = self.histogram(names::OUTBOX_DELAY, &[("consumer", consumer)]);

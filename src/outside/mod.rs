@@ -13,6 +13,7 @@
 //! the process.
 
 pub mod nid;
+pub mod sms;
 
 use std::net::SocketAddr;
 

@@ -22,6 +22,7 @@ mod read_models;
 mod sales;
 mod schema;
 mod seat_feed;
+pub mod sms;
 pub mod sqlite;
 mod ticket;
 
@@ -40,6 +41,7 @@ pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
 pub use seat_feed::{SeatChange, SeatFeedStore};
+pub use sms::SmsStore;
 pub use ticket::TicketStore;
 
 use std::sync::Arc;
@@ -133,6 +135,7 @@ pub trait Store:
     + SaleStore
     + MonitorStore
     + SeatFeedStore
+    + SmsStore
     + Send
     + Sync
     + 'static
@@ -154,6 +157,7 @@ impl<T> Store for T where
         + SaleStore
         + MonitorStore
         + SeatFeedStore
+        + SmsStore
         + Send
         + Sync
         + 'static
@@ -165,7 +169,7 @@ pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
         MonitorStore, NidStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore,
-        Store, TicketStore,
+        SmsStore, Store, TicketStore,
     };
 }
 

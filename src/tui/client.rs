@@ -250,6 +250,7 @@ impl Client {
                 .collect(),
             phone: phone.to_owned(),
             nid: buyer_nid.to_owned(),
+            lang: None,
         });
         let order: Order = self
             .call(

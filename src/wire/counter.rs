@@ -19,6 +19,9 @@ pub struct CounterOrderRequest {
     pub phone: String,
     /// The buyer's national ID: 10, 13 or 17 digits.
     pub nid: String,
+    /// The language of the buyer's SMS: `bn` (the default) or `en`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<crate::domain::sms::Lang>,
 }
 
 /// Without the buyer's NID: request bodies end up in logs.
@@ -29,6 +32,7 @@ impl std::fmt::Debug for CounterOrderRequest {
             .field("passengers", &self.passengers.len())
             .field("phone", &self.phone)
             .field("nid", &"<redacted>")
+            .field("lang", &self.lang)
             .finish()
     }
 }

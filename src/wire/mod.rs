@@ -21,4 +21,5 @@ pub mod identity;
 pub mod nid;
 pub mod problem;
 pub mod queue;
+pub mod sms_gateway;
 pub mod tickets;

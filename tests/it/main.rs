@@ -49,6 +49,8 @@ mod rehearse_servers;
 mod runbook;
 mod scale_out;
 mod seat_feed_postgres;
+mod sms_delivery;
+mod sms_process;
 mod store_conformance;
 mod store_sales;
 mod tickets_audit_notify;

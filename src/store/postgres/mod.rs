@@ -27,6 +27,7 @@ mod rows;
 mod sales;
 mod schema;
 mod seat_feed;
+mod sms;
 mod ticket;
 mod trains;
 

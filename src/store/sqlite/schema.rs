@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0010_nid_identity.sql"
     )),
+    M::up(include_str!("../../../migrations/sqlite/0011_sms.sql")),
 ];
 
 #[async_trait]
