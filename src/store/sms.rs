@@ -52,28 +52,6 @@ impl SmsStatus {
             SmsStatus::Failed => "failed",
         }
     }
-
-    pub fn parse(s: &str) -> Option<SmsStatus> {
-        match s {
-            "pending" => Some(SmsStatus::Pending),
-            "sent" => Some(SmsStatus::Sent),
-            "failed" => Some(SmsStatus::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// A message's record, for operators and tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsRecord {
-    pub reference: String,
-    pub phone: String,
-    pub body: String,
-    pub status: SmsStatus,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    /// The gateway's id of the accepted message.
-    pub provider_id: Option<String>,
 }
 
 /// What one attempt came to.
@@ -113,9 +91,6 @@ pub trait SmsStore: Send + Sync {
         outcomes: &[(i64, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-
-    /// Every message queued for an event, in id order.
-    async fn sms_of_event(&self, event_id: EventId) -> StoreResult<Vec<SmsRecord>>;
 
     /// Records the language a counter buyer asked for, against the hold
     /// before its order is placed (a retry replaces it: the last one wins).

@@ -2,8 +2,10 @@
 //!
 //! Who is told: an online order's account (e-mail, and SMS to its phone, in
 //! English: accounts keep no language preference yet); a counter sale's
-//! buyer, by SMS to the phone given at the counter, in Bangla; never the
-//! clerk the counter order is placed under. The SMS texts are in `texts`.
+//! buyer, by SMS to the phone given at the counter, in Bangla unless the
+//! clerk recorded English (`lang`); never the clerk the counter order is
+//! placed under (no e-mail either: the buyer's address is not known). The
+//! SMS texts are in `texts`.
 //!
 //! Every message is logged. With a notification directory each is also written
 //! as a file (one per event and channel, so a redelivered event rewrites the

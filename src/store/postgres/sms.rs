@@ -2,14 +2,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::rows::get;
 use super::{PgStore, db};
 use crate::domain::sms::Lang;
-use crate::domain::{EventId, HoldId, OrderId};
-use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsRecord, SmsStatus, SmsStore};
-use crate::store::{OutboxClaim, StoreError, StoreResult, ts};
+use crate::domain::{HoldId, OrderId};
+use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsStatus, SmsStore};
+use crate::store::{OutboxClaim, StoreResult, ts};
 
 /// Records one attempt on a claimed message and releases its claim.
 async fn settle(
@@ -126,33 +125,6 @@ impl SmsStore for PgStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(())
-    }
-
-    async fn sms_of_event(&self, event_id: EventId) -> StoreResult<Vec<SmsRecord>> {
-        let rows = sqlx::query(
-            "SELECT reference, phone, body, status, attempts, last_error, provider_id
-             FROM sms_messages WHERE event_id = $1 ORDER BY id",
-        )
-        .bind(event_id.get())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get("status").map_err(db)?;
-                Ok(SmsRecord {
-                    reference: get(r, "reference")?,
-                    phone: get(r, "phone")?,
-                    body: get(r, "body")?,
-                    status: SmsStatus::parse(&status).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown SMS status {status}"))
-                    })?,
-                    attempts: get(r, "attempts")?,
-                    last_error: get(r, "last_error")?,
-                    provider_id: get(r, "provider_id")?,
-                })
-            })
-            .collect()
     }
 
     async fn set_sms_language(&self, hold_id: HoldId, lang: Lang) -> StoreResult<()> {

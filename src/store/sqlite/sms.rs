@@ -2,28 +2,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db};
 use crate::domain::sms::Lang;
-use crate::domain::{EventId, HoldId, OrderId};
-use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsRecord, SmsStatus, SmsStore};
-use crate::store::{OutboxClaim, StoreError, StoreResult, ts};
-
-fn record(r: &Row<'_>) -> rusqlite::Result<(SmsRecord, String)> {
-    Ok((
-        SmsRecord {
-            reference: r.get(0)?,
-            phone: r.get(1)?,
-            body: r.get(2)?,
-            status: SmsStatus::Pending,
-            attempts: r.get(4)?,
-            last_error: r.get(5)?,
-            provider_id: r.get(6)?,
-        },
-        r.get(3)?,
-    ))
-}
+use crate::domain::{HoldId, OrderId};
+use crate::store::sms::{NewSms, SmsMessage, SmsOutcome, SmsStatus, SmsStore};
+use crate::store::{OutboxClaim, StoreResult, ts};
 
 fn claim(conn: &Connection, claim: &OutboxClaim, limit: i64) -> StoreResult<Vec<SmsMessage>> {
     let mut due: Vec<SmsMessage> = conn
@@ -164,31 +149,6 @@ impl SmsStore for SqliteStore {
                 outcomes
                     .iter()
                     .try_for_each(|(id, outcome)| settle(c, *id, outcome, now))
-            })
-            .await
-    }
-
-    async fn sms_of_event(&self, event_id: EventId) -> StoreResult<Vec<SmsRecord>> {
-        self.engine
-            .read(move |c| {
-                let rows: Vec<(SmsRecord, String)> = c
-                    .prepare_cached(
-                        "SELECT reference, phone, body, status, attempts, last_error, provider_id
-                         FROM sms_messages WHERE event_id = ?1 ORDER BY id",
-                    )
-                    .map_err(db)?
-                    .query_map([event_id.get()], record)
-                    .map_err(db)?
-                    .collect::<Result<_, _>>()
-                    .map_err(db)?;
-                rows.into_iter()
-                    .map(|(mut r, status)| {
-                        r.status = SmsStatus::parse(&status).ok_or_else(|| {
-                            StoreError::Backend(format!("unknown SMS status {status}"))
-                        })?;
-                        Ok(r)
-                    })
-                    .collect()
             })
             .await
     }
