@@ -6,6 +6,7 @@ mod audit;
 mod completions;
 mod events;
 mod migrate;
+mod mock_gateway;
 mod output;
 mod rehearse;
 mod seed;
@@ -90,6 +91,8 @@ pub enum Command {
     Tui(tui::Cmd),
     /// Write shell completion scripts.
     Completions(completions::Cmd),
+    /// The mock card gateway, a process of its own: tokenizes cards, charges tokens.
+    MockGateway(mock_gateway::Cmd),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
+        Command::MockGateway(cmd) => cmd.run().await,
     }
 }
 
@@ -136,6 +140,13 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             .context("creating the database schema")?;
     }
     Ok(store)
+}
+
+/// Where a `serve` on `database_url` keeps its embedded gateway's ledger by
+/// default: beside a SQLite file (`<file>-gateway.sqlite`); nowhere for Postgres.
+pub(crate) fn ledger_beside(database_url: &str) -> Option<std::path::PathBuf> {
+    crate::store::sqlite_path(database_url)
+        .map(|p| std::path::PathBuf::from(format!("{}-gateway.sqlite", p.display())))
 }
 
 pub(crate) async fn open_app(url: &str) -> anyhow::Result<App> {

@@ -12,6 +12,8 @@
 //! [`serve_embedded`]: the same router, still reached over HTTP, sharing only
 //! the process.
 
+pub mod gateway;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;

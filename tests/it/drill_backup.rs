@@ -19,17 +19,43 @@ use ticketctl::domain::TripId;
 /// after the dump: an order caught mid-payment by the dump (its charge landed,
 /// the order not yet confirmed) is past the in-flight window by then, so the
 /// recovery confirms or refunds it instead of leaving it for a running server.
-async fn assert_copy_sound(copy: &TestDb, trip: TripId) {
+///
+/// The card gateway is a party of its own and its ledger is not in the dump:
+/// it also holds the charges of orders made after the dump, which the copy
+/// does not know. Those, and only those, are reported as charges no order
+/// claims (after a restore they are refunded by hand, see the runbook).
+async fn assert_copy_sound(copy: &TestDb, live: &TestDb, trip: TripId) {
     let restored_at = suite_clock().now() + chrono::Duration::minutes(5);
     let config = AppConfig {
         jwt_secret: Some(TEST_JWT_SECRET.into()),
         clock: Clock::shifted_to(restored_at),
+        gateway: crate::common::gateway::embedded_for(live.url(), Default::default()),
         ..AppConfig::default()
     };
     let app = App::new(open_store(copy).await, config).await.unwrap();
     app.settle().await.unwrap();
     let report = app.check_invariants(Some(trip)).await.unwrap();
-    assert!(report.ok(), "{report:#?}");
+    let last_order =
+        crate::common::db::scalar(copy, "SELECT COALESCE(MAX(id), 0) FROM orders").await;
+    let after_dump = |m: &String| {
+        m.contains("but no order claims it")
+            && m.split("(order-")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .and_then(|id| id.parse::<i64>().ok())
+                .is_some_and(|id| id > last_order)
+    };
+    let other: Vec<&String> = report
+        .money_mismatches
+        .iter()
+        .filter(|m| !after_dump(m))
+        .collect();
+    assert!(other.is_empty(), "{report:#?}");
+    assert!(report.tickets_match(), "{report:#?}");
+    assert!(
+        report.double_taken.is_empty() && report.mask_mismatches.is_empty(),
+        "{report:#?}"
+    );
     assert!(
         report.ledger.confirmed_passengers > 0,
         "the copy holds sales"
@@ -66,7 +92,7 @@ async fn sqlite_backup_while_selling() {
         _dir: dir,
         url: format!("sqlite://{}", backup.display()),
     };
-    assert_copy_sound(&copy, stage.trip).await;
+    assert_copy_sound(&copy, &db, stage.trip).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,5 +134,5 @@ async fn postgres_backup_while_selling() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_copy_sound(&copy, stage.trip).await;
+    assert_copy_sound(&copy, &db, stage.trip).await;
 }

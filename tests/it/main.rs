@@ -38,6 +38,7 @@ mod metrics_names;
 mod metrics_room;
 mod migration_events;
 mod outbox_claims;
+mod pci_boundary;
 mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;

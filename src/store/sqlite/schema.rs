@@ -29,6 +29,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0009_events_and_claims.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0012_cash_ledger.sql"
+    )),
 ];
 
 #[async_trait]
