@@ -37,6 +37,7 @@ mod metrics;
 mod metrics_names;
 mod metrics_room;
 mod migration_events;
+mod mock_gateway;
 mod outbox_claims;
 mod pci_boundary;
 mod queue_concurrency;
