@@ -50,8 +50,10 @@ async fn kill_9_during_a_sale(db: TestDb) {
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let seen = crowd.finish().await;
 
-    // What clients saw: while it was down, no answer at all.
-    let down = seen.in_flight_between(killed_at + Duration::from_millis(100), restarting_at);
+    // What clients saw: while it was down, no answer at all (the card
+    // gateway, a process of its own, kept answering its own requests).
+    let mut down = seen.in_flight_between(killed_at + Duration::from_millis(100), restarting_at);
+    down.retain(|s| s.step != "tokenize");
     assert!(
         !down.is_empty(),
         "the crowd kept trying while the server was down"

@@ -43,6 +43,15 @@ impl TestDb {
     }
 }
 
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A Postgres database's gateway ledger goes with its owning guard.
+        if let TestDb::Sqlite { url, .. } = self {
+            super::gateway::remove_ledger(url);
+        }
+    }
+}
+
 /// A handle on an existing Postgres database that dropping leaves alone (one
 /// in a test's private cluster, which goes with the cluster).
 pub fn postgres_unowned(url: &str) -> TestDb {
@@ -106,12 +115,7 @@ impl Drop for PgGuard {
         if !self.owner {
             return;
         }
-        let ledger = super::gateway::ledger_path(&self.url);
-        for suffix in ["", "-wal", "-shm", ".log"] {
-            let mut p = ledger.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
+        super::gateway::remove_ledger(&self.url);
         // Drop cannot await; do it on a thread with its own small runtime, so it
         // works inside #[tokio::test] too.
         let (admin, name) = (self.admin_url.clone(), self.name.clone());

@@ -21,6 +21,17 @@ pub fn ledger_path(db_url: &str) -> PathBuf {
     std::env::temp_dir().join(format!("ticketctl-it-gateway-{h}.sqlite"))
 }
 
+/// Removes the ledger of `db_url` (and its WAL and the gateway's log).
+pub fn remove_ledger(db_url: &str) {
+    let ledger = ledger_path(db_url);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = ledger.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    let _ = std::fs::remove_file(ledger.with_extension("log"));
+}
+
 /// The embedded gateway with `db_url`'s ledger file: for an app that must see
 /// what a server on that database charged.
 pub fn embedded_for(db_url: &str, base: GatewayConfig) -> GatewayConfig {
