@@ -6,6 +6,7 @@
 //! (`commands`, tests) plug adapters in. `server` and `tui` draw QR codes with `qr` directly: a
 //! picture of a payload is presentation, not a use case.
 
+pub mod gateway_http;
 pub mod nats;
 pub mod nid_http;
 pub mod qr;

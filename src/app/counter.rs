@@ -23,7 +23,7 @@ use crate::store::prelude::*;
 use crate::store::{CounterBuyer, PaymentToken, ShiftTotals};
 
 use super::booking::{Channel, OrderAnswer, RenderAnswer};
-use super::payments::{CardInput, ChargeOutcome, PaymentGateway};
+use super::payments::{ChargeOutcome, PaymentGateway};
 use super::{App, AppError, AppResult, Clock};
 use crate::wire::booking::{HoldRequest, HoldView, OrderRequest};
 
@@ -31,7 +31,7 @@ use crate::wire::booking::{HoldRequest, HoldView, OrderRequest};
 pub const CASH_BRAND: &str = "cash";
 
 /// Cash paid at a counter. Taking it always succeeds (the clerk has the notes
-/// in hand before confirming); it is written to the gateway ledger under the
+/// in hand before confirming); it is written to the cash ledger under the
 /// order's charge key, so recovery, refunds and the invariants treat it like a
 /// card charge.
 pub struct CashDrawer {
@@ -47,8 +47,12 @@ impl CashDrawer {
 
 #[async_trait]
 impl PaymentGateway for CashDrawer {
-    async fn tokenize(&self, _user_id: UserId, _card: CardInput) -> AppResult<PaymentToken> {
-        Err(ParseError::new("payment", "cash needs no card token").into())
+    fn endpoint(&self) -> Option<super::payments::GatewayEndpoint> {
+        None
+    }
+
+    async fn card_token(&self, _token: &str) -> AppResult<Option<crate::wire::gateway::CardToken>> {
+        Ok(None)
     }
 
     async fn charge(&self, key: &str, token: &PaymentToken, amount: i64) -> ChargeOutcome {
@@ -61,7 +65,7 @@ impl PaymentGateway for CashDrawer {
             refunded: 0,
         };
         // The ledger keeps the first record under a key, so a retry takes no more cash.
-        match self.store.gateway_record(&charge, self.clock.now()).await {
+        match self.store.cash_record(&charge, self.clock.now()).await {
             Ok(c) => ChargeOutcome::Succeeded {
                 charge_id: c.charge_id,
             },
@@ -73,11 +77,15 @@ impl PaymentGateway for CashDrawer {
     }
 
     async fn lookup(&self, key: &str) -> AppResult<Option<Charge>> {
-        Ok(self.store.gateway_charge(key).await?)
+        Ok(self.store.cash_charge(key).await?)
     }
 
     async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
-        Ok(self.store.gateway_refund(charge_id, total).await?)
+        Ok(self.store.cash_refund(charge_id, total).await?)
+    }
+
+    async fn charges(&self) -> AppResult<Vec<Charge>> {
+        Ok(self.store.cash_charges().await?)
     }
 }
 
@@ -108,6 +116,21 @@ fn parse_phone(raw: &str) -> AppResult<Phone> {
 }
 
 impl App {
+    /// The payment method an order was paid with: the cash drawer's ledger is
+    /// ours, the card gateway's is the gateway's, so recovery and refunds ask
+    /// the right one.
+    pub(crate) async fn payment_method_of(
+        &self,
+        order: &crate::domain::Order,
+    ) -> AppResult<Arc<dyn PaymentGateway>> {
+        Ok(
+            match self.store.payment_token(&order.payment_token).await? {
+                Some(t) => self.payment_method(&t),
+                None => self.gateway.clone(),
+            },
+        )
+    }
+
     /// The payment method a token stands for: the cash drawer or the card gateway.
     pub(crate) fn payment_method(&self, token: &PaymentToken) -> Arc<dyn PaymentGateway> {
         if token.brand == CASH_BRAND {

@@ -4,12 +4,14 @@
 //!    union of the live claims on it;
 //! 2. one valid ticket per passenger of a confirmed order, none elsewhere;
 //! 3. every settled order agrees, one by one, with the gateway's own record of
-//!    its charge (not only in total: two errors could cancel out in a sum).
+//!    its charge (not only in total: two errors could cancel out in a sum). The
+//!    card gateway's records are read from the gateway over HTTP, the cash
+//!    drawer's from our database.
 
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::domain::{ChargeStatus, OrderStatus, SeatId, SegmentMask, TripId};
+use crate::domain::{Charge, ChargeStatus, OrderStatus, SeatId, SegmentMask, TripId};
 use crate::store::{Ledger, MoneyPair, SeatClaim};
 
 use super::{App, AppResult};
@@ -142,6 +144,52 @@ pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
 }
 
 impl App {
+    /// Completes our orders' pairs (from our cash ledger) with the card
+    /// gateway's charges under their keys, and answers with the money the
+    /// gateway keeps; the gateway's charges no order claims are pairs of their own.
+    async fn with_gateway_charges(
+        &self,
+        pairs: Vec<MoneyPair>,
+        gateway: Vec<Charge>,
+    ) -> AppResult<(Vec<MoneyPair>, i64)> {
+        let mut by_key: HashMap<String, Charge> = gateway
+            .into_iter()
+            .map(|c| (c.idempotency_key.clone(), c))
+            .collect();
+        let mut net = 0;
+        let mut out = Vec::with_capacity(pairs.len() + by_key.len());
+        for mut p in pairs {
+            if let (Some(o), None) = (&p.order, &p.charge) {
+                let key = super::booking::charge_key(o.id);
+                p.charge = match by_key.remove(&key) {
+                    Some(c) => Some(c),
+                    // Only these must have a charge; a failed order's charge
+                    // landing after the read keeps no money our orders count.
+                    None if matches!(
+                        o.status,
+                        OrderStatus::Confirmed | OrderStatus::Cancelled | OrderStatus::Refunded
+                    ) =>
+                    {
+                        self.gateway.lookup(&key).await?
+                    }
+                    None => None,
+                };
+                net += p.charge.as_ref().map_or(0, Charge::kept);
+            }
+            out.push(p);
+        }
+        let mut unclaimed: Vec<Charge> = by_key.into_values().collect();
+        unclaimed.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+        for c in unclaimed {
+            net += c.kept();
+            out.push(MoneyPair {
+                order: None,
+                charge: Some(c),
+            });
+        }
+        Ok((out, net))
+    }
+
     /// Checks the inventory of one trip (all seats), or of every trip with holds,
     /// and the tickets and money of every order.
     pub async fn check_invariants(&self, trip_id: Option<TripId>) -> AppResult<InvariantReport> {
@@ -164,20 +212,22 @@ impl App {
                 by_seat.entry(seat.id).or_insert((seat.taken, vec![]));
             }
         }
-        let money_mismatches = self
-            .store
-            .money_pairs()
-            .await?
-            .iter()
-            .filter_map(money_mismatch)
-            .collect();
+        // The gateway's ledger first: an order is made before its charge, so
+        // every charge read here has its order in what we read next. Orders
+        // settled after this read are looked up one by one.
+        let gateway = self.gateway.charges().await?;
+        let mut ledger = self.store.ledger().await?;
+        let pairs = self.store.money_pairs().await?;
+        let (pairs, gateway_net) = self.with_gateway_charges(pairs, gateway).await?;
+        ledger.gateway_net += gateway_net;
+        let money_mismatches = pairs.iter().filter_map(money_mismatch).collect();
         let mut report = InvariantReport {
             seats_checked: by_seat.len(),
             live_claims: by_seat.values().map(|(_, l)| l.len()).sum(),
             double_taken: vec![],
             mask_mismatches: vec![],
             money_mismatches,
-            ledger: self.store.ledger().await?,
+            ledger,
         };
         for (seat, (taken, live)) in &by_seat {
             let mut union = SegmentMask::EMPTY;

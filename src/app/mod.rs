@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use crate::domain::{RefundRule, SalePolicy};
 use crate::store::prelude::*;
-use payments::{GatewayConfig, MockGateway, PaymentGateway};
+use payments::{GatewayConfig, PaymentGateway};
 
 /// Settings of the use cases, resolved from flags and environment by `commands`.
 #[derive(Debug, Clone)]
@@ -174,11 +174,17 @@ impl App {
             identity::TokenKeys::load(store.as_ref(), config.jwt_secret.as_deref()).await?;
         let ticket_key =
             tickets::load_signing_key(store.as_ref(), config.ticket_key.as_deref()).await?;
-        let gateway = Arc::new(MockGateway::new(
-            store.clone(),
-            config.gateway,
-            config.clock.clone(),
-        ));
+        // The one place `app` reaches past its ports: with no gateway URL the
+        // mock is started here, so every caller of `App::new` (the commands,
+        // the rehearsal, tests) gets a gateway reached over HTTP.
+        let gateway: Arc<dyn PaymentGateway> = Arc::new(
+            crate::adapters::gateway_http::HttpGateway::connect(
+                &config.gateway,
+                config.clock.clone(),
+            )
+            .await
+            .map_err(|e| AppError::Internal(format!("starting the card gateway: {e}")))?,
+        );
         let queue_key = store
             .setting_or_init("admission_key", &hex::encode(rand::random::<[u8; 32]>()))
             .await?;
@@ -220,6 +226,13 @@ impl App {
     /// Verifies NIDs at `registry` (e.g. the HTTP adapter).
     pub fn with_nid_registry(mut self, registry: Arc<dyn nid::NidRegistry>) -> App {
         self.nid_registry = registry;
+        self
+    }
+
+    /// Pays cards through `gateway` instead of the one `config.gateway` names
+    /// (e.g. one gateway kept across several apps on one database).
+    pub fn with_gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> App {
+        self.gateway = gateway;
         self
     }
 

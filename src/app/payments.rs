@@ -1,45 +1,31 @@
-//! Payments: card tokenization and charges through a gateway behind a trait.
+//! Payments: charges through a card gateway behind a trait.
 //!
-//! The mock gateway behaves like a real one in test mode: it checks the card,
-//! hands out tokens (we keep only the token, brand and last four digits), takes
-//! charges under its own idempotency key (a retried charge never charges twice),
-//! keeps its own ledger, answers "did that charge land?", and refunds. Like
-//! Stripe's test cards, the outcome depends on the card:
-//!
-//! | card ends in | outcome |
-//! |---|---|
-//! | 0002 | declined ("card declined") |
-//! | 9995 | declined ("insufficient funds") |
-//! | 0119 | the charge lands, but the answer comes after our timeout |
-//! | 0259 | no answer before our timeout, and nothing is charged |
-//! | anything else | succeeds after the configured latency |
+//! Card numbers never reach this server (the PCI boundary): a passenger's
+//! client sends the card straight to the gateway and gets a token
+//! (`GET /v1/payments/gateway` says where); the server checks the token at the
+//! gateway and keeps only the token, brand, last four digits and expiry. It
+//! charges the token under an idempotency key (a retried charge never charges
+//! twice), asks "did that charge land?", refunds, and reconciles its orders
+//! with the gateway's ledger. The gateway is a service of its own (the mock in
+//! `outside::gateway`, reached through `adapters::gateway_http`); its test
+//! cards decline (…0002, …9995), lose the answer of a charge that landed
+//! (…0119) or never answer (…0259).
 
 use crate::wire::booking::TokenView;
+use crate::wire::gateway::CardToken;
 use async_trait::async_trait;
-use chrono::Datelike;
-use rand::RngCore;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::card::{CardNumber, check_expiry_and_cvc};
-use crate::domain::{Charge, ChargeStatus, ParseError, UserId};
+use crate::domain::{Charge, ParseError, UserId};
 use crate::store::PaymentToken;
-use crate::store::prelude::*;
 
-use super::{App, AppError, AppResult, Clock};
+use super::{App, AppError, AppResult};
 
-/// What the passenger types; dropped as soon as it is tokenized.
-pub struct CardInput {
-    pub number: String,
-    pub exp_month: u32,
-    pub exp_year: u32,
-    pub cvc: String,
-}
-
-impl std::fmt::Debug for CardInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CardInput(redacted)")
-    }
+/// Where a passenger's client sends a card to get a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayEndpoint {
+    pub tokens_url: String,
+    pub publishable_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,10 +40,13 @@ pub enum ChargeOutcome {
     Unknown,
 }
 
+/// A way to take money for an order: the card gateway, or a counter's cash drawer.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
-    /// Exchanges card details for a token usable by `user_id`.
-    async fn tokenize(&self, user_id: UserId, card: CardInput) -> AppResult<PaymentToken>;
+    /// Where clients tokenize cards; `None` for a method that takes no cards.
+    fn endpoint(&self) -> Option<GatewayEndpoint>;
+    /// The gateway's description of a token it issued; `None` if it issued no such token.
+    async fn card_token(&self, token: &str) -> AppResult<Option<CardToken>>;
     /// Charges `amount` taka once per `idempotency_key`, however often it is called.
     async fn charge(
         &self,
@@ -69,14 +58,38 @@ pub trait PaymentGateway: Send + Sync {
     async fn lookup(&self, idempotency_key: &str) -> AppResult<Option<Charge>>;
     /// Raises a charge's refunded total to `total`; repeating it is harmless.
     async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge>;
+    /// Every charge in the gateway's ledger, for reconciliation.
+    async fn charges(&self) -> AppResult<Vec<Charge>>;
 }
 
-#[derive(Debug, Clone, Copy)]
+/// A card gateway of its own at `url` (`serve --gateway-url`).
+#[derive(Clone)]
+pub struct RemoteGateway {
+    pub url: String,
+    pub secret_key: String,
+    pub publishable_key: String,
+}
+
+impl std::fmt::Debug for RemoteGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteGateway")
+            .field("url", &self.url)
+            .field("secret_key", &"(redacted)")
+            .field("publishable_key", &self.publishable_key)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct GatewayConfig {
-    /// How long a charge takes at the gateway.
+    /// How long a charge takes at the embedded mock gateway.
     pub latency: Duration,
     /// How long we wait for a charge before treating its outcome as unknown.
     pub charge_timeout: Duration,
+    /// The gateway to use; `None` = the mock, embedded on a loopback port.
+    pub remote: Option<RemoteGateway>,
+    /// The embedded mock's ledger file; `None` = in memory (forgotten at exit).
+    pub ledger: Option<std::path::PathBuf>,
 }
 
 impl Default for GatewayConfig {
@@ -84,155 +97,61 @@ impl Default for GatewayConfig {
         GatewayConfig {
             latency: Duration::from_millis(0),
             charge_timeout: Duration::from_secs(5),
+            remote: None,
+            ledger: None,
         }
-    }
-}
-
-/// The in-process mock gateway. Its ledger lives in the `gateway_charges` table,
-/// standing in for the gateway's own database: it survives our crashes.
-pub struct MockGateway {
-    store: Arc<dyn Store>,
-    config: GatewayConfig,
-    clock: Clock,
-}
-
-impl MockGateway {
-    pub fn new(store: Arc<dyn Store>, config: GatewayConfig, clock: Clock) -> Self {
-        MockGateway {
-            store,
-            config,
-            clock,
-        }
-    }
-
-    async fn record(
-        &self,
-        key: &str,
-        token: &PaymentToken,
-        amount: i64,
-        status: ChargeStatus,
-    ) -> AppResult<Charge> {
-        let charge = Charge {
-            idempotency_key: key.to_owned(),
-            charge_id: format!("ch_{}", random_hex(12)),
-            token: token.token.clone(),
-            amount,
-            status,
-            refunded: 0,
-        };
-        Ok(self.store.gateway_record(&charge, self.clock.now()).await?)
-    }
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut b);
-    hex::encode(b)
-}
-
-#[async_trait]
-impl PaymentGateway for MockGateway {
-    async fn tokenize(&self, user_id: UserId, card: CardInput) -> AppResult<PaymentToken> {
-        let number = CardNumber::parse(&card.number)?;
-        let today = self.clock.now();
-        check_expiry_and_cvc(
-            card.exp_month,
-            card.exp_year,
-            &card.cvc,
-            (today.year() as u32, today.month()),
-        )?;
-        let token = PaymentToken {
-            token: format!("tok_{}", random_hex(12)),
-            user_id,
-            brand: number.brand().to_owned(),
-            last4: number.last4().to_owned(),
-            exp_month: card.exp_month,
-            exp_year: if card.exp_year < 100 {
-                2000 + card.exp_year
-            } else {
-                card.exp_year
-            },
-        };
-        self.store.insert_payment_token(&token, today).await?;
-        Ok(token)
-    }
-
-    async fn charge(&self, key: &str, token: &PaymentToken, amount: i64) -> ChargeOutcome {
-        // A retry under the same key gets the first answer, never a second charge.
-        if let Ok(Some(done)) = self.store.gateway_charge(key).await {
-            return outcome_of(&done);
-        }
-        let work = async {
-            tokio::time::sleep(self.config.latency).await;
-            let result = match token.last4.as_str() {
-                "0002" => {
-                    self.record(key, token, amount, ChargeStatus::Declined)
-                        .await
-                }
-                "9995" => {
-                    self.record(key, token, amount, ChargeStatus::DeclinedFunds)
-                        .await
-                }
-                "0119" => {
-                    let landed = self
-                        .record(key, token, amount, ChargeStatus::Succeeded)
-                        .await;
-                    // The money is taken, but the answer is lost in transit.
-                    tokio::time::sleep(self.config.charge_timeout * 2).await;
-                    landed
-                }
-                "0259" => {
-                    tokio::time::sleep(self.config.charge_timeout * 2).await;
-                    return ChargeOutcome::Unknown;
-                }
-                _ => {
-                    self.record(key, token, amount, ChargeStatus::Succeeded)
-                        .await
-                }
-            };
-            match result {
-                Ok(charge) => outcome_of(&charge),
-                Err(e) => {
-                    tracing::warn!(error = %e, "gateway failed to record a charge");
-                    ChargeOutcome::Unknown
-                }
-            }
-        };
-        tokio::time::timeout(self.config.charge_timeout, work)
-            .await
-            .unwrap_or(ChargeOutcome::Unknown)
-    }
-
-    async fn lookup(&self, key: &str) -> AppResult<Option<Charge>> {
-        Ok(self.store.gateway_charge(key).await?)
-    }
-
-    async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
-        Ok(self.store.gateway_refund(charge_id, total).await?)
-    }
-}
-
-fn outcome_of(charge: &Charge) -> ChargeOutcome {
-    match charge.status.decline_reason() {
-        None => ChargeOutcome::Succeeded {
-            charge_id: charge.charge_id.clone(),
-        },
-        Some(reason) => ChargeOutcome::Declined {
-            reason: reason.into(),
-        },
     }
 }
 
 impl App {
-    pub async fn tokenize_card(&self, user_id: UserId, card: CardInput) -> AppResult<TokenView> {
-        let t = self.gateway.tokenize(user_id, card).await?;
-        Ok(TokenView {
-            token: t.token,
-            brand: t.brand,
-            last4: t.last4,
-            exp_month: t.exp_month,
-            exp_year: t.exp_year,
-        })
+    /// Where clients tokenize cards (the gateway's URL and publishable key).
+    pub fn card_gateway(&self) -> AppResult<GatewayEndpoint> {
+        self.gateway
+            .endpoint()
+            .ok_or_else(|| AppError::Internal("the payment gateway takes no cards".into()))
+    }
+
+    /// Registers for `user_id` a token the user's client got from the gateway:
+    /// the gateway must know it; we keep its token, brand, last four and expiry.
+    /// Registering one's own token again answers the same; another user's is refused.
+    pub async fn register_card_token(
+        &self,
+        user_id: UserId,
+        gateway_token: &str,
+    ) -> AppResult<TokenView> {
+        let refuse = |why: &str| -> AppError { ParseError::new("gateway_token", why).into() };
+        let shaped = gateway_token.len() <= 64
+            && gateway_token.starts_with("tok_")
+            && gateway_token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !shaped {
+            return Err(refuse(
+                "must be a token the card gateway issued ('tok_…', at most 64 characters)",
+            ));
+        }
+        if let Some(t) = self.store.payment_token(gateway_token).await? {
+            return if t.user_id == user_id {
+                Ok(view_of(t))
+            } else {
+                Err(refuse("this token is registered to another account"))
+            };
+        }
+        let Some(card) = self.gateway.card_token(gateway_token).await? else {
+            return Err(refuse("the card gateway issued no such token"));
+        };
+        let token = PaymentToken {
+            token: card.token,
+            user_id,
+            brand: card.brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        };
+        self.store
+            .insert_payment_token(&token, self.clock().now())
+            .await?;
+        Ok(view_of(token))
     }
 
     /// The user's own token, or a clear refusal.
@@ -245,10 +164,20 @@ impl App {
             Some(t) if t.user_id == user_id => Ok(t),
             _ => Err(ParseError::new(
                 "payment_token",
-                "unknown payment token; create one at POST /v1/payments/tokens",
+                "unknown payment token; register one at POST /v1/payments/tokens",
             )
             .into()),
         }
+    }
+}
+
+fn view_of(t: PaymentToken) -> TokenView {
+    TokenView {
+        token: t.token,
+        brand: t.brand,
+        last4: t.last4,
+        exp_month: t.exp_month,
+        exp_year: t.exp_year,
     }
 }
 

@@ -224,7 +224,12 @@ impl App {
         for order in stuck {
             let settled = match order.status {
                 OrderStatus::Paid => self.confirm(order).await?,
-                _ => match self.gateway.lookup(&charge_key(order.id)).await? {
+                _ => match self
+                    .payment_method_of(&order)
+                    .await?
+                    .lookup(&charge_key(order.id))
+                    .await?
+                {
                     Some(c) if c.status == ChargeStatus::Succeeded => {
                         let change = OrderChange {
                             charge_id: Some(c.charge_id),

@@ -6,6 +6,7 @@ mod audit;
 mod completions;
 mod events;
 mod migrate;
+mod mock_gateway;
 mod mock_nid;
 mod mock_sms;
 mod nid;
@@ -100,6 +101,8 @@ pub enum Command {
     Completions(completions::Cmd),
     /// Run the mock SMS gateway (a Bangladeshi bulk-SMS API) for development and tests.
     MockSms(mock_sms::Cmd),
+    /// The mock card gateway, a process of its own: tokenizes cards, charges tokens.
+    MockGateway(mock_gateway::Cmd),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -131,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MockNid(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
         Command::MockSms(cmd) => cmd.run().await,
+        Command::MockGateway(cmd) => cmd.run().await,
     }
 }
 
@@ -149,6 +153,13 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             .context("creating the database schema")?;
     }
     Ok(store)
+}
+
+/// Where a `serve` on `database_url` keeps its embedded gateway's ledger by
+/// default: beside a SQLite file (`<file>-gateway.sqlite`); nowhere for Postgres.
+pub(crate) fn ledger_beside(database_url: &str) -> Option<std::path::PathBuf> {
+    crate::store::sqlite_path(database_url)
+        .map(|p| std::path::PathBuf::from(format!("{}-gateway.sqlite", p.display())))
 }
 
 pub(crate) async fn open_app(url: &str) -> anyhow::Result<App> {

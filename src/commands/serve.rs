@@ -10,7 +10,7 @@ use crate::adapters::nid_http::{self, HttpNidRegistry};
 use crate::adapters::sms_http::{HttpSmsSender, SmsGatewaySettings};
 use crate::adapters::smtp::SmtpMailer;
 use crate::app::gauges::GaugeSettings;
-use crate::app::payments::GatewayConfig;
+use crate::app::payments::{GatewayConfig, RemoteGateway};
 use crate::store::redact_url;
 
 use crate::app::identity::{NidInput, Registration};
@@ -41,7 +41,24 @@ pub struct Cmd {
     /// How long held seats stay held without an order, in seconds.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(5..=86_400))]
     pub hold_ttl_secs: u64,
-    /// Simulated latency of the mock payment gateway, in milliseconds.
+    /// The card gateway (e.g. `ticketctl mock-gateway` at http://127.0.0.1:8090):
+    /// clients tokenize cards there, this server charges the tokens. Without it
+    /// the mock gateway runs inside this process, on a loopback port of its own.
+    #[arg(long, env = "TICKETCTL_GATEWAY_URL")]
+    pub gateway_url: Option<String>,
+    /// The gateway's secret key, for charges, refunds and token checks.
+    #[arg(long, env = "TICKETCTL_GATEWAY_SECRET_KEY", hide_env_values = true,
+          default_value = crate::outside::gateway::TEST_SECRET_KEY)]
+    pub gateway_secret_key: String,
+    /// The gateway's publishable key, handed to clients to tokenize cards with.
+    #[arg(long, env = "TICKETCTL_GATEWAY_PUBLISHABLE_KEY",
+          default_value = crate::outside::gateway::TEST_PUBLISHABLE_KEY)]
+    pub gateway_publishable_key: String,
+    /// Without --gateway-url: the embedded mock gateway's ledger file (default:
+    /// `<database file>-gateway.sqlite` beside a SQLite database, else in memory).
+    #[arg(long)]
+    pub gateway_ledger: Option<std::path::PathBuf>,
+    /// Without --gateway-url: simulated latency of the embedded mock gateway, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub gateway_latency_ms: u64,
     /// How long to wait for a charge before treating it as unknown, in milliseconds.
@@ -280,10 +297,7 @@ impl Cmd {
             app: AppConfig {
                 jwt_secret: self.jwt_secret.clone(),
                 hold_ttl: chrono::Duration::seconds(self.hold_ttl_secs as i64),
-                gateway: GatewayConfig {
-                    latency: Duration::from_millis(self.gateway_latency_ms),
-                    charge_timeout: Duration::from_millis(self.charge_timeout_ms),
-                },
+                gateway: self.gateway(database_url)?,
                 recovery_after: chrono::Duration::seconds(self.recovery_after_secs as i64),
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
@@ -359,6 +373,37 @@ impl Cmd {
 
     pub async fn run(&self, database_url: &str) -> anyhow::Result<()> {
         serve(self.resolve(database_url)?).await
+    }
+
+    fn gateway(&self, database_url: &str) -> anyhow::Result<GatewayConfig> {
+        let remote = match &self.gateway_url {
+            Some(url) => {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| anyhow::anyhow!("--gateway-url {url}: {e}"))?;
+                anyhow::ensure!(
+                    matches!(parsed.scheme(), "http" | "https"),
+                    "--gateway-url {url}: must be http:// or https://"
+                );
+                Some(RemoteGateway {
+                    url: url.clone(),
+                    secret_key: self.gateway_secret_key.clone(),
+                    publishable_key: self.gateway_publishable_key.clone(),
+                })
+            }
+            None => None,
+        };
+        // An embedded gateway beside a SQLite file keeps its ledger beside it,
+        // so a restarted server still finds the charges it made.
+        let ledger = self
+            .gateway_ledger
+            .clone()
+            .or_else(|| super::ledger_beside(database_url));
+        Ok(GatewayConfig {
+            latency: Duration::from_millis(self.gateway_latency_ms),
+            charge_timeout: Duration::from_millis(self.charge_timeout_ms),
+            remote,
+            ledger,
+        })
     }
 }
 
@@ -437,6 +482,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let Some(days) = config.demo {
         prepare_demo(&app, days).await?;
     }
+    let gateway = app.card_gateway()?;
     let server = Server::bind(config.listen, app, config.limits.clone())
         .await
         .with_context(|| {
@@ -450,6 +496,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "ticketctl serving on http://{addr} (database {})",
         redact_url(&config.database_url)
     );
+    println!("cards are tokenized at {}", gateway.tokens_url);
     if let Some(events) = &config.events {
         println!(
             "events relayed to NATS at {} (stream {}, subjects {})",

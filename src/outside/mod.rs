@@ -12,6 +12,7 @@
 //! [`serve_embedded`]: the same router, still reached over HTTP, sharing only
 //! the process.
 
+pub mod gateway;
 pub mod nid;
 pub mod sms;
 

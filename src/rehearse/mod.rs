@@ -25,9 +25,11 @@ use tokio::sync::Semaphore;
 use crate::domain::trip::SaleState;
 use crate::domain::{HoldId, SeatClass, TripId};
 use crate::wire::booking::{
-    CardRequest, HoldRequest, HoldView, OrderRequest, OrderView, PassengerBody, TokenView,
+    GatewayInfo, HoldRequest, HoldView, OrderRequest, OrderView, PassengerBody, TokenRequest,
+    TokenView,
 };
 use crate::wire::catalog::SearchResult;
+use crate::wire::gateway::{CardBody, CardToken};
 use stats::{Outcome, Sample};
 
 /// How passengers behave.
@@ -91,6 +93,8 @@ struct Passenger<'a> {
     permits: &'a Semaphore,
     /// The waiting room's admission token, once admitted.
     admission: Option<String>,
+    /// Where cards are tokenized (the card gateway, not the server).
+    gateway: Option<&'a GatewayInfo>,
 }
 
 impl Passenger<'_> {
@@ -106,10 +110,19 @@ impl Passenger<'_> {
         body: Option<Value>,
         key: Option<&str>,
     ) -> (u16, Vec<u8>) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(self.token);
+        let url = format!("{}{path}", self.base);
+        let req = self.client.request(method, url).bearer_auth(self.token);
+        self.send(step, req, body, key).await
+    }
+
+    /// Sends `req` (to the server or the card gateway) and records its sample.
+    async fn send(
+        &mut self,
+        step: usize,
+        mut req: reqwest::RequestBuilder,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (u16, Vec<u8>) {
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -279,14 +292,29 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
             0,
         );
     }
-    let card_body = body_of(&CardRequest {
+    // The card goes to the gateway, never to the server; the server gets the token.
+    let Some(gateway) = p.gateway else {
+        return (Outcome::Error, 0);
+    };
+    let card_body = body_of(&CardBody {
         number: card.into(),
         exp_month: 12,
         exp_year: 2035,
         cvc: "123".into(),
     });
+    let req = p
+        .client
+        .post(&gateway.tokens_url)
+        .bearer_auth(&gateway.publishable_key);
+    let (status, card_token) = p.send(stats::GATEWAY, req, Some(card_body), None).await;
+    let Some(card_token) = parse::<CardToken>(&card_token).filter(|_| status == 201) else {
+        return (Outcome::Error, 0);
+    };
+    let register = body_of(&TokenRequest {
+        gateway_token: card_token.token,
+    });
     let (status, token) = p
-        .call(4, M::POST, "/v1/payments/tokens", Some(card_body), None)
+        .call(4, M::POST, "/v1/payments/tokens", Some(register), None)
         .await;
     if status != 201 {
         return (Outcome::Error, 0);
@@ -380,12 +408,14 @@ pub async fn run(
     let bases: Arc<[String]> = target.base_urls.clone().into();
     let tokens: Arc<[String]> = target.tokens.clone().into();
     let scenario = Arc::new(scenario.clone());
+    let gateway: Arc<Option<GatewayInfo>> = Arc::new(card_gateway(&client, &bases[0]).await);
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..scenario.passengers {
         let arrives = scenario
             .arrival
             .mul_f64(n as f64 / scenario.passengers as f64);
+        let gateway = gateway.clone();
         let (client, permits, shoppers, results, progress, bases, tokens, scenario) = (
             client.clone(),
             permits.clone(),
@@ -408,6 +438,7 @@ pub async fn run(
                 samples: Vec::new(),
                 permits: &permits,
                 admission: None,
+                gateway: gateway.as_ref().as_ref(),
             };
             let (outcome, seats, wait) = visit(&mut p, &scenario, n).await;
             let finished = start.elapsed().as_millis() as u64;
@@ -446,6 +477,17 @@ pub async fn run(
         queue_waits_ms: c.queue_waits_ms,
         per_server: c.per_server,
     }
+}
+
+/// Where the target's clients tokenize cards (`None`: it would not say, and
+/// every passenger who reaches the card step fails there).
+async fn card_gateway(client: &Client, base: &str) -> Option<GatewayInfo> {
+    let r = client
+        .get(format!("{base}/v1/payments/gateway"))
+        .send()
+        .await
+        .ok()?;
+    r.json().await.ok()
 }
 
 /// The passenger's status code distribution, for the report.

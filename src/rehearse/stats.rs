@@ -6,13 +6,16 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The steps a simulated passenger takes (the waiting room's last: it is optional).
-pub const STEPS: [&str; 10] = [
+pub const STEPS: [&str; 11] = [
     "search", "seat_map", "hold", "release", "card", "order", "ticket", "join", "status", "leave",
+    "gateway",
 ];
 /// Waiting-room steps, by index into `STEPS`.
 pub const JOIN: usize = 7;
 pub const STATUS: usize = 8;
 pub const LEAVE: usize = 9;
+/// Tokenizing the card at the card gateway (before `card` registers the token).
+pub const GATEWAY: usize = 10;
 
 /// One request: which step, when it finished (ms since start), how long it took, its status.
 #[derive(Debug, Clone, Copy)]

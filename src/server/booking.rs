@@ -8,13 +8,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::adapters::qr;
 use crate::app::booking::OrderAnswer;
-use crate::app::payments::CardInput;
 use crate::app::{App, AppError};
-use crate::domain::{HoldId, OrderId, Role, TicketId, UserId};
+use crate::domain::{HoldId, OrderId, ParseError, Role, TicketId, UserId};
 use crate::store::RecordedAnswer;
 use crate::wire::admin::AuditReport;
 use crate::wire::booking::{
-    CardRequest, HoldRequest, HoldView, OrderList, OrderRequest, OrderView, TokenView,
+    GatewayInfo, HoldRequest, HoldView, OrderList, OrderRequest, OrderView, TokenRequest, TokenView,
 };
 use crate::wire::problem::Problem;
 use crate::wire::tickets::{TicketKey, TicketView, Verdict, VerifyRequest};
@@ -88,27 +87,59 @@ pub async fn release_hold(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/v1/payments/tokens", tag = "booking", security(("bearer" = [])),
-    request_body = CardRequest,
+#[utoipa::path(get, path = "/v1/payments/gateway", tag = "booking",
     responses(
-        (status = 201, description = "A token to pay an order with", body = TokenView),
-        (status = 422, description = "`invalid-field`: card number, expiry or CVC", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Where clients tokenize cards: the card gateway, never this server", body = GatewayInfo),
     ))]
-/// The card number and CVC exist only in this request; they are never logged or stored.
-pub async fn tokenize(
+/// Public: a client (or a browser page) posts the card straight to the gateway.
+pub async fn card_gateway(State(app): State<App>) -> ApiResult<Json<GatewayInfo>> {
+    let e = app.card_gateway()?;
+    Ok(Json(GatewayInfo {
+        tokens_url: e.tokens_url,
+        publishable_key: e.publishable_key,
+    }))
+}
+
+/// Fields of a card: a body carrying any of them is refused, so a client
+/// that still sends cards here learns where they go.
+const CARD_FIELDS: [&str; 5] = ["number", "cvc", "exp_month", "exp_year", "card"];
+
+#[utoipa::path(post, path = "/v1/payments/tokens", tag = "booking", security(("bearer" = [])),
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "The gateway's token, registered to pay this account's orders with", body = TokenView),
+        (status = 422, description = "`invalid-field`: card details sent here (they go to the gateway), or a token the gateway did not issue; `invalid-body`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`unavailable`: the card gateway cannot be reached to check the token", body = Problem, content_type = "application/problem+json"),
+    ))]
+/// Checks the token at the gateway and keeps its brand, last four and expiry.
+pub async fn register_token(
     State(app): State<App>,
     caller: Caller,
-    ApiJson(b): ApiJson<CardRequest>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<TokenView>)> {
-    let card = CardInput {
-        number: b.number,
-        exp_month: b.exp_month,
-        exp_year: b.exp_year,
-        cvc: b.cvc,
-    };
+    if let Some(field) = CARD_FIELDS.into_iter().find(|f| body.get(f).is_some()) {
+        return Err(AppError::Invalid(ParseError::new(
+            field,
+            "card details go to the card gateway, never to this server: POST the card to \
+             the gateway (GET /v1/payments/gateway says where) and send its token here \
+             as {\"gateway_token\": \"tok_…\"}",
+        ))
+        .into());
+    }
+    let b: TokenRequest = serde_json::from_value(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            "Invalid request body",
+            format!("Failed to deserialize the JSON body into the target type: {e}"),
+        )
+    })?;
     Ok((
         StatusCode::CREATED,
-        Json(app.tokenize_card(caller.id(), card).await?),
+        Json(
+            app.register_card_token(caller.id(), &b.gateway_token)
+                .await?,
+        ),
     ))
 }
 

@@ -88,7 +88,8 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
             "/v1/holds/{id}",
             get(booking::get_hold).delete(booking::release_hold),
         )
-        .route("/v1/payments/tokens", post(booking::tokenize))
+        .route("/v1/payments/gateway", get(booking::card_gateway))
+        .route("/v1/payments/tokens", post(booking::register_token))
         .route("/v1/orders", post(booking::place_order))
         .route("/v1/orders/{id}", get(booking::get_order))
         .route("/v1/orders/{id}/cancel", post(booking::cancel_order))

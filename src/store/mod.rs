@@ -210,17 +210,22 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::PgStore::connect(url).await?))
     } else {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        if path.is_empty() {
-            return Err(StoreError::Open("the SQLite URL names no file".into()));
-        }
-        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(
-            path,
-        ))?))
+        let path = sqlite_path(url)
+            .ok_or_else(|| StoreError::Open("the SQLite URL names no file".into()))?;
+        Ok(Arc::new(sqlite::SqliteStore::open(path)?))
     }
+}
+
+/// The file a SQLite database URL names; `None` for Postgres or an empty path.
+pub fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    (!path.is_empty()).then(|| std::path::Path::new(path))
 }
 
 #[cfg(test)]

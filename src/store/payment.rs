@@ -1,5 +1,7 @@
-//! Storage for payments: card tokens, and the gateway's own ledger of
-//! charges and refunds (keyed by idempotency key).
+//! Storage for payments: the card tokens the gateway issued to our users
+//! (token, brand, last four, expiry: never a card number), and the cash
+//! drawer's ledger of charges and refunds (keyed by idempotency key). The card
+//! gateway's ledger is the gateway's own, reached over HTTP.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,12 +19,15 @@ pub trait PaymentStore: Send + Sync {
 
     async fn payment_token(&self, token: &str) -> StoreResult<Option<PaymentToken>>;
 
-    /// Records a charge in the gateway's ledger, or returns the one already under that key.
-    async fn gateway_record(&self, charge: &Charge, now: DateTime<Utc>) -> StoreResult<Charge>;
+    /// Records a cash charge, or returns the one already under that key.
+    async fn cash_record(&self, charge: &Charge, now: DateTime<Utc>) -> StoreResult<Charge>;
 
-    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>>;
+    async fn cash_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>>;
 
     /// Raises the refunded total of a succeeded charge to `total` (never beyond its
     /// amount, never lower than before), so repeating a refund is harmless.
-    async fn gateway_refund(&self, charge_id: &str, total: i64) -> StoreResult<Charge>;
+    async fn cash_refund(&self, charge_id: &str, total: i64) -> StoreResult<Charge>;
+
+    /// Every charge in the cash ledger.
+    async fn cash_charges(&self) -> StoreResult<Vec<Charge>>;
 }

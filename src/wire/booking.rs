@@ -38,14 +38,23 @@ pub struct HoldView {
     pub expires_at: String,
 }
 
-/// `POST /v1/payments/tokens`: the card exists only in this request.
-#[derive(Clone, Deserialize, Serialize, ToSchema)]
+/// `POST /v1/payments/tokens`: registers a token the client got from the card
+/// gateway (`GatewayInfo` says where). Card details never come here.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CardRequest {
-    pub number: String,
-    pub exp_month: u32,
-    pub exp_year: u32,
-    pub cvc: String,
+pub struct TokenRequest {
+    /// A token the card gateway issued, e.g. `tok_4f0c…`.
+    pub gateway_token: String,
+}
+
+/// `GET /v1/payments/gateway`: where a client sends a card to get a token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GatewayInfo {
+    /// POST the card here as JSON (`number`, `exp_month`, `exp_year`, `cvc`)
+    /// with `Authorization: Bearer <publishable_key>`; the answer's `token`
+    /// is what `POST /v1/payments/tokens` takes.
+    pub tokens_url: String,
+    pub publishable_key: String,
 }
 
 /// A card token, to pay an order with.

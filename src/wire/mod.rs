@@ -16,6 +16,7 @@ pub mod admin;
 pub mod booking;
 pub mod catalog;
 pub mod counter;
+pub mod gateway;
 pub mod health;
 pub mod identity;
 pub mod nid;

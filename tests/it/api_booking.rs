@@ -2,6 +2,7 @@
 //! idempotency, payment outcomes, tickets and QR codes, cancellation, expiry,
 //! and 200 concurrent buyers on 40 seats.
 
+use crate::common::gateway::{info, registered_card};
 use crate::common::server::{TEST_DOB, fresh_nid};
 use crate::common::server::{TestApp, quick_user, test_config, tiny_trip};
 use reqwest::{Method, StatusCode};
@@ -10,20 +11,13 @@ use std::sync::Arc;
 use ticketctl::domain::{HoldId, HoldStatus, OrderId, TicketId, TripId};
 
 async fn card(t: &TestApp, token: &str, number: &str) -> String {
-    let r = t
-        .post_as(
-            "/v1/payments/tokens",
-            token,
-            json!({ "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.body["last4"], &number[number.len() - 4..]);
+    let body = registered_card(&t.client, &t.url(""), token, number).await;
+    assert_eq!(body["last4"], &number[number.len() - 4..]);
     assert!(
-        !r.body.to_string().contains(number),
+        !body.to_string().contains(number),
         "the card number never comes back"
     );
-    r.body["token"].as_str().unwrap().to_owned()
+    body["token"].as_str().unwrap().to_owned()
 }
 
 async fn hold(
@@ -280,7 +274,7 @@ async fn idempotent_retry_charges_once(t: TestApp) {
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(second.status, first.status);
     assert_eq!(second.body, first.body, "same key, same body: same answer");
-    let ledger = t.app.raw_store().ledger().await.unwrap();
+    let ledger = t.app.check_invariants(None).await.unwrap().ledger;
     assert_eq!(
         (ledger.confirmed_orders, ledger.gateway_net),
         (1, 450),
@@ -332,7 +326,7 @@ async fn declined_and_timed_out_payments_release_the_seats(t: TestApp) {
     }
     // The timed-out charge that did land is refunded by reconciliation: nothing kept.
     invariants_hold(&t, trip).await;
-    let ledger = t.app.raw_store().ledger().await.unwrap();
+    let ledger = t.app.check_invariants(None).await.unwrap().ledger;
     assert_eq!((ledger.gateway_net, ledger.orders_net), (0, 0));
 }
 
@@ -367,14 +361,27 @@ async fn bad_booking_input_is_refused_and_changes_nothing(t: TestApp) {
     t.post("/v1/holds", with("count", json!(1)))
         .await
         .assert_problem(401, "unauthorized");
-    // Bad cards never become tokens.
-    for (number, month, year, cvc) in [
-        ("4242424242424241", 12, 2031, "123"),
-        ("4242", 12, 2031, "123"),
-        ("4242424242424242", 13, 2031, "123"),
-        ("4242424242424242", 1, 2020, "123"),
-        ("4242424242424242", 12, 2031, "12"),
+    // Bad cards never become tokens at the gateway, which names the field.
+    let gateway = info(&t.client, &t.url("")).await;
+    for (number, month, year, cvc, field) in [
+        ("4242424242424241", 12, 2031, "123", "number"),
+        ("4242", 12, 2031, "123", "number"),
+        ("4242424242424242", 13, 2031, "123", "exp_month"),
+        ("4242424242424242", 1, 2020, "123", "exp_year"),
+        ("4242424242424242", 12, 2031, "12", "cvc"),
     ] {
+        let r = t
+            .client
+            .post(gateway["tokens_url"].as_str().unwrap())
+            .bearer_auth(gateway["publishable_key"].as_str().unwrap())
+            .json(&json!({ "number": number, "exp_month": month, "exp_year": year, "cvc": cvc }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["param"], field, "{body}");
+        // And a card sent to the booking server is refused, whatever it is.
         t.post_as(
             "/v1/payments/tokens",
             &token,
@@ -558,7 +565,7 @@ async fn two_hundred_buyers_forty_seats(t: TestApp) {
         report.live_claims >= created,
         "every successful hold has its claims"
     );
-    let ledger = t.app.raw_store().ledger().await.unwrap();
+    let ledger = t.app.check_invariants(None).await.unwrap().ledger;
     assert!(ledger.confirmed_orders > 0);
 }
 

@@ -132,7 +132,12 @@ async fn counter_endpoints_need_a_clerk(t: TestApp) {
         .await
         .assert_problem(401, "unauthorized");
     assert_eq!(
-        t.app.raw_store().ledger().await.unwrap().confirmed_orders,
+        t.app
+            .check_invariants(None)
+            .await
+            .unwrap()
+            .ledger
+            .confirmed_orders,
         0
     );
 }
@@ -192,7 +197,7 @@ async fn a_retried_sale_sells_once(t: TestApp) {
     assert_eq!(first.body["order_id"], again.body["order_id"]);
     let changed = sell(&t, &clerk, "k-1", hold, &["Someone Else"], "01711111111").await;
     changed.assert_problem(422, "idempotency-key-reused");
-    let ledger = t.app.raw_store().ledger().await.unwrap();
+    let ledger = t.app.check_invariants(None).await.unwrap().ledger;
     assert_eq!((ledger.confirmed_orders, ledger.gateway_net), (1, 450));
     invariants_hold(&t, trip).await;
 }
@@ -375,7 +380,7 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
     let clerk = t.user_token("01799000001", Role::Clerk).await;
     let h = counter_hold(&t, &clerk, trip, "DHK", "CTG", &["KA-1"]).await;
     let hold = HoldId(h.body["hold_id"].as_i64().unwrap());
-    let before = t.app.raw_store().ledger().await.unwrap();
+    let before = t.app.check_invariants(None).await.unwrap().ledger;
 
     // No Idempotency-Key.
     let r = t
@@ -428,7 +433,7 @@ async fn bad_counter_input_changes_nothing(t: TestApp) {
         .await;
     r.assert_problem(422, "unknown-station");
 
-    assert_eq!(t.app.raw_store().ledger().await.unwrap(), before);
+    assert_eq!(t.app.check_invariants(None).await.unwrap().ledger, before);
     let map = t
         .get_as(
             &format!("/v1/trips/{trip}/seats?from=DHK&to=CTG&detail=true"),

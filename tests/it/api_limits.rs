@@ -82,8 +82,8 @@ async fn overload_is_shed_fast_and_loses_no_seat(db: crate::common::db::TestDb) 
     for n in 0..2 {
         let (_, token) = quick_user(&t.app, n).await;
         let held = t.post_as("/v1/holds", &token, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 })).await;
-        let card = t.post_as("/v1/payments/tokens", &token, json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" })).await;
-        let body = json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "P" }], "payment_token": card.body["token"] });
+        let card = crate::common::booking_flow::card(&t, &token, "4242424242424242").await;
+        let body = json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "P" }], "payment_token": card });
         let t = t.clone();
         orders.push(tokio::spawn(async move {
             let req = t

@@ -64,11 +64,7 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     let server = start(db.url(), 0).await;
     let card = |t: String| {
         let (client, base) = (client.clone(), server.base.clone());
-        async move {
-            let (s, b) = post(&client, format!("{base}/v1/payments/tokens"), &t, None, json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" })).await;
-            assert_eq!(s, 201, "{b}");
-            b["token"].as_str().unwrap().to_owned()
-        }
+        async move { crate::common::gateway::card_token(&client, &base, &t, "4242424242424242").await }
     };
     let alice_card = card(alice.clone()).await;
     let bob_card = card(bob.clone()).await;
@@ -170,6 +166,8 @@ async fn kill_mid_saga(db: crate::common::db::TestDb) {
     let store = crate::common::db::open_store(&db).await;
     let config = AppConfig {
         clock: crate::common::server::suite_clock(),
+        // The server's gateway ledger: recovery asks it what landed.
+        gateway: crate::common::gateway::embedded_for(db.url(), Default::default()),
         ..AppConfig::default()
     };
     let app = App::new(store, config).await.unwrap();

@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::db::{TestDb, open_store};
+use crate::common::db::{TestDb, open_store, strings};
 use crate::common::drill::{Cards, Crowd, SERVE_FLAGS, stage};
 use crate::common::process::ServedBinary;
 use crate::common::server::{TEST_JWT_SECRET, suite_clock};
@@ -19,17 +19,59 @@ use ticketctl::domain::TripId;
 /// after the dump: an order caught mid-payment by the dump (its charge landed,
 /// the order not yet confirmed) is past the in-flight window by then, so the
 /// recovery confirms or refunds it instead of leaving it for a running server.
-async fn assert_copy_sound(copy: &TestDb, trip: TripId) {
+///
+/// The card gateway is a party of its own and its ledger is not in the dump:
+/// it also holds what the live server did after the dump (charges of orders
+/// the copy does not know, refunds of orders cancelled since). Those, and
+/// only those, are reported (after a restore they are settled by hand, see
+/// the runbook): each such difference is explained by the live database.
+async fn assert_copy_sound(copy: &TestDb, live: &TestDb, trip: TripId) {
     let restored_at = suite_clock().now() + chrono::Duration::minutes(5);
     let config = AppConfig {
         jwt_secret: Some(TEST_JWT_SECRET.into()),
         clock: Clock::shifted_to(restored_at),
+        gateway: crate::common::gateway::embedded_for(live.url(), Default::default()),
         ..AppConfig::default()
     };
     let app = App::new(open_store(copy).await, config).await.unwrap();
     app.settle().await.unwrap();
     let report = app.check_invariants(Some(trip)).await.unwrap();
-    assert!(report.ok(), "{report:#?}");
+    let last_order =
+        crate::common::db::scalar(copy, "SELECT COALESCE(MAX(id), 0) FROM orders").await;
+    let mut other = vec![];
+    for m in &report.money_mismatches {
+        let after_dump = if let Some(rest) = m.split("(order-").nth(1) {
+            // A charge no order of the copy claims: an order made after the dump.
+            let id: i64 = rest.split(')').next().unwrap().parse().unwrap();
+            m.contains("but no order claims it") && id > last_order
+        } else {
+            // An order the live server changed after the dump (e.g. cancelled).
+            let id = m
+                .strip_prefix("order ")
+                .and_then(|r| r.split(':').next())
+                .unwrap();
+            let sql =
+                format!("SELECT status || ' ' || refunded_amount FROM orders WHERE id = {id}");
+            let sql_pg = format!(
+                "SELECT status || ' ' || refunded_amount::text FROM orders WHERE id = {id}"
+            );
+            let sql = if matches!(live, TestDb::Postgres(_)) {
+                &sql_pg
+            } else {
+                &sql
+            };
+            strings(live, sql).await != strings(copy, sql).await
+        };
+        if !after_dump {
+            other.push(m);
+        }
+    }
+    assert!(other.is_empty(), "{report:#?}");
+    assert!(report.tickets_match(), "{report:#?}");
+    assert!(
+        report.double_taken.is_empty() && report.mask_mismatches.is_empty(),
+        "{report:#?}"
+    );
     assert!(
         report.ledger.confirmed_passengers > 0,
         "the copy holds sales"
@@ -66,7 +108,7 @@ async fn sqlite_backup_while_selling() {
         _dir: dir,
         url: format!("sqlite://{}", backup.display()),
     };
-    assert_copy_sound(&copy, stage.trip).await;
+    assert_copy_sound(&copy, &db, stage.trip).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,5 +150,5 @@ async fn postgres_backup_while_selling() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_copy_sound(&copy, stage.trip).await;
+    assert_copy_sound(&copy, &db, stage.trip).await;
 }

@@ -247,14 +247,7 @@ async fn book_through(
     tokens: &[String],
 ) -> usize {
     for (n, token) in tokens.iter().enumerate() {
-        let (s, card) = server
-            .post(
-                "/v1/payments/tokens",
-                token,
-                None,
-                &json!({ "number": CARD, "exp_month": 12, "exp_year": 2031, "cvc": "123" }),
-            )
-            .await;
+        let (s, card) = server.card(token, CARD).await;
         assert_eq!(s, 201, "{card}");
         let (s, held) = server
             .post(

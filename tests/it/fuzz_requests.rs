@@ -418,9 +418,7 @@ fn routes(trip: TripId, hold: i64) -> Vec<Route> {
         r(
             M::POST,
             "/v1/payments/tokens",
-            Some(
-                json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" }),
-            ),
+            Some(json!({ "gateway_token": "tok_0123456789abcdef01234567" })),
             vec![],
         ),
         r(

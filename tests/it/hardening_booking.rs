@@ -81,15 +81,7 @@ async fn post_with_key(t: &TestApp, path: &str, token: &str, key: &str, body: Va
 }
 
 async fn card(t: &TestApp, token: &str) -> String {
-    let r = t
-        .post_as(
-            "/v1/payments/tokens",
-            token,
-            json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_owned()
+    crate::common::booking_flow::card(t, token, "4242424242424242").await
 }
 
 fn hold_body(trip: TripId, from: &str, to: &str, count: u32) -> Value {
@@ -364,6 +356,7 @@ fn slow_gateway_config() -> AppConfig {
         gateway: ticketctl::app::payments::GatewayConfig {
             latency: std::time::Duration::from_millis(400),
             charge_timeout: std::time::Duration::from_secs(10),
+            ..Default::default()
         },
         ..test_config()
     }
@@ -412,8 +405,8 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
     );
     let charge = t
         .app
-        .raw_store()
-        .gateway_charge(&format!("order-{order_id}"))
+        .gateway
+        .lookup(&format!("order-{order_id}"))
         .await
         .unwrap();
     assert!(
@@ -428,7 +421,7 @@ async fn identical_orders_at_once_are_one_order_and_never_advice_to_hold_again(t
         t.app.raw_store().orders_of_user(user).await.unwrap().len(),
         1
     );
-    let ledger = t.app.raw_store().ledger().await.unwrap();
+    let ledger = t.app.check_invariants(None).await.unwrap().ledger;
     assert_eq!(ledger.gateway_net, orders[0].amount, "charged once");
     live_claims(&t, trip).await;
 }
@@ -587,6 +580,8 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     let config = AppConfig {
         jwt_secret: Some(crate::common::server::TEST_JWT_SECRET.into()),
         clock: crate::common::server::suite_clock(),
+        // The served binary's gateway ledger: what it charged is read there.
+        gateway: crate::common::gateway::embedded_for(db.url(), Default::default()),
         ..AppConfig::default()
     };
     let app = App::new(store, config.clone()).await.unwrap();
@@ -595,9 +590,7 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     drop(app);
 
     let server = served(db.url(), 3000).await;
-    let (s, card) = server
-        .post("/v1/payments/tokens", &bob, None, &json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2031, "cvc": "123" }))
-        .await;
+    let (s, card) = server.card(&bob, "4242424242424242").await;
     assert_eq!(s, 201, "{card}");
     let (s, held) = server
         .post("/v1/holds", &bob, None, &json!({ "trip_id": trip, "from": "DHK", "to": "FNI", "class": "S_CHAIR", "seats": ["KA-2"] }))
@@ -652,6 +645,7 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
         gateway: ticketctl::app::payments::GatewayConfig {
             latency: std::time::Duration::ZERO,
             charge_timeout: std::time::Duration::from_millis(1),
+            ..config.gateway.clone()
         },
         ..config.clone()
     };
@@ -662,7 +656,7 @@ async fn order_cut_before_its_charge_is_carried_on_by_its_retry(db: TestDb) {
     assert_eq!(order.status, OrderStatus::Reserved);
     let charge_key = format!("order-{}", order.id);
     assert!(
-        store.gateway_charge(&charge_key).await.unwrap().is_none(),
+        app.gateway.lookup(&charge_key).await.unwrap().is_none(),
         "nothing was charged before the crash"
     );
     drop((app, store));

@@ -1,11 +1,14 @@
 //! The invariant checker that most tests rely on, shown to catch each kind of
 //! violation: every test books cleanly, checks that the report is clean, then
-//! plants one kind of damage straight in the database (behind the app's back)
-//! and expects exactly that kind reported, with its message.
+//! plants one kind of damage straight in the database or in the card
+//! gateway's ledger (behind the app's back) and expects exactly that kind
+//! reported, with its message.
 
 use crate::common::booking_flow::{Booked, book};
 use crate::common::db::{exec, scalar};
+use crate::common::gateway::{stage_charge, tamper};
 use crate::common::server::{TestApp, tiny_trip};
+use serde_json::json;
 use ticketctl::app::invariants::{InvariantReport, Violation};
 use ticketctl::domain::TripId;
 
@@ -153,13 +156,7 @@ async fn a_confirmed_order_without_its_ticket_is_reported_missing(t: TestApp) {
 async fn a_gateway_charge_of_another_amount_is_reported(t: TestApp) {
     let (trip, sold) = one_sale(&t).await;
     let o = sold.order_id;
-    exec(
-        &t.db,
-        &format!(
-            "UPDATE gateway_charges SET amount = amount + 50 WHERE idempotency_key = 'order-{o}'"
-        ),
-    )
-    .await;
+    tamper(&t.app, &format!("order-{o}"), |c| c["amount"] = json!(500)).await;
     let r = report(&t, trip).await;
     assert_eq!(r.violations(), vec![Violation::MoneyMismatch], "{r:#?}");
     assert_eq!(
@@ -177,14 +174,8 @@ async fn errors_that_cancel_out_in_the_totals_are_still_reported(t: TestApp) {
     let second = book(&t, trip, 2, 1, CARD).await;
     t.app.settle().await.unwrap();
     let (a, b) = (first.order_id, second.order_id);
-    exec(
-        &t.db,
-        &format!(
-            "UPDATE gateway_charges SET amount = amount + 50 WHERE idempotency_key = 'order-{a}';
-             UPDATE gateway_charges SET amount = amount - 50 WHERE idempotency_key = 'order-{b}';"
-        ),
-    )
-    .await;
+    tamper(&t.app, &format!("order-{a}"), |c| c["amount"] = json!(500)).await;
+    tamper(&t.app, &format!("order-{b}"), |c| c["amount"] = json!(400)).await;
     let r = report(&t, trip).await;
     assert_eq!(
         r.ledger.orders_net, r.ledger.gateway_net,
@@ -203,12 +194,9 @@ async fn errors_that_cancel_out_in_the_totals_are_still_reported(t: TestApp) {
 async fn a_confirmed_order_the_gateway_never_charged_is_reported(t: TestApp) {
     let (trip, sold) = one_sale(&t).await;
     let o = sold.order_id;
-    exec(
-        &t.db,
-        &format!(
-            "UPDATE gateway_charges SET status = 'declined' WHERE idempotency_key = 'order-{o}'"
-        ),
-    )
+    tamper(&t.app, &format!("order-{o}"), |c| {
+        c["status"] = json!("declined")
+    })
     .await;
     let r = report(&t, trip).await;
     assert_eq!(r.violations(), vec![Violation::MoneyMismatch], "{r:#?}");
@@ -242,12 +230,9 @@ async fn a_refund_the_gateway_did_not_make_is_reported(t: TestApp) {
     let owed = cancelled.body["refunded"].as_i64().unwrap();
     // Whatever the refund tier gave, the gateway now says otherwise.
     let wrong = if owed > 0 { 0 } else { 1 };
-    exec(
-        &t.db,
-        &format!(
-            "UPDATE gateway_charges SET refunded = {wrong} WHERE idempotency_key = 'order-{o}'"
-        ),
-    )
+    tamper(&t.app, &format!("order-{o}"), |c| {
+        c["refunded"] = json!(wrong)
+    })
     .await;
     let r = report(&t, trip).await;
     assert_eq!(r.violations(), vec![Violation::MoneyMismatch], "{r:#?}");
@@ -265,12 +250,9 @@ async fn money_the_gateway_kept_for_a_failed_order_is_reported(t: TestApp) {
     t.app.settle().await.unwrap();
     assert!(report(&t, trip).await.ok());
     let o = failed.order_id;
-    exec(
-        &t.db,
-        &format!(
-            "UPDATE gateway_charges SET status = 'succeeded' WHERE idempotency_key = 'order-{o}'"
-        ),
-    )
+    tamper(&t.app, &format!("order-{o}"), |c| {
+        c["status"] = json!("succeeded")
+    })
     .await;
     let r = report(&t, trip).await;
     assert_eq!(r.violations(), vec![Violation::MoneyMismatch], "{r:#?}");
@@ -284,10 +266,10 @@ async fn money_the_gateway_kept_for_a_failed_order_is_reported(t: TestApp) {
 
 async fn a_gateway_charge_no_order_claims_is_reported(t: TestApp) {
     let (trip, _) = one_sale(&t).await;
-    exec(
-        &t.db,
-        "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, refunded, created_at)
-         VALUES ('order-999999', 'ch_orphan', 'tok_orphan', 100, 'succeeded', 0, 0)",
+    stage_charge(
+        &t.app,
+        "order-999999",
+        json!({ "id": "ch_orphan", "token": "tok_orphan", "amount": 100, "status": "succeeded" }),
     )
     .await;
     let r = report(&t, trip).await;

@@ -218,6 +218,7 @@ async fn shed_requests_are_counted(db: TestDb) {
         gateway: ticketctl::app::payments::GatewayConfig {
             latency: Duration::from_millis(400),
             charge_timeout: Duration::from_secs(5),
+            ..Default::default()
         },
         ..test_config()
     };

@@ -62,13 +62,7 @@ async fn hold(t: &TestApp, trip: TripId, token: &str, admission: Option<&str>) -
 }
 
 async fn order(t: &TestApp, hold_id: &Value, token: &str, admission: &str, key: &str) -> Reply {
-    let card = t
-        .post_as(
-            "/v1/payments/tokens",
-            token,
-            json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123" }),
-        )
-        .await;
+    let card = crate::common::booking_flow::card(t, token, "4242424242424242").await;
     let req = t
         .client
         .post(t.url("/v1/orders"))
@@ -77,7 +71,7 @@ async fn order(t: &TestApp, hold_id: &Value, token: &str, admission: &str, key: 
         .header("admission-token", admission)
         .json(
             &json!({ "hold_id": hold_id, "passengers": [{ "name": "A Passenger" }],
-            "payment_token": card.body["token"] }),
+            "payment_token": card }),
         );
     Reply::from_response(req.send().await.unwrap()).await
 }

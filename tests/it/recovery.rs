@@ -1,6 +1,7 @@
 //! Saga recovery, branch by branch, on both backends: each test builds the
-//! state a crash leaves behind straight through the store (an order last
-//! touched two minutes ago, the gateway's record as it would be), runs one
+//! state a crash leaves behind straight through the store and the gateway's
+//! test helper (an order last touched two minutes ago, the gateway's record as
+//! it would be), runs one
 //! recovery round or a full settle, and checks the order, its seats, the
 //! gateway's record and the invariants.
 //!
@@ -103,23 +104,16 @@ impl Scene {
         order
     }
 
-    /// Writes the gateway's own record of the order's charge.
+    /// Writes the gateway's own record of the order's charge (through the
+    /// gateway's test helper: its ledger is the gateway's, not ours).
     async fn gateway_says(&self, order: &Order, status: ChargeStatus, charge_id: &str) {
-        self.app
-            .raw_store()
-            .gateway_record(
-                &Charge {
-                    idempotency_key: format!("order-{}", order.id),
-                    charge_id: charge_id.into(),
-                    token: "tok_recovery".into(),
-                    amount: order.amount,
-                    status,
-                    refunded: 0,
-                },
-                self.app.now(),
-            )
-            .await
-            .unwrap();
+        crate::common::gateway::stage_charge(
+            &self.app,
+            &format!("order-{}", order.id),
+            serde_json::json!({ "id": charge_id, "token": "tok_recovery", "amount": order.amount,
+                                "status": status.as_str(), "refunded": 0 }),
+        )
+        .await;
     }
 
     async fn order(&self, id: OrderId) -> Order {
@@ -138,8 +132,8 @@ impl Scene {
 
     async fn charge(&self, order: OrderId) -> Charge {
         self.app
-            .raw_store()
-            .gateway_charge(&format!("order-{order}"))
+            .gateway
+            .lookup(&format!("order-{order}"))
             .await
             .unwrap()
             .expect("the gateway has a record")
@@ -286,8 +280,8 @@ async fn a_reserved_order_that_never_reached_the_gateway_fails_uncharged(db: Tes
     assert_eq!(s.seat_mask().await, 0);
     assert!(
         s.app
-            .raw_store()
-            .gateway_charge(&format!("order-{}", order.id))
+            .gateway
+            .lookup(&format!("order-{}", order.id))
             .await
             .unwrap()
             .is_none(),

@@ -40,7 +40,13 @@ async fn rehearse_spreads_a_queued_sale_over_two_servers_postgres_redis() {
     .await
     .unwrap();
 
+    let gateway = crate::common::gateway::GatewayProcess::start(
+        crate::common::gateway::ledger_path(db.url()),
+        &[],
+    )
+    .await;
     let flags = ServeFlags::new()
+        .with("gateway-url", &gateway.url)
         .redis(&redis)
         .rates(0, 0)
         .with("max-holds-per-address", 0);
@@ -49,11 +55,13 @@ async fn rehearse_spreads_a_queued_sale_over_two_servers_postgres_redis() {
     let dir = tempfile::tempdir().unwrap();
     let db_url = db.url().to_owned();
     let (a_base, b_base) = (a.base.clone(), b.base.clone());
+    let gateway_url = gateway.url.clone();
     let chart = dir.path().join("chart.svg");
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_ticketctl"))
             .args(["rehearse", "--server", &a_base, "--server", &b_base])
             .args(["--admin-email", "admin@test.ticketctl"])
+            .args(["--gateway-url", &gateway_url])
             .args(["--use-database", "--passengers", "40", "--concurrency", "8"])
             .args([
                 "--arrival-secs",

@@ -184,8 +184,21 @@ async fn visit(s: Arc<Shared>, p: Passenger, joined: Option<Value>) -> (UserId, 
     if status != 201 {
         return (p.user, Outcome::Refused("hold", status, hold));
     }
-    let card =
-        json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123" });
+    // The card goes to the gateway the cluster names; the server gets its token.
+    let (_, gateway) = s
+        .cluster
+        .call(
+            i + 2,
+            Method::GET,
+            "/v1/payments/gateway",
+            &p.token,
+            &[],
+            None,
+        )
+        .await;
+    let tok =
+        crate::common::gateway::tokenize(&s.cluster.client, &gateway, "4242424242424242").await;
+    let card = json!({ "gateway_token": tok });
     let (status, card) = s
         .cluster
         .call(
@@ -277,9 +290,12 @@ fn watch_room(
 
 /// The stage: a trip, an admin, passengers, made straight in the database.
 async fn stage(db: &TestDb) -> (App, TripId) {
+    let base = crate::common::server::test_config();
     let config = AppConfig {
         jwt_secret: Some(crate::common::server::TEST_JWT_SECRET.into()),
-        ..crate::common::server::test_config()
+        // The servers' gateway's ledger file: the invariant check reads their charges.
+        gateway: crate::common::gateway::embedded_for(db.url(), base.gateway.clone()),
+        ..base
     };
     // No workers run in this app: the three servers do all the work.
     let app = App::new(open_store(db).await, config).await.unwrap();
@@ -351,7 +367,14 @@ async fn three_servers_sell_a_queued_sale_through_a_kill_postgres_redis_nats() {
     let (_, intruder) = quick_user(&app, 900).await;
     let (_, limited) = quick_user(&app, 901).await;
 
+    // One card gateway of its own for the three servers, as in production.
+    let gateway = crate::common::gateway::GatewayProcess::start(
+        crate::common::gateway::ledger_path(db.url()),
+        &[],
+    )
+    .await;
     let flags = ServeFlags::new()
+        .with("gateway-url", &gateway.url)
         .redis(&redis)
         .nats(&nats)
         .smtp(&smtp)

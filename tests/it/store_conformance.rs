@@ -768,7 +768,7 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
     };
     assert_eq!(
         store
-            .gateway_record(&charge, Utc::now())
+            .cash_record(&charge, Utc::now())
             .await
             .unwrap()
             .charge_id,
@@ -780,26 +780,29 @@ async fn gateway_ledger_outbox_and_audit(store: Arc<dyn Store>) {
     };
     assert_eq!(
         store
-            .gateway_record(&again, Utc::now())
+            .cash_record(&again, Utc::now())
             .await
             .unwrap()
             .charge_id,
         "ch_a",
         "one charge per key"
     );
+    assert_eq!(store.cash_refund("ch_a", 300).await.unwrap().refunded, 300);
     assert_eq!(
-        store.gateway_refund("ch_a", 300).await.unwrap().refunded,
-        300
-    );
-    assert_eq!(
-        store.gateway_refund("ch_a", 200).await.unwrap().refunded,
+        store.cash_refund("ch_a", 200).await.unwrap().refunded,
         300,
         "never lowered"
     );
     assert_eq!(
-        store.gateway_refund("ch_a", 5000).await.unwrap().refunded,
+        store.cash_refund("ch_a", 5000).await.unwrap().refunded,
         900,
         "never beyond the amount"
+    );
+    let listed = store.cash_charges().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (listed[0].charge_id.as_str(), listed[0].refunded),
+        ("ch_a", 900)
     );
 
     // Outbox events (from expiring a hold) are delivered per consumer and audited once.

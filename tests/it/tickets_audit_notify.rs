@@ -25,13 +25,7 @@ fn ticketctl(db_url: &str, args: &[&str]) -> (bool, String) {
 async fn book(t: &TestApp) -> (String, OrderId) {
     let trip = tiny_trip(&t.app, 8).await;
     let (_, token) = quick_user(&t.app, 1).await;
-    let card = t
-        .post_as(
-            "/v1/payments/tokens",
-            &token,
-            json!({ "number": "4242424242424242", "exp_month": 1, "exp_year": 2040, "cvc": "999" }),
-        )
-        .await;
+    let card = crate::common::booking_flow::card(t, &token, "4242424242424242").await;
     let held = t
         .post_as(
             "/v1/holds",
@@ -44,7 +38,7 @@ async fn book(t: &TestApp) -> (String, OrderId) {
         .post(t.url("/v1/orders"))
         .bearer_auth(&token)
         .header("idempotency-key", "k1")
-        .json(&json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "Rahima" }], "payment_token": card.body["token"] }));
+        .json(&json!({ "hold_id": held.body["hold_id"], "passengers": [{ "name": "Rahima" }], "payment_token": card }));
     let order: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
     assert_eq!(order["status"], "confirmed", "{order}");
     let ticket = t

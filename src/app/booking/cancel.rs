@@ -67,10 +67,11 @@ impl App {
         let Some(owed) = order.refund_owed() else {
             return Ok(());
         };
-        if let Some(charge) = self.gateway.lookup(&charge_key(order.id)).await?
+        let method = self.payment_method_of(order).await?;
+        if let Some(charge) = method.lookup(&charge_key(order.id)).await?
             && charge.owes_refund(owed)
         {
-            self.gateway.refund(&charge.charge_id, owed).await?;
+            method.refund(&charge.charge_id, owed).await?;
             tracing::info!(order = %order.id, owed, "refund settled with the gateway");
         }
         Ok(())

@@ -77,6 +77,8 @@ pub(super) struct RehearsalConfig {
     pub(super) metrics_out: Option<PathBuf>,
     /// Signs the passengers' tokens when they are made in the servers' database.
     pub(super) jwt_secret: Option<String>,
+    /// The servers' card gateway, whose ledger the invariant check reads.
+    pub(super) gateway: Option<crate::app::payments::RemoteGateway>,
 }
 
 fn share(name: &str, value: f64) -> anyhow::Result<f64> {
@@ -172,6 +174,14 @@ impl Cmd {
             json: self.json,
             metrics_out: self.metrics_out.clone(),
             jwt_secret: self.jwt_secret.clone(),
+            gateway: self
+                .gateway_url
+                .as_ref()
+                .map(|url| crate::app::payments::RemoteGateway {
+                    url: url.clone(),
+                    secret_key: self.gateway_secret_key.clone(),
+                    publishable_key: String::new(),
+                }),
         })
     }
 }

@@ -42,6 +42,14 @@ pub struct Cmd {
     /// the secret the servers keep in the database).
     #[arg(long, env = "TICKETCTL_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// The servers' card gateway (their --gateway-url): with --server and
+    /// --use-database the invariant check reads the gateway's ledger there.
+    #[arg(long, env = "TICKETCTL_GATEWAY_URL")]
+    pub gateway_url: Option<String>,
+    /// The servers' --gateway-secret-key.
+    #[arg(long, env = "TICKETCTL_GATEWAY_SECRET_KEY", hide_env_values = true,
+          default_value = crate::outside::gateway::TEST_SECRET_KEY)]
+    pub gateway_secret_key: String,
     /// Use --database-url for the embedded server (and for the invariant check with
     /// --server) instead of a fresh temporary SQLite file. It is seeded for tomorrow.
     #[arg(long)]
@@ -108,6 +116,7 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
                 database_url,
                 cfg.server.use_database(),
                 cfg.jwt_secret.clone(),
+                cfg.gateway.clone(),
             )
             .await?,
         )

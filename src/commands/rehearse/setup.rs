@@ -36,6 +36,7 @@ pub(super) async fn prepare_app(
     database_url: &str,
     use_database: bool,
     jwt_secret: Option<String>,
+    gateway: Option<crate::app::payments::RemoteGateway>,
 ) -> anyhow::Result<(App, Option<tempfile::TempDir>)> {
     let (url, dir) = if use_database {
         (database_url.to_owned(), None)
@@ -47,12 +48,19 @@ pub(super) async fn prepare_app(
         )
     };
     let store = super::super::open_store(&url).await?;
-    // The mock gateway keeps its ledger in the same database, so under load its
-    // answers slow down with ours; 2 s keeps "timed out" to the cards meant to time out.
+    // The mock gateway shares the machine with the server and the passengers,
+    // so under load its answers slow down with ours; 2 s keeps "timed out" to
+    // the cards meant to time out.
     let config = AppConfig {
         gateway: crate::app::payments::GatewayConfig {
-            latency: std::time::Duration::ZERO,
             charge_timeout: std::time::Duration::from_secs(2),
+            // The servers' embedded gateway, when they have one beside their file.
+            ledger: gateway
+                .is_none()
+                .then(|| super::super::ledger_beside(&url))
+                .flatten(),
+            remote: gateway,
+            ..Default::default()
         },
         jwt_secret,
         ..AppConfig::default()

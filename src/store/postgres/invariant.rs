@@ -47,7 +47,7 @@ pub(super) async fn ledger(pool: &PgPool) -> StoreResult<Ledger> {
            (SELECT COALESCE(SUM(CASE WHEN status = 'confirmed' THEN amount
                                      WHEN status IN ('cancelled', 'refunded') THEN amount - refunded_amount
                                      ELSE 0 END), 0)::BIGINT FROM orders) AS orders_net,
-           (SELECT COALESCE(SUM(amount - refunded), 0)::BIGINT FROM gateway_charges WHERE status = 'succeeded') AS gateway_net",
+           (SELECT COALESCE(SUM(amount - refunded), 0)::BIGINT FROM cash_charges WHERE status = 'succeeded') AS gateway_net",
     )
     .fetch_one(pool)
     .await
@@ -70,11 +70,11 @@ pub(super) const MONEY_PAIRS: &str = "
            g.token AS g_token, g.amount AS g_amount, g.status AS g_status,
            g.refunded AS g_refunded
       FROM orders o
-      LEFT JOIN gateway_charges g ON g.idempotency_key = 'order-' || o.id
+      LEFT JOIN cash_charges g ON g.idempotency_key = 'order-' || o.id
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL,
            g.idempotency_key, g.charge_id, g.token, g.amount, g.status, g.refunded
-      FROM gateway_charges g
+      FROM cash_charges g
       LEFT JOIN orders o
         ON g.idempotency_key ~ '^order-[0-9]{1,18}$'
        AND o.id = CASE WHEN g.idempotency_key ~ '^order-[0-9]{1,18}$'

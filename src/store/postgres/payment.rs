@@ -1,4 +1,4 @@
-//! Postgres: payment tokens and the gateway ledger.
+//! Postgres: payment tokens and the cash ledger.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,7 +25,7 @@ pub(super) async fn charge_where(
     arg: &str,
 ) -> StoreResult<Option<Charge>> {
     let sql = format!(
-        "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM gateway_charges WHERE {clause}"
+        "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM cash_charges WHERE {clause}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(arg.to_owned())
@@ -59,9 +59,9 @@ impl PaymentStore for PgStore {
         payment_token(&self.pool, token).await
     }
 
-    async fn gateway_record(&self, c: &Charge, now: DateTime<Utc>) -> StoreResult<Charge> {
+    async fn cash_record(&self, c: &Charge, now: DateTime<Utc>) -> StoreResult<Charge> {
         let inserted = sqlx::query(
-            "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, created_at)
+            "INSERT INTO cash_charges (idempotency_key, charge_id, token, amount, status, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind(&c.idempotency_key)
@@ -86,13 +86,13 @@ impl PaymentStore for PgStore {
             .ok_or_else(|| StoreError::Backend("charge vanished".into()))
     }
 
-    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>> {
+    async fn cash_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>> {
         charge_where(&self.pool, "idempotency_key = $1", idempotency_key).await
     }
 
-    async fn gateway_refund(&self, charge_id: &str, total: i64) -> StoreResult<Charge> {
+    async fn cash_refund(&self, charge_id: &str, total: i64) -> StoreResult<Charge> {
         sqlx::query(
-            "UPDATE gateway_charges SET refunded = GREATEST(refunded, LEAST(amount, $2))
+            "UPDATE cash_charges SET refunded = GREATEST(refunded, LEAST(amount, $2))
              WHERE charge_id = $1 AND status = 'succeeded'",
         )
         .bind(charge_id)
@@ -103,5 +103,15 @@ impl PaymentStore for PgStore {
         charge_where(&self.pool, "charge_id = $1", charge_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("charge {charge_id}")))
+    }
+
+    async fn cash_charges(&self) -> StoreResult<Vec<Charge>> {
+        let rows = sqlx::query(
+            "SELECT idempotency_key, charge_id, token, amount, status, refunded FROM cash_charges",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(charge_row).collect()
     }
 }

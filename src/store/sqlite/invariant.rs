@@ -45,7 +45,7 @@ pub(super) fn ledger(conn: &Connection) -> StoreResult<Ledger> {
            (SELECT COALESCE(SUM(CASE WHEN status = 'confirmed' THEN amount
                                      WHEN status IN ('cancelled', 'refunded') THEN amount - refunded_amount
                                      ELSE 0 END), 0) FROM orders),
-           (SELECT COALESCE(SUM(amount - refunded), 0) FROM gateway_charges WHERE status = 'succeeded')",
+           (SELECT COALESCE(SUM(amount - refunded), 0) FROM cash_charges WHERE status = 'succeeded')",
         [],
         |r| {
             Ok(Ledger {
@@ -66,11 +66,11 @@ pub(super) const MONEY_PAIRS: &str = "
     SELECT o.id, o.status, o.amount, o.refunded_amount, o.charge_id,
            g.idempotency_key, g.charge_id, g.token, g.amount, g.status, g.refunded
       FROM orders o
-      LEFT JOIN gateway_charges g ON g.idempotency_key = 'order-' || o.id
+      LEFT JOIN cash_charges g ON g.idempotency_key = 'order-' || o.id
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL,
            g.idempotency_key, g.charge_id, g.token, g.amount, g.status, g.refunded
-      FROM gateway_charges g
+      FROM cash_charges g
       LEFT JOIN orders o
         ON g.idempotency_key GLOB 'order-[0-9]*'
        AND o.id = CAST(substr(g.idempotency_key, 7) AS INTEGER)

@@ -1,4 +1,4 @@
-//! SQLite: payment tokens and the gateway ledger.
+//! SQLite: payment tokens and the cash ledger.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -38,7 +38,7 @@ pub(super) fn charge_where(
     arg: &str,
 ) -> StoreResult<Option<Charge>> {
     conn.prepare_cached(&format!(
-        "SELECT {CHARGE_COLUMNS} FROM gateway_charges WHERE {clause}"
+        "SELECT {CHARGE_COLUMNS} FROM cash_charges WHERE {clause}"
     ))
     .map_err(db)?
     .query_row([arg], charge_row)
@@ -46,33 +46,36 @@ pub(super) fn charge_where(
     .map_err(db)
 }
 
-pub(super) fn gateway_charge(conn: &Connection, key: &str) -> StoreResult<Option<Charge>> {
+pub(super) fn cash_charge(conn: &Connection, key: &str) -> StoreResult<Option<Charge>> {
     charge_where(conn, "idempotency_key = ?1", key)
 }
 
-pub(super) fn gateway_record(
+pub(super) fn cash_record(
     conn: &Connection,
     c: &Charge,
     now: DateTime<Utc>,
 ) -> StoreResult<Charge> {
     conn.prepare_cached(
-        "INSERT INTO gateway_charges (idempotency_key, charge_id, token, amount, status, created_at)
+        "INSERT INTO cash_charges (idempotency_key, charge_id, token, amount, status, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .map_err(db)?
-    .execute(params![c.idempotency_key, c.charge_id, c.token, c.amount, c.status, ts(now)])
+    .execute(params![
+        c.idempotency_key,
+        c.charge_id,
+        c.token,
+        c.amount,
+        c.status,
+        ts(now)
+    ])
     .map_err(db)?;
-    gateway_charge(conn, &c.idempotency_key)?
+    cash_charge(conn, &c.idempotency_key)?
         .ok_or_else(|| StoreError::Backend("charge vanished".into()))
 }
 
-pub(super) fn gateway_refund(
-    conn: &Connection,
-    charge_id: &str,
-    total: i64,
-) -> StoreResult<Charge> {
+pub(super) fn cash_refund(conn: &Connection, charge_id: &str, total: i64) -> StoreResult<Charge> {
     conn.prepare_cached(
-        "UPDATE gateway_charges SET refunded = MAX(refunded, MIN(amount, ?2)) WHERE charge_id = ?1 AND status = 'succeeded'",
+        "UPDATE cash_charges SET refunded = MAX(refunded, MIN(amount, ?2)) WHERE charge_id = ?1 AND status = 'succeeded'",
     )
     .map_err(db)?
     .execute(params![charge_id, total])
@@ -99,22 +102,34 @@ impl PaymentStore for SqliteStore {
         self.engine.read(move |c| payment_token(c, &token)).await
     }
 
-    async fn gateway_record(&self, charge: &Charge, now: DateTime<Utc>) -> StoreResult<Charge> {
+    async fn cash_record(&self, charge: &Charge, now: DateTime<Utc>) -> StoreResult<Charge> {
         let charge = charge.clone();
         self.engine
-            .write(move |c| gateway_record(c, &charge, now))
+            .write(move |c| cash_record(c, &charge, now))
             .await
     }
 
-    async fn gateway_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>> {
+    async fn cash_charge(&self, idempotency_key: &str) -> StoreResult<Option<Charge>> {
         let key = idempotency_key.to_owned();
-        self.engine.read(move |c| gateway_charge(c, &key)).await
+        self.engine.read(move |c| cash_charge(c, &key)).await
     }
 
-    async fn gateway_refund(&self, charge_id: &str, amount: i64) -> StoreResult<Charge> {
+    async fn cash_refund(&self, charge_id: &str, amount: i64) -> StoreResult<Charge> {
         let charge_id = charge_id.to_owned();
         self.engine
-            .write(move |c| gateway_refund(c, &charge_id, amount))
+            .write(move |c| cash_refund(c, &charge_id, amount))
+            .await
+    }
+
+    async fn cash_charges(&self) -> StoreResult<Vec<Charge>> {
+        self.engine
+            .read(|c| {
+                let mut stmt = c
+                    .prepare(&format!("SELECT {CHARGE_COLUMNS} FROM cash_charges"))
+                    .map_err(db)?;
+                let rows = stmt.query_map([], charge_row).map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)
+            })
             .await
     }
 }

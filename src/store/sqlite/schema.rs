@@ -33,6 +33,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
         "../../../migrations/sqlite/0010_nid_identity.sql"
     )),
     M::up(include_str!("../../../migrations/sqlite/0011_sms.sql")),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0012_cash_ledger.sql"
+    )),
 ];
 
 #[async_trait]

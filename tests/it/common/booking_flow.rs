@@ -16,17 +16,10 @@ pub struct Booked {
     pub reply: Reply,
 }
 
-/// A card token for `number` (see `app::payments` for the test card outcomes).
+/// A card token for `number`, tokenized at the gateway and registered (see
+/// `outside::gateway` for the test card outcomes).
 pub async fn card(t: &TestApp, token: &str, number: &str) -> String {
-    let r = t
-        .post_as(
-            "/v1/payments/tokens",
-            token,
-            json!({ "number": number, "exp_month": 12, "exp_year": 2031, "cvc": "123" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_owned()
+    super::gateway::card_token(&t.client, &t.url(""), token, number).await
 }
 
 /// Holds `seats` S_CHAIR seats DHK → CTG on `trip` for a new passenger number

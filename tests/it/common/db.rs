@@ -43,6 +43,15 @@ impl TestDb {
     }
 }
 
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A Postgres database's gateway ledger goes with its owning guard.
+        if let TestDb::Sqlite { url, .. } = self {
+            super::gateway::remove_ledger(url);
+        }
+    }
+}
+
 /// A handle on an existing Postgres database that dropping leaves alone (one
 /// in a test's private cluster, which goes with the cluster).
 pub fn postgres_unowned(url: &str) -> TestDb {
@@ -106,6 +115,7 @@ impl Drop for PgGuard {
         if !self.owner {
             return;
         }
+        super::gateway::remove_ledger(&self.url);
         // Drop cannot await; do it on a thread with its own small runtime, so it
         // works inside #[tokio::test] too.
         let (admin, name) = (self.admin_url.clone(), self.name.clone());
@@ -200,4 +210,102 @@ pub async fn scalar(db: &TestDb, sql: &str) -> i64 {
 
 fn sqlite_path(url: &str) -> String {
     url.strip_prefix("sqlite://").unwrap_or(url).to_owned()
+}
+
+/// The first column of every row, as text (cast it in the SQL on Postgres).
+pub async fn strings(db: &TestDb, sql: &str) -> Vec<String> {
+    rows(db, sql)
+        .await
+        .into_iter()
+        .map(|mut r| r.swap_remove(0))
+        .collect()
+}
+
+/// Every row of `sql`, every column as text (NULL as ""). On Postgres each
+/// column must be text already (cast in the SQL, or select `t::text`).
+pub async fn rows(db: &TestDb, sql: &str) -> Vec<Vec<String>> {
+    match db {
+        TestDb::Sqlite { url, .. } => {
+            let (path, sql) = (sqlite_path(url), sql.to_owned());
+            tokio::task::spawn_blocking(move || {
+                use rusqlite::types::ValueRef;
+                let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| {
+                        (0..n)
+                            .map(|i| {
+                                Ok(match r.get_ref(i)? {
+                                    ValueRef::Null => String::new(),
+                                    ValueRef::Integer(v) => v.to_string(),
+                                    ValueRef::Real(v) => v.to_string(),
+                                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                    ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+                                })
+                            })
+                            .collect::<rusqlite::Result<Vec<String>>>()
+                    })
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+            .await
+            .expect("SQLite query ran")
+        }
+        TestDb::Postgres(g) => {
+            use sqlx::{Connection, Row};
+            let mut conn = sqlx::PgConnection::connect(&g.url).await.expect("connect");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| {
+                            r.try_get::<Option<String>, _>(i)
+                                .unwrap()
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+    }
+}
+
+/// Every table of the database, every column of every row, as text: what a
+/// search of the whole database for a value reads.
+pub async fn dump_all(db: &TestDb) -> String {
+    let tables = match db {
+        TestDb::Sqlite { .. } => {
+            strings(
+                db,
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            )
+            .await
+        }
+        TestDb::Postgres(_) => strings(
+            db,
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+        )
+        .await,
+    };
+    assert!(!tables.is_empty(), "a database with tables");
+    let mut out = String::new();
+    for table in tables {
+        let sql = match db {
+            TestDb::Sqlite { .. } => format!("SELECT * FROM \"{table}\""),
+            TestDb::Postgres(_) => format!("SELECT t::text FROM \"{table}\" AS t"),
+        };
+        out.push_str(&format!("== {table}\n"));
+        for row in rows(db, &sql).await {
+            out.push_str(&row.join("|"));
+            out.push('\n');
+        }
+    }
+    out
 }

@@ -79,6 +79,7 @@ async fn checker(db: &TestDb) -> App {
     let config = AppConfig {
         jwt_secret: Some(TEST_JWT_SECRET.into()),
         clock: suite_clock(),
+        gateway: super::gateway::embedded_for(db.url(), Default::default()),
         ..AppConfig::default()
     };
     App::new(open_store(db).await, config).await.expect("app")
@@ -201,6 +202,28 @@ pub struct Crowd {
     tasks: Vec<tokio::task::JoinHandle<Seens>>,
 }
 
+/// Saves card `number` for every account of `tokens` at the server at `base`
+/// (tokenized at its gateway): account token → card token.
+pub async fn save_cards(
+    base: &str,
+    tokens: &[String],
+    number: &str,
+) -> std::collections::HashMap<String, String> {
+    let client = reqwest::Client::new();
+    let mut saved = std::collections::HashMap::new();
+    for chunk in tokens.chunks(BUYERS) {
+        let cards = chunk.iter().map(|account| {
+            let client = client.clone();
+            async move {
+                let card = super::gateway::card_token(&client, base, account, number).await;
+                (account.clone(), card)
+            }
+        });
+        saved.extend(futures_util::future::join_all(cards).await);
+    }
+    saved
+}
+
 /// Journeys the crowd asks for, so seats are sold in pieces as well as whole.
 const JOURNEYS: [(&str, &str); 4] = [
     ("DHK", "CTG"),
@@ -224,6 +247,21 @@ impl Crowd {
         cards: Cards,
         sale: Option<&str>,
     ) -> Crowd {
+        Self::start_with_saved(base, trip, tokens, cards, sale, Default::default())
+    }
+
+    /// As `start_queued`, each account having saved the card in `saved`
+    /// (account token → card token; see `save_cards`) to pay with when the
+    /// gateway cannot tokenize another.
+    pub fn start_with_saved(
+        base: &str,
+        trip: TripId,
+        tokens: &[String],
+        cards: Cards,
+        sale: Option<&str>,
+        saved: std::collections::HashMap<String, String>,
+    ) -> Crowd {
+        let saved = Arc::new(saved);
         let stop = Arc::new(AtomicBool::new(false));
         let cards = Arc::new(std::sync::Mutex::new(cards));
         let started = Instant::now();
@@ -243,6 +281,9 @@ impl Crowd {
                     trip,
                     n,
                     cards: cards.clone(),
+                    cards_saved: Default::default(),
+                    saved: saved.clone(),
+                    gateway: None,
                     started,
                     seen: Seens::default(),
                 };
@@ -295,6 +336,12 @@ struct Buyer {
     trip: TripId,
     n: usize,
     cards: Arc<std::sync::Mutex<Cards>>,
+    /// Tokens registered per (account, card number).
+    cards_saved: std::collections::HashMap<(String, &'static str), String>,
+    /// A card each account saved before the crowd started (may be empty).
+    saved: Arc<std::collections::HashMap<String, String>>,
+    /// `GET /v1/payments/gateway`, once asked.
+    gateway: Option<Value>,
     started: Instant,
     seen: Seens,
 }
@@ -345,17 +392,12 @@ impl Buyer {
             Cards::Unanswered if visit % 2 == 0 => "4000000000000119",
             Cards::Unanswered => "4000000000000259",
         };
-        let card_body =
-            json!({ "number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123" });
-        let (s, card) = self
-            .send("card", "POST", "/v1/payments/tokens", Some(card_body), None)
-            .await;
-        if s != 201 {
+        let Some(card) = self.card(number).await else {
             self.release(&hold).await;
             return back_off(self.seen.requests.last());
-        }
+        };
         let key = format!("drill-{}-{visit}", self.n);
-        let order_body = json!({ "hold_id": hold["hold_id"], "passengers": [{ "name": format!("Drill Passenger {}", self.n) }], "payment_token": card["token"] });
+        let order_body = json!({ "hold_id": hold["hold_id"], "passengers": [{ "name": format!("Drill Passenger {}", self.n) }], "payment_token": card });
         // Sent again under the same key while the server asks to come back.
         let mut answer = (0, Value::Null);
         for _ in 0..6 {
@@ -401,6 +443,56 @@ impl Buyer {
         Duration::from_millis(5)
     }
 
+    /// This account's token for card `number`: tokenized at the gateway and
+    /// registered at the server once, then kept (as a browser keeps a saved
+    /// card), so purchases go on while the gateway cannot tokenize.
+    async fn card(&mut self, number: &'static str) -> Option<String> {
+        let cached = (self.token.clone(), number);
+        if let Some(t) = self.cards_saved.get(&cached) {
+            return Some(t.clone());
+        }
+        if self.gateway.is_none() {
+            let (s, info) = self
+                .send("gateway-info", "GET", "/v1/payments/gateway", None, None)
+                .await;
+            if s != 200 {
+                return None;
+            }
+            self.gateway = Some(info);
+        }
+        let info = self.gateway.clone()?;
+        let req = self
+            .client
+            .post(info["tokens_url"].as_str()?)
+            .bearer_auth(info["publishable_key"].as_str()?)
+            .json(&json!({ "number": number, "exp_month": 12, "exp_year": 2035, "cvc": "123" }));
+        let (s, tok) = self.record("tokenize", req).await;
+        if s != 201 {
+            // Ask again next time: a restarted server may name another gateway.
+            self.gateway = None;
+            // The gateway cannot tokenize: pay with a card this account saved before.
+            return self
+                .cards_saved
+                .iter()
+                .find(|((account, _), _)| *account == self.token)
+                .map(|(_, t)| t)
+                .or_else(|| self.saved.get(&self.token))
+                .cloned();
+        }
+        let (s, card) = self
+            .send(
+                "card",
+                "POST",
+                "/v1/payments/tokens",
+                Some(json!({ "gateway_token": tok["token"] })),
+                None,
+            )
+            .await;
+        let token = card["token"].as_str().filter(|_| s == 201)?.to_owned();
+        self.cards_saved.insert(cached, token.clone());
+        Some(token)
+    }
+
     async fn release(&mut self, hold: &Value) {
         if let Some(id) = hold["hold_id"].as_i64() {
             self.send("release", "DELETE", &format!("/v1/holds/{id}"), None, None)
@@ -430,6 +522,11 @@ impl Buyer {
         if let Some(a) = &self.admission {
             req = req.header("admission-token", a);
         }
+        self.record(step, req).await
+    }
+
+    /// Sends `req` (to the server or the gateway) and records what came back.
+    async fn record(&mut self, step: &'static str, req: reqwest::RequestBuilder) -> (u16, Value) {
         let sent = Instant::now();
         let at = sent.duration_since(self.started);
         let (status, content_type, retry_after, body) = match req.send().await {

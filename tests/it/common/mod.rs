@@ -5,6 +5,7 @@ pub mod booking_flow;
 pub mod bursts;
 pub mod db;
 pub mod drill;
+pub mod gateway;
 pub mod nats;
 pub mod private_pg;
 pub mod process;

@@ -98,9 +98,21 @@ impl ServedBinary {
     }
 
     fn spawn(port: u16, db_url: &str, flags: &[String]) -> Child {
+        // The embedded gateway's ledger in the database's fixed place, so a
+        // restarted server, and a checker on the database, find its charges.
+        let own_gateway = flags
+            .iter()
+            .any(|f| f == "--gateway-url" || f == "--gateway-ledger");
+        let ledger = super::gateway::ledger_path(db_url);
+        let ledger_flags: Vec<&std::ffi::OsStr> = if own_gateway {
+            vec![]
+        } else {
+            vec!["--gateway-ledger".as_ref(), ledger.as_os_str()]
+        };
         Command::new(env!("CARGO_BIN_EXE_ticketctl"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(flags)
+            .args(ledger_flags)
             .env("DATABASE_URL", db_url)
             .env("TICKETCTL_JWT_SECRET", TEST_JWT_SECRET)
             .env("TICKETCTL_LOG", "warn")
@@ -159,6 +171,14 @@ impl ServedBinary {
             .status()
             .expect("run kill");
         assert!(done.success(), "kill -{signal} {}", self.child.id());
+    }
+
+    /// Tokenizes card `number` at the server's gateway and registers it for
+    /// `token`'s user: (201, the server's answer) as `post` answers.
+    pub async fn card(&self, token: &str, number: &str) -> (u16, Value) {
+        let client = reqwest::Client::new();
+        let body = super::gateway::registered_card(&client, &self.base, token, number).await;
+        (201, body)
     }
 
     /// POSTs `body` as `token` (with an Idempotency-Key if given); status 0 when

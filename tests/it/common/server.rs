@@ -204,6 +204,7 @@ pub fn test_config() -> AppConfig {
         gateway: ticketctl::app::payments::GatewayConfig {
             latency: std::time::Duration::from_millis(0),
             charge_timeout: std::time::Duration::from_millis(1000),
+            ..Default::default()
         },
         recovery_after: chrono::Duration::seconds(1),
         clock: suite_clock(),
