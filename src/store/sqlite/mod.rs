@@ -16,6 +16,7 @@ mod rows;
 mod sales;
 mod schema;
 mod seat_feed;
+mod tally;
 mod ticket;
 mod trains;
 
