@@ -37,16 +37,21 @@ pub(crate) fn outbox_owner() -> String {
 /// after the lease), so two batches of one consumer running at once in one app
 /// (its worker loop and a `settle` call, say) would both take the same events
 /// and send a notification twice.
+///
+/// Each turn also holds the events the consumer's worker loop handled but has
+/// not marked yet: the loop marks them with its next claim, in the same write
+/// (see `outbox_mark_and_claim`), and whoever claims next for this consumer
+/// in this app marks them first.
 #[derive(Default)]
 pub(crate) struct OutboxTurns {
-    fulfillment: tokio::sync::Mutex<()>,
-    notification: tokio::sync::Mutex<()>,
-    audit: tokio::sync::Mutex<()>,
-    relay: tokio::sync::Mutex<()>,
+    fulfillment: tokio::sync::Mutex<Vec<EventId>>,
+    notification: tokio::sync::Mutex<Vec<EventId>>,
+    audit: tokio::sync::Mutex<Vec<EventId>>,
+    relay: tokio::sync::Mutex<Vec<EventId>>,
 }
 
 impl OutboxTurns {
-    pub(crate) fn of(&self, consumer: Consumer) -> &tokio::sync::Mutex<()> {
+    pub(crate) fn of(&self, consumer: Consumer) -> &tokio::sync::Mutex<Vec<EventId>> {
         match consumer {
             Consumer::Fulfillment => &self.fulfillment,
             Consumer::Notification => &self.notification,
@@ -110,7 +115,8 @@ impl App {
             .map_err(|_| AppError::Internal("the sweeper stopped before answering".into()))?
     }
 
-    /// Handles one batch of pending events for `consumer`; returns how many.
+    /// Handles one batch of pending events for `consumer` and marks what it
+    /// handled before returning; returns how many.
     pub async fn run_outbox_once(&self, consumer: Consumer) -> AppResult<usize> {
         if consumer == Consumer::Relay {
             // Relaying needs a publisher, and batches its own way (see `relay`).
@@ -119,15 +125,49 @@ impl App {
                 None => Ok(0),
             };
         }
-        let _turn = self.outbox_turns.of(consumer).lock().await;
-        let events = self.claim_events(consumer).await?;
+        let mut unmarked = self.outbox_turns.of(consumer).lock().await;
+        let handled = self.outbox_round(consumer, &mut unmarked).await?;
+        self.mark_handled(consumer, &mut unmarked).await?;
+        Ok(handled)
+    }
+
+    /// The worker loop's round: like `run_outbox_once`, but what it handled is
+    /// marked by the next round's claim, so a consumer keeping up with a stream
+    /// of events costs one write per batch, not two.
+    async fn run_outbox_round(&self, consumer: Consumer) -> AppResult<usize> {
+        let mut unmarked = self.outbox_turns.of(consumer).lock().await;
+        self.outbox_round(consumer, &mut unmarked).await
+    }
+
+    /// Marks what `consumer` handled and has not marked yet (a worker loop
+    /// that stops marks its last batch here).
+    async fn mark_handled(&self, consumer: Consumer, unmarked: &mut Vec<EventId>) -> AppResult<()> {
+        if !unmarked.is_empty() {
+            self.store
+                .outbox_mark(consumer, unmarked, self.now())
+                .await?;
+            unmarked.clear();
+        }
+        Ok(())
+    }
+
+    /// Marks `unmarked` and claims the next batch in one write, handles it, and
+    /// leaves what it handled in `unmarked` (the audit batch is marked with its
+    /// own append). Returns how many it handled.
+    async fn outbox_round(
+        &self,
+        consumer: Consumer,
+        unmarked: &mut Vec<EventId>,
+    ) -> AppResult<usize> {
+        let events = self.claim_events_marking(consumer, unmarked).await?;
+        unmarked.clear();
         if consumer == Consumer::Audit && !events.is_empty() {
-            // One transaction for the whole batch; a failure leaves it all for the next round.
-            self.store.audit_append_all(&events).await?;
-            let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
-            self.store.outbox_mark(consumer, &ids, self.now()).await?;
+            // One transaction for the whole batch and its marks; a failure leaves it all for the next round.
+            self.store
+                .audit_append_and_mark(&events, self.now())
+                .await?;
             self.events_delivered(consumer, &events);
-            return Ok(ids.len());
+            return Ok(events.len());
         }
         let mut done = Vec::with_capacity(events.len());
         for event in &events {
@@ -151,21 +191,32 @@ impl App {
                 }
             }
         }
-        if !done.is_empty() {
-            self.store.outbox_mark(consumer, &done, self.now()).await?;
-            self.events_delivered(consumer, &events[..done.len()]);
-        }
-        Ok(done.len())
+        self.events_delivered(consumer, &events[..done.len()]);
+        let handled = done.len();
+        *unmarked = done;
+        Ok(handled)
     }
 
     /// Claims the next batch of `consumer`'s events for this app.
     pub(crate) async fn claim_events(&self, consumer: Consumer) -> AppResult<Vec<OutboxEvent>> {
+        self.claim_events_marking(consumer, &[]).await
+    }
+
+    /// Marks `done` handled and claims the next batch, in one write.
+    async fn claim_events_marking(
+        &self,
+        consumer: Consumer,
+        done: &[EventId],
+    ) -> AppResult<Vec<OutboxEvent>> {
         let claim = OutboxClaim {
             owner: self.outbox_owner.to_string(),
             now: self.now(),
             lease: self.config.outbox_lease,
         };
-        Ok(self.store.outbox_claim(consumer, &claim, BATCH).await?)
+        Ok(self
+            .store
+            .outbox_mark_and_claim(consumer, done, &claim, BATCH)
+            .await?)
     }
 
     async fn fulfil(&self, event: &OutboxEvent) -> AppResult<()> {
@@ -309,18 +360,23 @@ impl App {
             Consumer::Audit,
         ] {
             let app = self.clone();
-            set.spawn(every(
-                Duration::from_millis(100),
-                shutdown.clone(),
-                move || {
-                    let app = app.clone();
+            let shutdown = shutdown.clone();
+            set.spawn(async move {
+                let looping = app.clone();
+                every(Duration::from_millis(100), shutdown, move || {
+                    let app = looping.clone();
                     async move {
-                        if let Err(e) = app.run_outbox_once(consumer).await {
+                        if let Err(e) = app.run_outbox_round(consumer).await {
                             tracing::warn!(?consumer, error = %e, "outbox consumer failed");
                         }
                     }
-                },
-            ));
+                })
+                .await;
+                let mut unmarked = app.outbox_turns.of(consumer).lock().await;
+                if let Err(e) = app.mark_handled(consumer, &mut unmarked).await {
+                    tracing::warn!(?consumer, error = %e, "outbox consumer could not mark its last batch");
+                }
+            });
         }
         if self.sends_sms() {
             set.spawn(

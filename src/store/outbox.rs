@@ -33,6 +33,18 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    /// Marks `done` handled by `consumer` (at `claim.now`), then claims as
+    /// `outbox_claim` does, in one write: a consumer working through a stream
+    /// of events marks each batch with the claim of the next instead of with a
+    /// write of its own (on SQLite every write is a turn of the one writer).
+    async fn outbox_mark_and_claim(
+        &self,
+        consumer: Consumer,
+        done: &[EventId],
+        claim: &OutboxClaim,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>>;
+
     /// Appends an outbox event to the hash-chained audit log (once per event).
     async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()>;
 
@@ -40,6 +52,14 @@ pub trait OutboxStore: Send + Sync {
     /// consumer sees several events per booking, and one commit each was most
     /// of the SQLite writer's commits during a sale.
     async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()>;
+
+    /// `audit_append_all`, and the events marked audited at `now`, all or none
+    /// in one transaction: the audit consumer's whole batch in one write.
+    async fn audit_append_and_mark(
+        &self,
+        events: &[OutboxEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     async fn audit_log(&self) -> StoreResult<Vec<AuditRecord>>;
 }

@@ -1577,6 +1577,77 @@ async fn audit_append_all_chains_a_batch_and_logs_each_event_once(store: Arc<dyn
     assert_chained(&store.audit_log().await.unwrap(), &events);
 }
 
+/// `outbox_mark_and_claim` marks the handled events before it claims (so the
+/// owner does not take them back as its own), and claims as `outbox_claim`
+/// does; `audit_append_and_mark` logs a batch and marks it audited together.
+async fn a_claim_marks_the_last_batch_and_the_audit_marks_with_its_append(store: Arc<dyn Store>) {
+    let events = three_events(&store).await;
+    let ids = |v: Vec<OutboxEvent>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let all: Vec<EventId> = events.iter().map(|e| e.id).collect();
+    let claim = |owner: &str| OutboxClaim {
+        owner: owner.into(),
+        now: Utc::now(),
+        lease: Duration::seconds(60),
+    };
+    let first = store
+        .outbox_mark_and_claim(Consumer::Notification, &[], &claim("me"), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(first), all[..2], "nothing to mark: a plain claim");
+    let next = store
+        .outbox_mark_and_claim(Consumer::Notification, &all[..2], &claim("me"), 2)
+        .await
+        .unwrap();
+    assert_eq!(ids(next), all[2..], "the marked batch is not claimed again");
+    assert_eq!(
+        ids(store
+            .outbox_pending(Consumer::Notification, 10)
+            .await
+            .unwrap()),
+        all[2..],
+        "marked handled"
+    );
+    assert!(
+        store
+            .outbox_mark_and_claim(Consumer::Notification, &[], &claim("other"), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another owner waits for the lease"
+    );
+    assert_eq!(
+        store
+            .outbox_pending(Consumer::Fulfillment, 10)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "one consumer's marks are its own"
+    );
+
+    store
+        .audit_append_and_mark(&events[..2], Utc::now())
+        .await
+        .unwrap();
+    assert_chained(&store.audit_log().await.unwrap(), &events[..2]);
+    assert_eq!(
+        ids(store.outbox_pending(Consumer::Audit, 10).await.unwrap()),
+        all[2..]
+    );
+    store
+        .audit_append_and_mark(&events, Utc::now())
+        .await
+        .unwrap();
+    assert_chained(&store.audit_log().await.unwrap(), &events);
+    assert!(
+        store
+            .outbox_pending(Consumer::Audit, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// The relay to the event stream keeps its own progress: events marked
 /// relayed leave its queue only, in id order, whatever the other consumers did.
 async fn the_relay_tracks_its_own_progress(store: Arc<dyn Store>) {
@@ -1634,5 +1705,6 @@ on_both_stores!(
     the_seat_cap_decides_holds_and_counter_orders_at_its_boundary,
     confirm_order_writes_charge_tickets_and_events_once,
     audit_append_all_chains_a_batch_and_logs_each_event_once,
+    a_claim_marks_the_last_batch_and_the_audit_marks_with_its_append,
     the_relay_tracks_its_own_progress,
 );

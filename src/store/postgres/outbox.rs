@@ -65,6 +65,62 @@ pub(super) async fn outbox_claim(
     Ok(events)
 }
 
+/// `done` marked handled and the next batch claimed in one statement (one
+/// round trip): the claim passes over `done`, which the same statement marks.
+pub(super) async fn outbox_mark_and_claim(
+    pool: &PgPool,
+    consumer: Consumer,
+    done: &[EventId],
+    claim: &OutboxClaim,
+    limit: i64,
+) -> StoreResult<Vec<OutboxEvent>> {
+    let (by, until) = consumer.claim_columns();
+    let column = consumer.column();
+    let sql = format!(
+        "WITH marked AS (UPDATE outbox SET {column} = $3 WHERE id = ANY($5))
+         UPDATE outbox SET {by} = $1, {until} = $2
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE {column} IS NULL AND NOT (id = ANY($5))
+                        AND ({until} IS NULL OR {until} <= $3 OR {by} = $1)
+                      ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, kind, subject_id, payload, created_at"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&claim.owner)
+        .bind(ts(claim.until()))
+        .bind(ts(claim.now))
+        .bind(limit)
+        .bind(done.to_vec())
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    let mut events = rows
+        .iter()
+        .map(outbox_event_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    events.sort_by_key(|e| e.id);
+    Ok(events)
+}
+
+async fn outbox_mark(
+    conn: &mut PgConnection,
+    consumer: Consumer,
+    ids: &[EventId],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let sql = format!(
+        "UPDATE outbox SET {} = $2 WHERE id = ANY($1)",
+        consumer.column()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ids.to_vec())
+        .bind(ts(now))
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 pub(super) async fn audit_append(conn: &mut PgConnection, e: &OutboxEvent) -> StoreResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(AUDIT_LOCK)
@@ -209,17 +265,21 @@ impl OutboxStore for PgStore {
         ids: &[EventId],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let sql = format!(
-            "UPDATE outbox SET {} = $2 WHERE id = ANY($1)",
-            consumer.column()
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ids.to_vec())
-            .bind(ts(now))
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        outbox_mark(&mut conn, consumer, ids, now).await
+    }
+
+    async fn outbox_mark_and_claim(
+        &self,
+        consumer: Consumer,
+        done: &[EventId],
+        claim: &OutboxClaim,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        if done.is_empty() {
+            return outbox_claim(&self.pool, consumer, claim, limit).await;
+        }
+        outbox_mark_and_claim(&self.pool, consumer, done, claim, limit).await
     }
 
     async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()> {
@@ -232,6 +292,19 @@ impl OutboxStore for PgStore {
     async fn audit_append_all(&self, events: &[OutboxEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         audit_append_all(&mut tx, events).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn audit_append_and_mark(
+        &self,
+        events: &[OutboxEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        audit_append_all(&mut tx, events).await?;
+        let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
+        outbox_mark(&mut tx, Consumer::Audit, &ids, now).await?;
         tx.commit().await.map_err(db)?;
         Ok(())
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::tally;
 use crate::store::{StoreError, StoreResult, WriterObserver};
 
 /// Where the writer reports its batches, if anywhere; set after opening.
@@ -46,6 +47,8 @@ trait Command: Send {
     fn deliver(self: Box<Self>, commit: Result<(), BatchFailure>);
     /// When the caller queued it.
     fn queued_at(&self) -> Instant;
+    /// Its call site, for the diagnostic tally.
+    fn label(&self) -> &'static str;
 }
 
 struct Pending<T, F> {
@@ -53,6 +56,7 @@ struct Pending<T, F> {
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
     queued_at: Instant,
+    label: &'static str,
 }
 
 impl<T, F> Command for Pending<T, F>
@@ -84,6 +88,10 @@ where
 
     fn queued_at(&self) -> Instant {
         self.queued_at
+    }
+
+    fn label(&self) -> &'static str {
+        self.label
     }
 }
 
@@ -163,6 +171,7 @@ impl Engine {
             result: None,
             reply,
             queued_at: Instant::now(),
+            label: tally::label::<F>(),
         };
         self.writer
             .send(Msg::Batched(Box::new(cmd)))
@@ -206,6 +215,7 @@ impl Engine {
             .acquire()
             .await
             .map_err(|_| StoreError::Backend("reader pool closed".into()))?;
+        tally::read(tally::label::<F>());
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = pool
@@ -284,9 +294,15 @@ impl From<rusqlite::Error> for BatchFailure {
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Command>]) -> Result<(), BatchFailure> {
     let sql = |s: &str| conn.execute_batch(s).map_err(BatchFailure::from);
     sql("BEGIN IMMEDIATE")?;
+    let tallied = tally::enabled();
     for cmd in batch.iter_mut() {
         sql("SAVEPOINT cmd")?;
-        if !cmd.apply(conn) {
+        let started = tallied.then(Instant::now);
+        let applied = cmd.apply(conn);
+        if let Some(started) = started {
+            tally::write_applied(cmd.label(), started.elapsed());
+        }
+        if !applied {
             if conn.is_autocommit() {
                 // SQLite rolled the whole transaction back by itself, which it
                 // does only when it cannot go on (disk full, I/O error, out of
@@ -300,5 +316,8 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Command>]) -> Result<(), Ba
         }
         sql("RELEASE cmd")?;
     }
-    sql("COMMIT")
+    let started = Instant::now();
+    sql("COMMIT")?;
+    tally::batch_committed(batch.len(), started.elapsed());
+    Ok(())
 }

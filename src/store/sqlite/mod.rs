@@ -18,6 +18,7 @@ mod sales;
 mod schema;
 mod seat_feed;
 mod sms;
+mod tally;
 mod ticket;
 mod trains;
 

@@ -201,6 +201,26 @@ impl OutboxStore for SqliteStore {
             .await
     }
 
+    async fn outbox_mark_and_claim(
+        &self,
+        consumer: Consumer,
+        done: &[EventId],
+        claim: &OutboxClaim,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        if done.is_empty() {
+            return self.outbox_claim(consumer, claim, limit).await;
+        }
+        let (done, claim) = (done.to_vec(), claim.clone());
+        self.engine
+            .write(move |c| {
+                // Marked first: the claim below would take these back, as the owner's own.
+                outbox_mark(c, consumer, &done, claim.now)?;
+                outbox_claim(c, consumer, &claim, limit)
+            })
+            .await
+    }
+
     async fn audit_append(&self, event: &OutboxEvent) -> StoreResult<()> {
         let event = event.clone();
         self.engine.write(move |c| audit_append(c, &event)).await
@@ -210,6 +230,21 @@ impl OutboxStore for SqliteStore {
         let events = events.to_vec();
         self.engine
             .write(move |c| events.iter().try_for_each(|e| audit_append(c, e)))
+            .await
+    }
+
+    async fn audit_append_and_mark(
+        &self,
+        events: &[OutboxEvent],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let events = events.to_vec();
+        self.engine
+            .write(move |c| {
+                events.iter().try_for_each(|e| audit_append(c, e))?;
+                let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
+                outbox_mark(c, Consumer::Audit, &ids, now)
+            })
             .await
     }
 
