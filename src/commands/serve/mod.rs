@@ -2,26 +2,26 @@
 
 use anyhow::Context;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::adapters::nats::{self, JetStreamPublisher, NatsSettings};
-use crate::adapters::nid_http::{self, HttpNidRegistry};
-use crate::adapters::sms_http::{HttpSmsSender, SmsGatewaySettings};
-use crate::adapters::smtp::SmtpMailer;
+use crate::adapters::nats::{self, NatsSettings};
+use crate::adapters::sms_http::SmsGatewaySettings;
 use crate::app::gauges::GaugeSettings;
 use crate::app::payments::{GatewayConfig, RemoteGateway};
 use crate::store::redact_url;
 
-use crate::app::identity::{NidInput, Registration};
-use crate::app::nid::NidRefusal;
-use crate::app::{App, AppConfig, AppError};
-use crate::domain::{RefundRule, Role};
+use crate::app::{App, AppConfig};
+use crate::domain::RefundRule;
 use crate::server::limits::{ConnLimits, StreamLimits, TrustedProxies};
 use crate::server::{Limits, Server};
 use std::num::NonZeroU32;
 
-use super::seed::{Bars, print_report};
+mod demo;
+mod plugs;
+
+pub use demo::DEMO_PASSWORD;
+use demo::{DEMO_USERS, prepare_demo};
+use plugs::{SMS_TIMEOUT, plug_adapters, plug_sms};
 
 #[derive(Debug, clap::Args)]
 pub struct Cmd {
@@ -407,73 +407,6 @@ impl Cmd {
     }
 }
 
-/// How long one SMS gateway request may take: gateways answer in well under a
-/// second; a slower answer is retried later rather than held up.
-const SMS_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub const DEMO_PASSWORD: &str = "demo-password";
-
-/// The demo passenger's NID: any NID the mock registry makes up is born on
-/// its default date (a real registry would refuse it; the demo then goes on
-/// without it).
-const DEMO_NID: &str = "5500000000001";
-
-/// Demo users, one per role, all with `DEMO_PASSWORD`.
-const DEMO_USERS: [(&str, &str, &str, Role); 3] = [
-    (
-        "Demo Passenger",
-        "01700000001",
-        "passenger@demo.ticketctl",
-        Role::Passenger,
-    ),
-    (
-        "Demo Clerk",
-        "01700000002",
-        "clerk@demo.ticketctl",
-        Role::Clerk,
-    ),
-    (
-        "Demo Admin",
-        "01700000003",
-        "admin@demo.ticketctl",
-        Role::Admin,
-    ),
-];
-
-async fn prepare_demo(app: &App, days: u32) -> anyhow::Result<()> {
-    if app.trains().await?.is_empty() {
-        eprintln!("demo: seeding the Bangladesh Railway network and {days} days of trips…");
-        let report = app.seed(days, &Bars::new()).await?;
-        print_report(&report);
-    }
-    for (name, phone, email, role) in DEMO_USERS {
-        let reg = Registration {
-            name: name.into(),
-            phone: phone.into(),
-            email: email.into(),
-            password: DEMO_PASSWORD.into(),
-            role,
-            // Staff need no NID; the passenger does, to buy online.
-            nid: (role == Role::Passenger).then(|| NidInput {
-                nid: DEMO_NID.into(),
-                date_of_birth: crate::outside::nid::DEFAULT_DOB.into(),
-            }),
-        };
-        match app.register(reg.clone()).await {
-            Ok(_) | Err(AppError::Conflict(_)) | Err(AppError::Nid(NidRefusal::Taken)) => {}
-            Err(AppError::Nid(_) | AppError::Unavailable { .. }) => {
-                eprintln!("demo: the NID registry did not verify the demo NID; {phone} has none");
-                match app.register(Registration { nid: None, ..reg }).await {
-                    Ok(_) | Err(AppError::Conflict(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     raise_open_file_limit();
     let store = super::open_store(&config.database_url).await?;
@@ -541,59 +474,6 @@ fn log_client_rules(config: &ServeConfig) {
             "client addresses are read from these proxies' headers"
         );
     }
-}
-
-/// Connects the use cases to the outside technologies the settings name.
-async fn plug_adapters(mut app: App, config: &ServeConfig) -> anyhow::Result<App> {
-    let registry = match &config.nid_registry {
-        Some(r) => HttpNidRegistry::new(&r.url, &r.key, nid_http::DEFAULT_TIMEOUT)
-            .with_context(|| format!("setting up the NID registry at {}", redact_url(&r.url)))?,
-        None => HttpNidRegistry::embedded(nid_http::DEFAULT_TIMEOUT)
-            .await
-            .context("starting the embedded mock NID registry")?,
-    };
-    app = app.with_nid_registry(Arc::new(registry));
-    if let Some(smtp) = &config.smtp {
-        let mailer = SmtpMailer::new(&smtp.url, &smtp.from)
-            .with_context(|| format!("setting up e-mail through {}", redact_url(&smtp.url)))?;
-        app = app.with_mailer(Arc::new(mailer));
-    }
-    if let Some(events) = &config.events {
-        // Connects on first use: a NATS server that is down delays events, not start-up.
-        app = app.with_event_publisher(Arc::new(JetStreamPublisher::new(events.clone())));
-    }
-    Ok(app)
-}
-
-/// Plugs in the SMS gateway client: to `--sms-url`, or to a mock gateway
-/// started here on a loopback port (kept alive by the returned handle).
-async fn plug_sms(
-    app: App,
-    config: &ServeConfig,
-) -> anyhow::Result<(App, Option<crate::outside::Embedded>)> {
-    let (settings, embedded) = match &config.sms {
-        SmsPlan::Gateway(settings) => (settings.clone(), None),
-        SmsPlan::Embedded { sender_id } => {
-            let mock = crate::outside::sms::MockSms::new(Default::default());
-            let embedded = crate::outside::serve_embedded(mock.router())
-                .await
-                .context("starting the embedded mock SMS gateway")?;
-            println!(
-                "SMS: mock gateway at {} (see GET /messages?to=NUMBER); --sms-url sends for real",
-                embedded.url()
-            );
-            let settings = SmsGatewaySettings {
-                url: embedded.url(),
-                api_key: String::new(),
-                sender_id: sender_id.clone(),
-                timeout: SMS_TIMEOUT,
-            };
-            (settings, Some(embedded))
-        }
-    };
-    let sender = HttpSmsSender::new(&settings)
-        .with_context(|| format!("setting up SMS through {}", redact_url(&settings.url)))?;
-    Ok((app.with_sms_sender(Arc::new(sender)), embedded))
 }
 
 /// Every connection is a file descriptor: a soft limit of 1,024 (a common
