@@ -603,6 +603,23 @@ pub async fn wait_settled(db: &TestDb, within: Duration) {
     }
 }
 
+/// Waits until the fulfilment consumer has handled every event (refunds paid,
+/// tickets issued), or fails after `within`.
+pub async fn wait_fulfilled(db: &TestDb, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = scalar(db, "SELECT COUNT(*) FROM outbox WHERE fulfilled_at IS NULL").await;
+        if left == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} outbox events not fulfilled after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// DESIGN.md's invariants on the database once the server is stopped: no
 /// seat-segment sold twice and every seat's mask exactly its live claims (no
 /// seat stuck), one ticket per confirmed passenger, every order's money agrees
