@@ -88,6 +88,10 @@ id_type!(
     EventId
 );
 id_type!(
+    /// A text message queued for the SMS gateway.
+    SmsId
+);
+id_type!(
     /// What an outbox event is about: an order, a hold or a ticket, as the
     /// event's kind says (`order.*`, `hold.*`, `ticket.*`).
     SubjectId

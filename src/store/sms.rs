@@ -28,7 +28,7 @@ pub struct NewSms {
 /// A message due for sending, as claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsMessage {
-    pub id: i64,
+    pub id: crate::domain::SmsId,
     pub reference: String,
     pub phone: String,
     pub body: String,
@@ -88,7 +88,7 @@ pub trait SmsStore: Send + Sync {
     /// rather than per message keeps the SQLite writer free for sales.
     async fn sms_settle_all(
         &self,
-        outcomes: &[(i64, SmsOutcome)],
+        outcomes: &[(crate::domain::SmsId, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 

@@ -142,7 +142,7 @@ impl App {
         };
         let due = self.store.sms_claim(&claim, BATCH).await?;
         let n = due.len();
-        let outcomes: Vec<(i64, SmsOutcome)> = futures_util::stream::iter(due)
+        let outcomes: Vec<(crate::domain::SmsId, SmsOutcome)> = futures_util::stream::iter(due)
             .map(|message| {
                 let out = out.clone();
                 async move {

@@ -13,7 +13,7 @@ use crate::store::{OutboxClaim, StoreResult, ts};
 /// Records one attempt on a claimed message and releases its claim.
 async fn settle(
     conn: &mut sqlx::PgConnection,
-    id: i64,
+    id: crate::domain::SmsId,
     outcome: &SmsOutcome,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -48,7 +48,7 @@ async fn settle(
                  claimed_by = NULL, claimed_until = NULL
              WHERE id = $1",
     )
-    .bind(id)
+    .bind(id.get())
     .bind(status.as_str())
     .bind(next_ms)
     .bind(error)
@@ -101,7 +101,7 @@ impl SmsStore for PgStore {
             .iter()
             .map(|r| {
                 Ok(SmsMessage {
-                    id: get(r, "id")?,
+                    id: crate::domain::SmsId(get(r, "id")?),
                     reference: get(r, "reference")?,
                     phone: get(r, "phone")?,
                     body: get(r, "body")?,
@@ -116,7 +116,7 @@ impl SmsStore for PgStore {
 
     async fn sms_settle_all(
         &self,
-        outcomes: &[(i64, SmsOutcome)],
+        outcomes: &[(crate::domain::SmsId, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;

@@ -31,7 +31,7 @@ fn claim(conn: &Connection, claim: &OutboxClaim, limit: i64) -> StoreResult<Vec<
             ],
             |r| {
                 Ok(SmsMessage {
-                    id: r.get(0)?,
+                    id: crate::domain::SmsId(r.get(0)?),
                     reference: r.get(1)?,
                     phone: r.get(2)?,
                     body: r.get(3)?,
@@ -47,7 +47,12 @@ fn claim(conn: &Connection, claim: &OutboxClaim, limit: i64) -> StoreResult<Vec<
     Ok(due)
 }
 
-fn settle(conn: &Connection, id: i64, outcome: &SmsOutcome, now: DateTime<Utc>) -> StoreResult<()> {
+fn settle(
+    conn: &Connection,
+    id: crate::domain::SmsId,
+    outcome: &SmsOutcome,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let (status, next_ms, error, provider_id, done) = match outcome {
         SmsOutcome::Sent { provider_id } => (
             SmsStatus::Sent,
@@ -75,7 +80,7 @@ fn settle(conn: &Connection, id: i64, outcome: &SmsOutcome, now: DateTime<Utc>) 
     )
     .map_err(db)?
     .execute(params![
-        id,
+        id.get(),
         status.as_str(),
         next_ms,
         error,
@@ -140,7 +145,7 @@ impl SmsStore for SqliteStore {
 
     async fn sms_settle_all(
         &self,
-        outcomes: &[(i64, SmsOutcome)],
+        outcomes: &[(crate::domain::SmsId, SmsOutcome)],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let outcomes = outcomes.to_vec();
