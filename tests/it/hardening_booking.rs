@@ -18,35 +18,6 @@ use crate::common::server::{Reply, TestApp, quick_user, test_config, tiny_trip};
 use ticketctl::app::AppConfig;
 use ticketctl::domain::{ChargeStatus, Role, TripId};
 
-/// Runs each `case(TestApp)` on both backends, the server started with
-/// `config()`; `group` names the module the tests go in.
-macro_rules! on_both_with {
-    ($group:ident, $config:ident: $($case:ident),* $(,)?) => {
-        mod $group {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $case() {
-                        let db = $crate::common::db::sqlite();
-                        let t = $crate::common::server::TestApp::start_with(db, super::super::$config()).await;
-                        super::super::$case(t).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $case() {
-                        let Some(db) = $crate::common::db::postgres().await else { return };
-                        let t = $crate::common::server::TestApp::start_with(db, super::super::$config()).await;
-                        super::super::$case(t).await;
-                    }
-                )*
-            }
-        }
-    };
-}
-
 /// Sends every request at once: each task waits on one barrier, then fires.
 async fn all_at_once<F, Fut>(n: usize, make: F) -> Vec<Reply>
 where

@@ -549,33 +549,5 @@ on_both_backends!(
     an_account_without_an_nid_buys_online_once_it_adds_one,
 );
 
-/// Runs each `case(TestApp)` on both backends with the server started with `config()`.
-macro_rules! on_both_with {
-    ($group:ident, $config:ident: $($case:ident),* $(,)?) => {
-        mod $group {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $case() {
-                        let db = $crate::common::db::sqlite();
-                        let t = $crate::common::server::TestApp::start_with(db, super::super::$config()).await;
-                        super::super::$case(t).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $case() {
-                        let Some(db) = $crate::common::db::postgres().await else { return };
-                        let t = $crate::common::server::TestApp::start_with(db, super::super::$config()).await;
-                        super::super::$case(t).await;
-                    }
-                )*
-            }
-        }
-    };
-}
-
 on_both_with!(day_cap, day_capped: the_day_cap_counts_every_trip_of_the_travel_date);
 on_both_with!(flags, flag_after_two: refusals_and_reports_flag_an_nid_until_an_admin_clears_it);

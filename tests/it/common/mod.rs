@@ -134,3 +134,32 @@ macro_rules! on_both_databases_in_room {
         }
     };
 }
+
+/// Runs each `case(TestApp)` on both backends, the server started with
+/// `config()`; `group` names the module the tests go in.
+macro_rules! on_both_with {
+    ($group:ident, $config:ident: $($case:ident),* $(,)?) => {
+        mod $group {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let db = $crate::common::db::sqlite();
+                        let t = $crate::common::server::TestApp::start_with(db, super::super::$config()).await;
+                        super::super::$case(t).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $case() {
+                        let Some(db) = $crate::common::db::postgres().await else { return };
+                        let t = $crate::common::server::TestApp::start_with(db, super::super::$config()).await;
+                        super::super::$case(t).await;
+                    }
+                )*
+            }
+        }
+    };
+}
