@@ -53,6 +53,38 @@ async fn two_accounts_cannot_share_one_nid(t: TestApp) {
     assert_eq!(me.body["nid"], nid, "{}", me.body);
 }
 
+/// Twelve people registering one NID at the same moment: one account, the
+/// rest refused as the NID's, never a 5xx (the unique index decides, not a
+/// read before the write).
+async fn one_nid_registered_by_many_at_once_makes_one_account(t: TestApp) {
+    let nid = "5512345678902";
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let answers = futures_util::future::join_all((10..22).map(|n| {
+        let barrier = barrier.clone();
+        let t = &t;
+        async move {
+            barrier.wait().await;
+            t.post("/v1/auth/register", registration(n, nid, TEST_DOB))
+                .await
+        }
+    }))
+    .await;
+    let accepted = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::ACCEPTED)
+        .count();
+    assert_eq!(
+        accepted,
+        1,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != StatusCode::ACCEPTED) {
+        r.assert_problem(409, "nid-taken");
+    }
+    assert_eq!(users(&t).await, 1);
+}
+
 async fn the_registry_refusals_create_nothing(t: TestApp) {
     let cases = [
         ("0001234567", TEST_DOB, "not_found"),
@@ -287,6 +319,7 @@ async fn bad_nids_and_dates_are_refused_and_change_nothing(t: TestApp) {
 
 on_both_backends!(
     two_accounts_cannot_share_one_nid,
+    one_nid_registered_by_many_at_once_makes_one_account,
     the_registry_refusals_create_nothing,
     bad_nids_and_dates_are_refused_and_change_nothing,
 );
