@@ -37,32 +37,8 @@ pub(super) async fn outbox_claim(
     claim: &OutboxClaim,
     limit: i64,
 ) -> StoreResult<Vec<OutboxEvent>> {
-    let (by, until) = consumer.claim_columns();
-    // SKIP LOCKED: a claim arriving together with another passes over the rows
-    // the other is taking instead of waiting for them and then taking them too.
-    let sql = format!(
-        "UPDATE outbox SET {by} = $1, {until} = $2
-         WHERE id IN (SELECT id FROM outbox
-                      WHERE {} IS NULL AND ({until} IS NULL OR {until} <= $3 OR {by} = $1)
-                      ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
-         RETURNING id, kind, subject_id, payload, created_at",
-        consumer.column()
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&claim.owner)
-        .bind(ts(claim.until()))
-        .bind(ts(claim.now))
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
-    let mut events = rows
-        .iter()
-        .map(outbox_event_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-    // RETURNING promises no order.
-    events.sort_by_key(|e| e.id);
-    Ok(events)
+    // A claim with nothing to mark: the same statement, one home for its SQL.
+    outbox_mark_and_claim(pool, consumer, &[], claim, limit).await
 }
 
 /// `done` marked handled and the next batch claimed in one statement (one
@@ -76,6 +52,8 @@ pub(super) async fn outbox_mark_and_claim(
 ) -> StoreResult<Vec<OutboxEvent>> {
     let (by, until) = consumer.claim_columns();
     let column = consumer.column();
+    // SKIP LOCKED: a claim arriving together with another passes over the rows
+    // the other is taking instead of waiting for them and then taking them too.
     let sql = format!(
         "WITH marked AS (UPDATE outbox SET {column} = $3 WHERE id = ANY($5))
          UPDATE outbox SET {by} = $1, {until} = $2
@@ -98,6 +76,7 @@ pub(super) async fn outbox_mark_and_claim(
         .iter()
         .map(outbox_event_row)
         .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING promises no order.
     events.sort_by_key(|e| e.id);
     Ok(events)
 }
