@@ -52,6 +52,9 @@ _ticketctl() {
             ticketctl,serve)
                 cmd="ticketctl__subcmd__serve"
                 ;;
+            ticketctl,simulate)
+                cmd="ticketctl__subcmd__simulate"
+                ;;
             ticketctl,station)
                 cmd="ticketctl__subcmd__station"
                 ;;
@@ -135,6 +138,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help,serve)
                 cmd="ticketctl__subcmd__help__subcmd__serve"
+                ;;
+            ticketctl__subcmd__help,simulate)
+                cmd="ticketctl__subcmd__help__subcmd__simulate"
                 ;;
             ticketctl__subcmd__help,station)
                 cmd="ticketctl__subcmd__help__subcmd__station"
@@ -341,7 +347,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms mock-gateway help"
+            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms mock-gateway simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -617,7 +623,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms mock-gateway help"
+            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms mock-gateway simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,6 +861,20 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__simulate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1724,6 +1744,52 @@ _ticketctl() {
                     return 0
                     ;;
                 --invariant-check-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__simulate)
+            opts="-h --schedules --first-seed --seed --sabotage --buyers --rtt-ms --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --schedules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first-seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sabotage)
+                    COMPREPLY=($(compgen -W "none no-fence clock-skew" -- "${cur}"))
+                    return 0
+                    ;;
+                --buyers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rtt-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -11,6 +11,7 @@ pub mod observe;
 pub mod outside;
 pub mod rehearse;
 pub mod server;
+pub mod sim;
 pub mod store;
 pub mod tui;
 pub mod wire;

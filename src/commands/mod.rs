@@ -14,6 +14,7 @@ mod output;
 mod rehearse;
 mod seed;
 mod serve;
+mod simulate;
 mod station;
 mod ticket;
 mod train;
@@ -103,6 +104,8 @@ pub enum Command {
     MockSms(mock_sms::Cmd),
     /// The mock card gateway, a process of its own: tokenizes cards, charges tokens.
     MockGateway(mock_gateway::Cmd),
+    /// Check the two-region protocol on thousands of seeded schedules of faults.
+    Simulate(simulate::Cmd),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -135,6 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(cmd) => cmd.run(),
         Command::MockSms(cmd) => cmd.run().await,
         Command::MockGateway(cmd) => cmd.run().await,
+        Command::Simulate(cmd) => cmd.run(),
     }
 }
 

@@ -38,6 +38,7 @@ mod metrics_names;
 mod metrics_room;
 mod migration_events;
 mod mock_gateway;
+mod multi_region_sim;
 mod nid_limits;
 mod nid_process;
 mod nid_registration;
