@@ -227,7 +227,8 @@ impl App {
             turn.verify(password.to_owned(), None).await?;
             return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
         };
-        self.credentials_attempt(&turn, &user, password, totp).await?;
+        self.credentials_attempt(&turn, &user, password, totp)
+            .await?;
         self.start_session(&user).await
     }
 

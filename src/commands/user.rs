@@ -188,7 +188,11 @@ impl Cmd {
                 println!(
                     "personal data older than {older_than_days} days: {} accounts erased; rows anonymised: {}",
                     report.accounts.len(),
-                    if rows.is_empty() { "none".to_owned() } else { rows.join(", ") }
+                    if rows.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        rows.join(", ")
+                    }
                 );
             }
         }

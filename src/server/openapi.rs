@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue};
+use super::{
+    admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue,
+};
 use crate::wire::problem::Problem;
 
 /// Every problem `type` slug the server answers with (`/problems/{slug}`).

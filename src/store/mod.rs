@@ -172,8 +172,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, SaleStore, SchemaStore, SeatFeedStore,
-        SmsStore, Store, TicketStore,
+        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, SaleStore, SchemaStore,
+        SeatFeedStore, SmsStore, Store, TicketStore,
     };
 }
 

@@ -396,8 +396,12 @@ pub trait PersonalStore: Send + Sync {
 
     /// The person's pseudonym key, made from `fresh` if they have none yet;
     /// `None` for an erased account (its key is gone for good) or none at all.
-    async fn person_key(&self, user_id: UserId, fresh: &str, now: i64)
-    -> StoreResult<Option<String>>;
+    async fn person_key(
+        &self,
+        user_id: UserId,
+        fresh: &str,
+        now: i64,
+    ) -> StoreResult<Option<String>>;
 }
 
 /// The conflict an erasure with upcoming trips is refused with.

@@ -337,6 +337,23 @@ async fn the_export_has_everything_and_erasure_leaves_nothing(db: TestDb) {
     let (ok, out) = ticketctl(t.db.url(), &["user", "export", "987654"]);
     assert!(!ok && out.contains("no user 987654"), "{out}");
 
+    // Her pseudonyms link while her key exists (and show nothing of her).
+    let pseudonym = t
+        .app
+        .pseudonym(ticketctl::domain::UserId(p_id), P_PHONE)
+        .await
+        .unwrap()
+        .expect("a key for a live account");
+    assert_eq!(
+        t.app
+            .pseudonym(ticketctl::domain::UserId(p_id), P_PHONE)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(pseudonym.as_str())
+    );
+    assert!(found_in(&pseudonym, &person_needles()).is_empty());
+
     let o_before = t.get_as("/v1/me/export", &o).await.body;
     let erase = |token: String, body: Value| {
         let t = &t;
@@ -358,15 +375,21 @@ async fn the_export_has_everything_and_erasure_leaves_nothing(db: TestDb) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let p = r.body["access_token"].as_str().unwrap().to_owned();
     let before = t.get_as("/v1/me/export", &p).await.body;
-    erase(p.clone(), json!({ "password": "not the password", "totp": code(30) }))
-        .await
-        .assert_problem(401, "unauthorized");
+    erase(
+        p.clone(),
+        json!({ "password": "not the password", "totp": code(30) }),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
     erase(p.clone(), json!({ "password": PASSWORD }))
         .await
         .assert_problem(401, "mfa-required");
-    erase(p.clone(), json!({ "password": PASSWORD, "totp": code(-3600) }))
-        .await
-        .assert_problem(401, "unauthorized");
+    erase(
+        p.clone(),
+        json!({ "password": PASSWORD, "totp": code(-3600) }),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
     erase(p.clone(), json!({ "password": PASSWORD, "totp": ["x"] }))
         .await
         .assert_problem(422, "invalid-body");
@@ -469,7 +492,13 @@ async fn retention_anonymises_only_what_is_old_enough(db: TestDb) {
     let clerk = t.user_token("01799000021", Role::Clerk).await;
     let old_trip = tiny_trip(&t.app, 12).await;
     // An old traveller: an account, an order and a counter sale, 40 days ago.
-    register(&t, "Old Traveller", "01712340031", "old.traveller@example.com").await;
+    register(
+        &t,
+        "Old Traveller",
+        "01712340031",
+        "old.traveller@example.com",
+    )
+    .await;
     let old = login(&t, "01712340031", None).await.body["access_token"]
         .as_str()
         .unwrap()
@@ -490,7 +519,13 @@ async fn retention_anonymises_only_what_is_old_enough(db: TestDb) {
     t.manual_clock().advance(chrono::Duration::days(40));
     let clerk = t.login("01799000021").await;
     let new_trip = tiny_trip(&t.app, 12).await;
-    register(&t, "New Traveller", "01712340032", "new.traveller@example.com").await;
+    register(
+        &t,
+        "New Traveller",
+        "01712340032",
+        "new.traveller@example.com",
+    )
+    .await;
     let new = login(&t, "01712340032", None).await.body["access_token"]
         .as_str()
         .unwrap()

@@ -78,7 +78,8 @@ impl IdentityStore for PgStore {
             &self.pool,
             "(phone = $1 OR email = $1) AND erased_at IS NULL",
             login.to_owned(),
-        ).await
+        )
+        .await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {

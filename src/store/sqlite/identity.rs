@@ -171,7 +171,13 @@ impl IdentityStore for SqliteStore {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
         let login = login.to_owned();
         self.engine
-            .read(move |conn| user_where(conn, "(phone = ?1 OR email = ?1) AND erased_at IS NULL", login))
+            .read(move |conn| {
+                user_where(
+                    conn,
+                    "(phone = ?1 OR email = ?1) AND erased_at IS NULL",
+                    login,
+                )
+            })
             .await
     }
 

@@ -8,11 +8,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db};
 use crate::domain::UserId;
+use crate::store::StoreResult;
 use crate::store::personal::{
     Dialect, PERSONAL_TABLES, PersonalRows, PersonalStore, PurgeReport, Scope, erase_sql,
     export_sql, exported, stale_accounts_sql, upcoming_conflict, upcoming_sql,
 };
-use crate::store::StoreResult;
 
 const D: Dialect = Dialect::Sqlite;
 
