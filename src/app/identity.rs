@@ -273,7 +273,13 @@ impl App {
         totp: Option<&str>,
     ) -> AppResult<()> {
         let turn = self.passwords.turn().await?;
-        self.credentials_attempt(&turn, user, password, totp).await
+        match self.credentials_attempt(&turn, user, password, totp).await {
+            // The login is known here: only the password can be wrong.
+            Err(AppError::Unauthorized(what)) if what == BAD_CREDENTIALS => {
+                Err(AppError::Unauthorized("wrong password".into()))
+            }
+            other => other,
+        }
     }
 
     async fn check_credentials(

@@ -27,13 +27,23 @@ fn bound(sql: String, s: &Scope) -> sqlx::query::Query<'static, Postgres, PgArgu
 
 /// Erases one person's rows (inside the caller's transaction).
 async fn erase_person(conn: &mut PgConnection, scope: &Scope) -> StoreResult<()> {
-    // A hold locks its user's row first: lock it too, so no hold slips in
-    // between the check for upcoming trips and the erasure.
+    // An online hold locks its user's row, a sale under an NID takes the
+    // NID's advisory lock (migration 0010): take both, so no hold or sale
+    // slips in between the check for upcoming trips and the erasure.
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
         .bind(scope.user_id)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
+    if let Some(nid) = &scope.nid {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('ticketctl.nid-seats.' || $1, 0))",
+        )
+        .bind(nid)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
     let upcoming: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(upcoming_sql(D)))
         .bind(scope.user_id)
         .bind(scope.nid.clone())
