@@ -227,11 +227,25 @@ impl App {
             turn.verify(password.to_owned(), None).await?;
             return Err(AppError::Unauthorized(BAD_CREDENTIALS.into()));
         };
+        self.credentials_attempt(&turn, &user, password, totp)
+            .await?;
+        self.start_session(&user).await
+    }
+
+    /// One counted attempt at `user`'s password (and code): counted as failed
+    /// before the check, cleared on success.
+    async fn credentials_attempt(
+        &self,
+        turn: &Turn<'_>,
+        user: &User,
+        password: &str,
+        totp: Option<&str>,
+    ) -> AppResult<()> {
         self.reserve_attempt(user.id).await?;
-        match self.check_credentials(&turn, &user, password, totp).await {
+        match self.check_credentials(turn, user, password, totp).await {
             Ok(Ok(())) => {
                 self.store.clear_failed_logins(user.id).await?;
-                self.start_session(&user).await
+                Ok(())
             }
             Ok(Err(Refusal::MfaRequired)) => {
                 self.store.release_login_attempt(user.id).await?;
@@ -246,6 +260,25 @@ impl App {
                 self.store.release_login_attempt(user.id).await?;
                 Err(e)
             }
+        }
+    }
+
+    /// Asks a signed-in user for their password again (and a code, with
+    /// two-factor on) before something that cannot be undone. Counted as a
+    /// login attempt: wrong guesses lock the account as they do at login.
+    pub(crate) async fn reauthenticate(
+        &self,
+        user: &User,
+        password: &str,
+        totp: Option<&str>,
+    ) -> AppResult<()> {
+        let turn = self.passwords.turn().await?;
+        match self.credentials_attempt(&turn, user, password, totp).await {
+            // The login is known here: only the password can be wrong.
+            Err(AppError::Unauthorized(what)) if what == BAD_CREDENTIALS => {
+                Err(AppError::Unauthorized("wrong password".into()))
+            }
+            other => other,
         }
     }
 

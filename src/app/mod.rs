@@ -18,6 +18,7 @@ pub mod nid;
 pub mod notify;
 mod passwords;
 pub mod payments;
+pub mod personal;
 pub mod queue;
 pub mod relay;
 pub mod seat_feed;
@@ -99,6 +100,9 @@ pub struct AppConfig {
     pub nid_flag_after: i64,
     /// How traveller SMS are retried (when a sender is plugged in).
     pub sms: notify::sms::SmsPolicy,
+    /// Personal data older than this many days is anonymised by a worker
+    /// (see `personal::purge_personal_data`); `None`: kept until erased.
+    pub personal_data_retention_days: Option<u32>,
 }
 
 impl Default for AppConfig {
@@ -130,6 +134,7 @@ impl Default for AppConfig {
             seats_per_nid_per_day: Some(crate::domain::SEATS_PER_NID_PER_DAY),
             nid_flag_after: 5,
             sms: notify::sms::SmsPolicy::default(),
+            personal_data_retention_days: None,
         }
     }
 }

@@ -22,6 +22,10 @@ use super::{App, AppError, AppResult};
 
 const BATCH: i64 = 200;
 
+/// How often the retention worker runs (and once at start): retention is
+/// counted in days, so hourly is soon enough.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
 /// How long a claimed batch is the claimant's alone, unless configured
 /// (`AppConfig::outbox_lease`). Long enough for a batch's notifications to go
 /// out; a process killed mid-batch delays its events by at most this much.
@@ -393,6 +397,17 @@ impl App {
         }
         if self.config.follow_seat_changes {
             set.spawn(super::seat_feed::follow(self.clone(), shutdown.clone()));
+        }
+        if let Some(days) = self.config.personal_data_retention_days {
+            let app = self.clone();
+            set.spawn(every(RETENTION_EVERY, shutdown.clone(), move || {
+                let app = app.clone();
+                async move {
+                    if let Err(e) = app.purge_personal_data(days).await {
+                        tracing::warn!(error = %e, "personal data retention failed");
+                    }
+                }
+            }));
         }
         let app = self.clone();
         let requests = self.sweeps.waiting_receiver().take();

@@ -1,4 +1,4 @@
-//! `ticketctl user add|list|set-role`.
+//! `ticketctl user add|list|set-role|export|erase|purge`.
 
 use anyhow::Context;
 use std::io::BufRead;
@@ -54,6 +54,20 @@ pub enum Cmd {
     },
     /// Change a user's role.
     SetRole { id: UserId, role: Role },
+    /// Print everything stored about a user as one JSON document.
+    Export { id: UserId },
+    /// Erase a user's personal data (names, phone, e-mail, NID, passengers,
+    /// SMS); orders, tickets and ledgers stay, anonymous. Refused while the
+    /// user has upcoming trips.
+    Erase { id: UserId },
+    /// Anonymise personal data older than N days: passengers and counter
+    /// buyers of trips that left before then, delivered SMS bodies, and
+    /// passenger accounts with no sign-in or trip since (as `serve
+    /// --personal-data-retention-days` does hourly).
+    Purge {
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        older_than_days: u32,
+    },
 }
 
 /// Where `user add --nid` verifies the NID: as `serve`, the registry at a URL,
@@ -158,6 +172,28 @@ impl Cmd {
             Cmd::SetRole { id, role } => {
                 app.set_role(id, role).await?;
                 println!("user {id} is now {role}");
+            }
+            Cmd::Export { id } => return print_json(&app.export_personal_data(id).await?),
+            Cmd::Erase { id } => {
+                app.erase_personal_data(id).await?;
+                println!("user {id}: personal data erased; the account can no longer sign in");
+            }
+            Cmd::Purge { older_than_days } => {
+                let report = app.purge_personal_data(older_than_days).await?;
+                let rows: Vec<String> = report
+                    .rows
+                    .iter()
+                    .map(|(table, n)| format!("{table} {n}"))
+                    .collect();
+                println!(
+                    "personal data older than {older_than_days} days: {} accounts erased; rows anonymised: {}",
+                    report.accounts.len(),
+                    if rows.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        rows.join(", ")
+                    }
+                );
             }
         }
         Ok(())

@@ -14,6 +14,7 @@ pub mod hold;
 pub mod ids;
 pub mod order;
 pub mod passenger;
+pub mod pseudonym;
 pub mod seat;
 pub mod seat_cap;
 pub mod segment;

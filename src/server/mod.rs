@@ -20,6 +20,7 @@ mod nid;
 pub mod openapi;
 mod openapi_input;
 mod panic;
+mod personal;
 mod queue;
 mod rate;
 mod rate_redis;
@@ -82,7 +83,8 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .route("/v1/auth/logout", post(identity::logout))
         .route("/v1/auth/mfa/enroll", post(identity::mfa_enroll))
         .route("/v1/auth/mfa/verify", post(identity::mfa_verify))
-        .route("/v1/me", get(identity::me))
+        .route("/v1/me", get(identity::me).delete(personal::erase))
+        .route("/v1/me/export", get(personal::export))
         .route("/v1/holds", post(booking::create_hold))
         .route(
             "/v1/holds/{id}",

@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{admin, booking, catalog, counter, health, identity, live, metrics, nid, queue};
+use super::{
+    admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue,
+};
 use crate::wire::problem::Problem;
 
 /// Every problem `type` slug the server answers with (`/problems/{slug}`).
@@ -85,6 +87,8 @@ pub const PROBLEM_TYPES: &[&str] = &[
         identity::mfa_enroll,
         identity::mfa_verify,
         identity::me,
+        personal::export,
+        personal::erase,
         booking::create_hold,
         booking::get_hold,
         booking::release_hold,

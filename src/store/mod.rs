@@ -17,6 +17,7 @@ mod monitor;
 mod nid;
 mod outbox;
 mod payment;
+pub mod personal;
 pub mod postgres;
 mod read_models;
 mod sales;
@@ -37,6 +38,7 @@ pub use monitor::{MonitorStore, OutboxBacklog, PoolUsage, WriterObserver};
 pub use nid::{FlaggedNid, NidStore};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
+pub use personal::PersonalStore;
 pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
@@ -126,6 +128,7 @@ pub trait Store:
     + IdentityStore
     + BookingStore
     + PaymentStore
+    + PersonalStore
     + TicketStore
     + OutboxStore
     + InvariantStore
@@ -148,6 +151,7 @@ impl<T> Store for T where
         + IdentityStore
         + BookingStore
         + PaymentStore
+        + PersonalStore
         + TicketStore
         + OutboxStore
         + InvariantStore
@@ -168,8 +172,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, NidStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore,
-        SmsStore, Store, TicketStore,
+        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, SaleStore, SchemaStore,
+        SeatFeedStore, SmsStore, Store, TicketStore,
     };
 }
 

@@ -42,6 +42,16 @@ pub struct LoginRequest {
     pub totp: Option<String>,
 }
 
+/// `DELETE /v1/me`: the account holder signs again before erasure.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseRequest {
+    pub password: String,
+    /// The current two-factor code, when two-factor is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<String>,
+}
+
 /// `POST /v1/auth/refresh` and `/v1/auth/logout`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -44,6 +44,7 @@ mod nid_process;
 mod nid_registration;
 mod outbox_claims;
 mod pci_boundary;
+mod personal_data;
 mod queue_concurrency;
 mod queue_redis;
 mod rate_limits_redis;

@@ -94,6 +94,12 @@ pub struct Cmd {
     /// admin to review (it cannot buy until cleared).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=1000))]
     pub nid_flag_after: i64,
+    /// Anonymise personal data older than this many days (passengers and
+    /// counter buyers of trips that left before then, delivered SMS bodies,
+    /// passenger accounts with no sign-in or trip since), checked hourly.
+    /// Without it personal data is kept until erased.
+    #[arg(long, env = "TICKETCTL_PERSONAL_DATA_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub personal_data_retention_days: Option<u32>,
     /// Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/):
     /// the waiting room and rate limits are kept there. Without it they live in
     /// this process's memory, so only one process may serve a queued sale.
@@ -322,6 +328,7 @@ impl Cmd {
                 seats_per_nid_per_day: (self.seats_per_nid_per_day > 0)
                     .then_some(self.seats_per_nid_per_day),
                 nid_flag_after: self.nid_flag_after,
+                personal_data_retention_days: self.personal_data_retention_days,
                 ..AppConfig::default()
             },
             nid_registry: match (&self.nid_registry_url, &self.nid_registry_key) {

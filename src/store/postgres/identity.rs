@@ -74,7 +74,12 @@ impl IdentityStore for PgStore {
     }
 
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
-        user_where(&self.pool, "phone = $1 OR email = $1", login.to_owned()).await
+        user_where(
+            &self.pool,
+            "(phone = $1 OR email = $1) AND erased_at IS NULL",
+            login.to_owned(),
+        )
+        .await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
@@ -373,7 +378,7 @@ impl IdentityStore for PgStore {
             "SELECT u.role,
                     ($2::BIGINT IS NOT NULL AND (s.id IS NULL OR s.revoked_at IS NOT NULL)) AS revoked
              FROM users u LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id
-             WHERE u.id = $1",
+             WHERE u.id = $1 AND u.erased_at IS NULL",
         )
         .bind(user_id)
         .bind(session_id)

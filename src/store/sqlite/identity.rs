@@ -171,7 +171,13 @@ impl IdentityStore for SqliteStore {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<User>> {
         let login = login.to_owned();
         self.engine
-            .read(move |conn| user_where(conn, "phone = ?1 OR email = ?1", login))
+            .read(move |conn| {
+                user_where(
+                    conn,
+                    "(phone = ?1 OR email = ?1) AND erased_at IS NULL",
+                    login,
+                )
+            })
             .await
     }
 
@@ -403,7 +409,7 @@ impl IdentityStore for SqliteStore {
                         "SELECT u.role,
                                 ?2 IS NOT NULL AND (s.id IS NULL OR s.revoked_at IS NOT NULL)
                          FROM users u LEFT JOIN sessions s ON s.id = ?2 AND s.user_id = u.id
-                         WHERE u.id = ?1",
+                         WHERE u.id = ?1 AND u.erased_at IS NULL",
                     )
                     .map_err(db)?
                     .query_row(params![user_id, session_id], |r| Ok((r.get(0)?, r.get(1)?)))
