@@ -208,8 +208,17 @@ _ticketctl() {
             ticketctl__subcmd__help__subcmd__user,add)
                 cmd="ticketctl__subcmd__help__subcmd__user__subcmd__add"
                 ;;
+            ticketctl__subcmd__help__subcmd__user,erase)
+                cmd="ticketctl__subcmd__help__subcmd__user__subcmd__erase"
+                ;;
+            ticketctl__subcmd__help__subcmd__user,export)
+                cmd="ticketctl__subcmd__help__subcmd__user__subcmd__export"
+                ;;
             ticketctl__subcmd__help__subcmd__user,list)
                 cmd="ticketctl__subcmd__help__subcmd__user__subcmd__list"
+                ;;
+            ticketctl__subcmd__help__subcmd__user,purge)
+                cmd="ticketctl__subcmd__help__subcmd__user__subcmd__purge"
                 ;;
             ticketctl__subcmd__help__subcmd__user,set-role)
                 cmd="ticketctl__subcmd__help__subcmd__user__subcmd__set__subcmd__role"
@@ -319,11 +328,20 @@ _ticketctl() {
             ticketctl__subcmd__user,add)
                 cmd="ticketctl__subcmd__user__subcmd__add"
                 ;;
+            ticketctl__subcmd__user,erase)
+                cmd="ticketctl__subcmd__user__subcmd__erase"
+                ;;
+            ticketctl__subcmd__user,export)
+                cmd="ticketctl__subcmd__user__subcmd__export"
+                ;;
             ticketctl__subcmd__user,help)
                 cmd="ticketctl__subcmd__user__subcmd__help"
                 ;;
             ticketctl__subcmd__user,list)
                 cmd="ticketctl__subcmd__user__subcmd__list"
+                ;;
+            ticketctl__subcmd__user,purge)
+                cmd="ticketctl__subcmd__user__subcmd__purge"
                 ;;
             ticketctl__subcmd__user,set-role)
                 cmd="ticketctl__subcmd__user__subcmd__set__subcmd__role"
@@ -331,11 +349,20 @@ _ticketctl() {
             ticketctl__subcmd__user__subcmd__help,add)
                 cmd="ticketctl__subcmd__user__subcmd__help__subcmd__add"
                 ;;
+            ticketctl__subcmd__user__subcmd__help,erase)
+                cmd="ticketctl__subcmd__user__subcmd__help__subcmd__erase"
+                ;;
+            ticketctl__subcmd__user__subcmd__help,export)
+                cmd="ticketctl__subcmd__user__subcmd__help__subcmd__export"
+                ;;
             ticketctl__subcmd__user__subcmd__help,help)
                 cmd="ticketctl__subcmd__user__subcmd__help__subcmd__help"
                 ;;
             ticketctl__subcmd__user__subcmd__help,list)
                 cmd="ticketctl__subcmd__user__subcmd__help__subcmd__list"
+                ;;
+            ticketctl__subcmd__user__subcmd__help,purge)
+                cmd="ticketctl__subcmd__user__subcmd__help__subcmd__purge"
                 ;;
             ticketctl__subcmd__user__subcmd__help,set-role)
                 cmd="ticketctl__subcmd__user__subcmd__help__subcmd__set__subcmd__role"
@@ -1099,7 +1126,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__user)
-            opts="add list set-role"
+            opts="add list set-role export erase purge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1126,7 +1153,49 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__help__subcmd__user__subcmd__erase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__user__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__help__subcmd__user__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__user__subcmd__purge)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1545,7 +1614,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-url --gateway-secret-key --gateway-publishable-key --gateway-ledger --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-url --gateway-secret-key --gateway-publishable-key --gateway-ledger --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --personal-data-retention-days --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1616,6 +1685,10 @@ _ticketctl() {
                     return 0
                     ;;
                 --nid-flag-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --personal-data-retention-days)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2451,7 +2524,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user)
-            opts="-h --database-url --log-format --help add list set-role help"
+            opts="-h --database-url --log-format --help add list set-role export erase purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2530,8 +2603,52 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__user__subcmd__erase)
+            opts="-h --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__user__subcmd__export)
+            opts="-h --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__user__subcmd__help)
-            opts="add list set-role help"
+            opts="add list set-role export erase purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2545,6 +2662,34 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__user__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__user__subcmd__help__subcmd__erase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__user__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2586,6 +2731,20 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__user__subcmd__help__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__user__subcmd__help__subcmd__set__subcmd__role)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -2607,6 +2766,32 @@ _ticketctl() {
                 return 0
             fi
             case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__user__subcmd__purge)
+            opts="-h --older-than-days --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -65,6 +65,7 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nid-regist
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nid-registry-key -d 'The registry\'s API key (sent as X-Api-Key)' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l seats-per-nid-per-day -d 'Seats one NID may hold or own on all trains of one travel day, online and at counters together (0: no day cap). The cap per trip is 4' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nid-flag-after -d 'Sales refused by an NID\'s seat caps before the NID is flagged for an admin to review (it cannot buy until cleared)' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l personal-data-retention-days -d 'Anonymise personal data older than this many days (passengers and counter buyers of trips that left before then, delivered SMS bodies, passenger accounts with no sign-in or trip since), checked hourly. Without it personal data is kept until erased' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-url -d 'Redis shared by several `serve` processes (e.g. redis://127.0.0.1:6379/): the waiting room and rate limits are kept there. Without it they live in this process\'s memory, so only one process may serve a queued sale' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l redis-prefix -d 'Prefix of every Redis key, so several deployments can share one Redis' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand serve" -l nats-url -d 'NATS server for the event relay (e.g. nats://127.0.0.1:4222): every outbox event is published to a JetStream stream. Without it no relay runs and events stay in the database' -r
@@ -198,14 +199,17 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "search" -d 'Search trips between two stations on a date, with fares and free seats'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "add" -d 'Schedule a trip of a train on a date (creates its seat inventory)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand trip; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -s h -l help -d 'Print help'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "list" -d 'List users'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "set-role" -d 'Change a user\'s role'
-complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "list" -d 'List users'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "set-role" -d 'Change a user\'s role'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "export" -d 'Print everything stored about a user as one JSON document'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "erase" -d 'Erase a user\'s personal data (names, phone, e-mail, NID, passengers, SMS); orders, tickets and ledgers stay, anonymous. Refused while the user has upcoming trips'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "purge" -d 'Anonymise personal data older than N days: passengers and counter buyers of trips that left before then, delivered SMS bodies, and passenger accounts with no sign-in or trip since (as `serve --personal-data-retention-days` does hourly)'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and not __fish_seen_subcommand_from add list set-role export erase purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l name -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l phone -d 'Bangladeshi mobile number, e.g. 01712345678' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from add" -l email -r
@@ -229,9 +233,25 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
 json\t''"
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from set-role" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from export" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from export" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from erase" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from erase" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from erase" -s h -l help -d 'Print help'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from purge" -l older-than-days -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from purge" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from purge" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
+json\t''"
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "list" -d 'List users'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Change a user\'s role'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "export" -d 'Print everything stored about a user as one JSON document'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "erase" -d 'Erase a user\'s personal data (names, phone, e-mail, NID, passengers, SMS); orders, tickets and ledgers stay, anonymous. Refused while the user has upcoming trips'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Anonymise personal data older than N days: passengers and counter buyers of trips that left before then, delivered SMS bodies, and passenger accounts with no sign-in or trip since (as `serve --personal-data-retention-days` does hourly)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand user; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -l database-url -d 'Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB' -r
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand ticket; and not __fish_seen_subcommand_from verify public-key help" -l log-format -d 'Log lines on stderr as text or as one JSON object per line (a request\'s lines carry its request_id either way). Filter with TICKETCTL_LOG' -r -f -a "text\t''
@@ -412,6 +432,9 @@ complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_see
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "add" -d 'Create a user (passenger, clerk or admin)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "list" -d 'List users'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "set-role" -d 'Change a user\'s role'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "export" -d 'Print everything stored about a user as one JSON document'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "erase" -d 'Erase a user\'s personal data (names, phone, e-mail, NID, passengers, SMS); orders, tickets and ledgers stay, anonymous. Refused while the user has upcoming trips'
+complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from user" -f -a "purge" -d 'Anonymise personal data older than N days: passengers and counter buyers of trips that left before then, delivered SMS bodies, and passenger accounts with no sign-in or trip since (as `serve --personal-data-retention-days` does hourly)'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "verify" -d 'Verify a ticket from its QR payload or a PNG of its QR code'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from ticket" -f -a "public-key" -d 'Print the public key inspectors use to check tickets offline'
 complete -c ticketctl -n "__fish_ticketctl_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain and report the first altered, removed or reordered entry'
