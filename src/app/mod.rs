@@ -20,6 +20,7 @@ mod passwords;
 pub mod payments;
 pub mod queue;
 pub mod relay;
+pub mod risk;
 pub mod seat_feed;
 pub mod seed;
 mod sessions;
@@ -99,6 +100,9 @@ pub struct AppConfig {
     pub nid_flag_after: i64,
     /// How traveller SMS are retried (when a sender is plugged in).
     pub sms: notify::sms::SmsPolicy,
+    /// The fraud-velocity rules (`serve --risk-rule`); their counters live
+    /// where the waiting room does (`redis_url`).
+    pub risk: crate::domain::risk::RiskPolicy,
 }
 
 impl Default for AppConfig {
@@ -130,6 +134,7 @@ impl Default for AppConfig {
             seats_per_nid_per_day: Some(crate::domain::SEATS_PER_NID_PER_DAY),
             nid_flag_after: 5,
             sms: notify::sms::SmsPolicy::default(),
+            risk: crate::domain::risk::RiskPolicy::default(),
         }
     }
 }
@@ -165,6 +170,7 @@ pub struct App {
     /// This server's metrics (`observe`), rendered at `GET /metrics`.
     pub(crate) metrics: crate::observe::Metrics,
     pub(crate) gauges: Arc<gauges::GaugeState>,
+    pub(crate) risk: Arc<risk::Risk>,
 }
 
 impl App {
@@ -193,6 +199,7 @@ impl App {
             queue_key.into_bytes(),
             &config,
         )?);
+        let risk = Arc::new(risk::Risk::new(&config)?);
         let metrics = crate::observe::Metrics::new(config.gauges.ttl());
         store.observe_writer(gauges::writer_observer(&metrics));
         let passwords = Arc::new(passwords::Passwords::new(
@@ -220,6 +227,7 @@ impl App {
             orders_in_flight: Arc::default(),
             metrics,
             gauges: Arc::default(),
+            risk,
         })
     }
 

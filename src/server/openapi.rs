@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{admin, booking, catalog, counter, health, identity, live, metrics, nid, queue};
+use super::{admin, booking, catalog, counter, health, identity, live, metrics, nid, queue, risk};
 use crate::wire::problem::Problem;
 
 /// Every problem `type` slug the server answers with (`/problems/{slug}`).
@@ -45,7 +45,10 @@ pub const PROBLEM_TYPES: &[&str] = &[
     "overloaded",
     "payment-failed",
     "rate-limited",
+    "risk-blocked",
     "seats-unavailable",
+    "step-up-required",
+    "step-up-throttled",
     "too-many-streams",
     "unauthorized",
     "unavailable",
@@ -119,6 +122,9 @@ pub const PROBLEM_TYPES: &[&str] = &[
         nid::report,
         nid::flagged,
         nid::clear,
+        risk::list,
+        risk::clear,
+        risk::send_sms,
     ),
     components(schemas(Problem)),
     tags(

@@ -19,6 +19,7 @@ mod outbox;
 mod payment;
 pub mod postgres;
 mod read_models;
+pub mod risk;
 mod sales;
 mod schema;
 mod seat_feed;
@@ -38,6 +39,7 @@ pub use nid::{FlaggedNid, NidStore};
 pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
 pub use read_models::*;
+pub use risk::{NewRiskDecision, RiskDecision, RiskStore};
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
 pub use seat_feed::{SeatChange, SeatFeedStore};
@@ -136,6 +138,7 @@ pub trait Store:
     + MonitorStore
     + SeatFeedStore
     + SmsStore
+    + RiskStore
     + Send
     + Sync
     + 'static
@@ -158,6 +161,7 @@ impl<T> Store for T where
         + MonitorStore
         + SeatFeedStore
         + SmsStore
+        + RiskStore
         + Send
         + Sync
         + 'static
@@ -168,8 +172,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, NidStore, OutboxStore, PaymentStore, SaleStore, SchemaStore, SeatFeedStore,
-        SmsStore, Store, TicketStore,
+        MonitorStore, NidStore, OutboxStore, PaymentStore, RiskStore, SaleStore, SchemaStore,
+        SeatFeedStore, SmsStore, Store, TicketStore,
     };
 }
 

@@ -23,6 +23,7 @@ mod monitor;
 mod nid;
 mod outbox;
 mod payment;
+mod risk;
 mod rows;
 mod sales;
 mod schema;
