@@ -5,7 +5,8 @@
 -- (an NID, a phone number, an account id, a card fingerprint, a wallet
 -- number, an address) for the admin to act on; logs carry only a hash of it.
 -- The sliding-window counters themselves live with the waiting room (Redis
--- or memory), not here.
+-- or memory), not here. Times are in milliseconds: a clearing restarts the
+-- subject's counts from that instant.
 CREATE TABLE risk_decisions (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     rule         TEXT NOT NULL,
@@ -19,5 +20,7 @@ CREATE TABLE risk_decisions (
     cleared_at   INTEGER,
     cleared_by   INTEGER REFERENCES users(id)
 );
-CREATE INDEX risk_decisions_active ON risk_decisions (subject_kind, subject)
-    WHERE outcome = 'block' AND cleared_at IS NULL;
+-- Blocks by subject: those in force refuse it; the last clearing of one
+-- restarts the subject's counts (older acts no longer count).
+CREATE INDEX risk_decisions_blocks ON risk_decisions (subject_kind, subject)
+    WHERE outcome = 'block';

@@ -525,7 +525,9 @@ pub fn strongest(verdicts: &[Verdict]) -> Option<&Verdict> {
 /// A sliding window of timestamped entries (milliseconds), for counters kept
 /// in memory; the Redis counters keep the same in a sorted set. An entry is in
 /// the window while `at > now - window`; a distinct value seen again moves to
-/// its latest time.
+/// its latest time. Counts leave out entries at or before `since` (the
+/// subject's last clearing by an admin), so a cleared subject starts afresh
+/// in every process without reaching its counters.
 #[derive(Debug, Default, Clone)]
 pub struct SlidingWindow {
     entries: HashMap<String, i64>,
@@ -538,16 +540,21 @@ impl SlidingWindow {
         self.entries.retain(|_, at| *at > oldest);
     }
 
-    /// Records `member` at `now_ms` and answers how many are in the window.
-    pub fn hit(&mut self, member: String, now_ms: i64, window_ms: i64) -> u64 {
+    /// Records `member` at `now_ms` and answers how many are in the window
+    /// after `since_ms`.
+    pub fn hit(&mut self, member: String, now_ms: i64, window_ms: i64, since_ms: i64) -> u64 {
         self.trim(now_ms, window_ms);
         self.entries.insert(member, now_ms);
-        self.entries.len() as u64
+        self.after(since_ms)
     }
 
-    pub fn count(&mut self, now_ms: i64, window_ms: i64) -> u64 {
+    pub fn count(&mut self, now_ms: i64, window_ms: i64, since_ms: i64) -> u64 {
         self.trim(now_ms, window_ms);
-        self.entries.len() as u64
+        self.after(since_ms)
+    }
+
+    fn after(&self, since_ms: i64) -> u64 {
+        self.entries.values().filter(|at| **at > since_ms).count() as u64
     }
 
     pub fn is_empty(&self) -> bool {
@@ -562,15 +569,18 @@ mod tests {
     #[test]
     fn a_window_counts_what_is_inside_and_forgets_the_rest() {
         let mut w = SlidingWindow::default();
-        assert_eq!(w.hit("a".into(), 1_000, 60_000), 1);
-        assert_eq!(w.hit("b".into(), 30_000, 60_000), 2);
-        assert_eq!(w.hit("c".into(), 60_999, 60_000), 3);
+        let none = i64::MIN;
+        assert_eq!(w.hit("a".into(), 1_000, 60_000, none), 1);
+        assert_eq!(w.hit("b".into(), 30_000, 60_000, none), 2);
+        assert_eq!(w.hit("c".into(), 60_999, 60_000, none), 3);
         // At 61 000 the entry at 1 000 is exactly a window old: out.
-        assert_eq!(w.count(61_000, 60_000), 2);
+        assert_eq!(w.count(61_000, 60_000, none), 2);
+        // Cleared at 40 000: only what came later counts.
+        assert_eq!(w.count(61_000, 60_000, 40_000), 1);
         // A distinct value seen again counts once, at its latest time.
-        assert_eq!(w.hit("b".into(), 62_000, 60_000), 2);
-        assert_eq!(w.count(91_000, 60_000), 2);
-        assert_eq!(w.count(200_000, 60_000), 0);
+        assert_eq!(w.hit("b".into(), 62_000, 60_000, none), 2);
+        assert_eq!(w.count(91_000, 60_000, none), 2);
+        assert_eq!(w.count(200_000, 60_000, none), 0);
         assert!(w.is_empty());
     }
 

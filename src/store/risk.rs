@@ -46,6 +46,15 @@ impl RiskDecision {
     }
 }
 
+/// How this table keeps time: milliseconds (a clearing restarts counts from its instant).
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 #[async_trait]
 pub trait RiskStore: Send + Sync {
     /// Records a decision and its `risk.decided` event in one transaction.
@@ -55,8 +64,13 @@ pub trait RiskStore: Send + Sync {
     async fn risk_decisions(&self, active_only: bool, limit: i64)
     -> StoreResult<Vec<RiskDecision>>;
 
-    /// The blocks in force on any of `subjects`.
-    async fn risk_blocks(&self, subjects: &[Subject]) -> StoreResult<Vec<RiskDecision>>;
+    /// The blocks on any of `subjects` that are in force or were cleared
+    /// after `cleared_since` (a clearing restarts the subject's counts).
+    async fn risk_blocks(
+        &self,
+        subjects: &[Subject],
+        cleared_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<RiskDecision>>;
 
     /// Clears every block in force on `subject`, each with a `risk.cleared`
     /// event, in one transaction; returns the decisions cleared.

@@ -26,10 +26,10 @@ pub trait RiskCounters: Send + Sync {
     /// "memory" or "redis".
     fn kind(&self) -> &'static str;
     /// Records `member` (`None`: a new act of its own) in the window of `key`
-    /// ending at `now_ms`, and answers how many the window holds.
-    async fn hit(&self, key: &str, member: Option<&str>, window_ms: i64, now_ms: i64) -> u64;
-    /// How many the window of `key` holds, adding nothing.
-    async fn count(&self, key: &str, window_ms: i64, now_ms: i64) -> u64;
+    /// ending at `now_ms`, and answers how many the window holds after `since_ms`.
+    async fn hit(&self, key: &str, member: Option<&str>, span: Span) -> u64;
+    /// How many the window of `key` holds after `since_ms`, adding nothing.
+    async fn count(&self, key: &str, span: Span) -> u64;
     /// Forgets every counter and pass whose key starts with `prefix`.
     async fn forget(&self, prefix: &str) -> AppResult<()>;
     /// Keeps `value` under `key` until `now_ms + ttl_ms`.
@@ -39,6 +39,15 @@ pub trait RiskCounters: Send + Sync {
     async fn take_if(&self, key: &str, expected: &str, now_ms: i64) -> AppResult<bool>;
     /// Whether a live value is under `key`.
     async fn has(&self, key: &str, now_ms: i64) -> bool;
+}
+
+/// Where a count is taken: the window (ms) ending at `now_ms`, counting only
+/// what came after `since_ms` (the subject's last clearing; `i64::MIN`: none).
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub window_ms: i64,
+    pub now_ms: i64,
+    pub since_ms: i64,
 }
 
 /// The counters of one process.
@@ -58,7 +67,12 @@ impl RiskCounters for MemoryCounters {
         "memory"
     }
 
-    async fn hit(&self, key: &str, member: Option<&str>, window_ms: i64, now_ms: i64) -> u64 {
+    async fn hit(&self, key: &str, member: Option<&str>, span: Span) -> u64 {
+        let Span {
+            window_ms,
+            now_ms,
+            since_ms,
+        } = span;
         let member = match member {
             Some(m) => m.to_owned(),
             None => format!("#{}", self.next.fetch_add(1, Ordering::Relaxed)),
@@ -73,14 +87,14 @@ impl RiskCounters for MemoryCounters {
         windows
             .entry(key.to_owned())
             .or_default()
-            .hit(member, now_ms, window_ms)
+            .hit(member, now_ms, window_ms, since_ms)
     }
 
-    async fn count(&self, key: &str, window_ms: i64, now_ms: i64) -> u64 {
+    async fn count(&self, key: &str, span: Span) -> u64 {
         self.windows
             .lock()
             .get_mut(key)
-            .map_or(0, |w| w.count(now_ms, window_ms))
+            .map_or(0, |w| w.count(span.now_ms, span.window_ms, span.since_ms))
     }
 
     async fn forget(&self, prefix: &str) -> AppResult<()> {
@@ -118,8 +132,8 @@ impl RiskCounters for MemoryCounters {
 }
 
 /// Trims the window (scores are milliseconds), adds the member and answers the
-/// count, in one step. ARGV: now, window, member ('' = a new act: a member of
-/// its own from a per-key sequence).
+/// count after `since`, in one step. ARGV: now, window, member ('' = a new
+/// act: a member of its own from a per-key sequence), since.
 const HIT: &str = r"
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -131,12 +145,12 @@ if member == '' then
 end
 redis.call('ZADD', KEYS[1], now, member)
 redis.call('PEXPIRE', KEYS[1], window)
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[4], '+inf')
 ";
 
 const COUNT: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[3], '+inf')
 ";
 
 /// Deletes every key under a prefix (a subject's few counters), by SCAN.
@@ -251,26 +265,28 @@ impl RiskCounters for RedisCounters {
         "redis"
     }
 
-    async fn hit(&self, key: &str, member: Option<&str>, window_ms: i64, now_ms: i64) -> u64 {
+    async fn hit(&self, key: &str, member: Option<&str>, span: Span) -> u64 {
         let mut inv = self.hit.prepare_invoke();
         inv.key(format!("{}{key}", self.prefix))
-            .arg(now_ms)
-            .arg(window_ms)
-            .arg(member.unwrap_or(""));
+            .arg(span.now_ms)
+            .arg(span.window_ms)
+            .arg(member.unwrap_or(""))
+            .arg(since_arg(span));
         match self.run::<u64>(inv).await {
             Ok(n) => n,
-            Err(_) => self.fallback.hit(key, member, window_ms, now_ms).await,
+            Err(_) => self.fallback.hit(key, member, span).await,
         }
     }
 
-    async fn count(&self, key: &str, window_ms: i64, now_ms: i64) -> u64 {
+    async fn count(&self, key: &str, span: Span) -> u64 {
         let mut inv = self.count.prepare_invoke();
         inv.key(format!("{}{key}", self.prefix))
-            .arg(now_ms)
-            .arg(window_ms);
+            .arg(span.now_ms)
+            .arg(span.window_ms)
+            .arg(since_arg(span));
         match self.run::<u64>(inv).await {
             Ok(n) => n,
-            Err(_) => self.fallback.count(key, window_ms, now_ms).await,
+            Err(_) => self.fallback.count(key, span).await,
         }
     }
 
@@ -329,6 +345,11 @@ impl RiskCounters for RedisCounters {
             _ => self.fallback.has(key, now_ms).await,
         }
     }
+}
+
+/// The lower bound of a count (exclusive), never below the window's start.
+fn since_arg(span: Span) -> i64 {
+    span.since_ms.max(span.now_ms - span.window_ms)
 }
 
 /// `s` as a literal inside a SCAN MATCH pattern.

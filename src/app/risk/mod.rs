@@ -17,6 +17,7 @@
 pub mod counters;
 
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -26,7 +27,7 @@ use crate::store::sms::NewSms;
 use crate::store::{NewRiskDecision, RiskDecision};
 
 use super::{App, AppConfig, AppError, AppResult};
-use counters::{MemoryCounters, RedisCounters, RiskCounters};
+use counters::{MemoryCounters, RedisCounters, RiskCounters, Span};
 
 /// Decisions listed at most.
 pub const LIST_LIMIT: i64 = 500;
@@ -90,13 +91,40 @@ fn ms(d: chrono::Duration) -> i64 {
 pub struct RiskSubjects {
     pub user: Option<UserId>,
     pub subjects: Vec<Subject>,
+    /// When each subject's block was last cleared (ms; by subject key):
+    /// only later acts count.
+    cleared: HashMap<String, i64>,
 }
 
 impl RiskSubjects {
+    fn new(user: UserId, subjects: Vec<Subject>) -> RiskSubjects {
+        RiskSubjects {
+            user: Some(user),
+            subjects,
+            cleared: HashMap::new(),
+        }
+    }
+
     fn of(&self, kind: crate::domain::risk::SubjectKind) -> Option<&Subject> {
         self.subjects.iter().find(|s| s.kind() == kind)
     }
+
+    fn span(&self, rule: &Rule, subject: &Subject, now_ms: i64) -> Span {
+        Span {
+            window_ms: ms(rule.window),
+            now_ms,
+            since_ms: self
+                .cleared
+                .get(&subject.key())
+                .copied()
+                .unwrap_or(i64::MIN),
+        }
+    }
 }
+
+/// The longest window a rule may have (`RiskPolicy::set` bounds it): a
+/// clearing older than this no longer matters.
+const LONGEST_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
 impl App {
     /// The subjects of an online act by `user_id` from `client`: the account,
@@ -115,41 +143,32 @@ impl App {
         if let Some(ip) = client.filter(|ip| !ip.to_canonical().is_loopback()) {
             subjects.push(Subject::address(ip));
         }
-        Ok(RiskSubjects {
-            user: Some(user.id),
-            subjects,
-        })
+        Ok(RiskSubjects::new(user.id, subjects))
     }
 
     /// Checks a hold by `user_id` from `client`.
     pub(crate) async fn risk_hold(&self, user_id: UserId, client: Option<IpAddr>) -> AppResult<()> {
-        let who = self.risk_subjects_of(user_id, client).await?;
-        self.risk_check(Act::Hold, &who).await
+        let mut who = self.risk_subjects_of(user_id, client).await?;
+        self.risk_check(Act::Hold, &mut who).await
     }
 
     /// Checks an order by `user_id` paid with `card`.
     pub(crate) async fn risk_order(&self, user_id: UserId, card: Subject) -> AppResult<()> {
         let mut who = self.risk_subjects_of(user_id, None).await?;
         who.subjects.push(card);
-        self.risk_check(Act::Order, &who).await
+        self.risk_check(Act::Order, &mut who).await
     }
 
     /// Checks a card being added to `user_id`'s account.
     pub(crate) async fn risk_card_added(&self, user_id: UserId, card: Subject) -> AppResult<()> {
-        let who = RiskSubjects {
-            user: Some(user_id),
-            subjects: vec![Subject::account(user_id), card],
-        };
-        self.risk_check(Act::CardAdded, &who).await
+        let mut who = RiskSubjects::new(user_id, vec![Subject::account(user_id), card]);
+        self.risk_check(Act::CardAdded, &mut who).await
     }
 
     /// Counts a declined card payment of `user_id`'s.
     pub(crate) async fn risk_card_failed(&self, user_id: UserId, card: Subject) {
-        let who = RiskSubjects {
-            user: Some(user_id),
-            subjects: vec![Subject::account(user_id), card],
-        };
-        self.risk_note(Act::PaymentFailed, &who).await;
+        let mut who = RiskSubjects::new(user_id, vec![Subject::account(user_id), card]);
+        self.risk_note(Act::PaymentFailed, &mut who).await;
     }
 
     /// For the mobile-wallet flow: call when a wallet payment from
@@ -159,27 +178,25 @@ impl App {
     pub async fn risk_wallet_payment(&self, user_id: UserId, wallet_number: &str) -> AppResult<()> {
         let mut who = self.risk_subjects_of(user_id, None).await?;
         who.subjects.push(Subject::wallet(wallet_number));
-        self.risk_check(Act::WalletPayment, &who).await
+        self.risk_check(Act::WalletPayment, &mut who).await
     }
 
     /// For the mobile-wallet flow: call when a wallet payment of `user_id`
     /// from `wallet_number` failed (declined, cancelled, timed out at the
     /// provider). Counts toward the failed-payment rules; never fails.
     pub async fn risk_wallet_payment_failed(&self, user_id: UserId, wallet_number: &str) {
-        let who = RiskSubjects {
-            user: Some(user_id),
-            subjects: vec![Subject::account(user_id), Subject::wallet(wallet_number)],
-        };
-        self.risk_note(Act::PaymentFailed, &who).await;
+        let mut who = RiskSubjects::new(
+            user_id,
+            vec![Subject::account(user_id), Subject::wallet(wallet_number)],
+        );
+        self.risk_note(Act::PaymentFailed, &mut who).await;
     }
 
     /// Judges an act: refused when a subject is blocked; else counted by the
     /// rules that count it (and, for payments, judged by the failed-payment
     /// rules), and the strongest verdict applies.
-    async fn risk_check(&self, act: Act, who: &RiskSubjects) -> AppResult<()> {
-        if let Some(block) = self.store.risk_blocks(&who.subjects).await?.first() {
-            return Err(blocked(block.rule.clone(), block.reason.clone()));
-        }
+    async fn risk_check(&self, act: Act, who: &mut RiskSubjects) -> AppResult<()> {
+        self.risk_state(who).await?;
         let mut verdicts = self.risk_count(act, who).await;
         if matches!(act, Act::Order | Act::WalletPayment) {
             verdicts.extend(self.risk_peek(Act::PaymentFailed, who).await);
@@ -206,13 +223,39 @@ impl App {
 
     /// Counts an act that refuses nothing now (a failed payment); a rule it
     /// trips is recorded (a block takes effect at once).
-    async fn risk_note(&self, act: Act, who: &RiskSubjects) {
+    async fn risk_note(&self, act: Act, who: &mut RiskSubjects) {
+        if let Err(e) = self.risk_state(who).await {
+            // Blocked already (or the database is away): nothing more to count.
+            tracing::debug!(error = %e, "failed payment not counted");
+            return;
+        }
         let verdicts = self.risk_count(act, who).await;
         for v in verdicts.iter().filter(|v| v.outcome != Outcome::Allow) {
             if let Err(e) = self.risk_decided(v, who.user).await {
                 tracing::warn!(error = %e, rule = v.rule, "could not record a risk decision");
             }
         }
+    }
+
+    /// Reads the subjects' blocks: one in force refuses the act; the last
+    /// clearing of each restarts its counts.
+    async fn risk_state(&self, who: &mut RiskSubjects) -> AppResult<()> {
+        let blocks = self
+            .store
+            .risk_blocks(&who.subjects, self.now() - LONGEST_WINDOW)
+            .await?;
+        if let Some(block) = blocks.iter().find(|b| b.cleared_at.is_none()) {
+            return Err(blocked(block.rule.clone(), block.reason.clone()));
+        }
+        for b in blocks {
+            if let Some(at) = b.cleared_at {
+                let since = at.timestamp_millis();
+                let key = format!("{}:{}", b.subject_kind, b.subject);
+                let slot = who.cleared.entry(key).or_insert(since);
+                *slot = (*slot).max(since);
+            }
+        }
+        Ok(())
     }
 
     /// Adds the act to every rule that counts it, for each subject it has.
@@ -236,8 +279,7 @@ impl App {
                 .hit(
                     &counter_key(rule, subject),
                     member.as_deref(),
-                    ms(rule.window),
-                    now,
+                    who.span(rule, subject, now),
                 )
                 .await;
             verdicts.push(verdict(rule, subject, n));
@@ -254,7 +296,7 @@ impl App {
                 let n = self
                     .risk
                     .counters
-                    .count(&counter_key(rule, subject), ms(rule.window), now)
+                    .count(&counter_key(rule, subject), who.span(rule, subject, now))
                     .await;
                 verdicts.push(verdict(rule, subject, n));
             }
@@ -262,8 +304,7 @@ impl App {
         verdicts
     }
 
-    /// Records, logs and counts a step-up or block; a block resets the
-    /// subject's counters.
+    /// Records, logs and counts a step-up or block.
     async fn risk_decided(&self, v: &Verdict, user: Option<UserId>) -> AppResult<()> {
         let id = self
             .store
@@ -285,13 +326,6 @@ impl App {
             "risk rule tripped"
         );
         self.metrics.risk_decision(v.rule, v.outcome.as_str());
-        if v.outcome == Outcome::Block {
-            self.risk
-                .counters
-                .forget(&subject_prefix(&v.subject))
-                .await
-                .unwrap_or_else(|e| tracing::warn!(error = %e, "risk counters not reset"));
-        }
         Ok(())
     }
 
@@ -312,15 +346,8 @@ impl App {
     /// works once; a wrong one counts toward `step_up_failures` (a block).
     /// Passed, the rules' step-ups let the account through for a while.
     pub async fn pass_step_up(&self, user_id: UserId, code: &str) -> AppResult<()> {
-        let account = Subject::account(user_id);
-        if let Some(block) = self
-            .store
-            .risk_blocks(std::slice::from_ref(&account))
-            .await?
-            .first()
-        {
-            return Err(blocked(block.rule.clone(), block.reason.clone()));
-        }
+        let mut who = RiskSubjects::new(user_id, vec![Subject::account(user_id)]);
+        self.risk_state(&mut who).await?;
         let user = self.user(user_id).await?;
         let shaped = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
         let now = self.now().timestamp_millis();
@@ -346,10 +373,6 @@ impl App {
             tracing::info!(user = %user.id, "step-up passed");
             return Ok(());
         }
-        let who = RiskSubjects {
-            user: Some(user.id),
-            subjects: vec![account],
-        };
         let verdicts = self.risk_count(Act::StepUpFailed, &who).await;
         if let Some(v) = strongest(&verdicts).filter(|v| v.outcome == Outcome::Block) {
             self.risk_decided(v, who.user).await?;
@@ -374,8 +397,11 @@ impl App {
             .hit(
                 &format!("u:{}:sms", user.id),
                 None,
-                SMS_WINDOW_MS,
-                now.timestamp_millis(),
+                Span {
+                    window_ms: SMS_WINDOW_MS,
+                    now_ms: now.timestamp_millis(),
+                    since_ms: i64::MIN,
+                },
             )
             .await;
         if sent > u64::from(SMS_PER_WINDOW) {

@@ -8,8 +8,9 @@ use super::rows::get;
 use super::{PgStore, db};
 use crate::domain::risk::Subject;
 use crate::domain::{Event, RiskDecisionId, UserId};
+use crate::store::StoreResult;
 use crate::store::risk::{NewRiskDecision, RiskDecision, RiskStore};
-use crate::store::{StoreResult, from_ts, ts};
+use crate::store::risk::{from_ms, ms};
 
 const COLUMNS: &str = "id, rule, outcome, subject_kind, subject, reason, user_id, created_at, \
                        cleared_at, cleared_by";
@@ -23,8 +24,8 @@ fn decision_row(r: &PgRow) -> StoreResult<RiskDecision> {
         subject: get(r, "subject")?,
         reason: get(r, "reason")?,
         user_id: get::<Option<i64>>(r, "user_id")?.map(UserId),
-        created_at: from_ts(get(r, "created_at")?),
-        cleared_at: get::<Option<i64>>(r, "cleared_at")?.map(from_ts),
+        created_at: from_ms(get(r, "created_at")?),
+        cleared_at: get::<Option<i64>>(r, "cleared_at")?.map(from_ms),
         cleared_by: get::<Option<i64>>(r, "cleared_by")?.map(UserId),
     })
 }
@@ -36,7 +37,7 @@ async fn outbox(tx: &mut sqlx::PgConnection, event: &Event, now: DateTime<Utc>) 
     .bind(event.kind())
     .bind(event.subject().get())
     .bind(event.payload())
-    .bind(ts(now))
+    .bind(crate::store::ts(now))
     .execute(tx)
     .await
     .map_err(db)?;
@@ -58,7 +59,7 @@ impl RiskStore for PgStore {
         .bind(d.subject.value())
         .bind(&d.reason)
         .bind(d.user_id.map(|u| u.get()))
-        .bind(ts(d.now))
+        .bind(ms(d.now))
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
@@ -93,7 +94,11 @@ impl RiskStore for PgStore {
         rows.iter().map(decision_row).collect()
     }
 
-    async fn risk_blocks(&self, subjects: &[Subject]) -> StoreResult<Vec<RiskDecision>> {
+    async fn risk_blocks(
+        &self,
+        subjects: &[Subject],
+        cleared_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<RiskDecision>> {
         if subjects.is_empty() {
             return Ok(vec![]);
         }
@@ -101,12 +106,13 @@ impl RiskStore for PgStore {
         let values: Vec<&str> = subjects.iter().map(|s| s.value()).collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM risk_decisions
-             WHERE outcome = 'block' AND cleared_at IS NULL
+             WHERE outcome = 'block' AND (cleared_at IS NULL OR cleared_at > $3)
                AND (subject_kind, subject) IN (SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[]))
              ORDER BY id"
         )))
         .bind(&kinds)
         .bind(&values)
+        .bind(ms(cleared_since))
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
@@ -127,7 +133,7 @@ impl RiskStore for PgStore {
         )
         .bind(subject.kind().as_str())
         .bind(subject.value())
-        .bind(ts(now))
+        .bind(ms(now))
         .bind(by.map(|u| u.get()))
         .fetch_all(&mut *tx)
         .await

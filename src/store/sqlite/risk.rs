@@ -9,8 +9,9 @@ use super::outbox::outbox;
 use super::{SqliteStore, db};
 use crate::domain::risk::Subject;
 use crate::domain::{Event, RiskDecisionId, UserId};
+use crate::store::StoreResult;
 use crate::store::risk::{NewRiskDecision, RiskDecision, RiskStore};
-use crate::store::{StoreResult, from_ts, ts};
+use crate::store::risk::{from_ms, ms};
 
 const COLUMNS: &str = "id, rule, outcome, subject_kind, subject, reason, user_id, created_at, \
                        cleared_at, cleared_by";
@@ -24,8 +25,8 @@ fn decision_row(r: &Row<'_>) -> rusqlite::Result<RiskDecision> {
         subject: r.get(4)?,
         reason: r.get(5)?,
         user_id: r.get::<_, Option<i64>>(6)?.map(UserId),
-        created_at: from_ts(r.get(7)?),
-        cleared_at: r.get::<_, Option<i64>>(8)?.map(from_ts),
+        created_at: from_ms(r.get(7)?),
+        cleared_at: r.get::<_, Option<i64>>(8)?.map(from_ms),
         cleared_by: r.get::<_, Option<i64>>(9)?.map(UserId),
     })
 }
@@ -51,7 +52,7 @@ impl RiskStore for SqliteStore {
                             d.subject.value(),
                             d.reason,
                             d.user_id.map(|u| u.get()),
-                            ts(d.now)
+                            ms(d.now)
                         ],
                         |r| r.get(0),
                     )
@@ -92,28 +93,39 @@ impl RiskStore for SqliteStore {
             .await
     }
 
-    async fn risk_blocks(&self, subjects: &[Subject]) -> StoreResult<Vec<RiskDecision>> {
+    async fn risk_blocks(
+        &self,
+        subjects: &[Subject],
+        cleared_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<RiskDecision>> {
         if subjects.is_empty() {
             return Ok(vec![]);
         }
-        let args: Vec<String> = subjects
+        let pairs: Vec<(String, String)> = subjects
             .iter()
-            .flat_map(|s| [s.kind().as_str().to_owned(), s.value().to_owned()])
+            .map(|s| (s.kind().as_str().to_owned(), s.value().to_owned()))
             .collect();
+        let since = ms(cleared_since);
         self.engine
             .read(move |conn| {
-                let any: Vec<String> = (0..args.len() / 2)
+                let any: Vec<String> = (0..pairs.len())
                     .map(|i| {
                         format!(
                             "(subject_kind = ?{} AND subject = ?{})",
-                            2 * i + 1,
-                            2 * i + 2
+                            2 * i + 2,
+                            2 * i + 3
                         )
                     })
                     .collect();
+                let mut args: Vec<rusqlite::types::Value> = vec![since.into()];
+                for (kind, value) in &pairs {
+                    args.push(kind.clone().into());
+                    args.push(value.clone().into());
+                }
                 conn.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM risk_decisions
-                     WHERE outcome = 'block' AND cleared_at IS NULL AND ({}) ORDER BY id",
+                     WHERE outcome = 'block' AND (cleared_at IS NULL OR cleared_at > ?1)
+                       AND ({}) ORDER BY id",
                     any.join(" OR ")
                 ))
                 .map_err(db)?
@@ -142,7 +154,7 @@ impl RiskStore for SqliteStore {
                          RETURNING id",
                     )
                     .map_err(db)?
-                    .query_map(params![kind, value, ts(now), by.map(|u| u.get())], |r| {
+                    .query_map(params![kind, value, ms(now), by.map(|u| u.get())], |r| {
                         r.get(0)
                     })
                     .map_err(db)?
