@@ -66,6 +66,23 @@ pub enum AppError {
         max: i64,
         already: i64,
     },
+    /// A fraud-velocity rule wants the user to prove again who they are:
+    /// a code by one of `methods` ("totp", "sms") in `X-Step-Up-Code`.
+    #[error("{reason}: confirm it is you with a step-up code ({})", methods.join(" or "))]
+    StepUpRequired {
+        rule: String,
+        reason: String,
+        methods: Vec<&'static str>,
+    },
+    /// A fraud-velocity rule blocked a subject of the request until an admin clears it.
+    #[error("refused by the fraud checks ({rule}: {reason}); ask support to review it")]
+    RiskBlocked { rule: String, reason: String },
+    /// Too many step-up codes asked for.
+    #[error("{detail}")]
+    StepUpThrottled {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// Refused over an NID (taken, missing, flagged, over a cap, not verified).
     #[error(transparent)]
     Nid(#[from] super::nid::NidRefusal),

@@ -21,6 +21,7 @@ pub mod payments;
 pub mod personal;
 pub mod queue;
 pub mod relay;
+pub mod risk;
 pub mod seat_feed;
 pub mod seed;
 mod sessions;
@@ -103,6 +104,9 @@ pub struct AppConfig {
     /// Personal data older than this many days is anonymised by a worker
     /// (see `personal::purge_personal_data`); `None`: kept until erased.
     pub personal_data_retention_days: Option<u32>,
+    /// The fraud-velocity rules (`serve --risk-rule`); their counters live
+    /// where the waiting room does (`redis_url`).
+    pub risk: crate::domain::risk::RiskPolicy,
 }
 
 impl Default for AppConfig {
@@ -135,6 +139,7 @@ impl Default for AppConfig {
             nid_flag_after: 5,
             sms: notify::sms::SmsPolicy::default(),
             personal_data_retention_days: None,
+            risk: crate::domain::risk::RiskPolicy::default(),
         }
     }
 }
@@ -170,6 +175,7 @@ pub struct App {
     /// This server's metrics (`observe`), rendered at `GET /metrics`.
     pub(crate) metrics: crate::observe::Metrics,
     pub(crate) gauges: Arc<gauges::GaugeState>,
+    pub(crate) risk: Arc<risk::Risk>,
 }
 
 impl App {
@@ -198,6 +204,7 @@ impl App {
             queue_key.into_bytes(),
             &config,
         )?);
+        let risk = Arc::new(risk::Risk::new(&config)?);
         let metrics = crate::observe::Metrics::new(config.gauges.ttl());
         store.observe_writer(gauges::writer_observer(&metrics));
         let passwords = Arc::new(passwords::Passwords::new(
@@ -225,6 +232,7 @@ impl App {
             orders_in_flight: Arc::default(),
             metrics,
             gauges: Arc::default(),
+            risk,
         })
     }
 

@@ -140,6 +140,16 @@ impl App {
         let Some(card) = self.gateway.card_token(gateway_token).await? else {
             return Err(refuse("the card gateway issued no such token"));
         };
+        self.risk_card_added(
+            user_id,
+            crate::domain::risk::Subject::card(
+                &card.brand,
+                &card.last4,
+                card.exp_month,
+                card.exp_year,
+            ),
+        )
+        .await?;
         let token = PaymentToken {
             token: card.token,
             user_id,

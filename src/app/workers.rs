@@ -239,7 +239,9 @@ impl App {
             Event::OrderReserved { .. }
             | Event::OrderPaid(_)
             | Event::HoldExpired { .. }
-            | Event::TicketIssued { .. } => {}
+            | Event::TicketIssued { .. }
+            | Event::RiskDecided { .. }
+            | Event::RiskCleared { .. } => {}
         }
         Ok(())
     }

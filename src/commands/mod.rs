@@ -12,6 +12,7 @@ mod mock_sms;
 mod nid;
 mod output;
 mod rehearse;
+mod risk;
 mod seed;
 mod serve;
 mod simulate;
@@ -96,6 +97,9 @@ pub enum Command {
     /// List or clear NIDs flagged for abuse.
     #[command(subcommand)]
     Nid(nid::Cmd),
+    /// List fraud-velocity decisions or clear a block.
+    #[command(subcommand)]
+    Risk(risk::Cmd),
     /// Run the mock NID registry (the verification service registration asks).
     MockNid(mock_nid::Cmd),
     /// Write shell completion scripts.
@@ -134,6 +138,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
         Command::Nid(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Risk(cmd) => {
+            let (redis_url, redis_prefix) = match cmd.redis() {
+                Some((url, prefix)) => (Some(url), prefix),
+                None => (None, AppConfig::default().redis_prefix),
+            };
+            let config = AppConfig {
+                clock: Clock::from_env()?,
+                redis_url,
+                redis_prefix,
+                ..AppConfig::default()
+            };
+            let app = App::new(open_store(&cli.database_url).await?, config).await?;
+            cmd.run(&app).await
+        }
         Command::MockNid(cmd) => cmd.run().await,
         Command::Completions(cmd) => cmd.run(),
         Command::MockSms(cmd) => cmd.run().await,

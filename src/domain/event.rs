@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{HoldId, OrderId, OrderStatus, SubjectId, TicketId};
+use super::{HoldId, OrderId, OrderStatus, RiskDecisionId, SubjectId, TicketId};
 
 /// What happened, with the ids of what it happened to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,16 @@ pub enum Event {
         order_id: OrderId,
         pnr: String,
     },
+    /// A fraud-velocity rule stepped up or blocked a subject (`risk.decided`).
+    /// The subject's value (an NID, a phone) stays in the decision's row.
+    RiskDecided {
+        decision_id: RiskDecisionId,
+        rule: String,
+        outcome: String,
+        subject_kind: String,
+    },
+    /// An admin cleared a block (`risk.cleared`).
+    RiskCleared { decision_id: RiskDecisionId },
 }
 
 /// An order's status change: where it came from and what the change recorded.
@@ -100,6 +110,8 @@ impl Event {
             Event::OrderRefunded(_) => "order.refunded",
             Event::HoldExpired { .. } => "hold.expired",
             Event::TicketIssued { .. } => "ticket.issued",
+            Event::RiskDecided { .. } => "risk.decided",
+            Event::RiskCleared { .. } => "risk.cleared",
         }
     }
 
@@ -109,6 +121,9 @@ impl Event {
             Event::OrderReserved { order_id, .. } => SubjectId(order_id.get()),
             Event::HoldExpired { hold_id } => SubjectId(hold_id.get()),
             Event::TicketIssued { ticket_id, .. } => SubjectId(ticket_id.get()),
+            Event::RiskDecided { decision_id, .. } | Event::RiskCleared { decision_id } => {
+                SubjectId(decision_id.get())
+            }
             Event::OrderPaid(m)
             | Event::OrderConfirmed(m)
             | Event::OrderFailed(m)
@@ -144,6 +159,15 @@ impl Event {
                 order_id,
                 pnr,
             } => json!({ "ticket_id": ticket_id, "pnr": pnr, "order_id": order_id }),
+            Event::RiskDecided {
+                decision_id,
+                rule,
+                outcome,
+                subject_kind,
+            } => {
+                json!({ "decision_id": decision_id, "rule": rule, "outcome": outcome, "subject_kind": subject_kind })
+            }
+            Event::RiskCleared { decision_id } => json!({ "decision_id": decision_id }),
             _ => {
                 let (m, to) = self.order_move().expect("every other kind is a transition");
                 json!({ "order_id": m.order_id, "from": m.from, "to": to, "failure": m.failure, "refunded": m.refunded })
@@ -175,7 +199,30 @@ impl Event {
             order_id: OrderId,
             pnr: String,
         }
+        #[derive(Deserialize)]
+        struct Decided {
+            decision_id: RiskDecisionId,
+            rule: String,
+            outcome: String,
+            subject_kind: String,
+        }
+        #[derive(Deserialize)]
+        struct Cleared {
+            decision_id: RiskDecisionId,
+        }
         Ok(match kind {
+            "risk.decided" => {
+                let d: Decided = read(kind, payload)?;
+                Event::RiskDecided {
+                    decision_id: d.decision_id,
+                    rule: d.rule,
+                    outcome: d.outcome,
+                    subject_kind: d.subject_kind,
+                }
+            }
+            "risk.cleared" => Event::RiskCleared {
+                decision_id: read::<Cleared>(kind, payload)?.decision_id,
+            },
             "order.reserved" => {
                 let r: Reserved = read(kind, payload)?;
                 Event::OrderReserved {
@@ -289,6 +336,23 @@ mod tests {
                 },
                 "ticket.issued",
                 r#"{"order_id":7,"pnr":"BR7K2Q","ticket_id":11}"#,
+            ),
+            (
+                Event::RiskDecided {
+                    decision_id: RiskDecisionId(5),
+                    rule: "holds_per_account".into(),
+                    outcome: "block".into(),
+                    subject_kind: "account".into(),
+                },
+                "risk.decided",
+                r#"{"decision_id":5,"outcome":"block","rule":"holds_per_account","subject_kind":"account"}"#,
+            ),
+            (
+                Event::RiskCleared {
+                    decision_id: RiskDecisionId(5),
+                },
+                "risk.cleared",
+                r#"{"decision_id":5}"#,
             ),
         ];
         for (event, kind, payload) in cases {

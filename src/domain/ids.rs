@@ -48,6 +48,10 @@ macro_rules! id_type {
 }
 
 id_type!(
+    /// A fraud-velocity decision (step-up or block) as recorded.
+    RiskDecisionId
+);
+id_type!(
     /// A station's row (the public name of a station is its code).
     StationId
 );

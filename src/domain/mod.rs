@@ -15,6 +15,7 @@ pub mod ids;
 pub mod order;
 pub mod passenger;
 pub mod pseudonym;
+pub mod risk;
 pub mod seat;
 pub mod seat_cap;
 pub mod segment;
@@ -34,8 +35,8 @@ pub use event::{Event, EventError, OrderMove};
 pub use fare::{Fare, FareRate, SeatClass, journey_fare};
 pub use hold::{Hold, HoldNotLive, HoldStatus};
 pub use ids::{
-    AuditEntryId, EventId, HoldId, OrderId, SeatId, SessionId, SmsId, StationId, SubjectId,
-    TicketId, TrainId, TripId, UserId,
+    AuditEntryId, EventId, HoldId, OrderId, RiskDecisionId, SeatId, SessionId, SmsId, StationId,
+    SubjectId, TicketId, TrainId, TripId, UserId,
 };
 pub use order::{Order, OrderEvent, OrderStatus, Passenger, RefundRule};
 pub use passenger::{BirthDate, Nid, PassengerName};

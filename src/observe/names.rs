@@ -64,6 +64,7 @@ pub const POOL_MAX: &str = "ticketctl_db_pool_max_connections";
 pub const INVARIANT_VIOLATIONS: &str = "ticketctl_invariant_violations";
 pub const INVARIANT_CHECKED_AT: &str = "ticketctl_invariant_last_check_timestamp_seconds";
 pub const SMS_SENT: &str = "ticketctl_sms_sent_total";
+pub const RISK_DECISIONS: &str = "ticketctl_risk_decisions_total";
 pub const SMS_SEGMENTS: &str = "ticketctl_sms_segments_total";
 pub const SMS_RETRIES: &str = "ticketctl_sms_retries_total";
 pub const SMS_FAILED: &str = "ticketctl_sms_failed_total";
@@ -180,6 +181,11 @@ pub const ALL: &[Def] = &[
         name: INVARIANT_CHECKED_AT,
         kind: Kind::Gauge,
         help: "When the invariants were last checked (Unix seconds)",
+    },
+    Def {
+        name: RISK_DECISIONS,
+        kind: Kind::Counter,
+        help: "Fraud-velocity decisions by rule and outcome (step-up, block)",
     },
     Def {
         name: SMS_SENT,

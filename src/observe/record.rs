@@ -89,6 +89,16 @@ impl Metrics {
             .increment(count as u64);
     }
 
+    /// A fraud-velocity rule tripped; `rule` is a built-in rule's name,
+    /// `outcome` "step-up" or "block".
+    pub fn risk_decision(&self, rule: &'static str, outcome: &'static str) {
+        self.counter(
+            names::RISK_DECISIONS,
+            &[("rule", rule), ("outcome", outcome)],
+        )
+        .increment(1);
+    }
+
     pub fn tickets_issued(&self, count: usize) {
         self.counter(names::TICKETS_ISSUED, &[])
             .increment(count as u64);

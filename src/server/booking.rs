@@ -33,11 +33,11 @@ fn admission(headers: &HeaderMap) -> Option<&str> {
 }
 
 #[utoipa::path(post, path = "/v1/holds", tag = "booking", security(("bearer" = [])),
-    params(("Admission-Token" = Option<String>, Header, description = "The waiting room's admission token (`GET /v1/queue/{sale}/status` once admitted); required for trips in a queued sale")),
+    params(("Admission-Token" = Option<String>, Header, description = "The waiting room's admission token (`GET /v1/queue/{sale}/status` once admitted); required for trips in a queued sale"), ("X-Step-Up-Code" = Option<String>, Header, description = "A step-up code (TOTP, or the SMS code from `POST /v1/me/step-up/sms`) answering a `step-up-required` problem")),
     request_body = HoldRequest,
     responses(
         (status = 201, description = "The seats are held until `expires_at`", body = HoldView),
-        (status = 403, description = "`forbidden`: the trip is in a queued sale and the admission token is missing or not valid; `nid-required`: the account has no NID; `nid-flagged`: its NID is flagged", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the trip is in a queued sale and the admission token is missing or not valid; `nid-required`: the account has no NID; `nid-flagged`: its NID is flagged; `step-up-required` (`methods`, `rule`, `reason`): send again with `X-Step-Up-Code`; `risk-blocked` (`rule`, `reason`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not-found`: no such trip", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`seats-unavailable` (with `seats`), `nid-limit` (seats per NID per trip or per day: `limit`, `max`, `already`) or `conflict` (sale not open, departed)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid-field`, `unknown-station` or `invalid-body`", body = Problem, content_type = "application/problem+json"),
@@ -51,6 +51,7 @@ pub async fn create_hold(
     headers: HeaderMap,
     ApiJson(req): ApiJson<HoldRequest>,
 ) -> ApiResult<(StatusCode, Json<HoldView>)> {
+    super::risk::step_up(&app, &caller, &headers).await?;
     let view = app
         .hold_seats_from(caller.id(), req, admission(&headers), client)
         .await?;
@@ -105,8 +106,10 @@ pub async fn card_gateway(State(app): State<App>) -> ApiResult<Json<GatewayInfo>
 const CARD_FIELDS: [&str; 5] = ["number", "cvc", "exp_month", "exp_year", "card"];
 
 #[utoipa::path(post, path = "/v1/payments/tokens", tag = "booking", security(("bearer" = [])),
+    params(("X-Step-Up-Code" = Option<String>, Header, description = "A step-up code (TOTP, or the SMS code from `POST /v1/me/step-up/sms`) answering a `step-up-required` problem")),
     request_body = TokenRequest,
     responses(
+        (status = 403, description = "`step-up-required` (`methods`, `rule`, `reason`): send again with `X-Step-Up-Code`; `risk-blocked` (`rule`, `reason`)", body = Problem, content_type = "application/problem+json"),
         (status = 201, description = "The gateway's token, registered to pay this account's orders with", body = TokenView),
         (status = 422, description = "`invalid-field`: card details sent here (they go to the gateway), or a token the gateway did not issue; `invalid-body`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`unavailable`: the card gateway cannot be reached to check the token", body = Problem, content_type = "application/problem+json"),
@@ -115,6 +118,7 @@ const CARD_FIELDS: [&str; 5] = ["number", "cvc", "exp_month", "exp_year", "card"
 pub async fn register_token(
     State(app): State<App>,
     caller: Caller,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<TokenView>)> {
     if let Some(field) = CARD_FIELDS.into_iter().find(|f| body.get(f).is_some()) {
@@ -134,23 +138,21 @@ pub async fn register_token(
             format!("Failed to deserialize the JSON body into the target type: {e}"),
         )
     })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            app.register_card_token(caller.id(), &b.gateway_token)
-                .await?,
-        ),
-    ))
+    super::risk::step_up(&app, &caller, &headers).await?;
+    let token = app
+        .register_card_token(caller.id(), &b.gateway_token)
+        .await?;
+    Ok((StatusCode::CREATED, Json(token)))
 }
 
 #[utoipa::path(post, path = "/v1/orders", tag = "booking", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Unique per order (a UUID); a retry with the same key and body gets the same answer and is charged once. At most 255 characters"), ("Admission-Token" = Option<String>, Header, description = "The waiting room's admission token (`GET /v1/queue/{sale}/status` once admitted); required for trips in a queued sale")),
+    params(("Idempotency-Key" = String, Header, description = "Unique per order (a UUID); a retry with the same key and body gets the same answer and is charged once. At most 255 characters"), ("Admission-Token" = Option<String>, Header, description = "The waiting room's admission token (`GET /v1/queue/{sale}/status` once admitted); required for trips in a queued sale"), ("X-Step-Up-Code" = Option<String>, Header, description = "A step-up code (TOTP, or the SMS code from `POST /v1/me/step-up/sms`) answering a `step-up-required` problem")),
     request_body = OrderRequest,
     responses(
         (status = 201, description = "Paid and confirmed; tickets follow (`GET /v1/orders/{id}`)", body = OrderView),
         (status = 400, description = "`idempotency-key-missing`, `malformed-json`, `invalid-query`", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "`payment-failed`: the card was declined; `order` is the failed order and its seats are free again", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`: admission token missing or not valid for a queued sale", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: admission token missing or not valid for a queued sale; `step-up-required` (`methods`, `rule`, `reason`): send again with `X-Step-Up-Code`; `risk-blocked` (`rule`, `reason`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not-found`: no such hold (or not the caller's)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`order-in-progress` (a request with this key is still running, `Retry-After`), `conflict` (hold expired or already ordered)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`idempotency-key-reused` (same key, another body), `invalid-field`, `invalid-body`", body = Problem, content_type = "application/problem+json"),
@@ -162,6 +164,7 @@ pub async fn place_order(
     ApiJson(req): ApiJson<OrderRequest>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
+    super::risk::step_up(&app, &caller, &headers).await?;
     let answer = app
         .place_order(
             caller.id(),

@@ -123,6 +123,28 @@ impl From<AppError> for ApiError {
                     .with(json!({ "limit": limit, "max": max }))
             }
             AppError::Nid(refusal) => nid_problem(refusal, detail),
+            AppError::StepUpRequired {
+                rule,
+                reason,
+                methods,
+            } => ApiError::new(S::FORBIDDEN, "step-up-required", "Step-up required", detail)
+                .with(json!({ "rule": rule, "reason": reason, "methods": methods })),
+            AppError::RiskBlocked { rule, reason } => ApiError::new(
+                S::FORBIDDEN,
+                "risk-blocked",
+                "Refused by the fraud checks",
+                detail,
+            )
+            .with(json!({ "rule": rule, "reason": reason })),
+            AppError::StepUpThrottled {
+                retry_after_secs, ..
+            } => ApiError::new(
+                S::TOO_MANY_REQUESTS,
+                "step-up-throttled",
+                "Too many step-up codes",
+                detail,
+            )
+            .with_retry_after(retry_after_secs as i64),
             AppError::Forbidden(_) => ApiError::new(S::FORBIDDEN, "forbidden", "Forbidden", detail),
             AppError::Overloaded(_) => {
                 ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", detail)

@@ -25,6 +25,7 @@ mod queue;
 mod rate;
 mod rate_redis;
 mod request_id;
+mod risk;
 mod text_rule;
 
 use axum::Router;
@@ -121,6 +122,9 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .route("/v1/me/nid", post(nid::add_nid))
         .route("/v1/admin/nids/flagged", get(nid::flagged))
         .route("/v1/admin/nids/clear", post(nid::clear))
+        .route("/v1/admin/risk", get(risk::list))
+        .route("/v1/admin/risk/clear", post(risk::clear))
+        .route("/v1/me/step-up/sms", post(risk::send_sms))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::{
-    admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue,
+    admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue, risk,
 };
 use crate::wire::problem::Problem;
 
@@ -47,7 +47,10 @@ pub const PROBLEM_TYPES: &[&str] = &[
     "overloaded",
     "payment-failed",
     "rate-limited",
+    "risk-blocked",
     "seats-unavailable",
+    "step-up-required",
+    "step-up-throttled",
     "too-many-streams",
     "unauthorized",
     "unavailable",
@@ -123,6 +126,9 @@ pub const PROBLEM_TYPES: &[&str] = &[
         nid::report,
         nid::flagged,
         nid::clear,
+        risk::list,
+        risk::clear,
+        risk::send_sms,
     ),
     components(schemas(Problem)),
     tags(

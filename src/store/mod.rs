@@ -20,6 +20,7 @@ mod payment;
 pub mod personal;
 pub mod postgres;
 mod read_models;
+pub mod risk;
 mod sales;
 mod schema;
 mod seat_feed;
@@ -40,6 +41,7 @@ pub use outbox::OutboxStore;
 pub use payment::PaymentStore;
 pub use personal::PersonalStore;
 pub use read_models::*;
+pub use risk::{NewRiskDecision, RiskDecision, RiskStore};
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
 pub use seat_feed::{SeatChange, SeatFeedStore};
@@ -139,6 +141,7 @@ pub trait Store:
     + MonitorStore
     + SeatFeedStore
     + SmsStore
+    + RiskStore
     + Send
     + Sync
     + 'static
@@ -162,6 +165,7 @@ impl<T> Store for T where
         + MonitorStore
         + SeatFeedStore
         + SmsStore
+        + RiskStore
         + Send
         + Sync
         + 'static
@@ -172,7 +176,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, SaleStore, SchemaStore,
+        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore, SaleStore,
+        SchemaStore,
         SeatFeedStore, SmsStore, Store, TicketStore,
     };
 }

@@ -199,6 +199,18 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         withheld: &[],
     },
     PersonalTable {
+        table: "risk_decisions",
+        rows: "t.user_id = p.user_id OR (t.subject_kind = 'nid' AND t.subject = p.nid) \
+               OR (t.subject_kind = 'phone' AND t.subject = p.phone) \
+               OR (t.subject_kind = 'account' AND t.subject = CAST(p.user_id AS TEXT))",
+        // This table's times are milliseconds.
+        old: Some("t.created_at < p.cutoff * 1000"),
+        // A step-up or block names the person's NID or phone in plain text for the
+        // admin; once the person is gone there is nobody left to act on.
+        erase: Erase::Delete,
+        withheld: &[],
+    },
+    PersonalTable {
         table: "holds",
         rows: person_hold!("t"),
         old: Some(

@@ -22,5 +22,6 @@ pub mod identity;
 pub mod nid;
 pub mod problem;
 pub mod queue;
+pub mod risk;
 pub mod sms_gateway;
 pub mod tickets;

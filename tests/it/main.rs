@@ -50,6 +50,8 @@ mod queue_redis;
 mod rate_limits_redis;
 mod recovery;
 mod rehearse_servers;
+mod risk_concurrency;
+mod risk_rules;
 mod runbook;
 mod scale_out;
 mod seat_feed_postgres;

@@ -34,7 +34,9 @@ fn refusal_reason(e: &AppError) -> &'static str {
         AppError::Overloaded(_) | AppError::Store(_) | AppError::Internal(_) => "busy",
         // Not on sale yet, departed, or the passenger's seat limit.
         AppError::Conflict(_) => "conflict",
-        AppError::HoldCap { .. } => "limit",
+        AppError::HoldCap { .. }
+        | AppError::StepUpRequired { .. }
+        | AppError::RiskBlocked { .. } => "limit",
         AppError::Forbidden(_) | AppError::Unavailable { .. } => "queue",
         _ => "invalid",
     }
@@ -153,6 +155,10 @@ impl App {
         let fare = journey_fare(class, &published, &rates, km)
             .ok_or_else(|| AppError::Internal(format!("no fare for {class}")))?;
 
+        if let Channel::Online { client, .. } = channel {
+            // Velocity checks on well-formed holds only, before any seat is taken.
+            self.risk_hold(user_id, client).await?;
+        }
         let caps = channel.hold_caps(&self.config);
         let segments = train.stops.len() - 1;
         // Whether the snapshot was read from the database after our last try:

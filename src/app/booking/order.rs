@@ -102,6 +102,10 @@ impl App {
                 )));
             }
         };
+        if let Channel::Online { .. } = channel {
+            self.risk_order(user_id, crate::app::risk::card_of(&token))
+                .await?;
+        }
         let trip_id = hold.trip_id;
         let admission = channel.pass_gate(self, trip_id, user_id).await?;
         let new = NewOrder {

@@ -109,6 +109,8 @@ impl App {
                 self.confirm(paid).await?
             }
             ChargeOutcome::Declined { reason } => {
+                self.risk_card_failed(order.user_id, crate::app::risk::card_of(token))
+                    .await;
                 self.transition(
                     &order,
                     OrderEvent::Fail,

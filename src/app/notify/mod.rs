@@ -132,7 +132,9 @@ impl App {
             | Event::OrderPaid(_)
             | Event::OrderConfirmed(_)
             | Event::OrderExpired(_)
-            | Event::HoldExpired { .. } => return Ok(None),
+            | Event::HoldExpired { .. }
+            | Event::RiskDecided { .. }
+            | Event::RiskCleared { .. } => return Ok(None),
         };
         let Some(order) = self.store.order(order_id).await? else {
             return Ok(None);

@@ -190,6 +190,12 @@ pub struct Cmd {
     /// Behind a proxy every client shares its address: raise it or set 0.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub max_holds_per_address: u64,
+    /// A fraud-velocity rule's setting, repeatable: NAME=LIMIT/WINDOW:OUTCOME
+    /// (e.g. holds_per_account=20/1m:step-up; windows in s, m, h, d; outcomes
+    /// allow, step-up, block) or NAME=off. See the README for the rules and
+    /// their defaults.
+    #[arg(long = "risk-rule", value_name = "SPEC")]
+    pub risk_rules: Vec<String>,
     /// Deadline for read requests, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     pub read_timeout_ms: u64,
@@ -296,6 +302,11 @@ impl Cmd {
                 anyhow::anyhow!("--redis-url {}: {e}", crate::store::redact_url(url))
             })?;
         }
+        let mut risk = crate::domain::risk::RiskPolicy::default();
+        for spec in &self.risk_rules {
+            risk.set(spec)
+                .map_err(|e| anyhow::anyhow!("--risk-rule: {}", e.message))?;
+        }
         Ok(ServeConfig {
             database_url: database_url.to_owned(),
             listen: self.listen,
@@ -329,6 +340,7 @@ impl Cmd {
                     .then_some(self.seats_per_nid_per_day),
                 nid_flag_after: self.nid_flag_after,
                 personal_data_retention_days: self.personal_data_retention_days,
+                risk,
                 ..AppConfig::default()
             },
             nid_registry: match (&self.nid_registry_url, &self.nid_registry_key) {

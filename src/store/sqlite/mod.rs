@@ -14,6 +14,7 @@ mod nid;
 mod outbox;
 mod payment;
 mod personal;
+mod risk;
 mod rows;
 mod sales;
 mod schema;
