@@ -46,6 +46,9 @@ _ticketctl() {
             ticketctl,rehearse)
                 cmd="ticketctl__subcmd__rehearse"
                 ;;
+            ticketctl,risk)
+                cmd="ticketctl__subcmd__risk"
+                ;;
             ticketctl,seed)
                 cmd="ticketctl__subcmd__seed"
                 ;;
@@ -133,6 +136,9 @@ _ticketctl() {
             ticketctl__subcmd__help,rehearse)
                 cmd="ticketctl__subcmd__help__subcmd__rehearse"
                 ;;
+            ticketctl__subcmd__help,risk)
+                cmd="ticketctl__subcmd__help__subcmd__risk"
+                ;;
             ticketctl__subcmd__help,seed)
                 cmd="ticketctl__subcmd__help__subcmd__seed"
                 ;;
@@ -174,6 +180,12 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help__subcmd__nid,list-flagged)
                 cmd="ticketctl__subcmd__help__subcmd__nid__subcmd__list__subcmd__flagged"
+                ;;
+            ticketctl__subcmd__help__subcmd__risk,clear)
+                cmd="ticketctl__subcmd__help__subcmd__risk__subcmd__clear"
+                ;;
+            ticketctl__subcmd__help__subcmd__risk,list)
+                cmd="ticketctl__subcmd__help__subcmd__risk__subcmd__list"
                 ;;
             ticketctl__subcmd__help__subcmd__station,add)
                 cmd="ticketctl__subcmd__help__subcmd__station__subcmd__add"
@@ -240,6 +252,24 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__nid__subcmd__help,list-flagged)
                 cmd="ticketctl__subcmd__nid__subcmd__help__subcmd__list__subcmd__flagged"
+                ;;
+            ticketctl__subcmd__risk,clear)
+                cmd="ticketctl__subcmd__risk__subcmd__clear"
+                ;;
+            ticketctl__subcmd__risk,help)
+                cmd="ticketctl__subcmd__risk__subcmd__help"
+                ;;
+            ticketctl__subcmd__risk,list)
+                cmd="ticketctl__subcmd__risk__subcmd__list"
+                ;;
+            ticketctl__subcmd__risk__subcmd__help,clear)
+                cmd="ticketctl__subcmd__risk__subcmd__help__subcmd__clear"
+                ;;
+            ticketctl__subcmd__risk__subcmd__help,help)
+                cmd="ticketctl__subcmd__risk__subcmd__help__subcmd__help"
+                ;;
+            ticketctl__subcmd__risk__subcmd__help,list)
+                cmd="ticketctl__subcmd__risk__subcmd__help__subcmd__list"
                 ;;
             ticketctl__subcmd__station,add)
                 cmd="ticketctl__subcmd__station__subcmd__add"
@@ -374,7 +404,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms mock-gateway simulate help"
+            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid risk mock-nid completions mock-sms mock-gateway simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -650,7 +680,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid mock-nid completions mock-sms mock-gateway simulate help"
+            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid risk mock-nid completions mock-sms mock-gateway simulate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -862,6 +892,48 @@ _ticketctl() {
         ticketctl__subcmd__help__subcmd__rehearse)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__risk)
+            opts="list clear"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__risk__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__risk__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1579,6 +1651,136 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__risk)
+            opts="-h --database-url --log-format --help list clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__risk__subcmd__clear)
+            opts="-h --redis-url --redis-prefix --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --redis-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__risk__subcmd__help)
+            opts="list clear help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__risk__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__risk__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__risk__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__risk__subcmd__list)
+            opts="-h --active --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__seed)
             opts="-h --days --json --sale-days-ahead --sale-open-hour --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1614,7 +1816,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-url --gateway-secret-key --gateway-publishable-key --gateway-ledger --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --personal-data-retention-days --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-url --gateway-secret-key --gateway-publishable-key --gateway-ledger --gateway-latency-ms --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --personal-data-retention-days --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --risk-rule --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1773,6 +1975,10 @@ _ticketctl() {
                     return 0
                     ;;
                 --max-holds-per-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --risk-rule)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
