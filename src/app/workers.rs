@@ -234,6 +234,7 @@ impl App {
             }
             Event::OrderReserved { .. }
             | Event::OrderPaid(_)
+            | Event::OrderAwaitingPayment(_)
             | Event::HoldExpired { .. }
             | Event::TicketIssued { .. } => {}
         }
@@ -319,6 +320,10 @@ impl App {
                 _ => {}
             }
         }
+        // Wallet payments awaited past their timeout: settled by asking the provider.
+        let (confirmed, failed) = self.settle_overdue_wallet_payments().await?;
+        report.orders_confirmed += confirmed;
+        report.orders_failed += failed;
         Ok(report)
     }
 

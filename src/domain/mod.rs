@@ -26,6 +26,7 @@ pub mod time;
 pub mod train;
 pub mod trip;
 pub mod user;
+pub mod wallet;
 pub mod waiting_room;
 
 pub use charge::{Charge, ChargeStatus};

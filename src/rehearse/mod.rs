@@ -328,7 +328,8 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
     let order_body = body_of(&OrderRequest {
         hold_id: HoldId(hold_id),
         passengers,
-        payment_token: parse::<TokenView>(&token).map_or_else(String::new, |t| t.token),
+        payment_token: Some(parse::<TokenView>(&token).map_or_else(String::new, |t| t.token)),
+        wallet: None,
     });
     let (status, order) = p
         .call(

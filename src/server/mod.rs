@@ -17,6 +17,7 @@ mod listener;
 mod live;
 mod metrics;
 mod nid;
+mod wallet;
 pub mod openapi;
 mod openapi_input;
 mod panic;
@@ -90,6 +91,7 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         )
         .route("/v1/payments/gateway", get(booking::card_gateway))
         .route("/v1/payments/tokens", post(booking::register_token))
+        .route("/v1/payments/wallet/callback", post(wallet::callback))
         .route("/v1/orders", post(booking::place_order))
         .route("/v1/orders/{id}", get(booking::get_order))
         .route("/v1/orders/{id}/cancel", post(booking::cancel_order))
@@ -156,8 +158,11 @@ impl Server {
         let guard = Guard::new(app.clone(), &limits).map_err(|e| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("Redis URL: {e}"))
         })?;
+        let listener = TcpListener::bind(addr).await?;
+        // Wallet callbacks come back here unless a public URL is configured.
+        app.set_bound_addr(listener.local_addr()?);
         Ok(Server {
-            listener: TcpListener::bind(addr).await?,
+            listener,
             app,
             limits,
             guard,

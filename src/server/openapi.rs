@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{admin, booking, catalog, counter, health, identity, live, metrics, nid, queue};
+use super::{
+    admin, booking, catalog, counter, health, identity, live, metrics, nid, queue, wallet,
+};
 use crate::wire::problem::Problem;
 
 /// Every problem `type` slug the server answers with (`/problems/{slug}`).
@@ -90,6 +92,7 @@ pub const PROBLEM_TYPES: &[&str] = &[
         booking::release_hold,
         booking::card_gateway,
         booking::register_token,
+        wallet::callback,
         booking::place_order,
         booking::get_order,
         booking::cancel_order,

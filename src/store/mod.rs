@@ -36,7 +36,7 @@ pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use monitor::{MonitorStore, OutboxBacklog, PoolUsage, WriterObserver};
 pub use nid::{FlaggedNid, NidStore};
 pub use outbox::OutboxStore;
-pub use payment::PaymentStore;
+pub use payment::{CallbackClaim, PaymentStore, WalletPayment};
 pub use read_models::*;
 pub use sales::SaleStore;
 pub use schema::SchemaStore;

@@ -24,3 +24,4 @@ pub mod problem;
 pub mod queue;
 pub mod sms_gateway;
 pub mod tickets;
+pub mod wallet;

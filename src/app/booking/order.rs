@@ -11,6 +11,7 @@ use crate::domain::{Nid, OrderStatus, ParseError, PassengerName, SeatCap, UserId
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
+use crate::app::wallet::Payer;
 use super::outcome::{AnswerTo, OrderAnswer, RenderAnswer};
 use crate::wire::booking::{OrderRequest, PassengerBody};
 
@@ -92,7 +93,12 @@ impl App {
         channel: Channel<'_>,
     ) -> AppResult<OrderAnswer> {
         let passengers = parse_passengers(&req.passengers)?;
-        let token = self.payment_token_of(user_id, &req.payment_token).await?;
+        // How the passenger pays; a wallet payer's number is known from here on.
+        let payer = Payer::parse(&req)?;
+        let card = match &payer {
+            Payer::Card(token) => Some(self.payment_token_of(user_id, token).await?),
+            Payer::Wallet { .. } => None,
+        };
         let hold = match self.store.hold(req.hold_id).await? {
             Some(h) if h.user_id == user_id => h,
             _ => {
@@ -101,6 +107,14 @@ impl App {
                     req.hold_id
                 )));
             }
+        };
+        // A wallet's token is made once the hold is known to be the caller's.
+        let token = match (card, payer.wallet()) {
+            (Some(card), _) => card,
+            (None, Some((provider, number))) => {
+                self.wallet_token(user_id, to.key, provider, number).await?
+            }
+            (None, None) => return Err(AppError::Internal("an order with no way to pay".into())),
         };
         let trip_id = hold.trip_id;
         let admission = channel.pass_gate(self, trip_id, user_id).await?;
@@ -142,6 +156,11 @@ impl App {
             Err(e) => return Err(e.into()),
         };
 
+        if let Payer::Wallet { provider, number } = &payer {
+            // Paid later, on the provider's page: answered "awaiting payment".
+            let order = self.start_wallet_payment(order, *provider, number).await?;
+            return Ok(OrderAnswer::settled(self.order_outcome(&order).await?));
+        }
         let (order, answered) = self
             .charge_and_confirm(order, &token, Some(&hold), Some(to))
             .await?;
