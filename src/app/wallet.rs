@@ -423,7 +423,9 @@ impl App {
                 self.settle_refund(&expired).await?;
                 Ok(expired)
             }
-            WalletState::Completed => {
+            // A twin callback got it paid a moment ago: see it confirmed.
+            WalletState::Completed if order.status == OrderStatus::Paid => self.confirm(order).await,
+            WalletState::Completed if matches!(order.status, OrderStatus::Failed | OrderStatus::Expired) => {
                 // A late success: the order gave up meanwhile, so the money goes back.
                 self.settle_refund(&order).await?;
                 Ok(order)
