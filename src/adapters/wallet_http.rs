@@ -99,7 +99,9 @@ impl HttpWallet {
                     .await
                     .map(|b| b.error.message)
                     .unwrap_or_default();
-                Err(AppError::Internal(format!("wallet provider answered {s}: {why}")))
+                Err(AppError::Internal(format!(
+                    "wallet provider answered {s}: {why}"
+                )))
             }
         }
     }
@@ -155,7 +157,10 @@ impl PaymentGateway for HttpWallet {
 
     async fn refund(&self, charge_id: &str, total: i64) -> AppResult<Charge> {
         let path = format!("/v1/payments/{}/refunds", path_segment(charge_id));
-        let req = self.client.post(self.url(&path)).json(&WalletRefundBody { total });
+        let req = self
+            .client
+            .post(self.url(&path))
+            .json(&WalletRefundBody { total });
         match self.call::<PaymentView>(req).await? {
             Ok(p) => charge_of(p).ok_or_else(|| {
                 AppError::Internal(format!("wallet payment {charge_id} is still open"))
@@ -188,12 +193,15 @@ impl WalletGateway for HttpWallet {
         payer: &WalletNumber,
         callback_url: &str,
     ) -> AppResult<PaymentView> {
-        let req = self.client.post(self.url("/v1/payments")).json(&CreatePaymentBody {
-            amount,
-            merchant_invoice: invoice.to_owned(),
-            callback_url: callback_url.to_owned(),
-            payer_reference: payer.to_string(),
-        });
+        let req = self
+            .client
+            .post(self.url("/v1/payments"))
+            .json(&CreatePaymentBody {
+                amount,
+                merchant_invoice: invoice.to_owned(),
+                callback_url: callback_url.to_owned(),
+                payer_reference: payer.to_string(),
+            });
         self.call(req)
             .await?
             .map_err(|s| AppError::Internal(format!("wallet provider answered {s}")))

@@ -109,10 +109,11 @@ impl Default for WalletConfig {
 impl WalletConfig {
     /// The key callbacks are signed with (and the provider authenticates us by).
     pub fn merchant_key(&self) -> &str {
-        self.remote.as_ref().map_or(
-            crate::outside::wallet::TEST_MERCHANT_KEY,
-            |r| r.merchant_key.as_str(),
-        )
+        self.remote
+            .as_ref()
+            .map_or(crate::outside::wallet::TEST_MERCHANT_KEY, |r| {
+                r.merchant_key.as_str()
+            })
     }
 
     /// Refuses a payment timeout that is not shorter than the hold's TTL: the
@@ -287,7 +288,9 @@ impl App {
             Err(e) => {
                 tracing::warn!(order = %order.id, error = %e, "the wallet provider made no payment");
                 let change = OrderChange {
-                    failure: Some("the wallet provider cannot be reached; nothing was charged".into()),
+                    failure: Some(
+                        "the wallet provider cannot be reached; nothing was charged".into(),
+                    ),
                     ..Default::default()
                 };
                 self.transition(&order, OrderEvent::Fail, change).await
@@ -306,7 +309,9 @@ impl App {
             }
             None => {
                 let change = OrderChange {
-                    failure: Some("interrupted before the wallet payment; nothing was charged".into()),
+                    failure: Some(
+                        "interrupted before the wallet payment; nothing was charged".into(),
+                    ),
                     ..Default::default()
                 };
                 self.transition(&order, OrderEvent::Fail, change).await
@@ -315,10 +320,7 @@ impl App {
     }
 
     /// The wallet payment of an order as the API shows it, if it has one.
-    pub(crate) async fn wallet_view(
-        &self,
-        order: &Order,
-    ) -> AppResult<Option<WalletPaymentView>> {
+    pub(crate) async fn wallet_view(&self, order: &Order) -> AppResult<Option<WalletPaymentView>> {
         Ok(self.store.wallet_payment(order.id).await?.map(view_of))
     }
 
@@ -334,7 +336,10 @@ impl App {
     ) -> AppResult<CallbackAck> {
         let key = self.config.wallet.merchant_key().as_bytes();
         let header = signature.ok_or_else(|| {
-            AppError::Unauthorized(format!("a wallet callback must be signed ('{}')", rules::SIGNATURE_HEADER))
+            AppError::Unauthorized(format!(
+                "a wallet callback must be signed ('{}')",
+                rules::SIGNATURE_HEADER
+            ))
         })?;
         let now = self.now();
         rules::verify(key, header, body, now.timestamp(), CALLBACK_TOLERANCE_SECS)
@@ -342,10 +347,17 @@ impl App {
         let cb: WalletCallback = serde_json::from_slice(body)
             .map_err(|e| ParseError::new("body", format!("not a wallet callback: {e}")))?;
         if cb.status.is_open() {
-            return Err(ParseError::new("status", "a callback reports completed, cancelled or failed").into());
+            return Err(ParseError::new(
+                "status",
+                "a callback reports completed, cancelled or failed",
+            )
+            .into());
         }
         let Some(payment) = self.store.wallet_payment_by_id(&cb.payment_id).await? else {
-            return Err(AppError::NotFound(format!("no wallet payment '{}'", cb.payment_id)));
+            return Err(AppError::NotFound(format!(
+                "no wallet payment '{}'",
+                cb.payment_id
+            )));
         };
         let order = self.reload(payment.order_id).await?;
         if cb.merchant_invoice != charge_key(order.id) || cb.amount != order.amount {
@@ -416,7 +428,9 @@ impl App {
                     return self.confirm(paid).await;
                 }
                 let change = OrderChange {
-                    failure: Some("paid after the seats' hold ran out; the payment is refunded".into()),
+                    failure: Some(
+                        "paid after the seats' hold ran out; the payment is refunded".into(),
+                    ),
                     ..Default::default()
                 };
                 let expired = self.transition(&order, OrderEvent::Expire, change).await?;
@@ -424,8 +438,12 @@ impl App {
                 Ok(expired)
             }
             // A twin callback got it paid a moment ago: see it confirmed.
-            WalletState::Completed if order.status == OrderStatus::Paid => self.confirm(order).await,
-            WalletState::Completed if matches!(order.status, OrderStatus::Failed | OrderStatus::Expired) => {
+            WalletState::Completed if order.status == OrderStatus::Paid => {
+                self.confirm(order).await
+            }
+            WalletState::Completed
+                if matches!(order.status, OrderStatus::Failed | OrderStatus::Expired) =>
+            {
                 // A late success: the order gave up meanwhile, so the money goes back.
                 self.settle_refund(&order).await?;
                 Ok(order)
@@ -472,7 +490,13 @@ impl App {
                 if self.wallet.cancel(&payment_id).await? {
                     cancelled_here = true;
                     self.store
-                        .update_wallet_payment(order.id, None, None, WalletState::Cancelled, self.now())
+                        .update_wallet_payment(
+                            order.id,
+                            None,
+                            None,
+                            WalletState::Cancelled,
+                            self.now(),
+                        )
                         .await?;
                 } else {
                     // Being processed or just paid: the answer now decides.

@@ -26,8 +26,8 @@ pub mod time;
 pub mod train;
 pub mod trip;
 pub mod user;
-pub mod wallet;
 pub mod waiting_room;
+pub mod wallet;
 
 pub use charge::{Charge, ChargeStatus};
 pub use event::{Event, EventError, OrderMove};

@@ -277,10 +277,7 @@ mod tests {
         assert_eq!(s.apply(E::Expire).unwrap(), S::Expired);
         assert!(s.apply(E::Confirm).is_err(), "paid first, then confirmed");
         assert_eq!(s.as_str().parse::<S>().unwrap(), s);
-        assert_eq!(
-            serde_json::to_string(&s).unwrap(),
-            "\"awaiting_payment\""
-        );
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"awaiting_payment\"");
     }
 
     #[test]

@@ -161,7 +161,15 @@ mod tests {
     fn wallet_numbers_are_bangladeshi_mobile_numbers() {
         let n = WalletNumber::parse("01712345678").unwrap();
         assert_eq!(n.last4(), "5678");
-        for bad in ["", "0171234567", "017123456789", "02712345678", "01212345678", "0171234567x", "+8801712345678"] {
+        for bad in [
+            "",
+            "0171234567",
+            "017123456789",
+            "02712345678",
+            "01212345678",
+            "0171234567x",
+            "+8801712345678",
+        ] {
             assert!(WalletNumber::parse(bad).is_err(), "{bad}");
         }
     }
@@ -172,18 +180,44 @@ mod tests {
         let h = sign(key, 1_000, b"{\"a\":1}");
         assert_eq!(verify(key, &h, b"{\"a\":1}", 1_000, 300), Ok(1_000));
         assert_eq!(verify(key, &h, b"{\"a\":1}", 1_299, 300), Ok(1_000));
-        assert_eq!(verify(key, &h, b"{\"a\":2}", 1_000, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify(b"other", &h, b"{\"a\":1}", 1_000, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify(key, &h, b"{\"a\":1}", 1_301, 300), Err(SignatureError::Stale));
-        assert_eq!(verify(key, &h, b"{\"a\":1}", 699, 300), Err(SignatureError::Stale));
-        for bad in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=zz", "t=1,v1=00,x=1"] {
-            assert_eq!(verify(key, bad, b"", 1, 300), Err(SignatureError::Malformed), "{bad}");
+        assert_eq!(
+            verify(key, &h, b"{\"a\":2}", 1_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(b"other", &h, b"{\"a\":1}", 1_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(key, &h, b"{\"a\":1}", 1_301, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(key, &h, b"{\"a\":1}", 699, 300),
+            Err(SignatureError::Stale)
+        );
+        for bad in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            "t=1,v1=zz",
+            "t=1,v1=00,x=1",
+        ] {
+            assert_eq!(
+                verify(key, bad, b"", 1, 300),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn only_closed_payments_are_charges() {
-        assert_eq!(WalletState::Completed.charge_status(), Some(ChargeStatus::Succeeded));
+        assert_eq!(
+            WalletState::Completed.charge_status(),
+            Some(ChargeStatus::Succeeded)
+        );
         assert_eq!(WalletState::Processing.charge_status(), None);
         assert!(WalletState::Initiated.is_open() && !WalletState::Failed.is_open());
     }

@@ -17,7 +17,6 @@ mod listener;
 mod live;
 mod metrics;
 mod nid;
-mod wallet;
 pub mod openapi;
 mod openapi_input;
 mod panic;
@@ -26,6 +25,7 @@ mod rate;
 mod rate_redis;
 mod request_id;
 mod text_rule;
+mod wallet;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -30,8 +30,6 @@ pub async fn callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<CallbackAck>> {
-    let signature = headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     Ok(Json(app.wallet_callback(signature, &body).await?))
 }

@@ -12,13 +12,11 @@ use serde_json::{Value, json};
 
 use crate::common::booking_flow::{book, hold};
 use crate::common::db::TestDb;
-use crate::common::server::{
-    TestApp, nid_for_phone, suite_second, tiny_trip,
-};
+use crate::common::server::{TestApp, nid_for_phone, suite_second, tiny_trip};
 use crate::common::wallet::{
-    CANCELS, DUPLICATES, INSUFFICIENT, LATE, NO_CALLBACK, PAYMENT_TIMEOUT_SECS, PAYS,
-    awaiting, callback_body, on_page, order, post_callback, post_signed, provider_get,
-    wait_at_provider, wait_for, wallet_config,
+    CANCELS, DUPLICATES, INSUFFICIENT, LATE, NO_CALLBACK, PAYMENT_TIMEOUT_SECS, PAYS, awaiting,
+    callback_body, on_page, order, post_callback, post_signed, provider_get, wait_at_provider,
+    wait_for, wallet_config,
 };
 use ticketctl::domain::wallet::{SIGNATURE_HEADER, sign};
 use ticketctl::domain::{OrderId, OrderStatus, Role, TripId};
@@ -58,7 +56,11 @@ async fn a_wallet_payment_confirms_with_tickets(db: TestDb) {
     assert!(page_html.text().await.unwrap().contains("Approve"));
 
     let (status, at_provider) = on_page(&t.client, &page, "approve", None).await;
-    assert_eq!((status, at_provider["status"].as_str()), (200, Some("completed")), "{at_provider}");
+    assert_eq!(
+        (status, at_provider["status"].as_str()),
+        (200, Some("completed")),
+        "{at_provider}"
+    );
     let confirmed = wait_for(&t, order_id, OrderStatus::Confirmed).await;
     assert_eq!(confirmed.charge_id.as_deref(), Some(payment_id.as_str()));
     assert_eq!(tickets_of(&t, order_id).await, 2);
@@ -76,7 +78,10 @@ async fn a_wallet_payment_confirms_with_tickets(db: TestDb) {
 
     let amount = confirmed.amount;
     let summary = provider_get(&t, "/v1/ledger/summary").await;
-    assert_eq!((summary["completed"].as_i64(), summary["net"].as_i64()), (Some(1), Some(amount)));
+    assert_eq!(
+        (summary["completed"].as_i64(), summary["net"].as_i64()),
+        (Some(1), Some(amount))
+    );
     let ledger = invariants_hold(&t, trip).await;
     assert_eq!((ledger.wallet_net, ledger.orders_net), (amount, amount));
 }
@@ -97,7 +102,10 @@ async fn a_cancelled_or_failed_wallet_payment_frees_the_seats(db: TestDb) {
         let (status, _) = on_page(&t.client, &page, what, approver).await;
         assert_eq!(status, 200);
         let failed = wait_for(&t, order_id, OrderStatus::Failed).await;
-        assert!(failed.failure.as_deref().unwrap_or_default().contains(why), "{failed:?}");
+        assert!(
+            failed.failure.as_deref().unwrap_or_default().contains(why),
+            "{failed:?}"
+        );
         assert_eq!(tickets_of(&t, order_id).await, 0);
         let p = provider_get(&t, &format!("/v1/payments/{payment_id}")).await;
         assert_ne!(p["status"], "completed", "{p}");
@@ -123,7 +131,8 @@ async fn a_missing_callback_is_settled_by_asking_the_provider(db: TestDb) {
     let (unpaid, _, unpaid_payment) = awaiting(&order(&t, &token_b, "w-b", hold_b, 2, PAYS).await);
 
     // Within the timeout nothing is decided.
-    t.manual_clock().advance(chrono::Duration::seconds(PAYMENT_TIMEOUT_SECS - 5));
+    t.manual_clock()
+        .advance(chrono::Duration::seconds(PAYMENT_TIMEOUT_SECS - 5));
     t.app.sweep_now().await.unwrap();
     for id in [paid, unpaid] {
         let o = t.app.raw_store().order(id).await.unwrap().unwrap();
@@ -131,7 +140,11 @@ async fn a_missing_callback_is_settled_by_asking_the_provider(db: TestDb) {
     }
     t.manual_clock().advance(chrono::Duration::seconds(10));
     let report = t.app.sweep_now().await.unwrap();
-    assert_eq!((report.orders_confirmed, report.orders_failed), (1, 1), "{report:?}");
+    assert_eq!(
+        (report.orders_confirmed, report.orders_failed),
+        (1, 1),
+        "{report:?}"
+    );
     wait_for(&t, paid, OrderStatus::Confirmed).await;
     assert_eq!(tickets_of(&t, paid).await, 1);
     let failed = wait_for(&t, unpaid, OrderStatus::Failed).await;
@@ -150,12 +163,18 @@ async fn a_late_success_after_the_hold_ran_out_is_refunded(db: TestDb) {
     let t = TestApp::start_manual(db, suite_second(), config).await;
     let trip = tiny_trip(&t.app, 2).await;
     let (_, token, hold_id) = hold(&t, trip, 1, 2).await;
-    let (order_id, page, payment_id) = awaiting(&order(&t, &token, "w-late", hold_id, 2, LATE).await);
+    let (order_id, page, payment_id) =
+        awaiting(&order(&t, &token, "w-late", hold_id, 2, LATE).await);
     let (status, p) = on_page(&t.client, &page, "approve", None).await;
-    assert_eq!((status, p["status"].as_str()), (200, Some("processing")), "{p}");
+    assert_eq!(
+        (status, p["status"].as_str()),
+        (200, Some("processing")),
+        "{p}"
+    );
 
     // The hold runs out while the money is still moving: the order gives up.
-    t.manual_clock().advance(hold_ttl + chrono::Duration::seconds(1));
+    t.manual_clock()
+        .advance(hold_ttl + chrono::Duration::seconds(1));
     t.app.sweep_now().await.unwrap();
     let gave_up = t.app.raw_store().order(order_id).await.unwrap().unwrap();
     assert!(
@@ -188,7 +207,9 @@ async fn forged_stale_and_replayed_callbacks_are_refused(db: TestDb) {
     let good = callback_body(&payment_id, order_id, "completed", amount);
     let now = t.app.now().timestamp();
 
-    post_callback(&t, &good, None).await.assert_problem(401, "unauthorized");
+    post_callback(&t, &good, None)
+        .await
+        .assert_problem(401, "unauthorized");
     post_callback(&t, &good, Some(("a guessed key", now)))
         .await
         .assert_problem(401, "unauthorized");
@@ -202,7 +223,10 @@ async fn forged_stale_and_replayed_callbacks_are_refused(db: TestDb) {
     let r = t
         .client
         .post(t.url("/v1/payments/wallet/callback"))
-        .header(SIGNATURE_HEADER, sign(TEST_MERCHANT_KEY.as_bytes(), now, &good))
+        .header(
+            SIGNATURE_HEADER,
+            sign(TEST_MERCHANT_KEY.as_bytes(), now, &good),
+        )
         .body(tampered)
         .send()
         .await
@@ -211,16 +235,27 @@ async fn forged_stale_and_replayed_callbacks_are_refused(db: TestDb) {
         .await
         .assert_problem(401, "unauthorized");
     // Signed, but not this payment's or not a callback at all.
-    post_signed(&t, b"not json").await.assert_problem(422, "invalid-field");
-    post_signed(&t, &callback_body(&payment_id, order_id, "completed", amount + 1))
+    post_signed(&t, b"not json")
         .await
         .assert_problem(422, "invalid-field");
-    post_signed(&t, &callback_body(&payment_id, order_id, "processing", amount))
-        .await
-        .assert_problem(422, "invalid-field");
-    post_signed(&t, &callback_body("TR00NOSUCH", order_id, "completed", amount))
-        .await
-        .assert_problem(404, "not-found");
+    post_signed(
+        &t,
+        &callback_body(&payment_id, order_id, "completed", amount + 1),
+    )
+    .await
+    .assert_problem(422, "invalid-field");
+    post_signed(
+        &t,
+        &callback_body(&payment_id, order_id, "processing", amount),
+    )
+    .await
+    .assert_problem(422, "invalid-field");
+    post_signed(
+        &t,
+        &callback_body("TR00NOSUCH", order_id, "completed", amount),
+    )
+    .await
+    .assert_problem(404, "not-found");
     // Nothing changed.
     let o = t.app.raw_store().order(order_id).await.unwrap().unwrap();
     assert_eq!(o.status, OrderStatus::AwaitingPayment);
@@ -230,9 +265,12 @@ async fn forged_stale_and_replayed_callbacks_are_refused(db: TestDb) {
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert_eq!(first.body["order_status"], "confirmed", "{}", first.body);
     // Another body for a payment already reported is a replay.
-    post_signed(&t, &callback_body(&payment_id, order_id, "cancelled", amount))
-        .await
-        .assert_problem(409, "conflict");
+    post_signed(
+        &t,
+        &callback_body(&payment_id, order_id, "cancelled", amount),
+    )
+    .await
+    .assert_problem(409, "conflict");
     // The same body again (signed afresh, as the provider's retries are) is harmless.
     let again = post_signed(&t, &good).await;
     assert_eq!((again.status, &again.body), (first.status, &first.body));
@@ -253,7 +291,10 @@ async fn duplicate_callbacks_are_harmless(db: TestDb) {
     wait_for(&t, order_id, OrderStatus::Confirmed).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while provider_get(&t, "/v1/ledger/summary").await["callbacks_sent"].as_i64() < Some(3) {
-        assert!(std::time::Instant::now() < deadline, "three callbacks were sent");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three callbacks were sent"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(tickets_of(&t, order_id).await, 2);
@@ -263,7 +304,12 @@ async fn duplicate_callbacks_are_harmless(db: TestDb) {
     let placed = order(&t, &token, "w-burst", hold_id, 2, NO_CALLBACK).await;
     let (order_id, page, payment_id) = awaiting(&placed);
     on_page(&t.client, &page, "approve", None).await;
-    let body = callback_body(&payment_id, order_id, "completed", placed.body["amount"].as_i64().unwrap());
+    let body = callback_body(
+        &payment_id,
+        order_id,
+        "completed",
+        placed.body["amount"].as_i64().unwrap(),
+    );
     let answers = futures_util::future::join_all((0..12).map(|_| post_signed(&t, &body))).await;
     let first: &Value = &answers[0].body;
     for a in &answers {
@@ -283,17 +329,35 @@ async fn bad_wallet_orders_are_refused_and_change_nothing(db: TestDb) {
     let (user_id, token, hold_id) = hold(&t, trip, 1, 1).await;
     let passengers = json!([{ "name": "Rahim" }]);
     let bad = [
-        (json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": "tok_x",
-                 "wallet": { "provider": "bkash", "number": PAYS } }), "invalid-field"),
-        (json!({ "hold_id": hold_id, "passengers": passengers }), "invalid-field"),
-        (json!({ "hold_id": hold_id, "passengers": passengers,
-                 "wallet": { "provider": "paypal", "number": PAYS } }), "invalid-field"),
-        (json!({ "hold_id": hold_id, "passengers": passengers,
-                 "wallet": { "provider": "bkash", "number": "12345" } }), "invalid-field"),
-        (json!({ "hold_id": hold_id, "passengers": passengers,
-                 "wallet": { "provider": "bkash", "number": PAYS, "pin": "1234" } }), "invalid-body"),
-        (json!({ "hold_id": hold_id.get() + 1000, "passengers": passengers,
-                 "wallet": { "provider": "bkash", "number": PAYS } }), "not-found"),
+        (
+            json!({ "hold_id": hold_id, "passengers": passengers, "payment_token": "tok_x",
+                 "wallet": { "provider": "bkash", "number": PAYS } }),
+            "invalid-field",
+        ),
+        (
+            json!({ "hold_id": hold_id, "passengers": passengers }),
+            "invalid-field",
+        ),
+        (
+            json!({ "hold_id": hold_id, "passengers": passengers,
+                 "wallet": { "provider": "paypal", "number": PAYS } }),
+            "invalid-field",
+        ),
+        (
+            json!({ "hold_id": hold_id, "passengers": passengers,
+                 "wallet": { "provider": "bkash", "number": "12345" } }),
+            "invalid-field",
+        ),
+        (
+            json!({ "hold_id": hold_id, "passengers": passengers,
+                 "wallet": { "provider": "bkash", "number": PAYS, "pin": "1234" } }),
+            "invalid-body",
+        ),
+        (
+            json!({ "hold_id": hold_id.get() + 1000, "passengers": passengers,
+                 "wallet": { "provider": "bkash", "number": PAYS } }),
+            "not-found",
+        ),
     ];
     for (i, (body, slug)) in bad.into_iter().enumerate() {
         let r = t
@@ -331,7 +395,8 @@ async fn money_holds_across_cards_wallets_and_cash(db: TestDb) {
     let mut wallet_orders = vec![];
     for (n, number) in [(3, PAYS), (4, CANCELS), (5, PAYS), (6, LATE)] {
         let (_, token, hold_id) = hold(&t, trip, n, 2).await;
-        let (id, page, payment) = awaiting(&order(&t, &token, &format!("w-{n}"), hold_id, 2, number).await);
+        let (id, page, payment) =
+            awaiting(&order(&t, &token, &format!("w-{n}"), hold_id, 2, number).await);
         on_page(&t.client, &page, "approve", None).await;
         wallet_orders.push((id, token, payment));
     }
@@ -340,7 +405,11 @@ async fn money_holds_across_cards_wallets_and_cash(db: TestDb) {
     wait_for(&t, wallet_orders[2].0, OrderStatus::Confirmed).await;
     let (cancel_id, cancel_token, cancel_payment) = &wallet_orders[2];
     let cancelled = t
-        .post_as(&format!("/v1/orders/{cancel_id}/cancel"), cancel_token, json!({}))
+        .post_as(
+            &format!("/v1/orders/{cancel_id}/cancel"),
+            cancel_token,
+            json!({}),
+        )
         .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     let refunded = cancelled.body["refunded"].as_i64().unwrap();
@@ -350,7 +419,11 @@ async fn money_holds_across_cards_wallets_and_cash(db: TestDb) {
     // Cash at a counter.
     let clerk = t.user_token("01799000001", Role::Clerk).await;
     let h = t
-        .post_as("/v1/counter/holds", &clerk, json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }))
+        .post_as(
+            "/v1/counter/holds",
+            &clerk,
+            json!({ "trip_id": trip, "from": "DHK", "to": "CTG", "class": "S_CHAIR", "count": 1 }),
+        )
         .await;
     assert_eq!(h.status, StatusCode::CREATED, "{}", h.body);
     let sold = t
@@ -358,14 +431,17 @@ async fn money_holds_across_cards_wallets_and_cash(db: TestDb) {
         .post(t.url("/v1/counter/orders"))
         .bearer_auth(&clerk)
         .header("idempotency-key", "cash-1")
-        .json(&json!({ "hold_id": h.body["hold_id"], "passengers": [{ "name": "Karim" }],
-                       "phone": "01722222222", "nid": nid_for_phone("01722222222") }))
+        .json(
+            &json!({ "hold_id": h.body["hold_id"], "passengers": [{ "name": "Karim" }],
+                       "phone": "01722222222", "nid": nid_for_phone("01722222222") }),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(sold.status(), StatusCode::CREATED);
     // The late one: its hold runs out, then its money arrives and goes back.
-    t.manual_clock().advance(hold_ttl + chrono::Duration::seconds(1));
+    t.manual_clock()
+        .advance(hold_ttl + chrono::Duration::seconds(1));
     t.app.sweep_now().await.unwrap();
     wait_at_provider(&t, &wallet_orders[3].2, |p| {
         p["status"] == "completed" && p["refunded"] == p["amount"]
@@ -376,8 +452,15 @@ async fn money_holds_across_cards_wallets_and_cash(db: TestDb) {
     let report = t.app.check_invariants(None).await.unwrap();
     assert!(report.ok(), "{report:#?}");
     let l = report.ledger;
-    assert!(l.card_net > 0 && l.wallet_net > 0 && l.cash_net > 0, "{l:?}");
-    assert_eq!(l.orders_net, l.card_net + l.wallet_net + l.cash_net, "{l:?}");
+    assert!(
+        l.card_net > 0 && l.wallet_net > 0 && l.cash_net > 0,
+        "{l:?}"
+    );
+    assert_eq!(
+        l.orders_net,
+        l.card_net + l.wallet_net + l.cash_net,
+        "{l:?}"
+    );
     assert_eq!(l.orders_net, l.gateway_net);
 }
 

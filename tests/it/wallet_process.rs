@@ -27,7 +27,10 @@ async fn wallet_payments_through_a_provider_process(db: TestDb) {
 
     let (_, token, hold_id) = hold(&t, trip, 1, 2).await;
     let (paid, page, _) = awaiting(&order(&t, &token, "p-1", hold_id, 2, PAYS).await);
-    assert!(page.starts_with(&provider.url), "{page} is the provider's page");
+    assert!(
+        page.starts_with(&provider.url),
+        "{page} is the provider's page"
+    );
     on_page(&t.client, &page, "approve", None).await;
     let confirmed = wait_for(&t, paid, OrderStatus::Confirmed).await;
 

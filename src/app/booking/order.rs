@@ -11,8 +11,8 @@ use crate::domain::{Nid, OrderStatus, ParseError, PassengerName, SeatCap, UserId
 use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
-use crate::app::wallet::Payer;
 use super::outcome::{AnswerTo, OrderAnswer, RenderAnswer};
+use crate::app::wallet::Payer;
 use crate::wire::booking::{OrderRequest, PassengerBody};
 
 impl App {

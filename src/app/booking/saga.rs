@@ -252,17 +252,17 @@ impl App {
                 if App::is_wallet_token(&token) {
                     self.resume_wallet_order(order).await?
                 } else {
-                tracing::info!(
-                    order = %order.id,
-                    "resuming an order cut short before its charge"
-                );
-                let (settled, answered) = self
-                    .charge_and_confirm(order, &token, Some(&hold), Some(to))
-                    .await?;
-                if let Some(answer) = answered {
-                    return Ok(answer);
-                }
-                settled
+                    tracing::info!(
+                        order = %order.id,
+                        "resuming an order cut short before its charge"
+                    );
+                    let (settled, answered) = self
+                        .charge_and_confirm(order, &token, Some(&hold), Some(to))
+                        .await?;
+                    if let Some(answer) = answered {
+                        return Ok(answer);
+                    }
+                    settled
                 }
             }
             OrderStatus::Paid => self.confirm(order).await?,

@@ -494,8 +494,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     println!("cards are tokenized at {}", gateway.tokens_url);
     println!(
         "wallet payments at {} (callbacks to {})",
-        app_wallet_url,
-        callback_url
+        app_wallet_url, callback_url
     );
     if let Some(events) = &config.events {
         println!(

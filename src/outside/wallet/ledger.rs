@@ -124,8 +124,12 @@ impl Ledger {
     pub async fn get(&self, payment_id: &str) -> LedgerResult<Option<PaymentView>> {
         let id = payment_id.to_owned();
         self.run(move |c| {
-            c.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE payment_id = ?1"), [id], row)
-                .optional()
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM payments WHERE payment_id = ?1"),
+                [id],
+                row,
+            )
+            .optional()
         })
         .await
     }
@@ -133,8 +137,12 @@ impl Ledger {
     pub async fn by_invoice(&self, invoice: &str) -> LedgerResult<Option<PaymentView>> {
         let invoice = invoice.to_owned();
         self.run(move |c| {
-            c.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE invoice = ?1"), [invoice], row)
-                .optional()
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM payments WHERE invoice = ?1"),
+                [invoice],
+                row,
+            )
+            .optional()
         })
         .await
     }
@@ -142,8 +150,12 @@ impl Ledger {
     pub async fn callback_url(&self, payment_id: &str) -> LedgerResult<Option<String>> {
         let id = payment_id.to_owned();
         self.run(move |c| {
-            c.query_row("SELECT callback_url FROM payments WHERE payment_id = ?1", [id], |r| r.get(0))
-                .optional()
+            c.query_row(
+                "SELECT callback_url FROM payments WHERE payment_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
         })
         .await
     }
@@ -164,7 +176,11 @@ impl Ledger {
         self.run(move |c| {
             let tx = c.unchecked_transaction()?;
             let status: Option<String> = tx
-                .query_row("SELECT status FROM payments WHERE payment_id = ?1", [&id], |r| r.get(0))
+                .query_row(
+                    "SELECT status FROM payments WHERE payment_id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if !status.is_some_and(|s| from.contains(&s.as_str())) {
                 return Ok(None);
@@ -174,7 +190,11 @@ impl Ledger {
                    trx_id = COALESCE(?4, trx_id), updated_at = ?5 WHERE payment_id = ?1",
                 params![id, to.as_str(), paid_by, trx_id, now],
             )?;
-            let v = tx.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE payment_id = ?1"), [&id], row)?;
+            let v = tx.query_row(
+                &format!("SELECT {COLUMNS} FROM payments WHERE payment_id = ?1"),
+                [&id],
+                row,
+            )?;
             tx.commit()?;
             Ok(Some(v))
         })
@@ -191,15 +211,22 @@ impl Ledger {
                  WHERE payment_id = ?1 AND status = 'completed'",
                 params![id, total],
             )?;
-            c.query_row(&format!("SELECT {COLUMNS} FROM payments WHERE payment_id = ?1"), [id], row)
-                .optional()
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM payments WHERE payment_id = ?1"),
+                [id],
+                row,
+            )
+            .optional()
         })
         .await
     }
 
     pub async fn count_callback(&self) -> LedgerResult<()> {
-        self.run(|c| c.execute("UPDATE callbacks_sent SET n = n + 1", []).map(|_| ()))
-            .await
+        self.run(|c| {
+            c.execute("UPDATE callbacks_sent SET n = n + 1", [])
+                .map(|_| ())
+        })
+        .await
     }
 
     pub async fn payments(&self) -> LedgerResult<Vec<PaymentView>> {

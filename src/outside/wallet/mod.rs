@@ -185,9 +185,14 @@ async fn create(
     }
     let invoice_ok = !body.merchant_invoice.is_empty()
         && body.merchant_invoice.len() <= 64
-        && body.merchant_invoice.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && body
+            .merchant_invoice
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !invoice_ok {
-        return Err(Fail::invalid("merchant_invoice: 1–64 letters, digits, '-' or '_'"));
+        return Err(Fail::invalid(
+            "merchant_invoice: 1–64 letters, digits, '-' or '_'",
+        ));
     }
     if !(body.callback_url.starts_with("http://") || body.callback_url.starts_with("https://")) {
         return Err(Fail::invalid("callback_url: must be an http(s) URL"));
@@ -240,7 +245,9 @@ async fn by_invoice(
 ) -> WpResult<Json<PaymentView>> {
     match wp.ledger.by_invoice(&invoice).await? {
         Some(p) => Ok(Json(p)),
-        None => Err(Fail::not_found(format!("no payment for invoice '{invoice}'"))),
+        None => Err(Fail::not_found(format!(
+            "no payment for invoice '{invoice}'"
+        ))),
     }
 }
 
@@ -335,7 +342,9 @@ async fn approve(
             match done {
                 Ok(Some(p)) => deliver(&wp, &p, 1).await,
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "mock wallet could not complete a late payment"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "mock wallet could not complete a late payment")
+                }
             }
         });
     } else if callbacks > 0 {
@@ -374,7 +383,14 @@ async fn merchant_cancel(
 async fn cancel(wp: &Wp, id: &str) -> WpResult<(PaymentView, bool)> {
     let moved = wp
         .ledger
-        .advance(id, &[WalletState::Initiated], WalletState::Cancelled, None, None, now(wp))
+        .advance(
+            id,
+            &[WalletState::Initiated],
+            WalletState::Cancelled,
+            None,
+            None,
+            now(wp),
+        )
         .await?;
     if let Some(p) = moved {
         return Ok((p, true));

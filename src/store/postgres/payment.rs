@@ -216,11 +216,12 @@ impl PaymentStore for PgStore {
         if inserted == 1 {
             return Ok(CallbackClaim::First);
         }
-        let first: String = sqlx::query_scalar("SELECT body_sha256 FROM wallet_callbacks WHERE payment_id = $1")
-            .bind(payment_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
+        let first: String =
+            sqlx::query_scalar("SELECT body_sha256 FROM wallet_callbacks WHERE payment_id = $1")
+                .bind(payment_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
         Ok(if first == body_sha256 {
             CallbackClaim::Duplicate
         } else {

@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db;
 use super::outbox::outbox;
 use super::rows::*;
-use crate::store::counter::LIVE_STATUSES;
 use crate::domain::{Event, Hold, HoldId, TripId, UserId};
+use crate::store::counter::LIVE_STATUSES;
 use crate::store::{NewHold, StoreError, StoreResult, ts};
 
 pub(super) fn seats_taken_by_user(

@@ -29,7 +29,11 @@ fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WalletPayment> {
     })
 }
 
-fn wallet_where(conn: &Connection, clause: &str, arg: &dyn rusqlite::ToSql) -> StoreResult<Option<WalletPayment>> {
+fn wallet_where(
+    conn: &Connection,
+    clause: &str,
+    arg: &dyn rusqlite::ToSql,
+) -> StoreResult<Option<WalletPayment>> {
     conn.prepare_cached(&format!(
         "SELECT {WALLET_COLUMNS} FROM wallet_payments WHERE {clause}"
     ))
@@ -199,7 +203,10 @@ impl PaymentStore for SqliteStore {
         state: WalletState,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (payment_id, redirect_url) = (payment_id.map(str::to_owned), redirect_url.map(str::to_owned));
+        let (payment_id, redirect_url) = (
+            payment_id.map(str::to_owned),
+            redirect_url.map(str::to_owned),
+        );
         self.engine
             .write(move |c| {
                 c.prepare_cached(
@@ -236,7 +243,9 @@ impl PaymentStore for SqliteStore {
                     return Ok(CallbackClaim::First);
                 }
                 let first: String = c
-                    .prepare_cached("SELECT body_sha256 FROM wallet_callbacks WHERE payment_id = ?1")
+                    .prepare_cached(
+                        "SELECT body_sha256 FROM wallet_callbacks WHERE payment_id = ?1",
+                    )
                     .map_err(db)?
                     .query_row([&id], |r| r.get(0))
                     .map_err(db)?;

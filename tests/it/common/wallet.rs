@@ -79,7 +79,12 @@ pub fn awaiting(reply: &Reply) -> (OrderId, String, String) {
 }
 
 /// The passenger approves (or cancels: `what`) on the provider's page.
-pub async fn on_page(client: &reqwest::Client, page: &str, what: &str, number: Option<&str>) -> (u16, Value) {
+pub async fn on_page(
+    client: &reqwest::Client,
+    page: &str,
+    what: &str,
+    number: Option<&str>,
+) -> (u16, Value) {
     let body = match number {
         Some(n) => json!({ "number": n }),
         None => json!({}),
@@ -103,7 +108,11 @@ pub async fn wait_for(t: &TestApp, order_id: OrderId, status: OrderStatus) -> Or
         if o.status == status {
             return o;
         }
-        assert!(Instant::now() < deadline, "order {order_id} is {} not {status}", o.status);
+        assert!(
+            Instant::now() < deadline,
+            "order {order_id} is {} not {status}",
+            o.status
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
