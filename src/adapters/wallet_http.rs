@@ -212,6 +212,18 @@ impl WalletGateway for HttpWallet {
         Ok(self.call(self.client.get(self.url(&path))).await?.ok())
     }
 
+    async fn processing(&self) -> AppResult<usize> {
+        let list = self
+            .call::<PaymentList>(self.client.get(self.url("/v1/ledger/payments")))
+            .await?
+            .map_err(|s| AppError::Internal(format!("wallet ledger answered {s}")))?;
+        Ok(list
+            .payments
+            .iter()
+            .filter(|p| p.status == crate::domain::wallet::WalletState::Processing)
+            .count())
+    }
+
     async fn cancel(&self, payment_id: &str) -> AppResult<bool> {
         let path = format!("/v1/payments/{}/cancel", path_segment(payment_id));
         Ok(self

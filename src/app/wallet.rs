@@ -56,6 +56,8 @@ pub trait WalletGateway: PaymentGateway {
     /// Cancels an unpaid payment: `Ok(false)` when it cannot be (it is being
     /// processed or was paid).
     async fn cancel(&self, payment_id: &str) -> AppResult<bool>;
+    /// How many payments the provider is still processing (money on its way).
+    async fn processing(&self) -> AppResult<usize>;
 }
 
 /// A wallet provider of its own at `url` (`serve --wallet-url`).
@@ -462,6 +464,21 @@ impl App {
             }
             _ => Ok(order),
         }
+    }
+
+    /// Wallet payments not settled yet: orders awaiting theirs, and payments
+    /// the provider is still processing (a late success on its way).
+    pub async fn wallet_payments_open(&self) -> AppResult<usize> {
+        let awaiting = self
+            .store
+            .orders_stuck(
+                &[OrderStatus::AwaitingPayment],
+                self.now() + chrono::Duration::days(365),
+            )
+            .await?
+            .len();
+        let processing = self.wallet.processing().await?;
+        Ok(awaiting + processing)
     }
 
     /// Settles orders that awaited their wallet payment past the timeout, by

@@ -159,6 +159,10 @@ impl App {
         if let Payer::Wallet { provider, number } = &payer {
             // Paid later, on the provider's page: answered "awaiting payment".
             let order = self.start_wallet_payment(order, *provider, number).await?;
+            if order.status == OrderStatus::AwaitingPayment {
+                // Done shopping: the waiting room's slot goes to the next in line.
+                self.queue.checked_out(&admission, user_id).await;
+            }
             return Ok(OrderAnswer::settled(self.order_outcome(&order).await?));
         }
         let (order, answered) = self
