@@ -466,6 +466,33 @@ impl App {
         }
     }
 
+    /// Asks the provider about payments we last knew open whose order gave up
+    /// meanwhile: one that completed anyway (its callback lost for good) is
+    /// refunded; one that closed otherwise is recorded so. Returns how many
+    /// were refunded.
+    pub(crate) async fn refund_lost_late_payments(&self) -> AppResult<usize> {
+        let mut refunded = 0;
+        for p in self
+            .store
+            .open_wallet_payments_of_settled_orders(50)
+            .await?
+        {
+            let Some(payment_id) = p.payment_id else {
+                continue;
+            };
+            let Some(now) = self.wallet.payment(&payment_id).await? else {
+                continue;
+            };
+            if now.status.is_open() {
+                continue;
+            }
+            let order = self.reload(p.order_id).await?;
+            self.settle_wallet(order, now.status, &payment_id).await?;
+            refunded += usize::from(now.status == WalletState::Completed);
+        }
+        Ok(refunded)
+    }
+
     /// Wallet payments not settled yet: orders awaiting theirs, and payments
     /// the provider is still processing (a late success on its way).
     pub async fn wallet_payments_open(&self) -> AppResult<usize> {

@@ -324,6 +324,9 @@ impl App {
         let (confirmed, failed) = self.settle_overdue_wallet_payments().await?;
         report.orders_confirmed += confirmed;
         report.orders_failed += failed;
+        // And money that reached the provider for an order that gave up, with
+        // no callback to tell us: refunded.
+        self.refund_lost_late_payments().await?;
         Ok(report)
     }
 

@@ -78,6 +78,14 @@ pub trait PaymentStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
+    /// Wallet payments we last knew open (initiated or processing) whose
+    /// order has given up (failed or expired): money may still arrive for
+    /// them, with its callback lost. At most `limit`, oldest first.
+    async fn open_wallet_payments_of_settled_orders(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<WalletPayment>>;
+
     /// Records the body of the first callback for `payment_id`, atomically,
     /// and says how this one compares.
     async fn claim_wallet_callback(

@@ -196,6 +196,33 @@ async fn a_late_success_after_the_hold_ran_out_is_refunded(db: TestDb) {
     assert_eq!((ledger.wallet_net, ledger.orders_net), (0, 0));
 }
 
+/// As above, but no callback ever reaches the server (its callback URL is
+/// dead): the sweeper asks the provider about payments of orders that gave
+/// up, and refunds the one that completed anyway.
+async fn a_late_success_whose_callback_is_lost_is_refunded_by_the_sweeper(db: TestDb) {
+    let mut config = wallet_config();
+    config.wallet.public_url = Some("http://127.0.0.1:9".into());
+    let t = TestApp::start_manual(db, suite_second(), config).await;
+    let trip = tiny_trip(&t.app, 2).await;
+    let (_, token, hold_id) = hold(&t, trip, 1, 1).await;
+    let (order_id, page, payment_id) =
+        awaiting(&order(&t, &token, "w-lost", hold_id, 1, LATE).await);
+    on_page(&t.client, &page, "approve", None).await;
+    t.manual_clock()
+        .advance(chrono::Duration::seconds(PAYMENT_TIMEOUT_SECS + 1));
+    t.app.sweep_now().await.unwrap();
+    wait_for(&t, order_id, OrderStatus::Failed).await;
+    // The money arrives at the provider; its callbacks go nowhere.
+    wait_at_provider(&t, &payment_id, |p| p["status"] == "completed").await;
+    let p = provider_get(&t, &format!("/v1/payments/{payment_id}")).await;
+    assert_eq!(p["refunded"], 0, "{p}");
+    t.app.sweep_now().await.unwrap();
+    let p = provider_get(&t, &format!("/v1/payments/{payment_id}")).await;
+    assert_eq!(p["refunded"], p["amount"], "{p}");
+    let ledger = invariants_hold(&t, trip).await;
+    assert_eq!(ledger.wallet_net, 0);
+}
+
 async fn forged_stale_and_replayed_callbacks_are_refused(db: TestDb) {
     let t = TestApp::start_with(db, wallet_config()).await;
     let trip = tiny_trip(&t.app, 4).await;
@@ -469,6 +496,7 @@ crate::on_both_databases!(
     a_cancelled_or_failed_wallet_payment_frees_the_seats,
     a_missing_callback_is_settled_by_asking_the_provider,
     a_late_success_after_the_hold_ran_out_is_refunded,
+    a_late_success_whose_callback_is_lost_is_refunded_by_the_sweeper,
     forged_stale_and_replayed_callbacks_are_refused,
     duplicate_callbacks_are_harmless,
     bad_wallet_orders_are_refused_and_change_nothing,

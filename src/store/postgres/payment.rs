@@ -196,6 +196,23 @@ impl PaymentStore for PgStore {
         Ok(())
     }
 
+    async fn open_wallet_payments_of_settled_orders(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<WalletPayment>> {
+        let rows = sqlx::query(
+            "SELECT w.order_id, w.provider, w.number, w.payment_id, w.redirect_url, w.state, w.created_at, w.updated_at FROM wallet_payments w JOIN orders o ON o.id = w.order_id
+             WHERE w.state IN ('initiated', 'processing') AND w.payment_id IS NOT NULL
+               AND o.status IN ('failed', 'expired')
+             ORDER BY w.updated_at LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(wallet_row).collect()
+    }
+
     async fn claim_wallet_callback(
         &self,
         payment_id: &str,

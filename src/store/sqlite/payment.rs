@@ -222,6 +222,26 @@ impl PaymentStore for SqliteStore {
             .await
     }
 
+    async fn open_wallet_payments_of_settled_orders(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<WalletPayment>> {
+        self.engine
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT w.order_id, w.provider, w.number, w.payment_id, w.redirect_url, w.state, w.created_at, w.updated_at FROM wallet_payments w JOIN orders o ON o.id = w.order_id
+             WHERE w.state IN ('initiated', 'processing') AND w.payment_id IS NOT NULL
+               AND o.status IN ('failed', 'expired')
+             ORDER BY w.updated_at LIMIT ?1",
+                    )
+                    .map_err(db)?;
+                let rows = stmt.query_map([limit], wallet_row).map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)
+            })
+            .await
+    }
+
     async fn claim_wallet_callback(
         &self,
         payment_id: &str,
