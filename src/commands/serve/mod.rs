@@ -76,9 +76,10 @@ pub struct Cmd {
     #[arg(long)]
     pub wallet_ledger: Option<std::path::PathBuf>,
     /// How long an order awaits its wallet payment before the provider is asked
-    /// and an unpaid order fails; must be shorter than --hold-ttl-secs.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub wallet_payment_timeout_secs: u64,
+    /// and an unpaid order fails; must be shorter than --hold-ttl-secs
+    /// (default: 300, or half the hold TTL when that is shorter).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub wallet_payment_timeout_secs: Option<u64>,
     /// This server's base URL as outside services reach it (the wallet
     /// provider posts callbacks to `<URL>/v1/payments/wallet/callback`);
     /// default: the address it listens on.
@@ -303,6 +304,9 @@ pub struct SmtpSettings {
     pub from: String,
 }
 
+/// How long an order awaits its wallet payment unless told (or the hold is short).
+const WALLET_PAYMENT_TIMEOUT_SECS: u64 = 300;
+
 impl Cmd {
     fn resolve(&self, database_url: &str) -> anyhow::Result<ServeConfig> {
         let refund_rule = RefundRule::parse_tiers(&self.refund_tiers, self.refund_flat)?;
@@ -420,7 +424,11 @@ impl Cmd {
                 url: url.clone(),
                 merchant_key: self.wallet_merchant_key.clone(),
             }),
-            payment_timeout: chrono::Duration::seconds(self.wallet_payment_timeout_secs as i64),
+            payment_timeout: chrono::Duration::seconds(
+                self.wallet_payment_timeout_secs
+                    .unwrap_or((self.hold_ttl_secs / 2).clamp(1, WALLET_PAYMENT_TIMEOUT_SECS))
+                    as i64,
+            ),
             public_url: self.public_url.clone(),
             ledger: self
                 .wallet_ledger
