@@ -12,3 +12,4 @@ pub mod nid_http;
 pub mod qr;
 pub mod sms_http;
 pub mod smtp;
+pub mod wallet_http;

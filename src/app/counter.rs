@@ -131,10 +131,13 @@ impl App {
         )
     }
 
-    /// The payment method a token stands for: the cash drawer or the card gateway.
+    /// The payment method a token stands for: the cash drawer, a mobile wallet
+    /// or the card gateway.
     pub(crate) fn payment_method(&self, token: &PaymentToken) -> Arc<dyn PaymentGateway> {
         if token.brand == CASH_BRAND {
             Arc::new(CashDrawer::new(self.store.clone(), self.clock().clone()))
+        } else if App::is_wallet_token(token) {
+            self.wallet.clone()
         } else {
             self.gateway.clone()
         }
@@ -167,7 +170,8 @@ impl App {
         let order = OrderRequest {
             hold_id: req.hold_id,
             passengers: req.passengers,
-            payment_token: token.clone(),
+            payment_token: Some(token.clone()),
+            wallet: None,
         };
         // The NID's caps are checked when the order is written, in the same
         // transaction (a sale online and one at a counter for one NID cannot

@@ -5,8 +5,9 @@
 //! 2. one valid ticket per passenger of a confirmed order, none elsewhere;
 //! 3. every settled order agrees, one by one, with the gateway's own record of
 //!    its charge (not only in total: two errors could cancel out in a sum). The
-//!    card gateway's records are read from the gateway over HTTP, the cash
-//!    drawer's from our database.
+//!    card gateway's records are read from the gateway over HTTP, the wallet
+//!    provider's from the provider over HTTP, the cash drawer's from our
+//!    database: "money taken = confirmed totals − refunds" across all three.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -100,7 +101,10 @@ pub fn money_mismatch(pair: &MoneyPair) -> Option<String> {
     };
     let id = order.id;
     match order.status {
-        OrderStatus::Pending | OrderStatus::Reserved | OrderStatus::Paid => None,
+        OrderStatus::Pending
+        | OrderStatus::Reserved
+        | OrderStatus::Paid
+        | OrderStatus::AwaitingPayment => None,
         OrderStatus::Confirmed | OrderStatus::Cancelled | OrderStatus::Refunded => {
             let Some((amount, refunded)) = kept_by_gateway else {
                 return Some(format!(
@@ -170,7 +174,10 @@ impl App {
                         OrderStatus::Confirmed | OrderStatus::Cancelled | OrderStatus::Refunded
                     ) =>
                     {
-                        self.gateway.lookup(&key).await?
+                        match self.gateway.lookup(&key).await? {
+                            Some(c) => Some(c),
+                            None => self.wallet.lookup(&key).await?,
+                        }
                     }
                     None => None,
                 };
@@ -215,11 +222,18 @@ impl App {
         // The gateway's ledger first: an order is made before its charge, so
         // every charge read here has its order in what we read next. Orders
         // settled after this read are looked up one by one.
-        let gateway = self.gateway.charges().await?;
+        let mut gateway = self.gateway.charges().await?;
+        let wallet = self.wallet.charges().await?;
+        let wallet_net: i64 = wallet.iter().map(Charge::kept).sum();
+        gateway.extend(wallet);
         let mut ledger = self.store.ledger().await?;
+        let cash_net = ledger.gateway_net;
         let pairs = self.store.money_pairs().await?;
         let (pairs, gateway_net) = self.with_gateway_charges(pairs, gateway).await?;
         ledger.gateway_net += gateway_net;
+        ledger.cash_net = cash_net;
+        ledger.wallet_net = wallet_net;
+        ledger.card_net = ledger.gateway_net - cash_net - wallet_net;
         let money_mismatches = pairs.iter().filter_map(money_mismatch).collect();
         let mut report = InvariantReport {
             seats_checked: by_seat.len(),

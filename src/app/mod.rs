@@ -27,6 +27,7 @@ pub mod seed;
 mod sessions;
 pub mod tickets;
 mod two_factor;
+pub mod wallet;
 pub mod workers;
 
 // Kept at their old paths after moving under `booking`.
@@ -68,6 +69,8 @@ pub struct AppConfig {
     pub max_holds_per_address: Option<i64>,
     pub refund_rule: RefundRule,
     pub gateway: GatewayConfig,
+    /// The mobile-wallet provider and how long a wallet payment is awaited.
+    pub wallet: wallet::WalletConfig,
     /// An order left mid-saga this long is settled by recovery.
     pub recovery_after: chrono::Duration,
     /// How often expired holds are swept and stuck orders recovered.
@@ -125,6 +128,7 @@ impl Default for AppConfig {
             max_holds_per_address: None,
             refund_rule: RefundRule::default(),
             gateway: GatewayConfig::default(),
+            wallet: wallet::WalletConfig::default(),
             recovery_after: chrono::Duration::seconds(30),
             sweep_every: std::time::Duration::from_secs(1),
             notifications_dir: None,
@@ -154,6 +158,11 @@ pub struct App {
     pub(crate) passwords: Arc<passwords::Passwords>,
     pub(crate) ticket_key: Arc<ed25519_dalek::SigningKey>,
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The mobile-wallet provider (`config.wallet`, or `with_wallet`).
+    pub wallet: Arc<dyn wallet::WalletGateway>,
+    /// The address this app's server listens on, once bound (for the wallet
+    /// callback URL when none is configured).
+    pub(crate) bound_url: Arc<std::sync::OnceLock<String>>,
     /// Where NIDs are verified (`with_nid_registry`); none until one is plugged in.
     pub(crate) nid_registry: Arc<dyn nid::NidRegistry>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
@@ -196,6 +205,11 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(format!("starting the card gateway: {e}")))?,
         );
+        let wallet: Arc<dyn wallet::WalletGateway> = Arc::new(
+            crate::adapters::wallet_http::HttpWallet::connect(&config.wallet, config.clock.clone())
+                .await
+                .map_err(|e| AppError::Internal(format!("starting the wallet provider: {e}")))?,
+        );
         let queue_key = store
             .setting_or_init("admission_key", &hex::encode(rand::random::<[u8; 32]>()))
             .await?;
@@ -218,6 +232,8 @@ impl App {
             passwords,
             ticket_key: Arc::new(ticket_key),
             gateway,
+            wallet,
+            bound_url: Arc::default(),
             nid_registry: Arc::new(nid::NoRegistry),
             catalog: Arc::default(),
             availability: Arc::default(),
@@ -246,6 +262,13 @@ impl App {
     /// (e.g. one gateway kept across several apps on one database).
     pub fn with_gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> App {
         self.gateway = gateway;
+        self
+    }
+
+    /// Takes wallet payments through `wallet` instead of the one
+    /// `config.wallet` names (e.g. one provider kept across several apps).
+    pub fn with_wallet(mut self, wallet: Arc<dyn wallet::WalletGateway>) -> App {
+        self.wallet = wallet;
         self
     }
 

@@ -238,6 +238,7 @@ impl App {
             }
             Event::OrderReserved { .. }
             | Event::OrderPaid(_)
+            | Event::OrderAwaitingPayment(_)
             | Event::HoldExpired { .. }
             | Event::TicketIssued { .. }
             | Event::RiskDecided { .. }
@@ -325,6 +326,13 @@ impl App {
                 _ => {}
             }
         }
+        // Wallet payments awaited past their timeout: settled by asking the provider.
+        let (confirmed, failed) = self.settle_overdue_wallet_payments().await?;
+        report.orders_confirmed += confirmed;
+        report.orders_failed += failed;
+        // And money that reached the provider for an order that gave up, with
+        // no callback to tell us: refunded.
+        self.refund_lost_late_payments().await?;
         Ok(report)
     }
 

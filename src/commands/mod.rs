@@ -9,6 +9,7 @@ mod migrate;
 mod mock_gateway;
 mod mock_nid;
 mod mock_sms;
+mod mock_wallet;
 mod nid;
 mod output;
 mod rehearse;
@@ -110,6 +111,9 @@ pub enum Command {
     MockGateway(mock_gateway::Cmd),
     /// Check the two-region protocol on thousands of seeded schedules of faults.
     Simulate(simulate::Cmd),
+    /// The mock mobile-wallet provider (bKash-like), a process of its own: payment
+    /// pages, signed callbacks, status queries, refunds.
+    MockWallet(mock_wallet::Cmd),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -157,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::MockSms(cmd) => cmd.run().await,
         Command::MockGateway(cmd) => cmd.run().await,
         Command::Simulate(cmd) => cmd.run(),
+        Command::MockWallet(cmd) => cmd.run().await,
     }
 }
 
@@ -180,8 +185,14 @@ pub(crate) async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 /// Where a `serve` on `database_url` keeps its embedded gateway's ledger by
 /// default: beside a SQLite file (`<file>-gateway.sqlite`); nowhere for Postgres.
 pub(crate) fn ledger_beside(database_url: &str) -> Option<std::path::PathBuf> {
+    ledger_beside_named(database_url, "gateway")
+}
+
+/// `<database file>-<name>.sqlite` beside a SQLite database, for an embedded
+/// mock's ledger; `None` for Postgres.
+pub(crate) fn ledger_beside_named(database_url: &str, name: &str) -> Option<std::path::PathBuf> {
     crate::store::sqlite_path(database_url)
-        .map(|p| std::path::PathBuf::from(format!("{}-gateway.sqlite", p.display())))
+        .map(|p| std::path::PathBuf::from(format!("{}-{name}.sqlite", p.display())))
 }
 
 pub(crate) async fn open_app(url: &str) -> anyhow::Result<App> {

@@ -19,6 +19,9 @@ pub enum Event {
     OrderReserved { order_id: OrderId, amount: i64 },
     /// The gateway took the money (`order.paid`).
     OrderPaid(OrderMove),
+    /// A wallet payment was started; its outcome comes by callback
+    /// (`order.awaiting_payment`).
+    OrderAwaitingPayment(OrderMove),
     /// Tickets may be issued (`order.confirmed`).
     OrderConfirmed(OrderMove),
     /// The order failed; its seats are free again (`order.failed`).
@@ -87,6 +90,7 @@ impl Event {
         };
         Ok(match to {
             OrderStatus::Paid => Event::OrderPaid(m),
+            OrderStatus::AwaitingPayment => Event::OrderAwaitingPayment(m),
             OrderStatus::Confirmed => Event::OrderConfirmed(m),
             OrderStatus::Failed => Event::OrderFailed(m),
             OrderStatus::Expired => Event::OrderExpired(m),
@@ -103,6 +107,7 @@ impl Event {
         match self {
             Event::OrderReserved { .. } => "order.reserved",
             Event::OrderPaid(_) => "order.paid",
+            Event::OrderAwaitingPayment(_) => "order.awaiting_payment",
             Event::OrderConfirmed(_) => "order.confirmed",
             Event::OrderFailed(_) => "order.failed",
             Event::OrderExpired(_) => "order.expired",
@@ -125,6 +130,7 @@ impl Event {
                 SubjectId(decision_id.get())
             }
             Event::OrderPaid(m)
+            | Event::OrderAwaitingPayment(m)
             | Event::OrderConfirmed(m)
             | Event::OrderFailed(m)
             | Event::OrderExpired(m)
@@ -137,6 +143,7 @@ impl Event {
     pub fn order_move(&self) -> Option<(&OrderMove, OrderStatus)> {
         match self {
             Event::OrderPaid(m) => Some((m, OrderStatus::Paid)),
+            Event::OrderAwaitingPayment(m) => Some((m, OrderStatus::AwaitingPayment)),
             Event::OrderConfirmed(m) => Some((m, OrderStatus::Confirmed)),
             Event::OrderFailed(m) => Some((m, OrderStatus::Failed)),
             Event::OrderExpired(m) => Some((m, OrderStatus::Expired)),
@@ -231,6 +238,7 @@ impl Event {
                 }
             }
             "order.paid" => Event::OrderPaid(read(kind, payload)?),
+            "order.awaiting_payment" => Event::OrderAwaitingPayment(read(kind, payload)?),
             "order.confirmed" => Event::OrderConfirmed(read(kind, payload)?),
             "order.failed" => Event::OrderFailed(read(kind, payload)?),
             "order.expired" => Event::OrderExpired(read(kind, payload)?),

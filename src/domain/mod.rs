@@ -29,6 +29,7 @@ pub mod train;
 pub mod trip;
 pub mod user;
 pub mod waiting_room;
+pub mod wallet;
 
 pub use charge::{Charge, ChargeStatus};
 pub use event::{Event, EventError, OrderMove};

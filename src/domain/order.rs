@@ -2,10 +2,15 @@
 //!
 //! ```text
 //! pending ──reserve──▶ reserved ──charge ok──▶ paid ──confirm──▶ confirmed ──cancel──▶ refunded
-//!    │                    │  │                                      │
-//!    └──────fail──────────┘  └──decline/timeout──▶ failed           └──cancel (no refund due)──▶ cancelled
-//!    └──expire (hold TTL passed before payment)──▶ expired
+//!    │                    │  │                  ▲                   │
+//!    └──────fail──────────┘  │                  │ wallet paid       └──cancel (no refund due)──▶ cancelled
+//!                            │  └─await payment─▶ awaiting_payment
+//!                            │                    │  (wallet: redirect, callback or status query)
+//!                            └─decline/timeout──▶ failed ◀──cancel/failure/payment timeout──┘
+//!    └──expire (hold TTL passed before payment)──▶ expired (also from awaiting_payment)
 //! ```
+//! A wallet payment is confirmed later, by the provider's callback: while it
+//! is awaited the order keeps its seats (`awaiting_payment`).
 //! Every transition is explicit; anything else is refused, so an illegal state
 //! change cannot be written.
 
@@ -23,6 +28,9 @@ pub enum OrderStatus {
     Pending,
     Reserved,
     Paid,
+    /// A mobile-wallet payment was started; its outcome arrives by callback.
+    #[serde(rename = "awaiting_payment")]
+    AwaitingPayment,
     Confirmed,
     Failed,
     Expired,
@@ -35,7 +43,10 @@ pub enum OrderStatus {
 pub enum OrderEvent {
     /// The hold's seats now belong to the order.
     Reserve,
-    /// The gateway took the money.
+    /// A wallet payment was started at the provider: the passenger pays on
+    /// the provider's page and the outcome arrives later.
+    AwaitPayment,
+    /// The gateway (or the wallet provider) took the money.
     ChargeSucceeded,
     /// The gateway refused, timed out, or an earlier step failed.
     Fail,
@@ -48,10 +59,11 @@ pub enum OrderEvent {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
+    pub const ALL: [OrderStatus; 9] = [
         OrderStatus::Pending,
         OrderStatus::Reserved,
         OrderStatus::Paid,
+        OrderStatus::AwaitingPayment,
         OrderStatus::Confirmed,
         OrderStatus::Failed,
         OrderStatus::Expired,
@@ -65,10 +77,11 @@ impl OrderStatus {
         use OrderStatus as S;
         let next = match (self, event) {
             (S::Pending, E::Reserve) => S::Reserved,
-            (S::Reserved, E::ChargeSucceeded) => S::Paid,
+            (S::Reserved, E::AwaitPayment) => S::AwaitingPayment,
+            (S::Reserved | S::AwaitingPayment, E::ChargeSucceeded) => S::Paid,
             (S::Paid, E::Confirm) => S::Confirmed,
-            (S::Pending | S::Reserved, E::Fail) => S::Failed,
-            (S::Pending | S::Reserved, E::Expire) => S::Expired,
+            (S::Pending | S::Reserved | S::AwaitingPayment, E::Fail) => S::Failed,
+            (S::Pending | S::Reserved | S::AwaitingPayment, E::Expire) => S::Expired,
             (S::Confirmed, E::Cancel { refund: true }) => S::Refunded,
             (S::Confirmed, E::Cancel { refund: false }) => S::Cancelled,
             _ => return Err(IllegalTransition { from: self, event }),
@@ -94,6 +107,7 @@ impl OrderStatus {
             OrderStatus::Pending
                 | OrderStatus::Reserved
                 | OrderStatus::Paid
+                | OrderStatus::AwaitingPayment
                 | OrderStatus::Confirmed
         )
     }
@@ -103,6 +117,7 @@ impl OrderStatus {
             OrderStatus::Pending => "pending",
             OrderStatus::Reserved => "reserved",
             OrderStatus::Paid => "paid",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
             OrderStatus::Confirmed => "confirmed",
             OrderStatus::Failed => "failed",
             OrderStatus::Expired => "expired",
@@ -253,9 +268,23 @@ mod tests {
     }
 
     #[test]
+    fn the_wallet_path_waits_for_payment_with_its_seats() {
+        let s = S::Reserved.apply(E::AwaitPayment).unwrap();
+        assert_eq!(s, S::AwaitingPayment);
+        assert!(s.holds_seats() && !s.is_final());
+        assert_eq!(s.apply(E::ChargeSucceeded).unwrap(), S::Paid);
+        assert_eq!(s.apply(E::Fail).unwrap(), S::Failed);
+        assert_eq!(s.apply(E::Expire).unwrap(), S::Expired);
+        assert!(s.apply(E::Confirm).is_err(), "paid first, then confirmed");
+        assert_eq!(s.as_str().parse::<S>().unwrap(), s);
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"awaiting_payment\"");
+    }
+
+    #[test]
     fn only_listed_transitions_are_legal() {
         let events = [
             E::Reserve,
+            E::AwaitPayment,
             E::ChargeSucceeded,
             E::Fail,
             E::Expire,
@@ -272,7 +301,11 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 9, "exactly the transitions of the diagram");
+        assert_eq!(legal, 13, "exactly the transitions of the diagram");
+        assert!(
+            S::Paid.apply(E::AwaitPayment).is_err(),
+            "only a reserved order starts a wallet payment"
+        );
         assert!(S::Paid.apply(E::Fail).is_err(), "money taken: only confirm");
         assert!(S::Confirmed.apply(E::Expire).is_err());
         assert!(S::Failed.apply(E::Reserve).is_err());

@@ -15,6 +15,7 @@
 pub mod gateway;
 pub mod nid;
 pub mod sms;
+pub mod wallet;
 
 use std::net::SocketAddr;
 

@@ -1,7 +1,9 @@
 //! The peak-sale rehearsal: many simulated passengers rush a real server at sale
 //! opening, each searching, looking at the seat map, holding seats (with the
 //! realistic mix of full-route and intermediate journeys), paying (with a share
-//! of declined and timed-out cards) and fetching the ticket; some abandon their
+//! of declined and timed-out cards, or with a mobile wallet: approving on the
+//! mock provider's page, some cancelling or paying late, then waiting for the
+//! callback to settle the order) and fetching the ticket; some abandon their
 //! holds. With a queued sale they first go through the waiting room: join
 //! around opening, wait for admission, then shop with the admission token.
 //! Afterwards the database is checked against DESIGN.md's invariants.
@@ -23,10 +25,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::domain::trip::SaleState;
-use crate::domain::{HoldId, SeatClass, TripId};
+use crate::domain::{HoldId, OrderStatus, SeatClass, TripId};
 use crate::wire::booking::{
     GatewayInfo, HoldRequest, HoldView, OrderRequest, OrderView, PassengerBody, TokenRequest,
-    TokenView,
+    TokenView, WalletBody,
 };
 use crate::wire::catalog::SearchResult;
 use crate::wire::gateway::{CardBody, CardToken};
@@ -44,6 +46,8 @@ pub struct Scenario {
     pub decline_share: f64,
     pub timeout_share: f64,
     pub abandon_share: f64,
+    /// Share of passengers who pay with a mobile wallet instead of a card.
+    pub wallet_share: f64,
     /// Passengers arrive spread evenly over this long (a crowd at opening).
     pub arrival: Duration,
     /// The waiting room they go through, when the sale is queued.
@@ -196,12 +200,30 @@ async fn visit(
     (outcome, seats, Some(wait))
 }
 
+/// The mock wallet's test numbers a wallet payer approves with, and how often:
+/// most pay; some cancel on the page; some pay so late that the order has
+/// given up (the money is refunded); some are told by a status query only,
+/// some by the same callback three times (see `outside::wallet`).
+const WALLET_NUMBERS: [(&str, u32); 5] = [
+    ("01711000001", 80),
+    ("01711000002", 8),
+    ("01711000119", 4),
+    ("01711000259", 4),
+    ("01711000333", 4),
+];
+
 /// Shopping: search, seat map, hold, pay, ticket. Returns the outcome and the seats booked.
 async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome, u64) {
     use reqwest::Method as M;
-    let (from, to, card, abandon, count) = {
+    let (from, to, card, abandon, count, wallet) = {
         let mut rng = rand::thread_rng();
         let (from, to, _) = pick_journey(&scenario.journeys, &mut rng).clone();
+        let wallet = (rng.r#gen::<f64>() < scenario.wallet_share).then(|| {
+            WALLET_NUMBERS
+                .choose_weighted(&mut rng, |w| w.1)
+                .expect("weights")
+                .0
+        });
         let roll: f64 = rng.r#gen();
         let card = if roll < scenario.decline_share {
             "4000000000000002"
@@ -216,6 +238,7 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
             card,
             rng.r#gen::<f64>() < scenario.abandon_share,
             if rng.gen_bool(0.75) { 1 } else { 2 },
+            wallet,
         )
     };
     let (status, found) = p
@@ -292,6 +315,9 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
             0,
         );
     }
+    if let Some(number) = wallet {
+        return pay_by_wallet(p, n, HoldId(hold_id), count as usize, number).await;
+    }
     // The card goes to the gateway, never to the server; the server gets the token.
     let Some(gateway) = p.gateway else {
         return (Outcome::Error, 0);
@@ -328,7 +354,8 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
     let order_body = body_of(&OrderRequest {
         hold_id: HoldId(hold_id),
         passengers,
-        payment_token: parse::<TokenView>(&token).map_or_else(String::new, |t| t.token),
+        payment_token: Some(parse::<TokenView>(&token).map_or_else(String::new, |t| t.token)),
+        wallet: None,
     });
     let (status, order) = p
         .call(
@@ -348,6 +375,83 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
     let ticket = parse::<OrderView>(&order)
         .and_then(|o| o.tickets.first().map(|t| t.ticket_id.get()))
         .unwrap_or(0);
+    let (status, _) = p
+        .call(6, M::GET, &format!("/v1/tickets/{ticket}"), None, None)
+        .await;
+    if status != 200 {
+        return (Outcome::Error, 0);
+    }
+    (Outcome::Booked, count as u64)
+}
+
+/// Paying for a hold with a mobile wallet: the order answers "awaiting
+/// payment" with the provider's page; the passenger approves there, then asks
+/// until the order is settled (by the provider's callback, or by the server's
+/// status query once the payment timeout passes), and fetches the ticket.
+async fn pay_by_wallet(
+    p: &mut Passenger<'_>,
+    n: usize,
+    hold_id: HoldId,
+    count: usize,
+    number: &str,
+) -> (Outcome, u64) {
+    use reqwest::Method as M;
+    let passengers = (0..count)
+        .map(|i| PassengerBody {
+            name: format!("Passenger {n}-{i}"),
+            nid: None,
+        })
+        .collect();
+    let order_body = body_of(&OrderRequest {
+        hold_id,
+        passengers,
+        payment_token: None,
+        wallet: Some(WalletBody {
+            provider: "bkash".into(),
+            number: number.into(),
+        }),
+    });
+    let key = format!("rehearsal-{n}");
+    let (status, placed) = p
+        .call(5, M::POST, "/v1/orders", Some(order_body), Some(&key))
+        .await;
+    let placed = match parse::<OrderView>(&placed) {
+        Some(o) if status == 202 => o,
+        _ if status == 402 => return (Outcome::Declined, 0),
+        _ => return (Outcome::Error, 0),
+    };
+    let Some(page) = placed.wallet.as_ref().and_then(|w| w.redirect_url.clone()) else {
+        return (Outcome::Error, 0);
+    };
+    let req = p.client.post(format!("{page}/approve"));
+    let (status, _) = p
+        .send(stats::WALLET, req, Some(serde_json::json!({})), None)
+        .await;
+    if status != 200 {
+        return (Outcome::Error, 0);
+    }
+    let order_path = format!("/v1/orders/{}", placed.order_id);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let settled = loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let (status, body) = p.call(stats::PAID, M::GET, &order_path, None, None).await;
+        match parse::<OrderView>(&body) {
+            // Settled: confirmed, or given up (a paid order is about to be confirmed).
+            Some(o)
+                if status == 200 && (o.status.is_final() || o.status == OrderStatus::Confirmed) =>
+            {
+                break o;
+            }
+            _ if Instant::now() > deadline => return (Outcome::Error, 0),
+            _ => {}
+        }
+    };
+    match settled.status {
+        OrderStatus::Confirmed => {}
+        _ if number.ends_with("0002") => return (Outcome::Declined, 0),
+        _ => return (Outcome::TimedOut, 0),
+    }
+    let ticket = settled.tickets.first().map_or(0, |t| t.ticket_id.get());
     let (status, _) = p
         .call(6, M::GET, &format!("/v1/tickets/{ticket}"), None, None)
         .await;

@@ -6,9 +6,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The steps a simulated passenger takes (the waiting room's last: it is optional).
-pub const STEPS: [&str; 11] = [
+pub const STEPS: [&str; 13] = [
     "search", "seat_map", "hold", "release", "card", "order", "ticket", "join", "status", "leave",
-    "gateway",
+    "gateway", "wallet", "paid?",
 ];
 /// Waiting-room steps, by index into `STEPS`.
 pub const JOIN: usize = 7;
@@ -16,6 +16,10 @@ pub const STATUS: usize = 8;
 pub const LEAVE: usize = 9;
 /// Tokenizing the card at the card gateway (before `card` registers the token).
 pub const GATEWAY: usize = 10;
+/// Approving a wallet payment on the provider's page.
+pub const WALLET: usize = 11;
+/// Asking whether an order awaiting its wallet payment was settled.
+pub const PAID: usize = 12;
 
 /// One request: which step, when it finished (ms since start), how long it took, its status.
 #[derive(Debug, Clone, Copy)]

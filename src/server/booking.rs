@@ -150,6 +150,7 @@ pub async fn register_token(
     request_body = OrderRequest,
     responses(
         (status = 201, description = "Paid and confirmed; tickets follow (`GET /v1/orders/{id}`)", body = OrderView),
+        (status = 202, description = "Paid by `wallet`: `awaiting_payment`; send the passenger to `wallet.redirect_url`; the outcome follows (`GET /v1/orders/{id}`)", body = OrderView),
         (status = 400, description = "`idempotency-key-missing`, `malformed-json`, `invalid-query`", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "`payment-failed`: the card was declined; `order` is the failed order and its seats are free again", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: admission token missing or not valid for a queued sale; `step-up-required` (`methods`, `rule`, `reason`): send again with `X-Step-Up-Code`; `risk-blocked` (`rule`, `reason`)", body = Problem, content_type = "application/problem+json"),

@@ -222,6 +222,12 @@ pub fn render_order_outcome(outcome: OrderOutcome) -> RecordedAnswer {
                 .expect("serialisable")
                 .to_string(),
         },
+        OrderOutcome::AwaitingPayment(order) => RecordedAnswer {
+            status: StatusCode::ACCEPTED.as_u16(),
+            body: serde_json::to_value(&order)
+                .expect("serialisable")
+                .to_string(),
+        },
         OrderOutcome::PaymentFailed(order) => {
             let detail = order.failure.clone().unwrap_or_default();
             let problem = ApiError::new(

@@ -27,6 +27,7 @@ mod rate_redis;
 mod request_id;
 mod risk;
 mod text_rule;
+mod wallet;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -93,6 +94,7 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         )
         .route("/v1/payments/gateway", get(booking::card_gateway))
         .route("/v1/payments/tokens", post(booking::register_token))
+        .route("/v1/payments/wallet/callback", post(wallet::callback))
         .route("/v1/orders", post(booking::place_order))
         .route("/v1/orders/{id}", get(booking::get_order))
         .route("/v1/orders/{id}/cancel", post(booking::cancel_order))
@@ -162,8 +164,11 @@ impl Server {
         let guard = Guard::new(app.clone(), &limits).map_err(|e| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("Redis URL: {e}"))
         })?;
+        let listener = TcpListener::bind(addr).await?;
+        // Wallet callbacks come back here unless a public URL is configured.
+        app.set_bound_addr(listener.local_addr()?);
         Ok(Server {
-            listener: TcpListener::bind(addr).await?,
+            listener,
             app,
             limits,
             guard,

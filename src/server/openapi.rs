@@ -17,6 +17,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::{
     admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue, risk,
+    wallet,
 };
 use crate::wire::problem::Problem;
 
@@ -97,6 +98,7 @@ pub const PROBLEM_TYPES: &[&str] = &[
         booking::release_hold,
         booking::card_gateway,
         booking::register_token,
+        wallet::callback,
         booking::place_order,
         booking::get_order,
         booking::cancel_order,

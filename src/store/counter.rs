@@ -69,6 +69,7 @@ pub trait CounterStore: Send + Sync {
 /// Order statuses in which a counter sale's cash is in the drawer (or was, before a refund).
 pub(crate) const PAID_STATUSES: &str = "'confirmed', 'cancelled', 'refunded'";
 /// Order statuses whose seats are still the passenger's (or about to be).
-pub(crate) const LIVE_STATUSES: &str = "'pending', 'reserved', 'paid', 'confirmed'";
+pub(crate) const LIVE_STATUSES: &str =
+    "'pending', 'reserved', 'paid', 'awaiting_payment', 'confirmed'";
 /// Order statuses of an order still being paid: its seats are held, not sold.
-pub(crate) const PAYING_STATUSES: &str = "'pending', 'reserved', 'paid'";
+pub(crate) const PAYING_STATUSES: &str = "'pending', 'reserved', 'paid', 'awaiting_payment'";

@@ -38,7 +38,7 @@ pub use limits::{CounterBuyer, HoldCap, HoldCaps, LimitStore};
 pub use monitor::{MonitorStore, OutboxBacklog, PoolUsage, WriterObserver};
 pub use nid::{FlaggedNid, NidStore};
 pub use outbox::OutboxStore;
-pub use payment::PaymentStore;
+pub use payment::{CallbackClaim, PaymentStore, WalletPayment};
 pub use personal::PersonalStore;
 pub use read_models::*;
 pub use risk::{NewRiskDecision, RiskDecision, RiskStore};
@@ -177,8 +177,7 @@ pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
         MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore, SaleStore,
-        SchemaStore,
-        SeatFeedStore, SmsStore, Store, TicketStore,
+        SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore,
     };
 }
 

@@ -199,6 +199,18 @@ pub const PERSONAL_TABLES: &[PersonalTable] = &[
         withheld: &[],
     },
     PersonalTable {
+        table: "wallet_payments",
+        rows: concat!("t.order_id IN ", person_orders!()),
+        old: Some(concat!(
+            "t.number <> 'erased' AND t.order_id IN ",
+            old_orders!()
+        )),
+        // The wallet number is the payer's; the payment id and state stay for
+        // reconciliation with the provider.
+        erase: Erase::Set("number = 'erased'"),
+        withheld: &[],
+    },
+    PersonalTable {
         table: "risk_decisions",
         rows: "t.user_id = p.user_id OR (t.subject_kind = 'nid' AND t.subject = p.nid) \
                OR (t.subject_kind = 'phone' AND t.subject = p.phone) \

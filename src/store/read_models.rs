@@ -186,6 +186,11 @@ pub struct Ledger {
     pub orders_net: i64,
     /// What the gateway says it took: succeeded charges less refunds.
     pub gateway_net: i64,
+    /// Of `gateway_net`: what the card gateway, the wallet provider and the
+    /// cash drawer each say they keep (filled in by the app, which asks them).
+    pub card_net: i64,
+    pub wallet_net: i64,
+    pub cash_net: i64,
 }
 
 /// What our side says about one order's money.

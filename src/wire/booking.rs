@@ -81,7 +81,38 @@ pub struct PassengerBody {
 pub struct OrderRequest {
     pub hold_id: HoldId,
     pub passengers: Vec<PassengerBody>,
-    pub payment_token: String,
+    /// A card token (`POST /v1/payments/tokens`); or pay by `wallet` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_token: Option<String>,
+    /// Pay with a mobile wallet instead of a card: the order is answered 202
+    /// `awaiting_payment` with the provider's page to approve it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<WalletBody>,
+}
+
+/// A mobile wallet to pay an order with.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalletBody {
+    /// `bkash`, `nagad` or `rocket`.
+    #[schema(example = "bkash")]
+    pub provider: String,
+    /// The wallet's 11-digit number.
+    #[schema(example = "01712345678")]
+    pub number: String,
+}
+
+/// An order's mobile-wallet payment as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WalletPaymentView {
+    pub provider: crate::domain::wallet::WalletProvider,
+    pub number_last4: String,
+    /// The provider's payment id, once it made the payment.
+    pub payment_id: Option<String>,
+    /// Where the passenger approves the payment (send them there).
+    pub redirect_url: Option<String>,
+    /// What the provider last told us.
+    pub state: crate::domain::wallet::WalletState,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -117,6 +148,9 @@ pub struct OrderView {
     pub failure: Option<String>,
     pub tickets: Vec<OrderTicket>,
     pub created_at: String,
+    /// The mobile-wallet payment, for an order paid by wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<WalletPaymentView>,
 }
 
 /// `GET /v1/orders`: the caller's orders.

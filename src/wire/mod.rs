@@ -25,3 +25,4 @@ pub mod queue;
 pub mod risk;
 pub mod sms_gateway;
 pub mod tickets;
+pub mod wallet;

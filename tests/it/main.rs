@@ -63,3 +63,5 @@ mod tickets_audit_notify;
 mod time_rules;
 mod tui;
 mod tui_tmux;
+mod wallet_payments;
+mod wallet_process;

@@ -12,6 +12,7 @@ use crate::store::{NewOrder, PassengerInput, StoreError};
 
 use super::channel::Channel;
 use super::outcome::{AnswerTo, OrderAnswer, RenderAnswer};
+use crate::app::wallet::Payer;
 use crate::wire::booking::{OrderRequest, PassengerBody};
 
 impl App {
@@ -92,7 +93,12 @@ impl App {
         channel: Channel<'_>,
     ) -> AppResult<OrderAnswer> {
         let passengers = parse_passengers(&req.passengers)?;
-        let token = self.payment_token_of(user_id, &req.payment_token).await?;
+        // How the passenger pays; a wallet payer's number is known from here on.
+        let payer = Payer::parse(&req)?;
+        let card = match &payer {
+            Payer::Card(token) => Some(self.payment_token_of(user_id, token).await?),
+            Payer::Wallet { .. } => None,
+        };
         let hold = match self.store.hold(req.hold_id).await? {
             Some(h) if h.user_id == user_id => h,
             _ => {
@@ -102,10 +108,29 @@ impl App {
                 )));
             }
         };
+        // Velocity checks before any money moves: the card, or the wallet number.
         if let Channel::Online { .. } = channel {
-            self.risk_order(user_id, crate::app::risk::card_of(&token))
-                .await?;
+            match (&card, payer.wallet()) {
+                (Some(card), _) => {
+                    self.risk_order(user_id, crate::app::risk::card_of(card))
+                        .await?
+                }
+                (None, Some((_, number))) => {
+                    let wallet = crate::domain::risk::Subject::wallet(number.as_str());
+                    self.risk_order(user_id, wallet).await?;
+                    self.risk_wallet_payment(user_id, number.as_str()).await?;
+                }
+                (None, None) => {}
+            }
         }
+        // A wallet's token is made once the hold is known to be the caller's.
+        let token = match (card, payer.wallet()) {
+            (Some(card), _) => card,
+            (None, Some((provider, number))) => {
+                self.wallet_token(user_id, to.key, provider, number).await?
+            }
+            (None, None) => return Err(AppError::Internal("an order with no way to pay".into())),
+        };
         let trip_id = hold.trip_id;
         let admission = channel.pass_gate(self, trip_id, user_id).await?;
         let new = NewOrder {
@@ -146,6 +171,15 @@ impl App {
             Err(e) => return Err(e.into()),
         };
 
+        if let Payer::Wallet { provider, number } = &payer {
+            // Paid later, on the provider's page: answered "awaiting payment".
+            let order = self.start_wallet_payment(order, *provider, number).await?;
+            if order.status == OrderStatus::AwaitingPayment {
+                // Done shopping: the waiting room's slot goes to the next in line.
+                self.queue.checked_out(&admission, user_id).await;
+            }
+            return Ok(OrderAnswer::settled(self.order_outcome(&order).await?));
+        }
         let (order, answered) = self
             .charge_and_confirm(order, &token, Some(&hold), Some(to))
             .await?;

@@ -44,6 +44,7 @@ pub(crate) fn order_view_of(
         failure: order.failure.clone(),
         tickets: order_tickets(&labels, tickets),
         created_at: to_local_rfc3339(order.created_at),
+        wallet: None,
     }
 }
 

@@ -40,6 +40,9 @@ pub enum OrderOutcome {
     /// The charge was declined or timed out: the order failed and its seats
     /// went back (`failure` says why).
     PaymentFailed(OrderView),
+    /// A wallet payment was started: the passenger approves it on the
+    /// provider's page (`wallet.redirect_url`); the outcome comes later.
+    AwaitingPayment(OrderView),
 }
 
 impl OrderOutcome {
@@ -47,6 +50,7 @@ impl OrderOutcome {
     pub(crate) fn of(view: OrderView) -> Self {
         match view.status {
             OrderStatus::Failed => OrderOutcome::PaymentFailed(view),
+            OrderStatus::AwaitingPayment => OrderOutcome::AwaitingPayment(view),
             _ => OrderOutcome::Confirmed(view),
         }
     }

@@ -59,7 +59,7 @@ impl App {
         Ok(Some(self.reload(order.id).await?))
     }
 
-    pub(super) async fn reload(&self, order_id: OrderId) -> AppResult<Order> {
+    pub(crate) async fn reload(&self, order_id: OrderId) -> AppResult<Order> {
         self.store
             .order(order_id)
             .await?
@@ -251,17 +251,21 @@ impl App {
                     .payment_token(&order.payment_token)
                     .await?
                     .ok_or_else(|| AppError::Internal("order lost its payment token".into()))?;
-                tracing::info!(
-                    order = %order.id,
-                    "resuming an order cut short before its charge"
-                );
-                let (settled, answered) = self
-                    .charge_and_confirm(order, &token, Some(&hold), Some(to))
-                    .await?;
-                if let Some(answer) = answered {
-                    return Ok(answer);
+                if App::is_wallet_token(&token) {
+                    self.resume_wallet_order(order).await?
+                } else {
+                    tracing::info!(
+                        order = %order.id,
+                        "resuming an order cut short before its charge"
+                    );
+                    let (settled, answered) = self
+                        .charge_and_confirm(order, &token, Some(&hold), Some(to))
+                        .await?;
+                    if let Some(answer) = answered {
+                        return Ok(answer);
+                    }
+                    settled
                 }
-                settled
             }
             OrderStatus::Paid => self.confirm(order).await?,
             _ => {
@@ -271,7 +275,12 @@ impl App {
                 )));
             }
         };
-        if settled.status.is_final() || settled.status == OrderStatus::Confirmed {
+        if settled.status.is_final()
+            || matches!(
+                settled.status,
+                OrderStatus::Confirmed | OrderStatus::AwaitingPayment
+            )
+        {
             return Ok(OrderAnswer::settled(self.order_outcome(&settled).await?));
         }
         Err(in_progress(format!(
@@ -287,7 +296,10 @@ fn outcome_of(status: OrderStatus) -> Option<&'static str> {
         OrderStatus::Confirmed => Some("confirmed"),
         OrderStatus::Failed | OrderStatus::Expired => Some("failed"),
         OrderStatus::Cancelled | OrderStatus::Refunded => Some("cancelled"),
-        OrderStatus::Pending | OrderStatus::Reserved | OrderStatus::Paid => None,
+        OrderStatus::Pending
+        | OrderStatus::Reserved
+        | OrderStatus::Paid
+        | OrderStatus::AwaitingPayment => None,
     }
 }
 

@@ -25,7 +25,9 @@ impl App {
             .ok_or_else(|| AppError::Internal("order lost its hold".into()))?;
         let (trip, train) = self.trip_and_train(order.trip_id).await?;
         let tickets = self.store.tickets_of_order(order.id).await?;
-        Ok(order_view_of(order, &hold, &trip, &train, &tickets))
+        let mut view = order_view_of(order, &hold, &trip, &train, &tickets);
+        view.wallet = self.wallet_view(order).await?;
+        Ok(view)
     }
 
     /// An order of the user (staff may see any).

@@ -130,6 +130,7 @@ impl App {
             }
             Event::OrderReserved { .. }
             | Event::OrderPaid(_)
+            | Event::OrderAwaitingPayment(_)
             | Event::OrderConfirmed(_)
             | Event::OrderExpired(_)
             | Event::HoldExpired { .. }

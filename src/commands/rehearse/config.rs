@@ -67,6 +67,7 @@ pub(super) struct RehearsalConfig {
     pub(super) decline_share: f64,
     pub(super) timeout_share: f64,
     pub(super) abandon_share: f64,
+    pub(super) wallet_share: f64,
     pub(super) arrival: Duration,
     pub(super) room: Option<RoomPlan>,
     /// Bookings the raw-storage baseline writes, when it is measured.
@@ -167,6 +168,7 @@ impl Cmd {
             decline_share: decline,
             timeout_share: timeout,
             abandon_share: abandon,
+            wallet_share: share("wallet-share", self.wallet_share)?,
             arrival: Duration::from_secs_f64(self.arrival_secs),
             room,
             baseline_bookings: self.baseline.then_some(self.baseline_bookings),

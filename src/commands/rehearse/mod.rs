@@ -69,6 +69,10 @@ pub struct Cmd {
     /// Share of passengers who abandon their hold.
     #[arg(long, default_value_t = 0.10)]
     pub abandon_share: f64,
+    /// Share of passengers who pay with a mobile wallet (the mock provider's
+    /// test numbers: most pay, some cancel, some pay too late and are refunded).
+    #[arg(long, default_value_t = 0.0)]
+    pub wallet_share: f64,
     /// Passengers arrive spread over this many seconds (a queued sale opens halfway).
     #[arg(long, default_value_t = 2.0)]
     pub arrival_secs: f64,
@@ -194,6 +198,7 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
         decline_share: cfg.decline_share,
         timeout_share: cfg.timeout_share,
         abandon_share: cfg.abandon_share,
+        wallet_share: cfg.wallet_share,
         arrival: cfg.arrival,
         queue,
     };
@@ -223,6 +228,15 @@ async fn rehearse(cfg: RehearsalConfig, database_url: &str) -> anyhow::Result<()
     };
     let mut report = Report::from_run(&cfg, backend, &result);
 
+    if let (Some(app), Some(_)) = (&app, &server) {
+        // Wallet payments still moving (a late success on its way, an order
+        // awaiting its payment timeout) settle on their own time, through the
+        // running server (callbacks, its sweeper); the verdict waits for them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while app.wallet_payments_open().await? > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
     if let Some(stop) = server {
         // The embedded server's work is done; its workers must not handle the baseline's writes.
         let _ = stop.send(());
@@ -273,6 +287,7 @@ async fn check_afterwards(
             && check.mask_mismatches.is_empty(),
         tickets_equal_confirmed_passengers: check.tickets_match(),
         charges_equal_confirmed_totals: check.money_matches(),
+        money: check.ledger,
         seats_checked: check.seats_checked,
         detail: detail.into_iter().take(10).collect(),
     });

@@ -54,6 +54,8 @@ pub(super) struct Verdict {
     pub(super) no_seat_segment_sold_twice: bool,
     pub(super) tickets_equal_confirmed_passengers: bool,
     pub(super) charges_equal_confirmed_totals: bool,
+    /// What our orders say we kept, and what cards, wallets and cash say they took.
+    pub(super) money: crate::store::Ledger,
     pub(super) seats_checked: usize,
     pub(super) detail: Vec<String>,
 }
@@ -257,8 +259,13 @@ pub(super) fn print_report(r: &Report, chart: &std::path::Path) {
                 mark(v.tickets_equal_confirmed_passengers)
             );
             println!(
-                "  money kept by the gateway = confirmed totals − refunds: {}",
+                "  money taken = confirmed totals − refunds: {}",
                 mark(v.charges_equal_confirmed_totals)
+            );
+            let m = &v.money;
+            println!(
+                "    taken: cards Tk {} + wallets Tk {} + cash Tk {} = Tk {}; orders say Tk {}",
+                m.card_net, m.wallet_net, m.cash_net, m.gateway_net, m.orders_net
             );
         }
         None => println!(

@@ -62,6 +62,15 @@ pub(super) async fn prepare_app(
             remote: gateway,
             ..Default::default()
         },
+        // A rehearsal is minutes long: wallet payments are awaited 10 s (a
+        // passenger approves within a second or two even under load), and a
+        // late success (…0119) comes after 12 s, when its order has given up.
+        wallet: crate::app::wallet::WalletConfig {
+            payment_timeout: chrono::Duration::seconds(10),
+            late_delay: Some(std::time::Duration::from_secs(12)),
+            callback_backoff: std::time::Duration::from_millis(100),
+            ..Default::default()
+        },
         jwt_secret,
         ..AppConfig::default()
     };

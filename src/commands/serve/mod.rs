@@ -8,6 +8,7 @@ use crate::adapters::nats::{self, NatsSettings};
 use crate::adapters::sms_http::SmsGatewaySettings;
 use crate::app::gauges::GaugeSettings;
 use crate::app::payments::{GatewayConfig, RemoteGateway};
+use crate::app::wallet::{RemoteWallet, WalletConfig};
 use crate::store::redact_url;
 
 use crate::app::{App, AppConfig};
@@ -61,6 +62,29 @@ pub struct Cmd {
     /// Without --gateway-url: simulated latency of the embedded mock gateway, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub gateway_latency_ms: u64,
+    /// The mobile-wallet provider (e.g. `ticketctl mock-wallet` at
+    /// http://127.0.0.1:8095). Without it the mock provider runs inside this
+    /// process, on a loopback port of its own.
+    #[arg(long, env = "TICKETCTL_WALLET_URL")]
+    pub wallet_url: Option<String>,
+    /// The merchant key the wallet provider knows us by and signs callbacks with.
+    #[arg(long, env = "TICKETCTL_WALLET_MERCHANT_KEY", hide_env_values = true,
+          default_value = crate::outside::wallet::TEST_MERCHANT_KEY)]
+    pub wallet_merchant_key: String,
+    /// Without --wallet-url: the embedded mock provider's ledger file (default:
+    /// `<database file>-wallet.sqlite` beside a SQLite database, else in memory).
+    #[arg(long)]
+    pub wallet_ledger: Option<std::path::PathBuf>,
+    /// How long an order awaits its wallet payment before the provider is asked
+    /// and an unpaid order fails; must be shorter than --hold-ttl-secs
+    /// (default: 300, or half the hold TTL when that is shorter).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub wallet_payment_timeout_secs: Option<u64>,
+    /// This server's base URL as outside services reach it (the wallet
+    /// provider posts callbacks to `<URL>/v1/payments/wallet/callback`);
+    /// default: the address it listens on.
+    #[arg(long, env = "TICKETCTL_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// How long to wait for a charge before treating it as unknown, in milliseconds.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(50..))]
     pub charge_timeout_ms: u64,
@@ -292,6 +316,9 @@ pub struct SmtpSettings {
     pub from: String,
 }
 
+/// How long an order awaits its wallet payment unless told (or the hold is short).
+const WALLET_PAYMENT_TIMEOUT_SECS: u64 = 300;
+
 impl Cmd {
     fn resolve(&self, database_url: &str) -> anyhow::Result<ServeConfig> {
         let refund_rule = RefundRule::parse_tiers(&self.refund_tiers, self.refund_flat)?;
@@ -315,6 +342,7 @@ impl Cmd {
                 jwt_secret: self.jwt_secret.clone(),
                 hold_ttl: chrono::Duration::seconds(self.hold_ttl_secs as i64),
                 gateway: self.gateway(database_url)?,
+                wallet: self.wallet(database_url)?,
                 recovery_after: chrono::Duration::seconds(self.recovery_after_secs as i64),
                 notifications_dir: self.notifications_dir.clone(),
                 ticket_key: self.ticket_key.clone(),
@@ -394,6 +422,45 @@ impl Cmd {
         serve(self.resolve(database_url)?).await
     }
 
+    fn wallet(&self, database_url: &str) -> anyhow::Result<WalletConfig> {
+        let http_url = |flag: &str, url: &str| -> anyhow::Result<()> {
+            let parsed =
+                reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("--{flag} {url}: {e}"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https"),
+                "--{flag} {url}: must be http:// or https://"
+            );
+            Ok(())
+        };
+        if let Some(url) = &self.wallet_url {
+            http_url("wallet-url", url)?;
+        }
+        if let Some(url) = &self.public_url {
+            http_url("public-url", url)?;
+        }
+        let config = WalletConfig {
+            remote: self.wallet_url.as_ref().map(|url| RemoteWallet {
+                url: url.clone(),
+                merchant_key: self.wallet_merchant_key.clone(),
+            }),
+            payment_timeout: chrono::Duration::seconds(
+                self.wallet_payment_timeout_secs
+                    .unwrap_or((self.hold_ttl_secs / 2).clamp(1, WALLET_PAYMENT_TIMEOUT_SECS))
+                    as i64,
+            ),
+            public_url: self.public_url.clone(),
+            ledger: self
+                .wallet_ledger
+                .clone()
+                .or_else(|| super::ledger_beside_named(database_url, "wallet")),
+            ..WalletConfig::default()
+        };
+        config
+            .check_against_hold(chrono::Duration::seconds(self.hold_ttl_secs as i64))
+            .map_err(|e| anyhow::anyhow!("--{e}"))?;
+        Ok(config)
+    }
+
     fn gateway(&self, database_url: &str) -> anyhow::Result<GatewayConfig> {
         let remote = match &self.gateway_url {
             Some(url) => {
@@ -435,7 +502,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         prepare_demo(&app, days).await?;
     }
     let gateway = app.card_gateway()?;
-    let server = Server::bind(config.listen, app, config.limits.clone())
+    let app_wallet_url = app.wallet.base_url();
+    let server = Server::bind(config.listen, app.clone(), config.limits.clone())
         .await
         .with_context(|| {
             format!(
@@ -444,11 +512,17 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             )
         })?;
     let addr = server.local_addr()?;
+    let callback_url = app.wallet_callback_url();
+    drop(app);
     println!(
         "ticketctl serving on http://{addr} (database {})",
         redact_url(&config.database_url)
     );
     println!("cards are tokenized at {}", gateway.tokens_url);
+    println!(
+        "wallet payments at {} (callbacks to {})",
+        app_wallet_url, callback_url
+    );
     if let Some(events) = &config.events {
         println!(
             "events relayed to NATS at {} (stream {}, subjects {})",

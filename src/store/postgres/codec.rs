@@ -10,6 +10,7 @@ use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef, P
 use sqlx::{Decode, Encode, Type};
 
 use crate::domain::ids::*;
+use crate::domain::wallet::{WalletProvider, WalletState};
 use crate::domain::{ChargeStatus, HoldStatus, Nid, OrderStatus, PassengerName, TicketStatus};
 
 macro_rules! sql_id {
@@ -98,4 +99,6 @@ sql_text!(
     ChargeStatus,
     PassengerName,
     Nid,
+    WalletProvider,
+    WalletState,
 );

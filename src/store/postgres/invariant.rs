@@ -59,6 +59,7 @@ pub(super) async fn ledger(pool: &PgPool) -> StoreResult<Ledger> {
         stray_tickets: get(&r, "stray")?,
         orders_net: get(&r, "orders_net")?,
         gateway_net: get(&r, "gateway_net")?,
+        ..Ledger::default()
     })
 }
 

@@ -7,6 +7,7 @@
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::domain::ids::*;
+use crate::domain::wallet::{WalletProvider, WalletState};
 use crate::domain::{ChargeStatus, HoldStatus, Nid, OrderStatus, PassengerName, TicketStatus};
 
 macro_rules! sql_id {
@@ -66,4 +67,6 @@ sql_text!(
     ChargeStatus,
     PassengerName,
     Nid,
+    WalletProvider,
+    WalletState,
 );

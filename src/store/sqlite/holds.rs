@@ -8,6 +8,7 @@ use super::db;
 use super::outbox::outbox;
 use super::rows::*;
 use crate::domain::{Event, Hold, HoldId, TripId, UserId};
+use crate::store::counter::LIVE_STATUSES;
 use crate::store::{NewHold, StoreError, StoreResult, ts};
 
 pub(super) fn seats_taken_by_user(
@@ -17,13 +18,13 @@ pub(super) fn seats_taken_by_user(
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     // Seats in the user's live holds on this trip, plus those of orders still holding seats.
-    conn.prepare_cached(
+    conn.prepare_cached(&format!(
         "SELECT COUNT(*) FROM hold_seats hs JOIN holds h ON h.id = hs.hold_id
          LEFT JOIN orders o ON o.hold_id = h.id
          WHERE h.user_id = ?1 AND h.trip_id = ?2
            AND ((h.status = 'active' AND h.expires_at > ?3)
-                OR (h.status = 'ordered' AND o.status IN ('pending','reserved','paid','confirmed')))",
-    )
+                OR (h.status = 'ordered' AND o.status IN ({LIVE_STATUSES})))"
+    ))
     .map_err(db)?
     .query_row(params![user_id, trip_id, ts(now)], |r| r.get(0))
     .map_err(db)

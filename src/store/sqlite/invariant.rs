@@ -55,6 +55,7 @@ pub(super) fn ledger(conn: &Connection) -> StoreResult<Ledger> {
                 stray_tickets: r.get(3)?,
                 orders_net: r.get(4)?,
                 gateway_net: r.get(5)?,
+                ..Ledger::default()
             })
         },
     )

@@ -6,9 +6,42 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::rows::*;
 use super::{SqliteStore, db};
-use crate::domain::Charge;
+use crate::domain::wallet::WalletState;
+use crate::domain::{Charge, OrderId};
 use crate::store::prelude::*;
-use crate::store::{PaymentToken, StoreError, StoreResult, ts};
+use crate::store::{
+    CallbackClaim, PaymentToken, StoreError, StoreResult, WalletPayment, from_ts, ts,
+};
+
+const WALLET_COLUMNS: &str =
+    "order_id, provider, number, payment_id, redirect_url, state, created_at, updated_at";
+
+fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WalletPayment> {
+    Ok(WalletPayment {
+        order_id: r.get(0)?,
+        provider: r.get(1)?,
+        number: r.get(2)?,
+        payment_id: r.get(3)?,
+        redirect_url: r.get(4)?,
+        state: r.get(5)?,
+        created_at: from_ts(r.get(6)?),
+        updated_at: from_ts(r.get(7)?),
+    })
+}
+
+fn wallet_where(
+    conn: &Connection,
+    clause: &str,
+    arg: &dyn rusqlite::ToSql,
+) -> StoreResult<Option<WalletPayment>> {
+    conn.prepare_cached(&format!(
+        "SELECT {WALLET_COLUMNS} FROM wallet_payments WHERE {clause}"
+    ))
+    .map_err(db)?
+    .query_row([arg], wallet_row)
+    .optional()
+    .map_err(db)
+}
 
 pub(super) fn insert_payment_token(
     conn: &Connection,
@@ -129,6 +162,118 @@ impl PaymentStore for SqliteStore {
                     .map_err(db)?;
                 let rows = stmt.query_map([], charge_row).map_err(db)?;
                 rows.collect::<Result<_, _>>().map_err(db)
+            })
+            .await
+    }
+
+    async fn insert_wallet_payment(&self, p: &WalletPayment) -> StoreResult<()> {
+        let p = p.clone();
+        self.engine
+            .write(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO wallet_payments (order_id, provider, number, payment_id, redirect_url, state, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT (order_id) DO NOTHING",
+                )
+                .map_err(db)?
+                .execute(params![p.order_id, p.provider, p.number, p.payment_id, p.redirect_url, p.state, ts(p.created_at)])
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn wallet_payment(&self, order_id: OrderId) -> StoreResult<Option<WalletPayment>> {
+        self.engine
+            .read(move |c| wallet_where(c, "order_id = ?1", &order_id))
+            .await
+    }
+
+    async fn wallet_payment_by_id(&self, payment_id: &str) -> StoreResult<Option<WalletPayment>> {
+        let id = payment_id.to_owned();
+        self.engine
+            .read(move |c| wallet_where(c, "payment_id = ?1", &id))
+            .await
+    }
+
+    async fn update_wallet_payment(
+        &self,
+        order_id: OrderId,
+        payment_id: Option<&str>,
+        redirect_url: Option<&str>,
+        state: WalletState,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (payment_id, redirect_url) = (
+            payment_id.map(str::to_owned),
+            redirect_url.map(str::to_owned),
+        );
+        self.engine
+            .write(move |c| {
+                c.prepare_cached(
+                    "UPDATE wallet_payments SET payment_id = COALESCE(?2, payment_id),
+                       redirect_url = COALESCE(?3, redirect_url), state = ?4, updated_at = ?5
+                     WHERE order_id = ?1",
+                )
+                .map_err(db)?
+                .execute(params![order_id, payment_id, redirect_url, state, ts(now)])
+                .map_err(db)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn open_wallet_payments_of_settled_orders(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<WalletPayment>> {
+        self.engine
+            .read(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT w.order_id, w.provider, w.number, w.payment_id, w.redirect_url, w.state, w.created_at, w.updated_at FROM wallet_payments w JOIN orders o ON o.id = w.order_id
+             WHERE w.state IN ('initiated', 'processing') AND w.payment_id IS NOT NULL
+               AND o.status IN ('failed', 'expired')
+             ORDER BY w.updated_at LIMIT ?1",
+                    )
+                    .map_err(db)?;
+                let rows = stmt.query_map([limit], wallet_row).map_err(db)?;
+                rows.collect::<Result<_, _>>().map_err(db)
+            })
+            .await
+    }
+
+    async fn claim_wallet_callback(
+        &self,
+        payment_id: &str,
+        body_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CallbackClaim> {
+        let (id, hash) = (payment_id.to_owned(), body_sha256.to_owned());
+        self.engine
+            .write(move |c| {
+                let inserted = c
+                    .prepare_cached(
+                        "INSERT INTO wallet_callbacks (payment_id, body_sha256, received_at)
+                         VALUES (?1, ?2, ?3) ON CONFLICT (payment_id) DO NOTHING",
+                    )
+                    .map_err(db)?
+                    .execute(params![id, hash, ts(now)])
+                    .map_err(db)?;
+                if inserted == 1 {
+                    return Ok(CallbackClaim::First);
+                }
+                let first: String = c
+                    .prepare_cached(
+                        "SELECT body_sha256 FROM wallet_callbacks WHERE payment_id = ?1",
+                    )
+                    .map_err(db)?
+                    .query_row([&id], |r| r.get(0))
+                    .map_err(db)?;
+                Ok(if first == hash {
+                    CallbackClaim::Duplicate
+                } else {
+                    CallbackClaim::Conflicting
+                })
             })
             .await
     }

@@ -36,6 +36,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0012_cash_ledger.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0013_wallet_payments.sql"
+    )),
     M::up(include_str!("../../../migrations/sqlite/0014_risk.sql")),
     M::up(include_str!(
         "../../../migrations/sqlite/0015_personal_data.sql"

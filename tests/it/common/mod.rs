@@ -14,6 +14,7 @@ pub mod scrape;
 pub mod server;
 pub mod services;
 pub mod smtp;
+pub mod wallet;
 
 /// Runs each named `async fn(Arc<dyn Store>)` on a fresh SQLite store and a
 /// fresh Postgres store: the storage conformance cases, the same on both.
