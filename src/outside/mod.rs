@@ -13,6 +13,7 @@
 //! the process.
 
 pub mod gateway;
+pub mod ledger_file;
 pub mod nid;
 pub mod sms;
 pub mod wallet;

@@ -7,9 +7,10 @@
 //! the brand, the last four digits and the expiry.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::outside::ledger_file::LedgerFile;
 use sha2::{Digest, Sha256};
 
 use crate::wire::gateway::{CardToken, ChargeView, LedgerSummary};
@@ -46,21 +47,12 @@ pub fn fingerprint(digits: &str) -> String {
     hex::encode(Sha256::digest(digits.as_bytes()))
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("gateway ledger: {0}")]
-pub struct LedgerError(String);
+pub use crate::outside::ledger_file::{LedgerError, LedgerResult};
 
-fn err(e: impl std::fmt::Display) -> LedgerError {
-    LedgerError(e.to_string())
-}
-
-pub type LedgerResult<T> = Result<T, LedgerError>;
-
-/// One connection behind a mutex: a mock's ledger needs no read concurrency,
-/// and every call runs on a blocking thread so no async worker waits on it.
+/// The gateway's tokens and charges, in a ledger file of its own.
 #[derive(Clone)]
 pub struct Ledger {
-    conn: Arc<Mutex<Connection>>,
+    file: LedgerFile,
 }
 
 const CHARGE_COLUMNS: &str = "charge_id, idempotency_key, token, amount, status, refunded";
@@ -79,20 +71,8 @@ fn charge_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChargeView> {
 impl Ledger {
     /// Opens (creating if need be) the ledger file at `path`, or one in memory.
     pub fn open(path: Option<&Path>) -> LedgerResult<Ledger> {
-        let conn = match path {
-            Some(p) => Connection::open(p).map_err(err)?,
-            None => Connection::open_in_memory().map_err(err)?,
-        };
-        // Another process may have the file open (a checker beside a stopped
-        // or running gateway): wait for its lock rather than fail.
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(err)?;
-        // WAL + NORMAL: a charge that was answered survives a kill of the gateway.
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Ledger {
-            conn: Arc::new(Mutex::new(conn)),
+            file: LedgerFile::open("gateway", path, SCHEMA)?,
         })
     }
 
@@ -100,16 +80,7 @@ impl Ledger {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> LedgerResult<T> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock poisons it; the data is still sound
-            // (SQLite rolled back), so keep going.
-            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&guard)
-        })
-        .await
-        .map_err(err)?
-        .map_err(err)
+        self.file.run(f).await
     }
 
     pub async fn insert_token(&self, t: StoredToken, now: i64) -> LedgerResult<()> {

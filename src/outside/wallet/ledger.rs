@@ -3,9 +3,10 @@
 //! server never opens it; it asks the provider over HTTP.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::outside::ledger_file::LedgerFile;
 
 use crate::domain::wallet::WalletState;
 use crate::wire::wallet::{PaymentView, WalletLedgerSummary};
@@ -30,15 +31,7 @@ CREATE TABLE IF NOT EXISTS callbacks_sent (
 );
 INSERT INTO callbacks_sent (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM callbacks_sent);";
 
-#[derive(Debug, thiserror::Error)]
-#[error("wallet ledger: {0}")]
-pub struct LedgerError(String);
-
-fn err(e: impl std::fmt::Display) -> LedgerError {
-    LedgerError(e.to_string())
-}
-
-pub type LedgerResult<T> = Result<T, LedgerError>;
+pub use crate::outside::ledger_file::{LedgerError, LedgerResult};
 
 const COLUMNS: &str =
     "payment_id, invoice, amount, status, payer_reference, redirect_url, refunded, trx_id";
@@ -65,27 +58,17 @@ pub struct NewPayment {
     pub callback_url: String,
 }
 
-/// One connection behind a mutex, every call on a blocking thread (as the
-/// card gateway's ledger).
+/// The provider's payments and callbacks, in a ledger file of its own.
 #[derive(Clone)]
 pub struct Ledger {
-    conn: Arc<Mutex<Connection>>,
+    file: LedgerFile,
 }
 
 impl Ledger {
     /// Opens (creating if need be) the ledger file at `path`, or one in memory.
     pub fn open(path: Option<&Path>) -> LedgerResult<Ledger> {
-        let conn = match path {
-            Some(p) => Connection::open(p).map_err(err)?,
-            None => Connection::open_in_memory().map_err(err)?,
-        };
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Ledger {
-            conn: Arc::new(Mutex::new(conn)),
+            file: LedgerFile::open("wallet", path, SCHEMA)?,
         })
     }
 
@@ -93,14 +76,7 @@ impl Ledger {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> LedgerResult<T> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&guard)
-        })
-        .await
-        .map_err(err)?
-        .map_err(err)
+        self.file.run(f).await
     }
 
     /// Records `p`, or returns the payment already made for its invoice.
