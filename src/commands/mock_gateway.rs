@@ -44,20 +44,13 @@ impl Cmd {
             lost_answer: Duration::from_millis(self.lost_answer_ms),
             clock: crate::app::Clock::from_env()?,
         };
-        let listener = tokio::net::TcpListener::bind(self.listen)
-            .await
-            .with_context(|| format!("listening on {}", self.listen))?;
-        let addr = listener.local_addr()?;
-        let ledger_name = self
-            .ledger
-            .as_ref()
-            .map_or("memory".to_owned(), |p| p.display().to_string());
-        println!("mock card gateway on http://{addr} (ledger {ledger_name})");
-        axum::serve(listener, gateway::router(ledger, settings))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        Ok(())
+        crate::outside::serve_with_ledger(
+            "mock card gateway",
+            self.ledger.as_deref(),
+            gateway::router(ledger, settings),
+            self.listen,
+        )
+        .await
+        .with_context(|| format!("serving the mock card gateway on {}", self.listen))
     }
 }

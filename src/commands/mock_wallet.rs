@@ -41,20 +41,13 @@ impl Cmd {
             clock: crate::app::Clock::from_env()?,
             ..WalletSettings::default()
         };
-        let listener = tokio::net::TcpListener::bind(self.listen)
-            .await
-            .with_context(|| format!("listening on {}", self.listen))?;
-        let addr = listener.local_addr()?;
-        let ledger_name = self
-            .ledger
-            .as_ref()
-            .map_or("memory".to_owned(), |p| p.display().to_string());
-        println!("mock wallet provider on http://{addr} (ledger {ledger_name})");
-        axum::serve(listener, wallet::router(ledger, settings))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        Ok(())
+        crate::outside::serve_with_ledger(
+            "mock wallet provider",
+            self.ledger.as_deref(),
+            wallet::router(ledger, settings),
+            self.listen,
+        )
+        .await
+        .with_context(|| format!("serving the mock wallet provider on {}", self.listen))
     }
 }

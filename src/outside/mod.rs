@@ -54,6 +54,28 @@ pub async fn serve_embedded(router: axum::Router) -> std::io::Result<Embedded> {
     Ok(Embedded { addr, task })
 }
 
+/// Serves a mock that keeps a ledger on `addr` until the process is stopped,
+/// first saying on stdout where it listens (the port, when `addr` asks for
+/// any) and which ledger it keeps: `"{name} on http://ADDR (ledger PATH|memory)"`.
+pub async fn serve_with_ledger(
+    name: &str,
+    ledger: Option<&std::path::Path>,
+    router: axum::Router,
+    addr: SocketAddr,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    let ledger = ledger.map_or("memory".to_owned(), |p| p.display().to_string());
+    println!(
+        "{name} on http://{} (ledger {ledger})",
+        listener.local_addr()?
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
 /// Serves `router` on `addr` until the process is stopped; for the
 /// `mock-<name>` subcommands.
 pub async fn serve_standalone(router: axum::Router, addr: SocketAddr) -> std::io::Result<()> {
