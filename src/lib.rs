@@ -14,4 +14,5 @@ pub mod server;
 pub mod sim;
 pub mod store;
 pub mod tui;
+pub mod web;
 pub mod wire;

@@ -72,6 +72,14 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
             app: app.clone(),
             gate: streams,
         });
+    // The passenger web app's pages, behind the same rate limits and load
+    // shedding as the API.
+    let web = crate::web::router(app.clone())
+        .layer(DefaultBodyLimit::max(crate::web::MAX_FORM_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            limits::protect,
+        ));
     let api = Router::new()
         .route("/v1/stations", get(catalog::stations))
         .route("/v1/trains", get(catalog::trains))
@@ -141,6 +149,7 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .with_state(app);
     health
         .merge(streams)
+        .merge(web)
         .merge(api)
         .layer(panic::layer())
         // Outside the panic layer, so a panic's 500 is counted too.

@@ -65,3 +65,4 @@ mod tui;
 mod tui_tmux;
 mod wallet_payments;
 mod wallet_process;
+mod web_pages;

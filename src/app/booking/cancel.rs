@@ -78,7 +78,7 @@ impl App {
     }
 }
 
-fn not_cancellable(status: OrderStatus) -> AppError {
+pub(super) fn not_cancellable(status: OrderStatus) -> AppError {
     AppError::Conflict(format!(
         "only a confirmed order can be cancelled; this one is {status}"
     ))

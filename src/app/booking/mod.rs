@@ -27,6 +27,7 @@ mod order;
 pub mod order_keys;
 mod order_view;
 mod outcome;
+mod refund_quote;
 mod saga;
 pub mod seat_choice;
 mod view;

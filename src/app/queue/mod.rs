@@ -19,6 +19,7 @@
 //! queued sale are not affected.
 
 mod directory;
+mod lookup;
 mod memory;
 mod redis;
 mod room;
