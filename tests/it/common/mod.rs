@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod booking_flow;
+pub mod browser;
 pub mod bursts;
 pub mod db;
 pub mod drill;

@@ -23,13 +23,16 @@ pub enum Service {
     Redis,
     Nats,
     Tmux,
+    /// Headless Chromium and chromedriver (the web app's browser tests).
+    Chromium,
 }
 
-const ALL: [Service; 4] = [
+const ALL: [Service; 5] = [
     Service::Postgres,
     Service::Redis,
     Service::Nats,
     Service::Tmux,
+    Service::Chromium,
 ];
 
 impl Service {
@@ -39,6 +42,7 @@ impl Service {
             Service::Redis => "redis",
             Service::Tmux => "tmux",
             Service::Nats => "nats",
+            Service::Chromium => "chromium",
         }
     }
 
@@ -51,6 +55,7 @@ impl Service {
             Service::Redis => test.contains("redis"),
             Service::Tmux => test.contains("tui_tmux::"),
             Service::Nats => test.contains("nats"),
+            Service::Chromium => test.contains("browser"),
         }
     }
 
