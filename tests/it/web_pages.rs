@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, SET_COOKIE};
 use std::io::Write;
 
 use crate::common::server::{PASSWORD, TestApp, tiny_trip};
+use ticketctl::app::seed::Quiet;
 use ticketctl::domain::Role;
 
 /// The first page may weigh this much compressed (HTML, CSS and script).
@@ -52,6 +53,8 @@ fn assets_of(html: &str) -> Vec<String> {
 }
 
 async fn the_first_page_is_light_secure_and_inline_free(t: TestApp) {
+    // The whole network, so the station suggestions weigh what they will.
+    t.app.seed_network(&Quiet).await.expect("seed network");
     let c = no_redirects();
     let r = c.get(t.url("/")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
