@@ -4,7 +4,7 @@ mod admin;
 mod auth;
 mod booking;
 mod catalog;
-mod client_addr;
+pub(crate) mod client_addr;
 mod counter;
 mod docs;
 pub mod error;

@@ -17,6 +17,7 @@ use super::session::Visit;
 use super::waiting;
 use crate::app::{App, AppError};
 use crate::domain::TripId;
+use crate::server::client_addr::ClientAddr;
 use crate::wire::booking::HoldRequest;
 
 /// Most seats one hold may take (the API's limit).
@@ -101,6 +102,7 @@ pub async fn page(
 /// then to the hold's page.
 pub async fn hold(
     State(app): State<App>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
@@ -162,7 +164,11 @@ pub async fn hold(
         seats,
         count,
     };
-    match app.hold_seats(user, req, admission.as_deref()).await {
+    // The client's address caps its unexpired holds, as over the API.
+    match app
+        .hold_seats_from(user, req, admission.as_deref(), client)
+        .await
+    {
         Ok(hold) => pages::see_other(v, &format!("/holds/{}", hold.hold_id)),
         // An admission that lapsed: back to the room.
         Err(AppError::Forbidden(_)) if matches!(sale, Ok(Some(_))) => {

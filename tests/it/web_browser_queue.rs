@@ -42,7 +42,10 @@ async fn a_queued_sale_shows_the_waiting_room_and_lets_the_passenger_through_bro
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let deadline = std::time::Instant::now() + WAIT;
     while t.get_as("/v1/queue/eid/status", &first).await.body["state"] != "admitted" {
-        assert!(std::time::Instant::now() < deadline, "the first shopper is admitted");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first shopper is admitted"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -51,7 +54,8 @@ async fn a_queued_sale_shows_the_waiting_room_and_lets_the_passenger_through_bro
         return;
     };
     sign_in(&b, "01711000012").await;
-    b.goto(&format!("/trips/{trip}?from=DHK&to=CTG&class=S_CHAIR")).await;
+    b.goto(&format!("/trips/{trip}?from=DHK&to=CTG&class=S_CHAIR"))
+        .await;
     b.click("button[value=best]").await;
     b.wait_path("/queue/eid", WAIT).await;
     assert_eq!(b.text("#position").await, "1", "next in line");
@@ -65,7 +69,9 @@ async fn a_queued_sale_shows_the_waiting_room_and_lets_the_passenger_through_bro
 
     // The first shopper leaves: the page moves on by itself, back to the
     // trip, and the purchase goes on with the admission it now holds.
-    let r = t.send(Method::DELETE, "/v1/queue/eid", Some(&first), None).await;
+    let r = t
+        .send(Method::DELETE, "/v1/queue/eid", Some(&first), None)
+        .await;
     assert!(r.status.is_success(), "{}", r.body);
     b.wait_path(&format!("/trips/{trip}"), WAIT).await;
     b.click("button[value=best]").await;
