@@ -65,6 +65,7 @@ mod tui;
 mod tui_tmux;
 mod wallet_payments;
 mod wallet_process;
+mod web_accounts;
 mod web_browser;
 mod web_browser_queue;
 mod web_pages;
