@@ -174,10 +174,18 @@ impl Browser {
         serde_json::from_value(v).unwrap_or_default()
     }
 
-    /// Saves a screenshot of the page to `docs/screenshots/{name}.png`.
+    /// Saves a screenshot of the page to `target/screenshots/{name}.png`, or
+    /// to the README's `docs/screenshots/` with `TICKETCTL_UPDATE_SCREENSHOTS=1`
+    /// (every run would otherwise rewrite tracked files: PNRs and QR codes
+    /// differ from run to run).
     pub async fn screenshot(&self, name: &str) {
         let png = self.c.screenshot().await.expect("screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        let into = if std::env::var("TICKETCTL_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+            "docs/screenshots"
+        } else {
+            "target/screenshots"
+        };
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(into);
         std::fs::create_dir_all(&dir).expect("screenshots dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot written");
     }
