@@ -26,6 +26,7 @@ pub mod seat_feed;
 pub mod seed;
 mod sessions;
 pub mod tickets;
+pub mod trip_ops;
 mod two_factor;
 pub mod wallet;
 pub mod workers;

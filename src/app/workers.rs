@@ -242,7 +242,8 @@ impl App {
             | Event::HoldExpired { .. }
             | Event::TicketIssued { .. }
             | Event::RiskDecided { .. }
-            | Event::RiskCleared { .. } => {}
+            | Event::RiskCleared { .. }
+            | Event::TripOperated { .. } => {}
         }
         Ok(())
     }

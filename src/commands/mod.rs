@@ -12,6 +12,7 @@ mod mock_sms;
 mod mock_wallet;
 mod nid;
 mod output;
+mod payment_flags;
 mod rehearse;
 mod risk;
 mod seed;
@@ -131,7 +132,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Station(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Train(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
-        Command::Trip(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Trip(cmd) => {
+            let mut config = AppConfig {
+                clock: Clock::from_env()?,
+                ..AppConfig::default()
+            };
+            if let Some(payments) = cmd.payments() {
+                config.gateway = payments.gateway(&cli.database_url)?;
+                config.wallet = payments.wallet(&cli.database_url)?;
+            }
+            let app = App::new(open_store(&cli.database_url).await?, config).await?;
+            cmd.run(&app).await
+        }
         Command::User(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Ticket(cmd) => match cmd.run_offline() {
             Some(result) => result,

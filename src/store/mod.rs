@@ -27,6 +27,7 @@ mod seat_feed;
 pub mod sms;
 pub mod sqlite;
 mod ticket;
+pub mod trip_ops;
 
 pub use booking::BookingStore;
 pub use catalog::CatalogStore;
@@ -47,6 +48,7 @@ pub use schema::SchemaStore;
 pub use seat_feed::{SeatChange, SeatFeedStore};
 pub use sms::SmsStore;
 pub use ticket::TicketStore;
+pub use trip_ops::{NewTripCoach, SaleWindowChange, TripCancellation, TripOpsState, TripOpsStore};
 
 use std::sync::Arc;
 
@@ -142,6 +144,7 @@ pub trait Store:
     + SeatFeedStore
     + SmsStore
     + RiskStore
+    + TripOpsStore
     + Send
     + Sync
     + 'static
@@ -166,6 +169,7 @@ impl<T> Store for T where
         + SeatFeedStore
         + SmsStore
         + RiskStore
+        + TripOpsStore
         + Send
         + Sync
         + 'static
@@ -177,7 +181,7 @@ pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
         MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore, SaleStore,
-        SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore,
+        SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore, TripOpsStore,
     };
 }
 

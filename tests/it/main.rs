@@ -61,6 +61,7 @@ mod store_conformance;
 mod store_sales;
 mod tickets_audit_notify;
 mod time_rules;
+mod trip_cancel;
 mod tui;
 mod tui_tmux;
 mod wallet_payments;

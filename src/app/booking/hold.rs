@@ -92,6 +92,7 @@ impl App {
     ) -> AppResult<HoldView> {
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
+        self.check_trip_on_sale(trip.id).await?;
         channel.pass_gate(self, trip.id, user_id).await?;
         let catalog = self.catalog().await?;
         let from = station_in(&catalog, &req.from)?;
@@ -232,7 +233,7 @@ impl App {
     }
 
     /// Tells the availability snapshot that a hold's seats were given back.
-    pub(super) async fn seats_freed(&self, hold_id: HoldId) {
+    pub(crate) async fn seats_freed(&self, hold_id: HoldId) {
         match self.store.hold(hold_id).await {
             Ok(Some(h)) => {
                 self.availability.freed(h.trip_id, &h.seat_ids(), h.mask);

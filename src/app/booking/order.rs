@@ -132,6 +132,7 @@ impl App {
             (None, None) => return Err(AppError::Internal("an order with no way to pay".into())),
         };
         let trip_id = hold.trip_id;
+        self.check_trip_on_sale(trip_id).await?;
         let admission = channel.pass_gate(self, trip_id, user_id).await?;
         let new = NewOrder {
             user_id,

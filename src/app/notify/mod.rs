@@ -135,7 +135,8 @@ impl App {
             | Event::OrderExpired(_)
             | Event::HoldExpired { .. }
             | Event::RiskDecided { .. }
-            | Event::RiskCleared { .. } => return Ok(None),
+            | Event::RiskCleared { .. }
+            | Event::TripOperated { .. } => return Ok(None),
         };
         let Some(order) = self.store.order(order_id).await? else {
             return Ok(None);

@@ -32,6 +32,7 @@ mod seat_feed;
 mod sms;
 mod ticket;
 mod trains;
+mod trip_ops;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;

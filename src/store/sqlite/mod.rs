@@ -23,6 +23,7 @@ mod sms;
 mod tally;
 mod ticket;
 mod trains;
+mod trip_ops;
 
 use std::path::Path;
 
