@@ -27,6 +27,7 @@ pub mod seed;
 mod sessions;
 pub mod tickets;
 pub mod trip_ops;
+pub mod trip_sale;
 mod two_factor;
 pub mod wallet;
 pub mod workers;

@@ -13,11 +13,14 @@
 
 use std::time::Duration;
 
-use crate::app::{App, AppError, AppResult};
+use crate::app::{App, AppResult};
 use crate::domain::time::to_local_rfc3339;
 use crate::domain::{OrderEvent, OrderId, OrderStatus, ParseError, TripId};
 use crate::store::OrderChange;
-use crate::wire::trip_ops::TripCancelled;
+use crate::wire::trip_ops::{TripCancelled, TripDelayed};
+
+/// The longest delay that is a delay (beyond it, cancel the trip).
+pub const MAX_DELAY_MINUTES: i64 = 24 * 60;
 
 /// Orders read per page while walking a trip.
 const PAGE: i64 = 200;
@@ -141,16 +144,37 @@ impl App {
         Ok(())
     }
 
-    /// Refuses a sale on a trip staff cancelled. Read from the database on
-    /// every sale: a cancellation made by another process stops the next hold.
-    pub(crate) async fn check_trip_on_sale(&self, trip_id: TripId) -> AppResult<()> {
-        let state = self.store.trip_ops_state(trip_id).await?;
-        if let Some(c) = state.cancellation {
-            return Err(AppError::Conflict(format!(
-                "this trip is cancelled ({}); nothing is sold for it",
-                c.reason
-            )));
+    /// Delays a trip by `minutes`: every passenger with a confirmed order is
+    /// told (through the notification outbox) and may then cancel with a full
+    /// refund. A later delay replaces an earlier one.
+    pub async fn delay_trip(
+        &self,
+        trip_id: TripId,
+        minutes: i64,
+        reason: &str,
+        actor: &str,
+    ) -> AppResult<TripDelayed> {
+        let reason = crate::domain::text::clean("reason", reason)
+            .map_err(|e| ParseError::new("reason", e.to_string()))?;
+        if reason.is_empty() {
+            return Err(ParseError::new("reason", "say why the trip is late").into());
         }
-        Ok(())
+        if !(1..=MAX_DELAY_MINUTES).contains(&minutes) {
+            return Err(
+                ParseError::new("minutes", format!("1 to {MAX_DELAY_MINUTES} minutes")).into(),
+            );
+        }
+        let (trip, _) = self.trip_and_train(trip_id).await?;
+        let told = self
+            .store
+            .record_trip_delay(trip_id, minutes, reason, actor, self.now())
+            .await?;
+        let departs = trip.departs_at + chrono::Duration::minutes(minutes);
+        Ok(TripDelayed {
+            trip_id,
+            minutes,
+            departs_at: to_local_rfc3339(departs),
+            orders_told: told,
+        })
     }
 }

@@ -243,7 +243,8 @@ impl App {
             | Event::TicketIssued { .. }
             | Event::RiskDecided { .. }
             | Event::RiskCleared { .. }
-            | Event::TripOperated { .. } => {}
+            | Event::TripOperated { .. }
+            | Event::OrderTripDelayed { .. } => {}
         }
         Ok(())
     }

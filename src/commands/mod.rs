@@ -22,6 +22,7 @@ mod station;
 mod ticket;
 mod train;
 mod trip;
+mod trip_sale;
 mod tui;
 mod user;
 

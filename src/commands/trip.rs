@@ -1,4 +1,4 @@
-//! `ticketctl trip list|search|add|cancel`.
+//! `ticketctl trip list|search|add|cancel|delay|sale-window|coach`.
 
 use crate::app::App;
 use crate::domain::ServiceDate;
@@ -56,6 +56,21 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Delay a trip: passengers are told and may cancel with a full refund.
+    Delay {
+        #[arg(long)]
+        trip: i64,
+        /// How late the train runs, in minutes (1 to 1440).
+        #[arg(long)]
+        minutes: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Open, close or move the sale window of a trip, or of every trip in a
+    /// range of dates (an Eid wave).
+    SaleWindow(super::trip_sale::SaleWindowArgs),
+    /// Add a coach to one trip, or take a coach out of sale (or back).
+    Coach(super::trip_sale::CoachArgs),
 }
 
 fn date_or_today(app: &App, date: Option<String>) -> anyhow::Result<ServiceDate> {
@@ -192,6 +207,21 @@ impl Cmd {
                     );
                 }
             }
+            Cmd::Delay {
+                trip,
+                minutes,
+                reason,
+            } => {
+                let done = app
+                    .delay_trip(TripId(trip), minutes, &reason, &cli_actor())
+                    .await?;
+                println!(
+                    "trip {} delayed by {} min: departs {}; {} orders' passengers told",
+                    done.trip_id, done.minutes, done.departs_at, done.orders_told
+                );
+            }
+            Cmd::SaleWindow(args) => super::trip_sale::sale_window(app, args, &cli_actor()).await?,
+            Cmd::Coach(args) => super::trip_sale::coach(app, args, &cli_actor()).await?,
         }
         Ok(())
     }

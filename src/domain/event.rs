@@ -50,6 +50,13 @@ pub enum Event {
     },
     /// An admin cleared a block (`risk.cleared`).
     RiskCleared { decision_id: RiskDecisionId },
+    /// The order's train is delayed by `minutes` (`order.trip_delayed`): its
+    /// passengers are told, and may cancel with a full refund.
+    OrderTripDelayed {
+        order_id: OrderId,
+        trip_id: TripId,
+        minutes: i64,
+    },
     /// Staff acted on a whole trip (`trip.operated`): cancelled, delayed, its
     /// sale window moved, a coach added or taken out of sale. `actor` says who.
     TripOperated {
@@ -126,6 +133,7 @@ impl Event {
             Event::RiskDecided { .. } => "risk.decided",
             Event::RiskCleared { .. } => "risk.cleared",
             Event::TripOperated { .. } => "trip.operated",
+            Event::OrderTripDelayed { .. } => "order.trip_delayed",
         }
     }
 
@@ -139,6 +147,7 @@ impl Event {
                 SubjectId(decision_id.get())
             }
             Event::TripOperated { trip_id, .. } => SubjectId(trip_id.get()),
+            Event::OrderTripDelayed { order_id, .. } => SubjectId(order_id.get()),
             Event::OrderPaid(m)
             | Event::OrderAwaitingPayment(m)
             | Event::OrderConfirmed(m)
@@ -191,6 +200,11 @@ impl Event {
                 actor,
                 detail,
             } => json!({ "trip_id": trip_id, "action": action, "actor": actor, "detail": detail }),
+            Event::OrderTripDelayed {
+                order_id,
+                trip_id,
+                minutes,
+            } => json!({ "order_id": order_id, "trip_id": trip_id, "minutes": minutes }),
             _ => {
                 let (m, to) = self.order_move().expect("every other kind is a transition");
                 json!({ "order_id": m.order_id, "from": m.from, "to": to, "failure": m.failure, "refunded": m.refunded })
@@ -240,7 +254,21 @@ impl Event {
             actor: String,
             detail: String,
         }
+        #[derive(Deserialize)]
+        struct Delayed {
+            order_id: OrderId,
+            trip_id: TripId,
+            minutes: i64,
+        }
         Ok(match kind {
+            "order.trip_delayed" => {
+                let d: Delayed = read(kind, payload)?;
+                Event::OrderTripDelayed {
+                    order_id: d.order_id,
+                    trip_id: d.trip_id,
+                    minutes: d.minutes,
+                }
+            }
             "trip.operated" => {
                 let o: Operated = read(kind, payload)?;
                 Event::TripOperated {
@@ -403,6 +431,15 @@ mod tests {
                 },
                 "trip.operated",
                 r#"{"action":"cancel","actor":"user 1","detail":"flood","trip_id":9}"#,
+            ),
+            (
+                Event::OrderTripDelayed {
+                    order_id: OrderId(7),
+                    trip_id: TripId(9),
+                    minutes: 90,
+                },
+                "order.trip_delayed",
+                r#"{"minutes":90,"order_id":7,"trip_id":9}"#,
             ),
         ];
         for (event, kind, payload) in cases {

@@ -28,6 +28,8 @@ pub struct TripOpsState {
     pub sale_closed: bool,
     /// Codes of coaches taken out of sale, in code order.
     pub coaches_off_sale: Vec<String>,
+    /// Minutes staff delayed the trip by, if they did.
+    pub delay_minutes: Option<i64>,
 }
 
 /// A change to trips' sale windows (an Eid wave moves many at once).
@@ -94,6 +96,18 @@ pub trait TripOpsStore: Send + Sync {
     /// Read fresh from the database on every sale, not from a cache: a
     /// cancellation made by another process must stop the next hold.
     async fn trip_ops_state(&self, trip_id: TripId) -> StoreResult<TripOpsState>;
+
+    /// Records the trip's delay (a later delay replaces an earlier one) and,
+    /// in the same transaction, an `order.trip_delayed` event for every
+    /// confirmed order, so each passenger is told. Returns how many orders.
+    async fn record_trip_delay(
+        &self,
+        trip_id: TripId,
+        minutes: i64,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 
     /// Applies `change` to each of `trips` with one event each, in one transaction.
     async fn change_sale_window(

@@ -62,6 +62,8 @@ mod store_sales;
 mod tickets_audit_notify;
 mod time_rules;
 mod trip_cancel;
+mod trip_delay;
+mod trip_sale;
 mod tui;
 mod tui_tmux;
 mod wallet_payments;

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use super::risk::outbox;
 use super::rows::{ORDER_COLUMNS, get, order_row};
 use super::{PgStore, db};
-use crate::domain::{HoldId, Order, OrderId, TripId, UserId};
+use crate::domain::{Event, HoldId, Order, OrderId, TripId, UserId};
 use crate::store::trip_ops::{
     NewTripCoach, SaleWindowChange, TripCancellation, TripOpsState, TripOpsStore, operated,
 };
@@ -134,11 +134,62 @@ impl TripOpsStore for PgStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(db)?;
+        let delay_minutes: Option<i64> =
+            sqlx::query_scalar("SELECT minutes FROM trip_delays WHERE trip_id = $1")
+                .bind(trip_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
         Ok(TripOpsState {
             cancellation: cancellation(&mut conn, trip_id).await?,
             sale_closed,
             coaches_off_sale,
+            delay_minutes,
         })
+    }
+
+    async fn record_trip_delay(
+        &self,
+        trip_id: TripId,
+        minutes: i64,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO trip_delays (trip_id, minutes, reason, actor, delayed_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (trip_id) DO UPDATE SET minutes = excluded.minutes,
+               reason = excluded.reason, actor = excluded.actor, delayed_at = excluded.delayed_at",
+        )
+        .bind(trip_id)
+        .bind(minutes)
+        .bind(reason)
+        .bind(actor)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let detail = format!("{minutes} min: {reason}");
+        outbox(&mut tx, &operated(trip_id, "delay", actor, detail), now).await?;
+        let orders: Vec<OrderId> = sqlx::query_scalar(
+            "SELECT id FROM orders WHERE trip_id = $1 AND status = 'confirmed' ORDER BY id",
+        )
+        .bind(trip_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        for &order_id in &orders {
+            let event = Event::OrderTripDelayed {
+                order_id,
+                trip_id,
+                minutes,
+            };
+            outbox(&mut tx, &event, now).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(orders.len() as u64)
     }
 
     async fn change_sale_window(

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::outbox::outbox;
 use super::rows::{ORDER_COLUMNS, order_row};
 use super::{SqliteStore, db};
-use crate::domain::{HoldId, Order, OrderId, TripId, UserId};
+use crate::domain::{Event, HoldId, Order, OrderId, TripId, UserId};
 use crate::store::trip_ops::{
     NewTripCoach, SaleWindowChange, TripCancellation, TripOpsState, TripOpsStore, operated,
 };
@@ -133,11 +133,61 @@ impl TripOpsStore for SqliteStore {
                     .map_err(db)?
                     .collect::<Result<_, _>>()
                     .map_err(db)?;
+                let delay_minutes = conn
+                    .prepare_cached("SELECT minutes FROM trip_delays WHERE trip_id = ?1")
+                    .map_err(db)?
+                    .query_row([trip_id], |r| r.get(0))
+                    .optional()
+                    .map_err(db)?;
                 Ok(TripOpsState {
                     cancellation: cancellation(conn, trip_id)?,
                     sale_closed,
                     coaches_off_sale,
+                    delay_minutes,
                 })
+            })
+            .await
+    }
+
+    async fn record_trip_delay(
+        &self,
+        trip_id: TripId,
+        minutes: i64,
+        reason: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let (reason, actor) = (reason.to_owned(), actor.to_owned());
+        self.engine
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO trip_delays (trip_id, minutes, reason, actor, delayed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (trip_id) DO UPDATE SET minutes = excluded.minutes,
+                       reason = excluded.reason, actor = excluded.actor, delayed_at = excluded.delayed_at",
+                    params![trip_id, minutes, reason, actor, ts(now)],
+                )
+                .map_err(db)?;
+                let detail = format!("{minutes} min: {reason}");
+                outbox(conn, &operated(trip_id, "delay", &actor, detail), now)?;
+                let orders: Vec<OrderId> = conn
+                    .prepare_cached(
+                        "SELECT id FROM orders WHERE trip_id = ?1 AND status = 'confirmed' ORDER BY id",
+                    )
+                    .map_err(db)?
+                    .query_map([trip_id], |r| r.get(0))
+                    .map_err(db)?
+                    .collect::<Result<_, _>>()
+                    .map_err(db)?;
+                for &order_id in &orders {
+                    let event = Event::OrderTripDelayed {
+                        order_id,
+                        trip_id,
+                        minutes,
+                    };
+                    outbox(conn, &event, now)?;
+                }
+                Ok(orders.len() as u64)
             })
             .await
     }
