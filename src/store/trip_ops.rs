@@ -49,7 +49,9 @@ impl SaleWindowChange {
         match self {
             SaleWindowChange::Close => "close".into(),
             SaleWindowChange::Open => "open".into(),
-            SaleWindowChange::Move(at) => format!("move to {}", at.to_rfc3339()),
+            SaleWindowChange::Move(at) => {
+                format!("move to {}", crate::domain::time::to_local_rfc3339(*at))
+            }
         }
     }
 }
