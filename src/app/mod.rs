@@ -9,6 +9,7 @@ pub mod catalog_cache;
 pub mod clock;
 pub mod counter;
 pub mod error;
+pub mod export;
 pub mod fixtures;
 pub mod gauges;
 pub mod identity;

@@ -5,6 +5,7 @@
 mod audit;
 mod completions;
 mod events;
+mod export;
 mod migrate;
 mod mock_gateway;
 mod mock_nid;
@@ -90,6 +91,9 @@ pub enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::Cmd),
+    /// Export orders for the accounts office, as CSV or JSON Lines.
+    #[command(subcommand)]
+    Export(export::Cmd),
     /// Watch the events `serve --nats-url` publishes to NATS JetStream.
     #[command(subcommand)]
     Events(events::Cmd),
@@ -152,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Audit(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Events(cmd) => cmd.run().await,
+        Command::Export(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
         Command::Nid(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,

@@ -9,6 +9,7 @@
 mod booking;
 mod catalog;
 mod counter;
+pub mod export;
 mod identity;
 mod inputs;
 mod invariant;
@@ -32,6 +33,7 @@ pub mod trip_ops;
 pub use booking::BookingStore;
 pub use catalog::CatalogStore;
 pub use counter::{CounterSale, CounterStore, ShiftTotals};
+pub use export::ExportStore;
 pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
 pub use inputs::*;
 pub use invariant::InvariantStore;
@@ -145,6 +147,7 @@ pub trait Store:
     + SmsStore
     + RiskStore
     + TripOpsStore
+    + ExportStore
     + Send
     + Sync
     + 'static
@@ -170,6 +173,7 @@ impl<T> Store for T where
         + SmsStore
         + RiskStore
         + TripOpsStore
+        + ExportStore
         + Send
         + Sync
         + 'static
@@ -179,9 +183,9 @@ impl<T> Store for T where
 /// Every store trait, for callers of store methods: `use crate::store::prelude::*`.
 pub mod prelude {
     pub use super::{
-        BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore, SaleStore,
-        SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore, TripOpsStore,
+        BookingStore, CatalogStore, CounterStore, ExportStore, IdentityStore, InvariantStore,
+        LimitStore, MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore,
+        SaleStore, SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore, TripOpsStore,
     };
 }
 

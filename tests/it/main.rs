@@ -27,6 +27,7 @@ mod drill_postgres;
 mod drill_redis;
 mod drill_sqlite_disk_full;
 mod events_nats;
+mod export_orders;
 mod fuzz_requests;
 mod hardening_booking;
 mod hardening_edge;

@@ -15,6 +15,7 @@ mod catalog;
 mod codec;
 mod counter;
 mod event_slots;
+mod export;
 mod holds;
 mod identity;
 mod invariant;

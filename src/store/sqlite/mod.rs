@@ -5,6 +5,7 @@ mod catalog;
 mod codec;
 mod counter;
 mod engine;
+mod export;
 mod holds;
 mod identity;
 mod invariant;
