@@ -242,7 +242,9 @@ impl App {
             | Event::HoldExpired { .. }
             | Event::TicketIssued { .. }
             | Event::RiskDecided { .. }
-            | Event::RiskCleared { .. } => {}
+            | Event::RiskCleared { .. }
+            | Event::TripOperated { .. }
+            | Event::OrderTripDelayed { .. } => {}
         }
         Ok(())
     }

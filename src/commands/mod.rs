@@ -5,6 +5,7 @@
 mod audit;
 mod completions;
 mod events;
+mod export;
 mod migrate;
 mod mock_gateway;
 mod mock_nid;
@@ -12,6 +13,7 @@ mod mock_sms;
 mod mock_wallet;
 mod nid;
 mod output;
+mod payment_flags;
 mod rehearse;
 mod risk;
 mod seed;
@@ -21,6 +23,7 @@ mod station;
 mod ticket;
 mod train;
 mod trip;
+mod trip_sale;
 mod tui;
 mod user;
 
@@ -88,6 +91,9 @@ pub enum Command {
     /// Check the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::Cmd),
+    /// Export orders for the accounts office, as CSV or JSON Lines.
+    #[command(subcommand)]
+    Export(export::Cmd),
     /// Watch the events `serve --nats-url` publishes to NATS JetStream.
     #[command(subcommand)]
     Events(events::Cmd),
@@ -131,7 +137,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Station(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Train(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
-        Command::Trip(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
+        Command::Trip(cmd) => {
+            let mut config = AppConfig {
+                clock: Clock::from_env()?,
+                ..AppConfig::default()
+            };
+            if let Some(payments) = cmd.payments() {
+                config.gateway = payments.gateway(&cli.database_url)?;
+                config.wallet = payments.wallet(&cli.database_url)?;
+            }
+            let app = App::new(open_store(&cli.database_url).await?, config).await?;
+            cmd.run(&app).await
+        }
         Command::User(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Ticket(cmd) => match cmd.run_offline() {
             Some(result) => result,
@@ -139,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Audit(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Events(cmd) => cmd.run().await,
+        Command::Export(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,
         Command::Rehearse(cmd) => cmd.run(&cli.database_url).await,
         Command::Tui(cmd) => cmd.run().await,
         Command::Nid(cmd) => cmd.run(&open_app(&cli.database_url).await?).await,

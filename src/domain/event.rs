@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{HoldId, OrderId, OrderStatus, RiskDecisionId, SubjectId, TicketId};
+use super::{HoldId, OrderId, OrderStatus, RiskDecisionId, SubjectId, TicketId, TripId};
 
 /// What happened, with the ids of what it happened to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +50,21 @@ pub enum Event {
     },
     /// An admin cleared a block (`risk.cleared`).
     RiskCleared { decision_id: RiskDecisionId },
+    /// The order's train is delayed by `minutes` (`order.trip_delayed`): its
+    /// passengers are told, and may cancel with a full refund.
+    OrderTripDelayed {
+        order_id: OrderId,
+        trip_id: TripId,
+        minutes: i64,
+    },
+    /// Staff acted on a whole trip (`trip.operated`): cancelled, delayed, its
+    /// sale window moved, a coach added or taken out of sale. `actor` says who.
+    TripOperated {
+        trip_id: TripId,
+        action: String,
+        actor: String,
+        detail: String,
+    },
 }
 
 /// An order's status change: where it came from and what the change recorded.
@@ -117,6 +132,8 @@ impl Event {
             Event::TicketIssued { .. } => "ticket.issued",
             Event::RiskDecided { .. } => "risk.decided",
             Event::RiskCleared { .. } => "risk.cleared",
+            Event::TripOperated { .. } => "trip.operated",
+            Event::OrderTripDelayed { .. } => "order.trip_delayed",
         }
     }
 
@@ -129,6 +146,8 @@ impl Event {
             Event::RiskDecided { decision_id, .. } | Event::RiskCleared { decision_id } => {
                 SubjectId(decision_id.get())
             }
+            Event::TripOperated { trip_id, .. } => SubjectId(trip_id.get()),
+            Event::OrderTripDelayed { order_id, .. } => SubjectId(order_id.get()),
             Event::OrderPaid(m)
             | Event::OrderAwaitingPayment(m)
             | Event::OrderConfirmed(m)
@@ -175,6 +194,17 @@ impl Event {
                 json!({ "decision_id": decision_id, "rule": rule, "outcome": outcome, "subject_kind": subject_kind })
             }
             Event::RiskCleared { decision_id } => json!({ "decision_id": decision_id }),
+            Event::TripOperated {
+                trip_id,
+                action,
+                actor,
+                detail,
+            } => json!({ "trip_id": trip_id, "action": action, "actor": actor, "detail": detail }),
+            Event::OrderTripDelayed {
+                order_id,
+                trip_id,
+                minutes,
+            } => json!({ "order_id": order_id, "trip_id": trip_id, "minutes": minutes }),
             _ => {
                 let (m, to) = self.order_move().expect("every other kind is a transition");
                 json!({ "order_id": m.order_id, "from": m.from, "to": to, "failure": m.failure, "refunded": m.refunded })
@@ -217,7 +247,37 @@ impl Event {
         struct Cleared {
             decision_id: RiskDecisionId,
         }
+        #[derive(Deserialize)]
+        struct Operated {
+            trip_id: TripId,
+            action: String,
+            actor: String,
+            detail: String,
+        }
+        #[derive(Deserialize)]
+        struct Delayed {
+            order_id: OrderId,
+            trip_id: TripId,
+            minutes: i64,
+        }
         Ok(match kind {
+            "order.trip_delayed" => {
+                let d: Delayed = read(kind, payload)?;
+                Event::OrderTripDelayed {
+                    order_id: d.order_id,
+                    trip_id: d.trip_id,
+                    minutes: d.minutes,
+                }
+            }
+            "trip.operated" => {
+                let o: Operated = read(kind, payload)?;
+                Event::TripOperated {
+                    trip_id: o.trip_id,
+                    action: o.action,
+                    actor: o.actor,
+                    detail: o.detail,
+                }
+            }
             "risk.decided" => {
                 let d: Decided = read(kind, payload)?;
                 Event::RiskDecided {
@@ -361,6 +421,25 @@ mod tests {
                 },
                 "risk.cleared",
                 r#"{"decision_id":5}"#,
+            ),
+            (
+                Event::TripOperated {
+                    trip_id: TripId(9),
+                    action: "cancel".into(),
+                    actor: "user 1".into(),
+                    detail: "flood".into(),
+                },
+                "trip.operated",
+                r#"{"action":"cancel","actor":"user 1","detail":"flood","trip_id":9}"#,
+            ),
+            (
+                Event::OrderTripDelayed {
+                    order_id: OrderId(7),
+                    trip_id: TripId(9),
+                    minutes: 90,
+                },
+                "order.trip_delayed",
+                r#"{"minutes":90,"order_id":7,"trip_id":9}"#,
             ),
         ];
         for (event, kind, payload) in cases {

@@ -27,6 +27,7 @@ mod rate_redis;
 mod request_id;
 mod risk;
 mod text_rule;
+mod trip_ops;
 mod wallet;
 
 use axum::Router;
@@ -122,6 +123,14 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .route("/v1/admin/users/{id}/role", put(admin::set_role))
         .route("/v1/admin/stations", post(admin::add_station))
         .route("/v1/admin/trips", post(admin::schedule_trip))
+        .route("/v1/admin/trips/{id}/cancel", post(trip_ops::cancel_trip))
+        .route("/v1/admin/trips/sale-window", post(trip_ops::sale_window))
+        .route("/v1/admin/trips/{id}/delay", post(trip_ops::delay_trip))
+        .route("/v1/admin/trips/{id}/coaches", post(trip_ops::add_coach))
+        .route(
+            "/v1/admin/trips/{id}/coaches/{coach}/sale",
+            post(trip_ops::coach_sale),
+        )
         .route("/v1/counter/holds", post(counter::hold))
         .route("/v1/counter/orders", post(counter::sell))
         .route("/v1/counter/orders/{id}", get(counter::order))

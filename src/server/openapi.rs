@@ -17,7 +17,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::{
     admin, booking, catalog, counter, health, identity, live, metrics, nid, personal, queue, risk,
-    wallet,
+    trip_ops, wallet,
 };
 use crate::wire::problem::Problem;
 
@@ -118,6 +118,11 @@ pub const PROBLEM_TYPES: &[&str] = &[
         admin::set_role,
         admin::add_station,
         admin::schedule_trip,
+        trip_ops::cancel_trip,
+        trip_ops::sale_window,
+        trip_ops::delay_trip,
+        trip_ops::add_coach,
+        trip_ops::coach_sale,
         counter::hold,
         counter::sell,
         counter::order,

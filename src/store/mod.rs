@@ -9,6 +9,7 @@
 mod booking;
 mod catalog;
 mod counter;
+pub mod export;
 mod identity;
 mod inputs;
 mod invariant;
@@ -27,10 +28,12 @@ mod seat_feed;
 pub mod sms;
 pub mod sqlite;
 mod ticket;
+pub mod trip_ops;
 
 pub use booking::BookingStore;
 pub use catalog::CatalogStore;
 pub use counter::{CounterSale, CounterStore, ShiftTotals};
+pub use export::ExportStore;
 pub use identity::{Attempt, IdentityStore, Rotation, SessionState};
 pub use inputs::*;
 pub use invariant::InvariantStore;
@@ -47,6 +50,7 @@ pub use schema::SchemaStore;
 pub use seat_feed::{SeatChange, SeatFeedStore};
 pub use sms::SmsStore;
 pub use ticket::TicketStore;
+pub use trip_ops::{NewTripCoach, SaleWindowChange, TripCancellation, TripOpsState, TripOpsStore};
 
 use std::sync::Arc;
 
@@ -142,6 +146,8 @@ pub trait Store:
     + SeatFeedStore
     + SmsStore
     + RiskStore
+    + TripOpsStore
+    + ExportStore
     + Send
     + Sync
     + 'static
@@ -166,6 +172,8 @@ impl<T> Store for T where
         + SeatFeedStore
         + SmsStore
         + RiskStore
+        + TripOpsStore
+        + ExportStore
         + Send
         + Sync
         + 'static
@@ -175,9 +183,9 @@ impl<T> Store for T where
 /// Every store trait, for callers of store methods: `use crate::store::prelude::*`.
 pub mod prelude {
     pub use super::{
-        BookingStore, CatalogStore, CounterStore, IdentityStore, InvariantStore, LimitStore,
-        MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore, SaleStore,
-        SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore,
+        BookingStore, CatalogStore, CounterStore, ExportStore, IdentityStore, InvariantStore,
+        LimitStore, MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore,
+        SaleStore, SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore, TripOpsStore,
     };
 }
 

@@ -25,4 +25,5 @@ pub mod queue;
 pub mod risk;
 pub mod sms_gateway;
 pub mod tickets;
+pub mod trip_ops;
 pub mod wallet;

@@ -40,10 +40,20 @@ impl App {
             ));
         }
         let hours = (departs - now).num_hours();
-        let refund =
+        // A train staff delayed may be given up with everything back.
+        let delayed = self
+            .store
+            .trip_ops_state(trip.id)
+            .await?
+            .delay_minutes
+            .is_some();
+        let refund = if delayed {
+            Some(order.amount)
+        } else {
             self.config
                 .refund_rule
-                .refund(order.amount, order.passengers.len() as i64, hours);
+                .refund(order.amount, order.passengers.len() as i64, hours)
+        };
         let event = OrderEvent::Cancel {
             refund: refund.is_some_and(|r| r > 0),
         };

@@ -92,6 +92,7 @@ impl App {
     ) -> AppResult<HoldView> {
         let class: SeatClass = req.class.parse()?;
         let (trip, train) = self.trip_and_train(req.trip_id).await?;
+        let off_sale = self.trip_sale_rules(trip.id).await?;
         channel.pass_gate(self, trip.id, user_id).await?;
         let catalog = self.catalog().await?;
         let from = station_in(&catalog, &req.from)?;
@@ -168,8 +169,9 @@ impl App {
             // Seat choice works on the availability snapshot; the conditional write decides.
             let snapshot = self.availability.get(self.store.as_ref(), trip.id).await?;
             let named = req.seats.as_deref();
-            let Some(seat_ids) =
-                seats_for_hold(&snapshot, class, named, journey, segments, wanted)?
+            let Some(seat_ids) = seats_for_hold(
+                &snapshot, class, named, journey, segments, wanted, &off_sale,
+            )?
             else {
                 if !fresh {
                     // The snapshot may be behind seats freed elsewhere: read again first.
@@ -232,7 +234,7 @@ impl App {
     }
 
     /// Tells the availability snapshot that a hold's seats were given back.
-    pub(super) async fn seats_freed(&self, hold_id: HoldId) {
+    pub(crate) async fn seats_freed(&self, hold_id: HoldId) {
         match self.store.hold(hold_id).await {
             Ok(Some(h)) => {
                 self.availability.freed(h.trip_id, &h.seat_ids(), h.mask);

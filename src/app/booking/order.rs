@@ -132,6 +132,8 @@ impl App {
             (None, None) => return Err(AppError::Internal("an order with no way to pay".into())),
         };
         let trip_id = hold.trip_id;
+        // Seats already held in a coach since taken out of sale may still be bought.
+        self.trip_sale_rules(trip_id).await?;
         let admission = channel.pass_gate(self, trip_id, user_id).await?;
         let new = NewOrder {
             user_id,

@@ -13,6 +13,7 @@ use crate::app::availability::TripSeats;
 
 /// The seat ids for a hold, or `Ok(None)` when the snapshot shows fewer than
 /// `wanted` seats of `class` free for `journey`.
+/// Seats in a coach of `off_sale` are never chosen, and naming one is refused.
 pub(crate) fn seats_for_hold(
     snapshot: &TripSeats,
     class: SeatClass,
@@ -20,10 +21,12 @@ pub(crate) fn seats_for_hold(
     journey: Journey,
     segments: usize,
     wanted: usize,
+    off_sale: &[String],
 ) -> AppResult<Option<Vec<SeatId>>> {
     let Some(labels) = named else {
         let candidates: Vec<Candidate> = snapshot
             .of_class(class)
+            .filter(|(s, _)| !off_sale.contains(&s.coach_code))
             .map(|(s, taken)| Candidate {
                 seat_id: s.id,
                 coach_seq: s.coach_seq,
@@ -47,6 +50,12 @@ pub(crate) fn seats_for_hold(
             .ok_or_else(|| {
                 ParseError::new("seats", format!("no {class} seat {label} on this trip"))
             })?;
+        if off_sale.contains(&seat.coach_code) {
+            return Err(crate::app::AppError::Conflict(format!(
+                "coach {} of this trip is not on sale",
+                seat.coach_code
+            )));
+        }
         if ids.contains(&seat.id) {
             return Err(ParseError::new("seats", format!("seat {label} is listed twice")).into());
         }

@@ -41,6 +41,7 @@ enum SmsText {
     Tickets(Vec<Ticket>),
     Refund,
     Failed,
+    Delayed(i64),
 }
 
 /// Who hears of an order.
@@ -125,6 +126,14 @@ impl App {
                 (ticket.order_id, Some(text), sms)
             }
             Event::OrderFailed(m) => (m.order_id, None, Some(SmsText::Failed)),
+            Event::OrderTripDelayed {
+                order_id, minutes, ..
+            } => {
+                let text = format!(
+                    "The train of your order {order_id} is delayed by {minutes} minutes. You may cancel the order for a full refund, with no deduction."
+                );
+                (*order_id, Some(text), Some(SmsText::Delayed(*minutes)))
+            }
             Event::OrderRefunded(m) | Event::OrderCancelled(m) => {
                 (m.order_id, None, Some(SmsText::Refund))
             }
@@ -135,7 +144,8 @@ impl App {
             | Event::OrderExpired(_)
             | Event::HoldExpired { .. }
             | Event::RiskDecided { .. }
-            | Event::RiskCleared { .. } => return Ok(None),
+            | Event::RiskCleared { .. }
+            | Event::TripOperated { .. } => return Ok(None),
         };
         let Some(order) = self.store.order(order_id).await? else {
             return Ok(None);
@@ -176,6 +186,7 @@ impl App {
         Ok(match sms {
             SmsText::Refund => texts::refund(lang, order.id, order.refunded_amount),
             SmsText::Failed => texts::failed(lang, order.id),
+            SmsText::Delayed(minutes) => texts::delayed(lang, order.id, *minutes),
             SmsText::Tickets(tickets) => {
                 let mut seats = Vec::with_capacity(tickets.len());
                 let mut claims = None;

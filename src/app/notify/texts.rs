@@ -72,6 +72,20 @@ pub fn tickets(lang: Lang, n: &TicketNotice) -> String {
     }
 }
 
+/// The order's train is late; cancelling now refunds everything.
+pub fn delayed(lang: Lang, order: OrderId, minutes: i64) -> String {
+    match lang {
+        Lang::En => format!(
+            "{SENDER_EN}: the train of order {order} is {minutes} min late. Cancel for a full refund if you wish."
+        ),
+        Lang::Bn => format!(
+            "{SENDER_BN}: অর্ডার {} এর ট্রেন {} মিনিট দেরিতে। চাইলে বাতিল করে পুরো টাকা ফেরত নিন।",
+            bangla_digits(&order.to_string()),
+            bangla_digits(&minutes.to_string())
+        ),
+    }
+}
+
 /// A cancelled order and the money going back.
 pub fn refund(lang: Lang, order: OrderId, amount: i64) -> String {
     match lang {

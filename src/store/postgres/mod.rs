@@ -15,6 +15,7 @@ mod catalog;
 mod codec;
 mod counter;
 mod event_slots;
+mod export;
 mod holds;
 mod identity;
 mod invariant;
@@ -32,6 +33,7 @@ mod seat_feed;
 mod sms;
 mod ticket;
 mod trains;
+mod trip_ops;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::time::Duration;

@@ -30,7 +30,11 @@ fn decision_row(r: &PgRow) -> StoreResult<RiskDecision> {
     })
 }
 
-async fn outbox(tx: &mut sqlx::PgConnection, event: &Event, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn outbox(
+    tx: &mut sqlx::PgConnection,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO outbox (kind, subject_id, payload, created_at) VALUES ($1, $2, $3, $4)",
     )

@@ -5,6 +5,7 @@ mod catalog;
 mod codec;
 mod counter;
 mod engine;
+mod export;
 mod holds;
 mod identity;
 mod invariant;
@@ -23,6 +24,7 @@ mod sms;
 mod tally;
 mod ticket;
 mod trains;
+mod trip_ops;
 
 use std::path::Path;
 
