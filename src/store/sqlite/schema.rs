@@ -43,6 +43,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0015_personal_data.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0018_trip_homes.sql"
+    )),
 ];
 
 #[async_trait]
