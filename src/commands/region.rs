@@ -26,6 +26,15 @@ pub enum Action {
         #[arg(long, value_delimiter = ',', required = true)]
         regions: Vec<String>,
     },
+    /// Replicate this region's database with the others' (Postgres logical
+    /// replication, each region publishing the rows it writes): run once in
+    /// every region's database, after `init`, before its servers start.
+    Replicate {
+        /// A peer region's database: NAME=CONNINFO (a libpq URL or key=value
+        /// string that region's database server accepts from this one), repeatable.
+        #[arg(long = "from", value_name = "NAME=CONNINFO", required = true)]
+        from: Vec<String>,
+    },
     /// Move every trip of region FROM to this region (--region): refused while
     /// FROM still holds its lease at the witness. Run against this region's
     /// database; its servers sell the trips at their next lease renewal.
@@ -51,6 +60,24 @@ impl Cmd {
                     "regions {} registered at the witness; {homed} trips homed here; \
                      {ids} id sequences moved to region {this}'s range",
                     regions.join(",")
+                );
+            }
+            Action::Replicate { from } => {
+                let mut peers = Vec::new();
+                for spec in from {
+                    let (name, conninfo) = spec
+                        .split_once('=')
+                        .ok_or_else(|| anyhow::anyhow!("--from {spec}: expected NAME=CONNINFO"))?;
+                    peers.push((name.to_owned(), conninfo.to_owned()));
+                }
+                app.replicate_regions(&this, &peers).await?;
+                println!(
+                    "region {this} publishes its writes; subscribed to {}",
+                    peers
+                        .iter()
+                        .map(|p| p.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             Action::Takeover { from } => {

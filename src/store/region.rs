@@ -89,4 +89,11 @@ pub trait RegionStore: Send + Sync {
     /// range); returns how many moved. SQLite, which no region replicates,
     /// keeps its ids.
     async fn start_ids_at(&self, base: i64) -> StoreResult<u64>;
+
+    /// Stamps this database's writes with `region` and publishes them to the
+    /// other regions (Postgres logical replication; SQLite refuses).
+    async fn publish_region(&self, region: &str) -> StoreResult<()>;
+
+    /// Subscribes this database to `region`'s publication at `conninfo`.
+    async fn subscribe_region(&self, region: &str, conninfo: &str) -> StoreResult<()>;
 }

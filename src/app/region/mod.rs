@@ -267,6 +267,18 @@ impl App {
         Ok((homed, ids))
     }
 
+    /// Publishes this database's writes as region `this` and subscribes it
+    /// to each peer region's database (name, connection string).
+    pub async fn replicate_regions(&self, this: &str, peers: &[(String, String)]) -> AppResult<()> {
+        let this = parse_region_name("region", this)?;
+        self.store.publish_region(&this).await?;
+        for (name, conninfo) in peers {
+            let name = parse_region_name("from", name)?;
+            self.store.subscribe_region(&name, conninfo).await?;
+        }
+        Ok(())
+    }
+
     pub async fn region_status(&self) -> AppResult<RegionStatus> {
         let homes = self.store.home_counts().await?;
         let Some(region) = self.region() else {

@@ -25,6 +25,7 @@ mod outbox;
 mod payment;
 mod personal;
 mod region;
+pub mod replication;
 mod risk;
 mod rows;
 mod sales;

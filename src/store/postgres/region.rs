@@ -161,4 +161,12 @@ impl RegionStore for PgStore {
         }
         Ok(seqs.len() as u64)
     }
+
+    async fn publish_region(&self, region: &str) -> StoreResult<()> {
+        self.publish(region).await
+    }
+
+    async fn subscribe_region(&self, region: &str, conninfo: &str) -> StoreResult<()> {
+        self.subscribe(region, conninfo).await
+    }
 }

@@ -149,4 +149,14 @@ impl RegionStore for SqliteStore {
     async fn start_ids_at(&self, _base: i64) -> StoreResult<u64> {
         Ok(0)
     }
+
+    async fn publish_region(&self, _region: &str) -> StoreResult<()> {
+        Err(StoreError::Conflict(
+            "a SQLite database is not replicated between regions: use Postgres".into(),
+        ))
+    }
+
+    async fn subscribe_region(&self, region: &str, _conninfo: &str) -> StoreResult<()> {
+        self.publish_region(region).await
+    }
 }
