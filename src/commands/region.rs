@@ -27,12 +27,14 @@ pub enum Action {
         regions: Vec<String>,
     },
     /// Replicate this region's database with the others' (Postgres logical
-    /// replication, each region publishing the rows it writes): run once in
-    /// every region's database, after `init`, before its servers start.
+    /// replication, each region publishing the rows it writes), after `init`,
+    /// before its servers start: first without --from in every region's
+    /// database (each publishes), then with --from (each subscribes; a
+    /// subscription made before its publication exists never streams).
     Replicate {
         /// A peer region's database: NAME=CONNINFO (a libpq URL or key=value
         /// string that region's database server accepts from this one), repeatable.
-        #[arg(long = "from", value_name = "NAME=CONNINFO", required = true)]
+        #[arg(long = "from", value_name = "NAME=CONNINFO")]
         from: Vec<String>,
     },
     /// Move every trip of region FROM to this region (--region): refused while

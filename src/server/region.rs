@@ -74,8 +74,8 @@ pub async fn forward(State(app): State<App>, req: Request, next: Next) -> Respon
     let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Payload too large",
+            "body-too-large",
+            "Request body too large",
             format!("the body may be at most {} bytes", super::MAX_BODY_BYTES),
         )
         .into_response();

@@ -223,6 +223,16 @@ async fn multi_region_drill_postgres_redis() {
     let (app_a, trip) = stage(&db_a, "A", &witness).await;
     let (app_b, trip_b) = stage(&db_b, "B", &witness).await;
     assert_eq!(trip, trip_b);
+    // Both publish before either subscribes: a subscription whose publication
+    // does not exist yet at its slot's start never streams.
+    app_a
+        .replicate_regions("A", &[])
+        .await
+        .expect("A publishes");
+    app_b
+        .replicate_regions("B", &[])
+        .await
+        .expect("B publishes");
     app_a
         .replicate_regions("A", &[("B".into(), url_b.clone())])
         .await

@@ -47,7 +47,7 @@ pub const REPLICATED: &[&str] = &[
     "order_passengers",
     "idempotency_keys",
     "tickets",
-    "gateway_charges",
+    "cash_charges",
     "counter_sales",
     "counter_refunds",
     "wallet_payments",
