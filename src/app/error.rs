@@ -130,6 +130,12 @@ impl From<StoreError> for AppError {
                     retry_after_secs: 2,
                 }
             }
+            StoreError::Fenced(cause) => AppError::Unavailable {
+                detail: format!(
+                    "this trip's home region cannot sell it right now ({cause}); please try again"
+                ),
+                retry_after_secs: 2,
+            },
             other => AppError::Store(other),
         }
     }

@@ -21,6 +21,7 @@ mod passwords;
 pub mod payments;
 pub mod personal;
 pub mod queue;
+pub mod region;
 pub mod relay;
 pub mod risk;
 pub mod seat_feed;
@@ -113,6 +114,8 @@ pub struct AppConfig {
     /// The fraud-velocity rules (`serve --risk-rule`); their counters live
     /// where the waiting room does (`redis_url`).
     pub risk: crate::domain::risk::RiskPolicy,
+    /// The region this app serves when the deployment spans several.
+    pub region: Option<region::RegionConfig>,
 }
 
 impl Default for AppConfig {
@@ -147,6 +150,7 @@ impl Default for AppConfig {
             sms: notify::sms::SmsPolicy::default(),
             personal_data_retention_days: None,
             risk: crate::domain::risk::RiskPolicy::default(),
+            region: None,
         }
     }
 }
@@ -188,6 +192,8 @@ pub struct App {
     pub(crate) metrics: crate::observe::Metrics,
     pub(crate) gauges: Arc<gauges::GaugeState>,
     pub(crate) risk: Arc<risk::Risk>,
+    /// The region this app serves, when it is one of several (`with_region`).
+    pub(crate) region: Option<Arc<region::Region>>,
 }
 
 impl App {
@@ -228,7 +234,8 @@ impl App {
             config.max_password_hashes,
             config.password_hash_wait,
         )?);
-        Ok(App {
+        let config_region = config.region.clone();
+        let app = App {
             store,
             config: Arc::new(config),
             tokens: Arc::new(tokens),
@@ -252,7 +259,12 @@ impl App {
             metrics,
             gauges: Arc::default(),
             risk,
-        })
+            region: None,
+        };
+        match config_region {
+            Some(rc) => Ok(app.with_region(region::Region::new(rc)?)),
+            None => Ok(app),
+        }
     }
 
     /// Verifies NIDs at `registry` (e.g. the HTTP adapter).

@@ -14,6 +14,8 @@ mod mock_wallet;
 mod nid;
 mod output;
 mod payment_flags;
+mod region;
+pub mod region_flags;
 mod rehearse;
 mod risk;
 mod seed;
@@ -107,6 +109,8 @@ pub enum Command {
     /// List fraud-velocity decisions or clear a block.
     #[command(subcommand)]
     Risk(risk::Cmd),
+    /// Regions: home trips among them, take over a lost region's trips, status.
+    Region(region::Cmd),
     /// Run the mock NID registry (the verification service registration asks).
     MockNid(mock_nid::Cmd),
     /// Write shell completion scripts.
@@ -169,6 +173,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 clock: Clock::from_env()?,
                 redis_url,
                 redis_prefix,
+                ..AppConfig::default()
+            };
+            let app = App::new(open_store(&cli.database_url).await?, config).await?;
+            cmd.run(&app).await
+        }
+        Command::Region(cmd) => {
+            let config = AppConfig {
+                clock: Clock::from_env()?,
+                region: cmd.region.resolve()?,
                 ..AppConfig::default()
             };
             let app = App::new(open_store(&cli.database_url).await?, config).await?;

@@ -24,6 +24,7 @@ mod personal;
 mod queue;
 mod rate;
 mod rate_redis;
+pub mod region;
 mod request_id;
 mod risk;
 mod text_rule;
@@ -144,6 +145,8 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
         .route("/v1/admin/risk", get(risk::list))
         .route("/v1/admin/risk/clear", post(risk::clear))
         .route("/v1/me/step-up/sms", post(risk::send_sms))
+        .route("/v1/admin/regions", get(region::status))
+        .route("/v1/admin/regions/takeover", post(region::takeover))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -153,6 +156,12 @@ pub fn router(app: App, guard: Arc<Guard>, streams: Arc<live::StreamGate>) -> Ro
                 "this endpoint does not take that method",
             )
         })
+        // Innermost: limits and shedding apply where the request arrived,
+        // then a write for a trip homed elsewhere goes there.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            region::forward,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(guard, limits::protect))
         .with_state(app);
@@ -205,6 +214,7 @@ impl Server {
     ) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let refresher = self.app.spawn_gauge_refresher(stopped.clone());
+        let lease = self.app.spawn_region_lease(stopped.clone());
         let mut workers = self.app.spawn_workers(stopped);
         let guard = self.guard;
         let janitor = tokio::spawn({
@@ -237,6 +247,9 @@ impl Server {
         let _ = stop.send(true);
         let _ = refresher.await;
         while workers.join_next().await.is_some() {}
+        if let Some(lease) = lease {
+            let _ = lease.await;
+        }
         served
     }
 }

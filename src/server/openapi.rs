@@ -136,6 +136,8 @@ pub const PROBLEM_TYPES: &[&str] = &[
         risk::list,
         risk::clear,
         risk::send_sms,
+        super::region::status,
+        super::region::takeover,
     ),
     components(schemas(Problem)),
     tags(

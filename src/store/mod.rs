@@ -21,6 +21,7 @@ mod payment;
 pub mod personal;
 pub mod postgres;
 mod read_models;
+pub mod region;
 pub mod risk;
 mod sales;
 mod schema;
@@ -44,6 +45,7 @@ pub use outbox::OutboxStore;
 pub use payment::{CallbackClaim, PaymentStore, WalletPayment};
 pub use personal::PersonalStore;
 pub use read_models::*;
+pub use region::{Fence, FenceSlot, HomeCount, RegionStore, TripHome};
 pub use risk::{NewRiskDecision, RiskDecision, RiskStore};
 pub use sales::SaleStore;
 pub use schema::SchemaStore;
@@ -76,6 +78,11 @@ pub enum StoreError {
     /// lost with its connection may or may not have been done.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A write for a trip this server may not write (multi-region fencing):
+    /// the trip is homed elsewhere or under another epoch, or the region's
+    /// lease lapsed. Nothing was written.
+    #[error("fenced: {0}")]
+    Fenced(String),
     /// Some of the wanted seats were taken (held or sold) for that journey meanwhile.
     #[error("seats already taken: {0:?}")]
     SeatsTaken(Vec<crate::domain::SeatId>),
@@ -148,6 +155,7 @@ pub trait Store:
     + RiskStore
     + TripOpsStore
     + ExportStore
+    + RegionStore
     + Send
     + Sync
     + 'static
@@ -174,6 +182,7 @@ impl<T> Store for T where
         + RiskStore
         + TripOpsStore
         + ExportStore
+        + RegionStore
         + Send
         + Sync
         + 'static
@@ -184,8 +193,9 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         BookingStore, CatalogStore, CounterStore, ExportStore, IdentityStore, InvariantStore,
-        LimitStore, MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RiskStore,
-        SaleStore, SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore, TripOpsStore,
+        LimitStore, MonitorStore, NidStore, OutboxStore, PaymentStore, PersonalStore, RegionStore,
+        RiskStore, SaleStore, SchemaStore, SeatFeedStore, SmsStore, Store, TicketStore,
+        TripOpsStore,
     };
 }
 

@@ -22,6 +22,7 @@ pub mod identity;
 pub mod nid;
 pub mod problem;
 pub mod queue;
+pub mod region;
 pub mod risk;
 pub mod sms_gateway;
 pub mod tickets;

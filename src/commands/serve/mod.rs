@@ -201,6 +201,8 @@ pub struct Cmd {
     pub max_in_flight: u64,
     #[command(flatten)]
     pub sale: super::seed::SaleFlags,
+    #[command(flatten)]
+    pub region: super::region_flags::RegionFlags,
     /// Cancellation deductions: hours before departure and percent kept, most hours first.
     #[arg(long, default_value = "48:0,24:25,12:50")]
     pub refund_tiers: String,
@@ -340,6 +342,7 @@ impl Cmd {
             demo: self.demo.then_some(self.demo_days),
             app: AppConfig {
                 jwt_secret: self.jwt_secret.clone(),
+                region: self.region.resolve()?,
                 hold_ttl: chrono::Duration::seconds(self.hold_ttl_secs as i64),
                 gateway: self.gateway(database_url)?,
                 wallet: self.wallet(database_url)?,

@@ -14,7 +14,11 @@ use crate::store::{
     StoreError, StoreResult, ts,
 };
 
-pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Order> {
+pub(super) async fn create_order(
+    pool: &PgPool,
+    o: &NewOrder,
+    fence: Option<&crate::store::Fence>,
+) -> StoreResult<Order> {
     // One call (ticketctl_create_order): lock and check the hold, insert the order,
     // its passengers, the Idempotency-Key and the outbox event in one round trip.
     let names: Vec<&str> = o.passengers.iter().map(|p| p.name.as_str()).collect();
@@ -23,19 +27,24 @@ pub(super) async fn create_order(pool: &PgPool, o: &NewOrder) -> StoreResult<Ord
         .iter()
         .map(|p| p.nid.as_ref().map(Nid::as_str))
         .collect();
-    let r = sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind(o.user_id)
-        .bind(o.hold_id)
-        .bind(names)
-        .bind(nids)
-        .bind(&o.payment_token)
-        .bind(&o.idempotency_key)
-        .bind(&o.request_hash)
-        .bind(ts(o.now))
-        .bind(super::event_slots::order_reserved())
-        .fetch_one(pool)
+    let call =
+        sqlx::query("SELECT * FROM ticketctl_create_order($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(o.user_id)
+            .bind(o.hold_id)
+            .bind(names)
+            .bind(nids)
+            .bind(&o.payment_token)
+            .bind(&o.idempotency_key)
+            .bind(&o.request_hash)
+            .bind(ts(o.now))
+            .bind(super::event_slots::order_reserved());
+    let target = super::region::FenceTarget::Hold(o.hold_id);
+    let r = super::region::fetch_fenced(pool, fence, target, call)
         .await
-        .map_err(order_error)?;
+        .map_err(order_error)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| db(sqlx::Error::RowNotFound))?;
     created_order(&r, o)
 }
 
@@ -129,32 +138,38 @@ pub(super) async fn transition_order(
     to: OrderStatus,
     change: &OrderChange,
     now: DateTime<Utc>,
+    fence: Option<&crate::store::Fence>,
 ) -> StoreResult<bool> {
     // One call (ticketctl_transition_order): the conditional update, freeing the
     // seats and cancelling tickets when the order stops holding seats, and the event.
     let event = transition_event(id, from, to, change)?;
-    let hold_id: Option<HoldId> = sqlx::query_scalar(
-        "SELECT ticketctl_transition_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(ts(now))
-    .bind(&change.charge_id)
-    .bind(&change.failure)
-    .bind(change.refunded_amount)
-    .bind(from.holds_seats() && !to.holds_seats())
-    .bind(event.kind())
-    .bind(event.payload())
-    .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    let call =
+        sqlx::query("SELECT ticketctl_transition_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(ts(now))
+            .bind(&change.charge_id)
+            .bind(&change.failure)
+            .bind(change.refunded_amount)
+            .bind(from.holds_seats() && !to.holds_seats())
+            .bind(event.kind())
+            .bind(event.payload());
+    let target = super::region::FenceTarget::Order(id);
+    let rows = super::region::fetch_fenced(pool, fence, target, call)
+        .await
+        .map_err(db)?;
+    let hold_id: Option<HoldId> = match rows.first() {
+        Some(row) => sqlx::Row::try_get(row, 0).map_err(db)?,
+        None => None,
+    };
     Ok(hold_id.is_some())
 }
 
 pub(super) async fn confirm_order(
     pool: &PgPool,
     c: Confirmation,
+    fence: Option<&crate::store::Fence>,
 ) -> StoreResult<Option<Confirmed>> {
     if !matches!(c.from, OrderStatus::Reserved | OrderStatus::Paid) {
         return Err(StoreError::Conflict(format!(
@@ -198,8 +213,11 @@ pub(super) async fn confirm_order(
     .bind(seats)
     .bind(payloads)
     .bind(events);
-    // The call alone is the transaction (one round trip).
-    let rows = confirm.fetch_all(pool).await.map_err(db)?;
+    // The call alone is the transaction (one round trip), unless fenced.
+    let target = super::region::FenceTarget::Order(c.order_id);
+    let rows = super::region::fetch_fenced(pool, fence, target, confirm)
+        .await
+        .map_err(db)?;
     if rows.first().map(|r| get::<bool>(r, "moved")).transpose()? == Some(true) {
         return Ok(None);
     }
@@ -256,7 +274,8 @@ pub(super) async fn idempotency(
 #[async_trait]
 impl BookingStore for PgStore {
     async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold> {
-        super::holds::create_hold(&self.pool, hold).await
+        let fence = self.fence_now()?;
+        super::holds::create_hold(&self.pool, hold, fence.as_ref()).await
     }
 
     async fn hold(&self, id: HoldId) -> StoreResult<Option<Hold>> {
@@ -269,11 +288,13 @@ impl BookingStore for PgStore {
     }
 
     async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>> {
-        super::holds::expire_holds(&self.pool, now, limit).await
+        let fence = self.fence_now()?;
+        super::holds::expire_holds(&self.pool, now, limit, fence.as_ref()).await
     }
 
     async fn create_order(&self, order: &NewOrder) -> StoreResult<Order> {
-        create_order(&self.pool, order).await
+        let fence = self.fence_now()?;
+        create_order(&self.pool, order, fence.as_ref()).await
     }
 
     async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
@@ -303,7 +324,8 @@ impl BookingStore for PgStore {
         change: &OrderChange,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        transition_order(&self.pool, id, from, to, change, now).await
+        let fence = self.fence_now()?;
+        transition_order(&self.pool, id, from, to, change, now, fence.as_ref()).await
     }
 
     async fn idempotency(
@@ -315,7 +337,8 @@ impl BookingStore for PgStore {
     }
 
     async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Confirmed>> {
-        confirm_order(&self.pool, c).await
+        let fence = self.fence_now()?;
+        confirm_order(&self.pool, c, fence.as_ref()).await
     }
 
     async fn finish_idempotency(

@@ -9,11 +9,15 @@ use super::rows::*;
 use crate::domain::{Hold, HoldId, UserId};
 use crate::store::{NewHold, StoreResult, ts};
 
-pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<Hold> {
+pub(super) async fn create_hold(
+    pool: &PgPool,
+    h: &NewHold,
+    fence: Option<&crate::store::Fence>,
+) -> StoreResult<Hold> {
     // One call (ticketctl_create_hold, migration 0004): the limit check, the seat
     // locks, the all-or-nothing take and the inserts in one round trip and one
     // transaction, instead of seven round trips on a pooled connection.
-    let rows = sqlx::query(
+    let call = sqlx::query(
         "SELECT * FROM ticketctl_create_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(h.trip_id)
@@ -26,8 +30,13 @@ pub(super) async fn create_hold(pool: &PgPool, h: &NewHold) -> StoreResult<Hold>
     .bind(&h.seat_ids)
     .bind(ts(h.now))
     .bind(ts(h.expires_at))
-    .bind(seat_cap_max(h.seat_cap))
-    .fetch_all(pool)
+    .bind(seat_cap_max(h.seat_cap));
+    let rows = super::region::fetch_fenced(
+        pool,
+        fence,
+        super::region::FenceTarget::Trip(h.trip_id),
+        call,
+    )
     .await
     .map_err(db)?;
     hold_from_rows(&rows, h)
@@ -63,11 +72,24 @@ pub(super) async fn expire_holds(
     pool: &PgPool,
     now: DateTime<Utc>,
     limit: i64,
+    fence: Option<&crate::store::Fence>,
 ) -> StoreResult<Vec<HoldId>> {
-    sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2, $3)")
+    // A server of a region expires only the holds of trips it may write.
+    let Some(f) = fence else {
+        return sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds($1, $2, $3)")
+            .bind(ts(now))
+            .bind(limit)
+            .bind(super::event_slots::hold_expired())
+            .fetch_all(pool)
+            .await
+            .map_err(db);
+    };
+    sqlx::query_scalar("SELECT * FROM ticketctl_expire_holds_homed($1, $2, $3, $4, $5)")
         .bind(ts(now))
         .bind(limit)
         .bind(super::event_slots::hold_expired())
+        .bind(&f.region)
+        .bind(&f.epochs)
         .fetch_all(pool)
         .await
         .map_err(db)

@@ -16,7 +16,8 @@ use crate::store::{
 #[async_trait]
 impl LimitStore for PgStore {
     async fn create_hold_capped(&self, h: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
-        let rows = sqlx::query(
+        let fence = self.fence_now()?;
+        let call = sqlx::query(
             "SELECT * FROM ticketctl_create_hold_capped($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(h.trip_id)
@@ -34,10 +35,11 @@ impl LimitStore for PgStore {
         .bind(caps.per_account)
         .bind(caps.per_address)
         .bind(caps.nid.map(|c| i64::from(c.per_trip.max())))
-        .bind(caps.nid.and_then(|c| c.per_day).map(|c| i64::from(c.max())))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        .bind(caps.nid.and_then(|c| c.per_day).map(|c| i64::from(c.max())));
+        let target = super::region::FenceTarget::Trip(h.trip_id);
+        let rows = super::region::fetch_fenced(&self.pool, fence.as_ref(), target, call)
+            .await
+            .map_err(db)?;
         if let Some(first) = rows.first()
             && let Some(name) = get::<Option<String>>(first, "cap")?
         {
@@ -64,7 +66,8 @@ impl LimitStore for PgStore {
             .iter()
             .map(|p| p.nid.as_ref().map(Nid::as_str))
             .collect();
-        let r = sqlx::query(
+        let fence = self.fence_now()?;
+        let call = sqlx::query(
             "SELECT * FROM ticketctl_create_counter_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(o.user_id)
@@ -79,10 +82,14 @@ impl LimitStore for PgStore {
         .bind(buyer.nid.as_str())
         .bind(i64::from(buyer.caps.per_trip.max()))
         .bind(buyer.caps.per_day.map(|c| i64::from(c.max())))
-        .bind(super::event_slots::order_reserved())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(order_error)?;
+        .bind(super::event_slots::order_reserved());
+        let target = super::region::FenceTarget::Hold(o.hold_id);
+        let r = super::region::fetch_fenced(&self.pool, fence.as_ref(), target, call)
+            .await
+            .map_err(order_error)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| db(sqlx::Error::RowNotFound))?;
         if matches!(get::<String>(&r, "outcome")?.as_str(), "limit" | "flagged") {
             let name: String = get(&r, "cap")?;
             return Err(nid_refusal(&name, buyer.caps, &r, o.passengers.len())?

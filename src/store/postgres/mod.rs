@@ -25,6 +25,8 @@ mod nid;
 mod outbox;
 mod payment;
 mod personal;
+mod region;
+pub mod replication;
 mod risk;
 mod rows;
 mod sales;
@@ -42,6 +44,9 @@ use crate::store::{StoreError, StoreResult};
 
 pub struct PgStore {
     pool: PgPool,
+    /// Multi-region fencing of inventory writes (`region.rs`); empty in a
+    /// deployment of one region.
+    fence: crate::store::FenceSlot,
 }
 
 impl PgStore {
@@ -56,7 +61,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", super::redact_url(url))))?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            fence: Default::default(),
+        })
     }
 }
 
@@ -69,6 +77,8 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             // Unique (23505) and foreign-key (23503) violations are the caller's
             // conflict, as they are on SQLite.
             Some("23505" | "23503") => return StoreError::Conflict(d.message().to_owned()),
+            // Raised by ticketctl_fence (migration 0018): multi-region fencing.
+            Some("TKF01") => return StoreError::Fenced(d.message().to_owned()),
             Some(code) if unavailable_code(code) => return StoreError::Unavailable(e.to_string()),
             _ => {}
         }

@@ -247,8 +247,13 @@ pub(super) fn finish_idempotency(
 impl BookingStore for SqliteStore {
     async fn create_hold(&self, hold: &NewHold) -> StoreResult<Hold> {
         let hold = hold.clone();
+        let fence = self.fence_now()?;
         self.engine
-            .write(move |c| super::holds::create_hold(c, &hold))
+            .write(move |c| {
+                use super::region::{TRIP_OF_TRIP, check_fence};
+                check_fence(c, fence.as_ref(), TRIP_OF_TRIP, hold.trip_id.0)?;
+                super::holds::create_hold(c, &hold)
+            })
             .await
     }
 
@@ -265,14 +270,22 @@ impl BookingStore for SqliteStore {
     }
 
     async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<HoldId>> {
+        let fence = self.fence_now()?;
         self.engine
-            .write(move |c| super::holds::expire_holds(c, now, limit))
+            .write(move |c| super::holds::expire_holds(c, now, limit, fence.as_ref()))
             .await
     }
 
     async fn create_order(&self, order: &NewOrder) -> StoreResult<Order> {
         let order = order.clone();
-        self.engine.write(move |c| create_order(c, &order)).await
+        let fence = self.fence_now()?;
+        self.engine
+            .write(move |c| {
+                use super::region::{TRIP_OF_HOLD, check_fence};
+                check_fence(c, fence.as_ref(), TRIP_OF_HOLD, order.hold_id.0)?;
+                create_order(c, &order)
+            })
+            .await
     }
 
     async fn order(&self, id: OrderId) -> StoreResult<Option<Order>> {
@@ -312,13 +325,25 @@ impl BookingStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let change = change.clone();
+        let fence = self.fence_now()?;
         self.engine
-            .write(move |c| transition_order(c, id, from, to, &change, now))
+            .write(move |c| {
+                use super::region::{TRIP_OF_ORDER, check_fence};
+                check_fence(c, fence.as_ref(), TRIP_OF_ORDER, id.0)?;
+                transition_order(c, id, from, to, &change, now)
+            })
             .await
     }
 
     async fn confirm_order(&self, c: Confirmation) -> StoreResult<Option<Confirmed>> {
-        self.engine.write(move |conn| confirm_order(conn, c)).await
+        let fence = self.fence_now()?;
+        self.engine
+            .write(move |conn| {
+                use super::region::{TRIP_OF_ORDER, check_fence};
+                check_fence(conn, fence.as_ref(), TRIP_OF_ORDER, c.order_id.0)?;
+                confirm_order(conn, c)
+            })
+            .await
     }
 
     async fn idempotency(

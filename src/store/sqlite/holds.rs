@@ -126,11 +126,26 @@ pub(super) fn expire_holds(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: i64,
+    fence: Option<&crate::store::Fence>,
 ) -> StoreResult<Vec<HoldId>> {
+    // A server of a region expires only the holds of trips it may write
+    // (epochs as a JSON array); without regions, every overdue hold.
+    let (region, epochs) = match fence {
+        Some(f) => (
+            Some(f.region.clone()),
+            serde_json::to_string(&f.epochs).unwrap_or_default(),
+        ),
+        None => (None, String::new()),
+    };
     let ids: Vec<HoldId> = conn
-        .prepare_cached("SELECT id FROM holds WHERE status = 'active' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
+        .prepare_cached(
+            "SELECT id FROM holds WHERE status = 'active' AND expires_at <= ?1
+               AND (?3 IS NULL OR trip_id IN (SELECT trip_id FROM trip_homes
+                    WHERE region = ?3 AND epoch IN (SELECT value FROM json_each(?4))))
+             ORDER BY expires_at LIMIT ?2",
+        )
         .map_err(db)?
-        .query_map(params![ts(now), limit], |r| r.get(0))
+        .query_map(params![ts(now), limit, region, epochs], |r| r.get(0))
         .map_err(db)?
         .collect::<Result<_, _>>()
         .map_err(db)?;

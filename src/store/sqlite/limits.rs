@@ -171,8 +171,13 @@ fn create_counter_order(
 impl LimitStore for SqliteStore {
     async fn create_hold_capped(&self, hold: &NewHold, caps: &HoldCaps) -> StoreResult<Hold> {
         let (hold, caps) = (hold.clone(), caps.clone());
+        let fence = self.fence_now()?;
         self.engine
-            .write(move |c| create_hold_capped(c, &hold, &caps))
+            .write(move |c| {
+                use super::region::{TRIP_OF_TRIP, check_fence};
+                check_fence(c, fence.as_ref(), TRIP_OF_TRIP, hold.trip_id.0)?;
+                create_hold_capped(c, &hold, &caps)
+            })
             .await
     }
 
@@ -182,8 +187,13 @@ impl LimitStore for SqliteStore {
         buyer: &CounterBuyer,
     ) -> StoreResult<Order> {
         let (order, buyer) = (order.clone(), buyer.clone());
+        let fence = self.fence_now()?;
         self.engine
-            .write(move |c| create_counter_order(c, &order, &buyer))
+            .write(move |c| {
+                use super::region::{TRIP_OF_HOLD, check_fence};
+                check_fence(c, fence.as_ref(), TRIP_OF_HOLD, order.hold_id.0)?;
+                create_counter_order(c, &order, &buyer)
+            })
             .await
     }
 }

@@ -15,6 +15,7 @@ mod nid;
 mod outbox;
 mod payment;
 mod personal;
+mod region;
 mod risk;
 mod rows;
 mod sales;
@@ -33,12 +34,16 @@ use engine::Engine;
 
 pub struct SqliteStore {
     engine: Engine,
+    /// Multi-region fencing of inventory writes (`region.rs`); empty in a
+    /// deployment of one region.
+    fence: crate::store::FenceSlot,
 }
 
 impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
         Ok(SqliteStore {
             engine: Engine::open(path)?,
+            fence: Default::default(),
         })
     }
 }

@@ -46,6 +46,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../../migrations/sqlite/0016_trip_operations.sql"
     )),
+    M::up(include_str!(
+        "../../../migrations/sqlite/0018_trip_homes.sql"
+    )),
 ];
 
 #[async_trait]
