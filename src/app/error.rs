@@ -10,7 +10,8 @@ use crate::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A value was well-formed but not acceptable (bad phone, bad date, unknown class…).
-    #[error("{0}")]
+    /// Transparent, so an error chain (`{:#}` at the CLI) says it once, not twice.
+    #[error(transparent)]
     Invalid(#[from] ParseError),
     #[error("no station is called '{query}'{}", did_you_mean(suggestions))]
     UnknownStation {
