@@ -21,6 +21,7 @@ mod station;
 mod ticket;
 mod train;
 mod trip;
+mod trip_search;
 mod tui;
 mod user;
 
