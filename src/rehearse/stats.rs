@@ -6,9 +6,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// The steps a simulated passenger takes (the waiting room's last: it is optional).
-pub const STEPS: [&str; 13] = [
+pub const STEPS: [&str; 14] = [
     "search", "seat_map", "hold", "release", "card", "order", "ticket", "join", "status", "leave",
-    "gateway", "wallet", "paid?",
+    "gateway", "wallet", "paid?", "facets",
 ];
 /// Waiting-room steps, by index into `STEPS`.
 pub const JOIN: usize = 7;
@@ -20,6 +20,8 @@ pub const GATEWAY: usize = 10;
 pub const WALLET: usize = 11;
 /// Asking whether an order awaiting its wallet payment was settled.
 pub const PAID: usize = 12;
+/// A filtered, sorted search with facet counts (browsing before the plain search).
+pub const FACETS: usize = 13;
 
 /// One request: which step, when it finished (ms since start), how long it took, its status.
 #[derive(Debug, Clone, Copy)]
