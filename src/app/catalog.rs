@@ -1,19 +1,17 @@
 //! Catalog use cases: stations, trains, trips, trip search and seat maps.
 
-use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use crate::domain::station::fold_name;
 use crate::domain::time::to_local_rfc3339;
-use crate::domain::trip::sale_state;
 use crate::domain::{
-    Journey, ParseError, Seat, SeatClass, SeatId, SegmentMask, ServiceDate, Station, StationCode,
-    Train, TrainId, TripId, journey_fare,
+    Journey, ParseError, Seat, SeatId, SegmentMask, ServiceDate, Station, StationCode, Train,
+    TripId,
 };
 use crate::store::{NewStation, NewTrip, SeatSpec, TrainRecord, TripRecord, Upsert};
 use crate::wire::catalog::{
-    ClassOffer, CoachSeats, CoachView, SaleView, SearchResult, SeatMap, SeatState, SeatView,
-    StationView, StopView, TrainRef, TripDetail, TripOption,
+    CoachSeats, CoachView, SeatMap, SeatState, SeatView, StationView, StopView, TrainRef,
+    TripDetail,
 };
 
 use super::catalog_cache::Catalog;
@@ -198,112 +196,6 @@ impl App {
             .trips_between(self.store.as_ref(), first, last)
             .await?
             .to_vec())
-    }
-
-    /// Trips that call at `from` and later at `to`, boarding at `from` on `date` (Dhaka time).
-    pub async fn search(&self, from: &str, to: &str, date: ServiceDate) -> AppResult<SearchResult> {
-        let catalog = self.catalog().await?;
-        let from = station_in(&catalog, from)?;
-        let to = station_in(&catalog, to)?;
-        if from.id == to.id {
-            return Err(
-                ParseError::new("to", "origin and destination are the same station").into(),
-            );
-        }
-        let now = self.now();
-        if date < ServiceDate::today_at(now) {
-            return Err(ParseError::new("date", format!("{date} is in the past")).into());
-        }
-
-        // A train that left the day before may reach `from` after midnight.
-        let trips = catalog
-            .trips_between(self.store.as_ref(), date.add_days(-1), date)
-            .await?;
-        let trains: HashMap<TrainId, &Train> =
-            catalog.trains.iter().map(|t| (t.id, &t.train)).collect();
-
-        struct Candidate<'a> {
-            trip: &'a TripRecord,
-            train: &'a Train,
-            journey: Journey,
-            boards: DateTime<Utc>,
-            alights: DateTime<Utc>,
-        }
-        let mut candidates: Vec<Candidate> = trips
-            .iter()
-            .filter_map(|trip| {
-                let train = trains.get(&trip.train_id)?;
-                let journey = train.journey(&from.code, &to.code)?;
-                let boards = trip.date.at(train.stops[journey.from_stop()].boards_at());
-                let alights = trip.date.at(train.stops[journey.to_stop()].alights_at());
-                (ServiceDate::today_at(boards) == date).then_some(Candidate {
-                    trip,
-                    train,
-                    journey,
-                    boards,
-                    alights,
-                })
-            })
-            .collect();
-        candidates.sort_by_key(|c| (c.boards, c.train.number));
-
-        // Free seats come from the availability snapshot: no seat row is read here.
-        let mut free: HashMap<(TripId, SeatClass), i64> = HashMap::new();
-        for c in &candidates {
-            let seats = self
-                .availability
-                .get(self.store.as_ref(), c.trip.id)
-                .await?;
-            for (class, n) in seats.free_counts(c.journey.mask()) {
-                free.insert((c.trip.id, class), n);
-            }
-        }
-        let published = catalog
-            .fares_between(self.store.as_ref(), &from.code, &to.code)
-            .await?;
-        let rates = catalog.fare_rates();
-
-        let options = candidates
-            .iter()
-            .map(|c| {
-                let km = c.train.distance_km(c.journey);
-                let classes = c
-                    .train
-                    .classes()
-                    .into_iter()
-                    .filter_map(|class| {
-                        let fare = journey_fare(class, &published, &rates, km)?;
-                        Some(ClassOffer {
-                            class,
-                            fare: fare.base,
-                            vat: fare.vat,
-                            total: fare.total(),
-                            seats_free: free.get(&(c.trip.id, class)).copied().unwrap_or(0),
-                        })
-                    })
-                    .collect();
-                TripOption {
-                    trip_id: c.trip.id,
-                    train: train_ref(c.train),
-                    service_date: c.trip.date.to_string(),
-                    departs: to_local_rfc3339(c.boards),
-                    arrives: to_local_rfc3339(c.alights),
-                    duration_minutes: (c.alights - c.boards).num_minutes(),
-                    distance_km: km,
-                    sale: SaleView {
-                        state: sale_state(c.trip.sale_opens_at, c.boards, now),
-                        opens_at: to_local_rfc3339(c.trip.sale_opens_at),
-                    },
-                    classes,
-                }
-            })
-            .collect();
-        Ok(SearchResult {
-            from: from.into(),
-            to: to.into(),
-            date: date.to_string(),
-            trips: options,
-        })
     }
 
     pub(crate) async fn trip_and_train(&self, id: TripId) -> AppResult<(TripRecord, Train)> {

@@ -24,6 +24,8 @@ pub mod queue;
 pub mod region;
 pub mod relay;
 pub mod risk;
+pub mod search;
+pub mod search_index;
 pub mod seat_feed;
 pub mod seed;
 mod sessions;
@@ -174,6 +176,8 @@ pub struct App {
     pub(crate) nid_registry: Arc<dyn nid::NidRegistry>,
     pub(crate) catalog: Arc<catalog_cache::CatalogCache>,
     pub(crate) availability: Arc<availability::Availability>,
+    /// Station pairs' trains for trip search, per catalog snapshot.
+    pub(crate) search_index: Arc<search_index::SearchIndex>,
     /// Where passenger e-mail goes (`with_mailer`); `None` = no e-mail is sent.
     pub(crate) mailer: Option<Arc<dyn notify::Mailer>>,
     /// Where traveller SMS go (`with_sms_sender`); `None` = none is sent.
@@ -247,6 +251,7 @@ impl App {
             nid_registry: Arc::new(nid::NoRegistry),
             catalog: Arc::default(),
             availability: Arc::default(),
+            search_index: Arc::default(),
             mailer: None,
             sms: None,
             events: None,

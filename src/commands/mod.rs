@@ -26,6 +26,7 @@ mod ticket;
 mod train;
 mod trip;
 mod trip_sale;
+mod trip_search;
 mod tui;
 mod user;
 

@@ -20,18 +20,8 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Search trips between two stations on a date, with fares and free seats.
-    Search {
-        #[arg(long)]
-        from: String,
-        #[arg(long)]
-        to: String,
-        /// Travel date, YYYY-MM-DD (default today).
-        #[arg(long)]
-        date: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    /// Search trips between two stations, with filters, fares, free seats and facet counts.
+    Search(Box<super::trip_search::SearchArgs>),
     /// Schedule a trip of a train on a date (creates its seat inventory).
     Add {
         #[arg(long)]
@@ -80,11 +70,6 @@ fn date_or_today(app: &App, date: Option<String>) -> anyhow::Result<ServiceDate>
     })
 }
 
-/// "2026-11-25T16:30:00+06:00" → "16:30" (the date is in the heading).
-fn clock(rfc3339: &str) -> &str {
-    rfc3339.get(11..16).unwrap_or(rfc3339)
-}
-
 /// Who is acting, for the audit log, when staff run a command on the server
 /// itself: the operating-system account.
 fn cli_actor() -> String {
@@ -129,43 +114,7 @@ impl Cmd {
                 }
                 println!("{t}\n{} trips from {first} to {last}", trips.len());
             }
-            Cmd::Search {
-                from,
-                to,
-                date,
-                json,
-            } => {
-                let date = date_or_today(app, date)?;
-                let result = app.search(&from, &to, date).await?;
-                if json {
-                    return print_json(&result);
-                }
-                println!(
-                    "{} → {} on {}",
-                    result.from.name, result.to.name, result.date
-                );
-                let mut t = table([
-                    "trip", "train", "departs", "arrives", "class", "fare", "VAT", "total", "free",
-                ]);
-                for o in &result.trips {
-                    for (i, c) in o.classes.iter().enumerate() {
-                        let first = i == 0;
-                        let cell = |s: String| if first { s } else { String::new() };
-                        t.add_row(vec![
-                            cell(o.trip_id.to_string()),
-                            cell(format!("{} {}", o.train.number, o.train.name)),
-                            cell(clock(&o.departs).to_string()),
-                            cell(clock(&o.arrives).to_string()),
-                            c.class.to_string(),
-                            c.fare.to_string(),
-                            c.vat.to_string(),
-                            c.total.to_string(),
-                            c.seats_free.to_string(),
-                        ]);
-                    }
-                }
-                println!("{t}\n{} trains", result.trips.len());
-            }
+            Cmd::Search(args) => args.run(app).await?,
             Cmd::Add { train, date } => {
                 let date = ServiceDate::parse(&date)?;
                 let id = app.schedule_trip(train, date).await?;

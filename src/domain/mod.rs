@@ -16,6 +16,7 @@ pub mod order;
 pub mod passenger;
 pub mod pseudonym;
 pub mod risk;
+pub mod search;
 pub mod seat;
 pub mod seat_cap;
 pub mod segment;

@@ -178,6 +178,27 @@ fn pick_journey<'a, R: Rng>(
         .expect("journeys are configured")
 }
 
+/// The filters of a browsing search: a class, enough free seats, a time of
+/// day or a fare cap, one of the sort orders.
+fn browse_query(count: i64) -> String {
+    let mut rng = rand::thread_rng();
+    let class = ["S_CHAIR", "SNIGDHA", "AC_S", "AC_B"]
+        .choose(&mut rng)
+        .expect("non-empty");
+    let narrow = [
+        "depart_after=06:00&depart_before=12:00",
+        "depart_after=12:00",
+        "fare_max=1000",
+        "days=1",
+    ]
+    .choose(&mut rng)
+    .expect("non-empty");
+    let sort = ["departure", "duration", "fare", "seats_free"]
+        .choose(&mut rng)
+        .expect("non-empty");
+    format!("class={class}&min_free={count}&{narrow}&sort={sort}")
+}
+
 /// One passenger's visit: through the waiting room when the sale is queued,
 /// then shopping. Returns the outcome, the seats booked and the queue wait.
 async fn visit(
@@ -230,6 +251,24 @@ async fn shop(p: &mut Passenger<'_>, scenario: &Scenario, n: usize) -> (Outcome,
             wallet,
         )
     };
+    // Browsing first: a filtered search with facets, as a passenger narrowing
+    // the list does; its answer is not used, only timed.
+    let browse = browse_query(count);
+    let (status, _) = p
+        .call(
+            stats::FACETS,
+            M::GET,
+            &format!(
+                "/v1/trips?from={from}&to={to}&date={}&{browse}",
+                scenario.date
+            ),
+            None,
+            None,
+        )
+        .await;
+    if status != 200 {
+        return (Outcome::Error, 0);
+    }
     let (status, found) = p
         .call(
             0,

@@ -5,10 +5,10 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The steps a simulated passenger takes (the waiting room's last: it is optional).
-pub const STEPS: [&str; 13] = [
+/// The steps a simulated passenger takes, by index (the waiting room's are optional).
+pub const STEPS: [&str; 14] = [
     "search", "seat_map", "hold", "release", "card", "order", "ticket", "join", "status", "leave",
-    "gateway", "wallet", "paid?",
+    "gateway", "wallet", "paid?", "facets",
 ];
 /// Waiting-room steps, by index into `STEPS`.
 pub const JOIN: usize = 7;
@@ -20,6 +20,8 @@ pub const GATEWAY: usize = 10;
 pub const WALLET: usize = 11;
 /// Asking whether an order awaiting its wallet payment was settled.
 pub const PAID: usize = 12;
+/// A filtered, sorted search with facet counts (browsing before the plain search).
+pub const FACETS: usize = 13;
 
 /// One request: which step, when it finished (ms since start), how long it took, its status.
 #[derive(Debug, Clone, Copy)]
@@ -213,6 +215,24 @@ mod tests {
         assert_eq!((t[0].requests, t[0].bookings), (99, 1));
         assert!(svg_chart("x", &t).contains("<polyline"));
     }
+
+    #[test]
+    fn room_rate_counts_only_the_rooms_steps() {
+        let at = |step, at_ms| Sample {
+            step,
+            at_ms,
+            micros: 1000,
+            status: 200,
+        };
+        let samples = [
+            at(JOIN, 1),
+            at(STATUS, 500),
+            at(GATEWAY, 900),
+            at(FACETS, 1500),
+        ];
+        assert_eq!(room_rate(&samples), Some((2, 4.0)));
+        assert_eq!(room_rate(&[at(GATEWAY, 10), at(PAID, 20)]), None);
+    }
 }
 
 /// How long admitted passengers waited in the queue.
@@ -242,7 +262,7 @@ pub fn queue_waits(waits_ms: &[u64]) -> Option<QueueWaits> {
 /// Waiting-room requests (join, status, leave) per second while anyone was in
 /// the room: from its first request to its last.
 pub fn room_rate(samples: &[Sample]) -> Option<(u64, f64)> {
-    let room = samples.iter().filter(|s| s.step >= JOIN);
+    let room = samples.iter().filter(|s| (JOIN..=LEAVE).contains(&s.step));
     let (mut n, mut first, mut last) = (0u64, u64::MAX, 0u64);
     for s in room {
         n += 1;

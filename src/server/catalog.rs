@@ -2,11 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::app::App;
-use crate::domain::{Role, ServiceDate, TripId};
+use crate::domain::search::SearchQuery;
+use crate::domain::{Role, SeatClass, TripId};
 use crate::store::TrainRecord;
 use crate::wire::catalog::{
     SearchResult, SeatMap, StationList, StationView, TrainList, TrainSummary, TripDetail,
@@ -69,27 +71,80 @@ pub async fn train(
     Ok(Json(train_summary(&app.train(number).await?)))
 }
 
-#[derive(Deserialize, IntoParams)]
+/// Query parameters of `GET /v1/trips`, as documented. The handler reads the
+/// raw pairs (`class` and `train` repeat) and `domain::search` parses them,
+/// so the CLI refuses the same values; the bounds here are the same constants.
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SearchQuery {
+#[allow(dead_code)]
+pub struct SearchParams {
     /// Station code or name (English or Bangla), e.g. `DHK` or `Dhaka`.
     from: String,
     to: String,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, today or later.
     date: String,
+    /// Also search this many days before and after `date` (not before today).
+    #[param(minimum = 0, maximum = 7)]
+    days: Option<u32>,
+    /// Seat classes (repeat the parameter for several): a trip is kept when
+    /// one of these classes passes the fare and free-seat filters.
+    #[param(max_items = 20)]
+    class: Option<Vec<SeatClass>>,
+    /// Train numbers (repeat the parameter for several).
+    #[param(max_items = 20, inline, value_type = Option<Vec<u32>>)]
+    train: Option<Vec<u32>>,
+    /// Departs at or after this local time (Asia/Dhaka), `HH:MM`.
+    #[param(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    depart_after: Option<String>,
+    /// Departs before this local time (`24:00` for the end of the day); later than `depart_after`.
+    #[param(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    depart_before: Option<String>,
+    /// Arrives at or after this local time, `HH:MM`.
+    #[param(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    arrive_after: Option<String>,
+    /// Arrives before this local time; later than `arrive_after`.
+    #[param(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    arrive_before: Option<String>,
+    /// Lowest fare with VAT, whole taka.
+    #[param(minimum = 0, maximum = 100000)]
+    fare_min: Option<i64>,
+    /// Highest fare with VAT, whole taka; not below `fare_min`.
+    #[param(minimum = 0, maximum = 100000)]
+    fare_max: Option<i64>,
+    /// At least this many seats free in the class.
+    #[param(minimum = 1, maximum = 10000)]
+    min_free: Option<i64>,
+    /// `departure` (default), `duration`, `fare` (cheapest class shown) or `seats_free` (summed over the classes shown).
+    #[param(pattern = "^(departure|duration|fare|seats_free)$")]
+    sort: Option<String>,
+    /// `asc` or `desc`; by default `desc` for `seats_free`, else `asc`.
+    #[param(pattern = "^(asc|desc)$")]
+    order: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/trips", tag = "catalog", params(SearchQuery),
+#[utoipa::path(get, path = "/v1/trips", tag = "catalog", params(SearchParams),
     responses(
-        (status = 200, description = "Trips on that date that stop at both stations in that order", body = SearchResult),
-        (status = 422, description = "`unknown-station` (with suggestions) or `invalid-field` (the date)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Trips in the date range that stop at both stations in that order, filtered and sorted, with facet counts", body = SearchResult),
+        (status = 400, description = "`invalid-query`: the query string cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown-station` (with suggestions) or `invalid-field` naming the parameter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn search(
     State(app): State<App>,
-    ApiQuery(q): ApiQuery<SearchQuery>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> ApiResult<Json<SearchResult>> {
-    let date = ServiceDate::parse(&q.date).map_err(crate::app::AppError::from)?;
-    Ok(Json(app.search(&q.from, &q.to, date).await?))
+    // A missing station or date is a malformed request, as it always was.
+    for field in ["from", "to", "date"] {
+        if !pairs.iter().any(|(name, _)| name == field) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                "Invalid query parameters",
+                format!("missing parameter `{field}`"),
+            ));
+        }
+    }
+    let query = SearchQuery::from_pairs(&pairs).map_err(crate::app::AppError::from)?;
+    Ok(Json(app.find_trips(&query).await?))
 }
 
 #[utoipa::path(get, path = "/v1/trips/{id}", tag = "catalog",

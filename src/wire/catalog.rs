@@ -78,13 +78,48 @@ pub struct SaleView {
     pub opens_at: String,
 }
 
-/// `GET /v1/trips?from&to&date`.
+/// `GET /v1/trips?from&to&date` and the filters (see `FacetValue` for the counts).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SearchResult {
     pub from: StationView,
     pub to: StationView,
+    /// The date asked for.
     pub date: String,
+    /// The dates searched: `date` ± `days`, from today at the earliest.
+    #[serde(default)]
+    pub first_date: String,
+    #[serde(default)]
+    pub last_date: String,
+    /// In the order asked for (`sort`, `order`); earliest departure first by default.
     pub trips: Vec<TripOption>,
+    #[serde(default)]
+    pub facets: Facets,
+}
+
+/// Per facet, each value with the number of trips it would return. Each
+/// facet's counts apply every filter but its own (choosing one value of a
+/// facet returns exactly its count); `date` counts the trips returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Facets {
+    /// Seat classes offered by any trip on the route, e.g. `S_CHAIR`.
+    pub class: Vec<FacetValue>,
+    /// Train numbers running the route, with the train's name as `label`.
+    pub train: Vec<FacetValue>,
+    /// Departure time bands (Asia/Dhaka), e.g. `06:00-12:00`.
+    pub departure: Vec<FacetValue>,
+    /// Arrival time bands (Asia/Dhaka).
+    pub arrival: Vec<FacetValue>,
+    /// Boarding dates (`YYYY-MM-DD`) with trips.
+    pub date: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FacetValue {
+    /// The value as the filter takes it (`class=S_CHAIR`, `train=701`), or a band / date.
+    pub value: String,
+    /// A name to show beside the value (trains), else null.
+    pub label: Option<String>,
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

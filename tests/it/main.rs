@@ -57,6 +57,7 @@ mod risk_concurrency;
 mod risk_rules;
 mod runbook;
 mod scale_out;
+mod search_facets;
 mod seat_feed_postgres;
 mod sms_delivery;
 mod sms_process;
