@@ -40,6 +40,7 @@ messages! {
     Hours => "h", "ঘ";
     Minutes => "min", "মি";
     FilterByClass => "Filter by class", "শ্রেণি অনুযায়ী বাছাই";
+    FilterByTrain => "Filter by train", "ট্রেন অনুযায়ী বাছাই";
     Filter => "Apply", "প্রয়োগ করুন";
     SignIn => "Sign in", "সাইন ইন";
     SignOut => "Sign out", "সাইন আউট";

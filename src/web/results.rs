@@ -1,14 +1,11 @@
-//! The results page: the trains for a journey and day, with the class facet.
-//!
-//! The facet is counted here from the app's plain search for now; its
-//! rendering (`facets`) takes only names, counts and the choice, so counts
-//! from a search index can replace these without touching the page.
+//! The results page: the trains for a journey and day, with the class and
+//! train facets. The page asks the search index (`App::find_trips`) with the
+//! query's own filters, so each count is what choosing that value returns.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
-use std::collections::BTreeMap;
 
 use super::i18n::{Lang, Msg};
 use super::layout::{self, encode};
@@ -17,8 +14,9 @@ use super::search::{self, Filled};
 use super::session::Visit;
 use crate::app::App;
 use crate::domain::ServiceDate;
+use crate::domain::search::SearchQuery;
 use crate::domain::trip::SaleState;
-use crate::wire::catalog::{SearchResult, TripOption};
+use crate::wire::catalog::{FacetValue, SearchResult, TripOption};
 
 /// Longest station text accepted (the longest name is far shorter).
 const MAX_STATION: usize = 64;
@@ -77,11 +75,14 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, RawQuery(raw): Raw
             return pages::problem_page(v, StatusCode::UNPROCESSABLE_ENTITY, &text);
         }
     }
-    let day = match ServiceDate::parse(date) {
-        Ok(d) => d,
+    if let Err(e) = ServiceDate::parse(date) {
+        return pages::problem_page(v, StatusCode::UNPROCESSABLE_ENTITY, &e.to_string());
+    }
+    let query = match SearchQuery::from_pairs(&q) {
+        Ok(query) => query,
         Err(e) => return pages::problem_page(v, StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    let found = match app.search(from, to, day).await {
+    let found = match app.find_trips(&query).await {
         Ok(r) => r,
         Err(e) => return pages::app_error(v, &path, e),
     };
@@ -90,12 +91,13 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, RawQuery(raw): Raw
         Err(e) => return pages::app_error(v, &path, e),
     };
     let l = v.lang;
-    let counts = class_counts(&found);
-    let shown: Vec<&TripOption> = found
-        .trips
+    let trains: Vec<&str> = q
         .iter()
-        .filter(|t| chosen.is_empty() || t.classes.iter().any(|c| chosen.contains(&c.class.code())))
+        .filter(|(k, _)| k == "train")
+        .map(|(_, v)| v.as_str())
         .collect();
+    // The index has applied every filter: what it returns is what is shown.
+    let shown: Vec<&TripOption> = found.trips.iter().collect();
     let title = format!(
         "{} → {}",
         station_name(l, &found.from),
@@ -104,7 +106,7 @@ pub async fn page(State(app): State<App>, headers: HeaderMap, RawQuery(raw): Raw
     let body = html! {
         h1 { (title) }
         p.muted { (l.date(&found.date)) }
-        (facets(l, &found, &counts, &chosen))
+        (facets(l, &found, &chosen, &trains))
         h2 { (l.t(Msg::Results)) " (" (l.num(shown.len())) ")" }
         @if shown.is_empty() { p.card { (l.t(Msg::NoTrains)) } }
         @for t in &shown { (trip_card(l, &found, t, &chosen)) }
@@ -124,39 +126,47 @@ fn station_name(l: Lang, s: &crate::wire::catalog::StationView) -> String {
     }
 }
 
-/// For each class, how many of the day's trains offer it.
-pub fn class_counts(found: &SearchResult) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::new();
-    for t in &found.trips {
-        for c in &t.classes {
-            *counts.entry(c.class.code()).or_insert(0) += 1;
-        }
-    }
-    counts
-}
-
-/// The class facet: a GET form of checkboxes, each with its count of trains.
-pub fn facets(
-    l: Lang,
-    found: &SearchResult,
-    counts: &BTreeMap<&'static str, usize>,
-    chosen: &[&str],
-) -> Markup {
+/// The class and train facets: one GET form of checkboxes, each value with
+/// the number of trains choosing it would show.
+pub fn facets(l: Lang, found: &SearchResult, classes: &[&str], trains: &[&str]) -> Markup {
     html! {
         form.card.facets method="get" action="/search" {
             input type="hidden" name="from" value=(found.from.code);
             input type="hidden" name="to" value=(found.to.code);
             input type="hidden" name="date" value=(found.date);
+            (facet_box(l, l.t(Msg::FilterByClass), "class", &found.facets.class, classes, |code| {
+                class_name(l, code).to_owned()
+            }))
+            (facet_box(l, l.t(Msg::FilterByTrain), "train", &found.facets.train, trains, |number| {
+                l.num(number)
+            }))
+            button.secondary type="submit" { (l.t(Msg::Filter)) }
+        }
+    }
+}
+
+/// One facet's checkboxes; a facet with a single value is not a choice.
+fn facet_box(
+    l: Lang,
+    legend: &str,
+    name: &str,
+    values: &[FacetValue],
+    chosen: &[&str],
+    show: impl Fn(&str) -> String,
+) -> Markup {
+    html! {
+        @if values.len() > 1 || !chosen.is_empty() {
             fieldset {
-                legend { (l.t(Msg::FilterByClass)) }
-                @for (code, n) in counts {
+                legend { (legend) }
+                @for f in values {
                     label {
-                        input type="checkbox" name="class" value=(code) checked[chosen.contains(code)];
-                        (class_name(l, code)) " (" (l.num(n)) ")"
+                        input type="checkbox" name=(name) value=(f.value) checked[chosen.contains(&f.value.as_str())];
+                        (show(&f.value))
+                        @if let Some(label) = &f.label { " " (label) }
+                        " (" (l.num(f.count)) ")"
                     }
                 }
             }
-            button.secondary type="submit" { (l.t(Msg::Filter)) }
         }
     }
 }
