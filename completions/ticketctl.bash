@@ -25,6 +25,9 @@ _ticketctl() {
             ticketctl,events)
                 cmd="ticketctl__subcmd__events"
                 ;;
+            ticketctl,export)
+                cmd="ticketctl__subcmd__export"
+                ;;
             ticketctl,help)
                 cmd="ticketctl__subcmd__help"
                 ;;
@@ -45,6 +48,9 @@ _ticketctl() {
                 ;;
             ticketctl,nid)
                 cmd="ticketctl__subcmd__nid"
+                ;;
+            ticketctl,region)
+                cmd="ticketctl__subcmd__region"
                 ;;
             ticketctl,rehearse)
                 cmd="ticketctl__subcmd__rehearse"
@@ -109,6 +115,18 @@ _ticketctl() {
             ticketctl__subcmd__events__subcmd__help,tail)
                 cmd="ticketctl__subcmd__events__subcmd__help__subcmd__tail"
                 ;;
+            ticketctl__subcmd__export,help)
+                cmd="ticketctl__subcmd__export__subcmd__help"
+                ;;
+            ticketctl__subcmd__export,orders)
+                cmd="ticketctl__subcmd__export__subcmd__orders"
+                ;;
+            ticketctl__subcmd__export__subcmd__help,help)
+                cmd="ticketctl__subcmd__export__subcmd__help__subcmd__help"
+                ;;
+            ticketctl__subcmd__export__subcmd__help,orders)
+                cmd="ticketctl__subcmd__export__subcmd__help__subcmd__orders"
+                ;;
             ticketctl__subcmd__help,audit)
                 cmd="ticketctl__subcmd__help__subcmd__audit"
                 ;;
@@ -117,6 +135,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help,events)
                 cmd="ticketctl__subcmd__help__subcmd__events"
+                ;;
+            ticketctl__subcmd__help,export)
+                cmd="ticketctl__subcmd__help__subcmd__export"
                 ;;
             ticketctl__subcmd__help,help)
                 cmd="ticketctl__subcmd__help__subcmd__help"
@@ -138,6 +159,9 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__help,nid)
                 cmd="ticketctl__subcmd__help__subcmd__nid"
+                ;;
+            ticketctl__subcmd__help,region)
+                cmd="ticketctl__subcmd__help__subcmd__region"
                 ;;
             ticketctl__subcmd__help,rehearse)
                 cmd="ticketctl__subcmd__help__subcmd__rehearse"
@@ -181,11 +205,26 @@ _ticketctl() {
             ticketctl__subcmd__help__subcmd__events,tail)
                 cmd="ticketctl__subcmd__help__subcmd__events__subcmd__tail"
                 ;;
+            ticketctl__subcmd__help__subcmd__export,orders)
+                cmd="ticketctl__subcmd__help__subcmd__export__subcmd__orders"
+                ;;
             ticketctl__subcmd__help__subcmd__nid,clear)
                 cmd="ticketctl__subcmd__help__subcmd__nid__subcmd__clear"
                 ;;
             ticketctl__subcmd__help__subcmd__nid,list-flagged)
                 cmd="ticketctl__subcmd__help__subcmd__nid__subcmd__list__subcmd__flagged"
+                ;;
+            ticketctl__subcmd__help__subcmd__region,init)
+                cmd="ticketctl__subcmd__help__subcmd__region__subcmd__init"
+                ;;
+            ticketctl__subcmd__help__subcmd__region,replicate)
+                cmd="ticketctl__subcmd__help__subcmd__region__subcmd__replicate"
+                ;;
+            ticketctl__subcmd__help__subcmd__region,status)
+                cmd="ticketctl__subcmd__help__subcmd__region__subcmd__status"
+                ;;
+            ticketctl__subcmd__help__subcmd__region,takeover)
+                cmd="ticketctl__subcmd__help__subcmd__region__subcmd__takeover"
                 ;;
             ticketctl__subcmd__help__subcmd__risk,clear)
                 cmd="ticketctl__subcmd__help__subcmd__risk__subcmd__clear"
@@ -217,8 +256,20 @@ _ticketctl() {
             ticketctl__subcmd__help__subcmd__trip,add)
                 cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__add"
                 ;;
+            ticketctl__subcmd__help__subcmd__trip,cancel)
+                cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__cancel"
+                ;;
+            ticketctl__subcmd__help__subcmd__trip,coach)
+                cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__coach"
+                ;;
+            ticketctl__subcmd__help__subcmd__trip,delay)
+                cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__delay"
+                ;;
             ticketctl__subcmd__help__subcmd__trip,list)
                 cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__list"
+                ;;
+            ticketctl__subcmd__help__subcmd__trip,sale-window)
+                cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__sale__subcmd__window"
                 ;;
             ticketctl__subcmd__help__subcmd__trip,search)
                 cmd="ticketctl__subcmd__help__subcmd__trip__subcmd__search"
@@ -258,6 +309,36 @@ _ticketctl() {
                 ;;
             ticketctl__subcmd__nid__subcmd__help,list-flagged)
                 cmd="ticketctl__subcmd__nid__subcmd__help__subcmd__list__subcmd__flagged"
+                ;;
+            ticketctl__subcmd__region,help)
+                cmd="ticketctl__subcmd__region__subcmd__help"
+                ;;
+            ticketctl__subcmd__region,init)
+                cmd="ticketctl__subcmd__region__subcmd__init"
+                ;;
+            ticketctl__subcmd__region,replicate)
+                cmd="ticketctl__subcmd__region__subcmd__replicate"
+                ;;
+            ticketctl__subcmd__region,status)
+                cmd="ticketctl__subcmd__region__subcmd__status"
+                ;;
+            ticketctl__subcmd__region,takeover)
+                cmd="ticketctl__subcmd__region__subcmd__takeover"
+                ;;
+            ticketctl__subcmd__region__subcmd__help,help)
+                cmd="ticketctl__subcmd__region__subcmd__help__subcmd__help"
+                ;;
+            ticketctl__subcmd__region__subcmd__help,init)
+                cmd="ticketctl__subcmd__region__subcmd__help__subcmd__init"
+                ;;
+            ticketctl__subcmd__region__subcmd__help,replicate)
+                cmd="ticketctl__subcmd__region__subcmd__help__subcmd__replicate"
+                ;;
+            ticketctl__subcmd__region__subcmd__help,status)
+                cmd="ticketctl__subcmd__region__subcmd__help__subcmd__status"
+                ;;
+            ticketctl__subcmd__region__subcmd__help,takeover)
+                cmd="ticketctl__subcmd__region__subcmd__help__subcmd__takeover"
                 ;;
             ticketctl__subcmd__risk,clear)
                 cmd="ticketctl__subcmd__risk__subcmd__clear"
@@ -340,11 +421,23 @@ _ticketctl() {
             ticketctl__subcmd__trip,add)
                 cmd="ticketctl__subcmd__trip__subcmd__add"
                 ;;
+            ticketctl__subcmd__trip,cancel)
+                cmd="ticketctl__subcmd__trip__subcmd__cancel"
+                ;;
+            ticketctl__subcmd__trip,coach)
+                cmd="ticketctl__subcmd__trip__subcmd__coach"
+                ;;
+            ticketctl__subcmd__trip,delay)
+                cmd="ticketctl__subcmd__trip__subcmd__delay"
+                ;;
             ticketctl__subcmd__trip,help)
                 cmd="ticketctl__subcmd__trip__subcmd__help"
                 ;;
             ticketctl__subcmd__trip,list)
                 cmd="ticketctl__subcmd__trip__subcmd__list"
+                ;;
+            ticketctl__subcmd__trip,sale-window)
+                cmd="ticketctl__subcmd__trip__subcmd__sale__subcmd__window"
                 ;;
             ticketctl__subcmd__trip,search)
                 cmd="ticketctl__subcmd__trip__subcmd__search"
@@ -352,11 +445,23 @@ _ticketctl() {
             ticketctl__subcmd__trip__subcmd__help,add)
                 cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__add"
                 ;;
+            ticketctl__subcmd__trip__subcmd__help,cancel)
+                cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__cancel"
+                ;;
+            ticketctl__subcmd__trip__subcmd__help,coach)
+                cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__coach"
+                ;;
+            ticketctl__subcmd__trip__subcmd__help,delay)
+                cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__delay"
+                ;;
             ticketctl__subcmd__trip__subcmd__help,help)
                 cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__help"
                 ;;
             ticketctl__subcmd__trip__subcmd__help,list)
                 cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__list"
+                ;;
+            ticketctl__subcmd__trip__subcmd__help,sale-window)
+                cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__sale__subcmd__window"
                 ;;
             ticketctl__subcmd__trip__subcmd__help,search)
                 cmd="ticketctl__subcmd__trip__subcmd__help__subcmd__search"
@@ -410,7 +515,7 @@ _ticketctl() {
 
     case "${cmd}" in
         ticketctl)
-            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit events rehearse tui nid risk mock-nid completions mock-sms mock-gateway simulate mock-wallet help"
+            opts="-h -V --database-url --log-format --help --version serve migrate seed station train trip user ticket audit export events rehearse tui nid risk region mock-nid completions mock-sms mock-gateway simulate mock-wallet help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,8 +790,110 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__export)
+            opts="-h --database-url --log-format --help orders help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__export__subcmd__help)
+            opts="orders help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__export__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__export__subcmd__help__subcmd__orders)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__export__subcmd__orders)
+            opts="-h --format --from --to --output --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "csv jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__help)
-            opts="serve migrate seed station train trip user ticket audit events rehearse tui nid risk mock-nid completions mock-sms mock-gateway simulate mock-wallet help"
+            opts="serve migrate seed station train trip user ticket audit export events rehearse tui nid risk region mock-nid completions mock-sms mock-gateway simulate mock-wallet help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -770,6 +977,34 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__events__subcmd__tail)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__export)
+            opts="orders"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__export__subcmd__orders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -896,6 +1131,76 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__nid__subcmd__list__subcmd__flagged)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__region)
+            opts="init replicate takeover status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__region__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__region__subcmd__replicate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__region__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__region__subcmd__takeover)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1148,7 +1453,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__help__subcmd__trip)
-            opts="list search add"
+            opts="list search add cancel delay sale-window coach"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1175,7 +1480,63 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__help__subcmd__trip__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__trip__subcmd__coach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__trip__subcmd__delay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__help__subcmd__trip__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__help__subcmd__trip__subcmd__sale__subcmd__window)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1619,6 +1980,236 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__region)
+            opts="-h --region --peer --witness-url --witness-prefix --lease-ttl-ms --skew-margin-ms --database-url --log-format --help init replicate takeover status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --witness-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --witness-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-ttl-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skew-margin-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__help)
+            opts="init replicate takeover status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__help__subcmd__replicate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__help__subcmd__takeover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__init)
+            opts="-h --regions --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --regions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__replicate)
+            opts="-h --from --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__status)
+            opts="-h --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__region__subcmd__takeover)
+            opts="-h --from --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__rehearse)
             opts="-h --server --admin-email --admin-password --jwt-secret --gateway-url --gateway-secret-key --use-database --passengers --concurrency --decline-share --timeout-share --abandon-share --wallet-share --arrival-secs --no-queue --admit-rate --max-active --poll-ms --baseline --baseline-bookings --chart --metrics-out --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1882,7 +2473,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__serve)
-            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-url --gateway-secret-key --gateway-publishable-key --gateway-ledger --gateway-latency-ms --wallet-url --wallet-merchant-key --wallet-ledger --wallet-payment-timeout-secs --public-url --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --personal-data-retention-days --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --risk-rule --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
+            opts="-h --listen --demo --demo-days --jwt-secret --hold-ttl-secs --gateway-url --gateway-secret-key --gateway-publishable-key --gateway-ledger --gateway-latency-ms --wallet-url --wallet-merchant-key --wallet-ledger --wallet-payment-timeout-secs --public-url --charge-timeout-ms --recovery-after-secs --notifications-dir --smtp-url --nid-registry-url --nid-registry-key --seats-per-nid-per-day --nid-flag-after --personal-data-retention-days --redis-url --redis-prefix --nats-url --nats-stream --nats-subject-prefix --outbox-lease-secs --no-seat-feed --sms-url --sms-api-key --sms-sender-id --mail-from --ticket-key --rate-per-ip --rate-per-user --trusted-proxy --max-in-flight --sale-days-ahead --sale-open-hour --region --peer --witness-url --witness-prefix --lease-ttl-ms --skew-margin-ms --refund-tiers --refund-flat --max-holds-per-account --max-holds-per-address --risk-rule --read-timeout-ms --max-password-hashes --password-hash-wait-ms --header-read-timeout-secs --idle-timeout-secs --max-connections-per-ip --max-streams --max-streams-per-ip --public-streams-percent --metrics-refresh-secs --invariant-check-secs --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2045,6 +2636,30 @@ _ticketctl() {
                     return 0
                     ;;
                 --sale-open-hour)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --peer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --witness-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --witness-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-ttl-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skew-margin-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2596,7 +3211,7 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip)
-            opts="-h --database-url --log-format --help list search add help"
+            opts="-h --database-url --log-format --help list search add cancel delay sale-window coach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2647,8 +3262,146 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__trip__subcmd__cancel)
+            opts="-h --trip --reason --pace-ms --gateway-url --gateway-secret-key --gateway-ledger --wallet-url --wallet-merchant-key --wallet-ledger --json --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --trip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pace-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway-secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway-ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wallet-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wallet-merchant-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wallet-ledger)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__trip__subcmd__coach)
+            opts="-h --trip --add --class --seats --off-sale --on-sale --json --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --trip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seats)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --off-sale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-sale)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__trip__subcmd__delay)
+            opts="-h --trip --minutes --reason --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --trip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --minutes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__trip__subcmd__help)
-            opts="list search add help"
+            opts="list search add cancel delay sale-window coach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2662,6 +3415,48 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__trip__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__trip__subcmd__help__subcmd__coach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__trip__subcmd__help__subcmd__delay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2690,6 +3485,20 @@ _ticketctl() {
             return 0
             ;;
         ticketctl__subcmd__trip__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ticketctl__subcmd__trip__subcmd__help__subcmd__sale__subcmd__window)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2747,8 +3556,46 @@ _ticketctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ticketctl__subcmd__trip__subcmd__sale__subcmd__window)
+            opts="-h --trip --from --to --open --close --opens-at --json --database-url --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --trip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --opens-at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ticketctl__subcmd__trip__subcmd__search)
-            opts="-h --from --to --date --json --database-url --log-format --help"
+            opts="-h --from --to --date --days --class --train --depart-after --depart-before --arrive-after --arrive-before --fare-min --fare-max --min-free --sort --order --json --database-url --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2763,6 +3610,54 @@ _ticketctl() {
                     return 0
                     ;;
                 --date)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --train)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depart-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --depart-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arrive-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arrive-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fare-min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fare-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --order)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
