@@ -55,7 +55,10 @@ async fn a_delay_tells_passengers_and_refunds_in_full(db: TestDb) {
         );
     }
 
-    // The passenger gives the delayed train up: everything back, no deduction.
+    // The passenger gives the delayed train up: everything back, no deduction,
+    // and the quote shown before confirming says so.
+    let quote = t.app.refund_quote(a.order_id, a.user_id).await.unwrap();
+    assert_eq!(quote, amount_a);
     let r = t
         .post_as(
             &format!("/v1/orders/{}/cancel", a.order_id),

@@ -21,6 +21,29 @@ impl App {
         staff: bool,
     ) -> AppResult<OrderView> {
         let order = self.order_of(order_id, user_id, staff).await?;
+        let refund = self.refund_due(&order).await?;
+        let event = OrderEvent::Cancel {
+            refund: refund.is_some_and(|r| r > 0),
+        };
+        let change = OrderChange {
+            refunded_amount: Some(refund.unwrap_or(0)),
+            ..Default::default()
+        };
+        // Record the cancellation first: if we crash before the gateway refund,
+        // reconciliation sees a refunded order short of its refund and pays it.
+        // Of several cancellations at once, one wins; the others are answered
+        // as a repeat after it would be.
+        let Some(cancelled) = self.try_transition(&order, event, change).await? else {
+            return Err(not_cancellable(self.reload(order_id).await?.status));
+        };
+        self.settle_refund(&cancelled).await?;
+        self.order_view(&cancelled).await
+    }
+
+    /// What cancelling `order` now would refund (`None`: the rule gives
+    /// nothing), or why it cannot be cancelled. `cancel_order` and the quote a
+    /// passenger sees before confirming both ask here, so they never differ.
+    pub(super) async fn refund_due(&self, order: &Order) -> AppResult<Option<i64>> {
         if order.status != OrderStatus::Confirmed {
             return Err(not_cancellable(order.status));
         }
@@ -47,29 +70,13 @@ impl App {
             .await?
             .delay_minutes
             .is_some();
-        let refund = if delayed {
+        Ok(if delayed {
             Some(order.amount)
         } else {
             self.config
                 .refund_rule
                 .refund(order.amount, order.passengers.len() as i64, hours)
-        };
-        let event = OrderEvent::Cancel {
-            refund: refund.is_some_and(|r| r > 0),
-        };
-        let change = OrderChange {
-            refunded_amount: Some(refund.unwrap_or(0)),
-            ..Default::default()
-        };
-        // Record the cancellation first: if we crash before the gateway refund,
-        // reconciliation sees a refunded order short of its refund and pays it.
-        // Of several cancellations at once, one wins; the others are answered
-        // as a repeat after it would be.
-        let Some(cancelled) = self.try_transition(&order, event, change).await? else {
-            return Err(not_cancellable(self.reload(order_id).await?.status));
-        };
-        self.settle_refund(&cancelled).await?;
-        self.order_view(&cancelled).await
+        })
     }
 
     /// Makes the gateway's refunded total match what the order says is owed.
