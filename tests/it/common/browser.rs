@@ -148,15 +148,32 @@ impl Browser {
     /// Waits until the path starts with `prefix` (pages that move on by
     /// themselves: a meta refresh, a redirect after a script's submit).
     pub async fn wait_path(&self, prefix: &str, within: Duration) -> String {
+        self.wait_path_where(prefix, within, |p| p.starts_with(prefix))
+            .await
+    }
+
+    /// Waits for a path and query holding `part`: a form submitted from a page
+    /// to the same path (a filter) shows only in its query.
+    pub async fn wait_path_with(&self, part: &str, within: Duration) -> String {
+        self.wait_path_where(part, within, |p| p.contains(part))
+            .await
+    }
+
+    async fn wait_path_where(
+        &self,
+        wanted: &str,
+        within: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + within;
         loop {
             let path = self.path().await;
-            if path.starts_with(prefix) {
+            if ok(&path) {
                 return path;
             }
             assert!(
                 Instant::now() < deadline,
-                "still on {path}, waited for {prefix}"
+                "still on {path}, waited for {wanted}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
