@@ -64,11 +64,10 @@ pub async fn signin_page(
 
 /// `POST /signin`: on success to `back`; otherwise the form again, saying why.
 pub async fn signin(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut v = Visit::of(&app, &headers).await;
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (mut v, f) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let back = safe_back(field(&f, "back"));
     let login = field(&f, "login").unwrap_or("");
     let password = f
@@ -143,11 +142,10 @@ pub async fn register_page(State(app): State<App>, headers: HeaderMap) -> Respon
 /// `POST /register`: the API's registration (the same answer whether or not
 /// the phone is known), then to sign-in.
 pub async fn register(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let v = Visit::of(&app, &headers).await;
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (v, f) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let get = |name: &str| field(&f, name).unwrap_or("").to_owned();
     let registration = Registration {
         name: get("name"),
@@ -177,11 +175,10 @@ pub async fn register(State(app): State<App>, headers: HeaderMap, body: Bytes) -
 
 /// `POST /signout`: ends the session (its tokens stop working) and forgets it.
 pub async fn signout(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut v = Visit::of(&app, &headers).await;
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (mut v, _) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     if let Some(refresh) = refresh_cookie(&headers) {
         let _ = app.logout(refresh).await;
     }

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::account::form_pairs;
 use super::i18n::{Lang, Msg};
 use super::layout::{self, csrf_field};
 use super::pages;
@@ -111,12 +110,11 @@ pub async fn pay(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let v = Visit::of(&app, &headers).await;
     let path = format!("/holds/{id}");
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (v, f) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let Some(user) = v.user_id() else {
         return pages::signin_redirect(v, &path);
     };
@@ -194,12 +192,11 @@ pub async fn release(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let v = Visit::of(&app, &headers).await;
     let path = format!("/holds/{id}");
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (v, _) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let Some(user) = v.user_id() else {
         return pages::signin_redirect(v, &path);
     };

@@ -7,11 +7,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::account::form_pairs;
 use super::i18n::{Lang, Msg};
 use super::layout::{self, csrf_field, error_box, ok_box};
 use super::pages;
-use super::results::{class_name, field};
+use super::results::class_name;
 use super::session::Visit;
 use crate::adapters::qr;
 use crate::app::App;
@@ -175,11 +174,10 @@ pub async fn cancel(
     body: Bytes,
 ) -> Response {
     let path = format!("/orders/{id}/cancel");
-    let v = Visit::of(&app, &headers).await;
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (v, _) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let Some(user) = v.user_id() else {
         return pages::signin_redirect(v, &path);
     };

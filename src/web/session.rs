@@ -7,12 +7,15 @@
 //! random double-submit value: a cookie a cross-site form cannot read, copied
 //! into a hidden field of every form; a POST whose field differs is refused.
 
+use axum::body::Bytes;
 use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use rand::RngCore;
 
+use super::account::form_pairs;
 use super::i18n::Lang;
+use super::results::field;
 use crate::app::App;
 use crate::app::identity::Claims;
 use crate::domain::UserId;
@@ -114,8 +117,24 @@ impl Visit {
     }
 
     /// Whether a form's CSRF field matches this visitor's cookie.
-    pub fn csrf_ok(&self, field: &str) -> bool {
+    fn csrf_ok(&self, field: &str) -> bool {
         same(&self.csrf, field)
+    }
+
+    /// A form posted from one of this site's pages: the visit and the form's
+    /// pairs, or the refusal page when its CSRF field does not match. Every
+    /// form handler starts here, so none can forget the check.
+    pub async fn posted(
+        app: &App,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<(Visit, Vec<(String, String)>), Response> {
+        let v = Visit::of(app, headers).await;
+        let form = form_pairs(body);
+        if !v.csrf_ok(field(&form, "csrf").unwrap_or("")) {
+            return Err(super::pages::forged(v));
+        }
+        Ok((v, form))
     }
 
     /// Keeps a fresh token pair (HttpOnly: never visible to scripts).

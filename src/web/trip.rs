@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::account::form_pairs;
 use super::i18n::Msg;
 use super::layout::{self, csrf_field, encode};
 use super::pages;
@@ -107,11 +106,10 @@ pub async fn hold(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let v = Visit::of(&app, &headers).await;
-    let f = form_pairs(&body);
-    if !v.csrf_ok(field(&f, "csrf").unwrap_or("")) {
-        return pages::forged(v);
-    }
+    let (v, f) = match Visit::posted(&app, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
     let Some(trip) = trip_id(&id) else {
         return pages::problem_page(v, StatusCode::NOT_FOUND, "no such trip");
     };
